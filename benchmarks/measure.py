@@ -1,0 +1,62 @@
+"""Measure commands side by side: wall time and peak RSS of a child process, best of N.
+
+Benchmarks compare manywheel with the reference tool (auditwheel) on the same inputs in the same
+run and print ratios; absolute numbers vary from machine to machine, ratios much less.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Measurement", "best_of", "measure_call", "measure_command", "ratio_line"]
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    seconds: float
+    #: Peak resident set size of the child in bytes (0 for in-process measurements).
+    peak_rss: int
+
+
+def measure_command(argv: Sequence[str], *, env: dict[str, str] | None = None) -> Measurement:
+    """Run ``argv`` to completion; its wall time and the peak RSS the kernel reports for it."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.stderr:
+        proc.stderr.close()
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {stderr[-2000:]}")
+    return Measurement(seconds=seconds, peak_rss=usage.ru_maxrss * 1024)
+
+
+def measure_call(fn: Callable[[], object]) -> Measurement:
+    """Time an in-process call."""
+    start = time.perf_counter()
+    fn()
+    return Measurement(seconds=time.perf_counter() - start, peak_rss=0)
+
+
+def best_of(n: int, measure: Callable[[], Measurement]) -> Measurement:
+    """The fastest of ``n`` runs (and the largest peak RSS seen)."""
+    runs = [measure() for _ in range(n)]
+    return Measurement(seconds=min(r.seconds for r in runs), peak_rss=max(r.peak_rss for r in runs))
+
+
+def ratio_line(label: str, ours: Measurement, theirs: Measurement, theirs_name: str) -> str:
+    """One printed line: both times, the speed-up, and both peak RSS values when known."""
+    speedup = theirs.seconds / ours.seconds if ours.seconds else float("inf")
+    line = (
+        f"{label}: manywheel {ours.seconds:.3f}s vs {theirs_name} {theirs.seconds:.3f}s"
+        f" -> {speedup:.1f}x"
+    )
+    if ours.peak_rss and theirs.peak_rss:
+        line += f"; peak RSS {ours.peak_rss / 2**20:.0f} MiB vs {theirs.peak_rss / 2**20:.0f} MiB"
+    return line

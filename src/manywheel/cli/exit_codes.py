@@ -1,0 +1,39 @@
+"""Exit codes, in one place. Documented in the README; kept compatible with auditwheel where it
+defines one (1 for "not a platform wheel", 2 for usage errors)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from manywheel.errors import InputError, ManywheelError, ToolError
+
+__all__ = ["ExitCode", "exit_code_for"]
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: The command ran and the answer is "no": findings in ``verify``, a pure wheel in ``show``.
+    FINDINGS = 1
+    #: Bad command line (argparse's own code), or a request that cannot be honoured as asked.
+    USAGE = 2
+    #: The input is unusable: corrupt or hostile wheel, invalid ELF, bad policy file, missing file.
+    INPUT = 3
+    #: An external tool (patchelf, strip) is missing, too old, or failed.
+    TOOL = 4
+    #: A bug in manywheel: an unexpected exception. Run again with -vv and report it.
+    INTERNAL = 70
+    #: Interrupted (Ctrl-C).
+    INTERRUPTED = 130
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code for an exception that ended a command."""
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if isinstance(error, (InputError, FileNotFoundError, IsADirectoryError, PermissionError)):
+        return ExitCode.INPUT
+    if isinstance(error, ToolError):
+        return ExitCode.TOOL
+    if isinstance(error, ManywheelError):
+        return ExitCode.USAGE
+    return ExitCode.INTERNAL

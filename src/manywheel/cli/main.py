@@ -1,0 +1,140 @@
+"""``manywheel`` entry point: build the parser, dispatch, map errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from typing import TextIO
+
+from manywheel.cli.context import Context
+from manywheel.cli.exit_codes import ExitCode, exit_code_for
+
+__all__ = ["build_parser", "main", "run"]
+
+#: Subcommand modules, in the order ``--help`` lists them. Each has ``register(subparsers)``,
+#: which adds its parser and sets ``handler``; importing one must stay cheap (no library imports).
+COMMAND_MODULES = (
+    "manywheel.cli.elf_command",
+    "manywheel.cli.lddtree_command",
+    "manywheel.cli.policies_command",
+    "manywheel.cli.verify_command",
+)
+
+
+def _verbosity_parent(default: object) -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=default,
+        help="more detail on stderr; -vv adds debug logs and tracebacks",
+    )
+    return parent
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser. Building it has no side effects."""
+    from manywheel import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="manywheel",
+        description="Audit and repair Linux binary wheels for manylinux and musllinux.",
+        parents=[_verbosity_parent(0)],
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour in text output (default: auto, on a terminal unless NO_COLOR is set)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sub_parent = _verbosity_parent(argparse.SUPPRESS)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers, sub_parent)
+    return parser
+
+
+def _wants_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> bool:
+    if choice != "auto":
+        return choice == "always"
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and environ.get("TERM") != "dumb"
+
+
+def _configure_logging(verbosity: int, stream: TextIO) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("manywheel: %(message)s"))
+    root = logging.getLogger("manywheel")
+    root.handlers[:] = [handler]
+    root.propagate = False
+    levels = {0: logging.WARNING, 1: logging.INFO}
+    root.setLevel(levels.get(verbosity, logging.DEBUG))
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    """Run ``manywheel`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit code."""
+    environ = os.environ if environ is None else environ
+    out = sys.stdout if stdout is None else stdout
+    err = sys.stderr if stderr is None else stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: --help, --version, or a usage error (already printed)
+        return int(exc.code or 0) if isinstance(exc.code, int | None) else ExitCode.USAGE
+    ctx = Context(
+        stdout=out,
+        stderr=err,
+        environ=environ,
+        verbosity=args.verbose,
+        color=_wants_color(args.color, out, environ),
+    )
+    _configure_logging(ctx.verbosity, err)
+    try:
+        return int(args.handler(args, ctx))
+    except (Exception, KeyboardInterrupt) as exc:  # the one place errors become exit codes
+        return _report(exc, ctx)
+
+
+def _report(exc: BaseException, ctx: Context) -> int:
+    code = exit_code_for(exc)
+    if ctx.verbosity >= 2:
+        traceback.print_exception(exc, file=ctx.stderr)
+    if code == ExitCode.INTERRUPTED:
+        print("manywheel: interrupted", file=ctx.stderr)
+    elif code == ExitCode.INTERNAL:
+        print(
+            f"manywheel: internal error: {type(exc).__name__}: {exc} "
+            "(run again with -vv for a traceback and please report it)",
+            file=ctx.stderr,
+        )
+    else:
+        print(f"manywheel: error: {_describe(exc)}", file=ctx.stderr)
+    return int(code)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return str(exc)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The import direction of STYLE.md, enforced: errors -> elf | wheel -> linker -> policy -> audit
+-> repair -> cli. Nothing imports cli; elf and wheel never import each other; other packages use a
+subpackage's public names (``manywheel.elf``), not its private modules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src" / "manywheel"
+RANK = {
+    "errors": 0,
+    "elf": 1,
+    "wheel": 1,
+    "linker": 2,
+    "policy": 3,
+    "audit": 4,
+    "repair": 5,
+    "cli": 6,
+}
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in SRC.rglob("*.py") if p.parent != SRC or p.stem == "errors")
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return [n for n in names if n == "manywheel" or n.startswith("manywheel.")]
+
+
+def _package_of(path: Path) -> str:
+    rel = path.relative_to(SRC)
+    return rel.parts[0] if len(rel.parts) > 1 else rel.stem
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_imports_run_one_way(path: Path) -> None:
+    own = _package_of(path)
+    for name in _imports(path):
+        parts = name.split(".")
+        if len(parts) == 1:  # only the CLI, at the top, may use the top-level package
+            assert own == "cli", f"{own} imports the top-level package; import a subpackage"
+            continue
+        target = parts[1]
+        if target == own:
+            continue
+        assert target in RANK, f"{name}: unknown subpackage"
+        assert RANK[target] < RANK[own], f"{own} must not import {target} ({name})"
+        assert len(parts) == 2, f"{own} imports the private module {name}; use manywheel.{target}"
+
+
+def test_every_subpackage_has_a_rank() -> None:
+    packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert packages <= RANK.keys()
