@@ -1,0 +1,84 @@
+"""PT_DYNAMIC: the entries, the address map that turns their addresses into file offsets, and
+the dynamic symbol count from DT_HASH or DT_GNU_HASH (what a stripped file still has)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from manywheel.elf.constants import DynamicTag, SegmentType
+from manywheel.elf.layout import Image, Layout
+from manywheel.elf.model import Segment
+from manywheel.errors import InvalidElfError
+
+__all__ = ["AddressMap", "gnu_hash_count", "parse_dynamic", "sysv_hash_count"]
+
+
+def parse_dynamic(layout: Layout, data: bytes) -> list[tuple[int, int]]:
+    """(tag, value) pairs up to DT_NULL (or the end of the segment)."""
+    usable = len(data) - len(data) % layout.dyn.size
+    entries: list[tuple[int, int]] = []
+    for tag, value in layout.dyn.iter_unpack(data[:usable]):
+        if tag == DynamicTag.NULL:
+            break
+        entries.append((tag, value))
+    return entries
+
+
+class AddressMap:
+    """Virtual address -> file offset through the PT_LOAD segments."""
+
+    __slots__ = ("_image", "_loads")
+
+    def __init__(self, image: Image, segments: Sequence[Segment]) -> None:
+        self._image = image
+        self._loads = [
+            (s.vaddr, s.filesz, s.offset) for s in segments if s.p_type == SegmentType.LOAD
+        ]
+
+    def offset(self, vaddr: int, size: int, what: str) -> int:
+        """The file offset of ``size`` bytes at ``vaddr``; they must lie in one PT_LOAD's file
+        image."""
+        for start, filesz, offset in self._loads:
+            if start <= vaddr and vaddr + size <= start + filesz:
+                return offset + (vaddr - start)
+        raise InvalidElfError(
+            f"{what} at address 0x{vaddr:x} (0x{size:x} bytes) is not in any loaded segment",
+            path=self._image.name,
+        )
+
+
+_CHUNK = 256
+
+
+def sysv_hash_count(image: Image, layout: Layout, offset: int) -> int:
+    """nchain of a DT_HASH table: the number of dynamic symbols."""
+    raw = image.read(offset, 8, "DT_HASH header")
+    return int(layout.word.unpack_from(raw, 4)[0])
+
+
+def gnu_hash_count(image: Image, layout: Layout, offset: int, max_count: int) -> int:
+    """The number of dynamic symbols from a DT_GNU_HASH table: one past the last symbol of the
+    chain of the highest bucket. ``max_count`` bounds the walk (the symbols that fit in the
+    file)."""
+    nbuckets, symoffset, bloom_size, _shift = (
+        layout.word.unpack_from(image.read(offset, 16, "DT_GNU_HASH header"), i)[0]
+        for i in (0, 4, 8, 12)
+    )
+    buckets_at = offset + 16 + bloom_size * layout.word_size
+    raw = image.read(buckets_at, nbuckets * 4, "DT_GNU_HASH buckets")
+    top = max((b[0] for b in layout.word.iter_unpack(raw)), default=0)
+    if top < symoffset:
+        return int(symoffset)
+    chain_at = buckets_at + nbuckets * 4
+    index = top
+    while index < max_count:
+        at = chain_at + (index - symoffset) * 4
+        words = _CHUNK if image.has(at, _CHUNK * 4) else 1
+        raw = image.read(at, words * 4, "DT_GNU_HASH chain")
+        for i, (word,) in enumerate(layout.word.iter_unpack(raw)):
+            if word & 1:
+                return index + i + 1
+        index += words
+    raise InvalidElfError(
+        "DT_GNU_HASH chain runs past the symbols the file can hold", path=image.name, offset=offset
+    )

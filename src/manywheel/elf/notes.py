@@ -1,0 +1,80 @@
+"""ELF notes: GNU build-id and GNU properties (x86 ISA level, CET features)."""
+
+from __future__ import annotations
+
+from manywheel.elf.constants import NoteType
+from manywheel.elf.layout import Layout
+from manywheel.elf.model import GnuProperties
+
+__all__ = ["Note", "parse_notes", "read_gnu_properties", "summarize_notes"]
+
+GNU_PROPERTY_X86_FEATURE_1_AND = 0xC0000002
+GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
+GNU_PROPERTY_X86_ISA_1_USED = 0xC0010002
+# binutils < 2.32 used 0xc0000000/0xc0000001 for per-extension bits (CMOV, SSE, ...), not
+# micro-architecture levels; they are deliberately not read as levels.
+
+Note = tuple[bytes, int, bytes]  # (name without NUL, type, desc)
+
+
+def _align(value: int, alignment: int) -> int:
+    return (value + alignment - 1) & ~(alignment - 1)
+
+
+def parse_notes(layout: Layout, data: bytes, alignment: int) -> list[Note]:
+    """The notes in a PT_NOTE segment's bytes. A truncated or malformed tail is ignored, as the
+    loader and readelf do (notes are advisory)."""
+    align = 8 if alignment == 8 else 4
+    notes: list[Note] = []
+    offset = 0
+    size = layout.nhdr.size
+    while offset + size <= len(data):
+        namesz, descsz, ntype = layout.nhdr.unpack_from(data, offset)
+        name_at = offset + size
+        desc_at = _align(name_at + namesz, align)
+        end = desc_at + descsz
+        if end > len(data):
+            break
+        notes.append((data[name_at : name_at + namesz].rstrip(b"\0"), ntype, data[desc_at:end]))
+        offset = _align(end, align)
+    return notes
+
+
+def read_gnu_properties(layout: Layout, desc: bytes) -> GnuProperties:
+    """The properties of one NT_GNU_PROPERTY_TYPE_0 note's descriptor."""
+    values: dict[int, int] = {}
+    align = layout.word_size
+    offset = 0
+    while offset + 8 <= len(desc):
+        pr_type = layout.word.unpack_from(desc, offset)[0]
+        pr_datasz = layout.word.unpack_from(desc, offset + 4)[0]
+        data_at = offset + 8
+        if data_at + pr_datasz > len(desc):
+            break
+        if pr_datasz == 4:
+            values[pr_type] = values.get(pr_type, 0) | layout.word.unpack_from(desc, data_at)[0]
+        offset = _align(data_at + pr_datasz, align)
+    return GnuProperties(
+        x86_isa_needed=values.get(GNU_PROPERTY_X86_ISA_1_NEEDED, 0),
+        x86_isa_used=values.get(GNU_PROPERTY_X86_ISA_1_USED, 0),
+        x86_feature_1_and=values.get(GNU_PROPERTY_X86_FEATURE_1_AND, 0),
+    )
+
+
+def summarize_notes(layout: Layout, notes: list[Note]) -> tuple[bytes | None, GnuProperties]:
+    """(build-id, GNU properties) from all notes of a file."""
+    build_id: bytes | None = None
+    props = GnuProperties()
+    for name, ntype, desc in notes:
+        if name != b"GNU":
+            continue
+        if ntype == NoteType.GNU_BUILD_ID and build_id is None:
+            build_id = desc
+        elif ntype == NoteType.GNU_PROPERTY_TYPE_0:
+            found = read_gnu_properties(layout, desc)
+            props = GnuProperties(
+                props.x86_isa_needed | found.x86_isa_needed,
+                props.x86_isa_used | found.x86_isa_used,
+                props.x86_feature_1_and | found.x86_feature_1_and,
+            )
+    return build_id, props
