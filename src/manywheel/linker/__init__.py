@@ -1,1 +1,51 @@
-"""manywheel.linker"""
+"""Emulating the dynamic loader (glibc and musl): which file each DT_NEEDED resolves to, why, and
+whether it defines every version the requester needs. Never runs the files it inspects.
+
+>>> from manywheel.linker import Resolver, RootFileSystem, SearchSettings
+>>> tree = Resolver(RootFileSystem("/"), SearchSettings()).resolve("/usr/bin/ls")  # doctest: +SKIP
+>>> [(r.name, r.path, r.rule) for r in tree.root.needed]  # doctest: +SKIP
+"""
+
+from manywheel.linker.config import read_ld_so_conf, read_musl_path
+from manywheel.linker.filesystem import FileSystem, RootFileSystem
+from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
+from manywheel.linker.model import (
+    DependencyTree,
+    Flavor,
+    LoadedObject,
+    Rejection,
+    RejectionReason,
+    Resolution,
+    Rule,
+    VersionFailure,
+)
+from manywheel.linker.platforms import LoaderPlatform, loader_platform
+from manywheel.linker.resolver import Resolver, detect_flavor
+from manywheel.linker.search import ResolverCache, SearchSettings
+from manywheel.linker.tokens import expand_tokens, split_search_path
+
+__all__ = [
+    "CacheEntry",
+    "DependencyTree",
+    "FileSystem",
+    "Flavor",
+    "LdCache",
+    "LoadedObject",
+    "LoaderPlatform",
+    "Rejection",
+    "RejectionReason",
+    "Resolution",
+    "Resolver",
+    "ResolverCache",
+    "RootFileSystem",
+    "Rule",
+    "SearchSettings",
+    "VersionFailure",
+    "detect_flavor",
+    "expand_tokens",
+    "loader_platform",
+    "parse_ld_cache",
+    "read_ld_so_conf",
+    "read_musl_path",
+    "split_search_path",
+]

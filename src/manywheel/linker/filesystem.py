@@ -1,0 +1,133 @@
+"""The file system the loader is emulated on: a seam, so an audit can put a wheel's members (never
+extracted) over the system's libraries.
+
+Paths given to a :class:`FileSystem` are *virtual*: absolute paths as the emulated loader sees
+them. :class:`RootFileSystem` maps them below a root directory (``/`` for the host, a Debian root or
+a cross sysroot otherwise) and follows symbolic links without ever leaving that root.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import posixpath
+import stat
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from manywheel.elf import ElfFile
+
+__all__ = ["FileSystem", "RootFileSystem"]
+
+_MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
+
+
+class FileSystem(Protocol):
+    """What the resolver asks of the files it searches."""
+
+    def resolve(self, path: str) -> str | None:
+        """The canonical virtual path of the regular file at ``path`` (symbolic links followed),
+        or ``None`` when there is no such file."""
+        ...
+
+    def load_elf(self, resolved: str) -> ElfFile:
+        """The ELF facts of a file :meth:`resolve` returned. Raises
+        :class:`~manywheel.errors.InvalidElfError` when it is not a valid ELF file."""
+        ...
+
+    def read_bytes(self, path: str) -> bytes | None:
+        """The content of a configuration file (``/etc/ld.so.cache``), ``None`` if absent."""
+        ...
+
+    def glob(self, pattern: str) -> tuple[str, ...]:
+        """The virtual paths matching an absolute glob ``pattern``, sorted."""
+        ...
+
+
+class RootFileSystem:
+    """The real file system below ``root``: ``/usr/lib/libz.so.1`` means
+    ``<root>/usr/lib/libz.so.1``, and a link to ``/lib/x`` inside the root stays inside it."""
+
+    __slots__ = ("_root",)
+
+    def __init__(self, root: str | os.PathLike[str] = "/") -> None:
+        self._root = str(Path(os.fspath(root)).absolute())
+
+    @property
+    def root(self) -> str:
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"RootFileSystem({self._root!r})"
+
+    def host_path(self, virtual: str) -> str:
+        """Where the virtual path ``virtual`` is on the host."""
+        return self._root.rstrip("/") + "/" + virtual.lstrip("/")
+
+    def virtual_path(self, host: str) -> str | None:
+        """The virtual path of the host path ``host``, or ``None`` if it is outside the root."""
+        host = posixpath.normpath(str(Path(host).absolute()))
+        if self._root == "/":
+            return host
+        if host == self._root:
+            return "/"
+        prefix = self._root.rstrip("/") + "/"
+        return "/" + host[len(prefix) :] if host.startswith(prefix) else None
+
+    def resolve(self, path: str) -> str | None:
+        resolved = self._resolve_links(path)
+        if resolved is None:
+            return None
+        try:
+            mode = Path(self.host_path(resolved)).lstat().st_mode
+        except OSError:
+            return None
+        return resolved if stat.S_ISREG(mode) else None
+
+    def load_elf(self, resolved: str) -> ElfFile:
+        from manywheel.elf import read_elf
+
+        return read_elf(self.host_path(resolved))
+
+    def read_bytes(self, path: str) -> bytes | None:
+        resolved = self.resolve(path)
+        if resolved is None:
+            return None
+        try:
+            return Path(self.host_path(resolved)).read_bytes()
+        except OSError:
+            return None
+
+    def glob(self, pattern: str) -> tuple[str, ...]:
+        base = glob.escape(self._root.rstrip("/"))
+        matches = glob.glob(base + "/" + pattern.lstrip("/"))  # noqa: PTH207 (a pattern string)
+        found = (self.virtual_path(m) for m in matches)
+        return tuple(sorted(m for m in found if m is not None))
+
+    def _resolve_links(self, path: str) -> str | None:
+        """``path`` with every symbolic link followed inside the root (``..`` stops at it)."""
+        pending = [part for part in path.split("/") if part]
+        done: list[str] = []
+        hops = 0
+        while pending:
+            part = pending.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if done:
+                    done.pop()
+                continue
+            current = "/" + "/".join([*done, part])
+            try:
+                target = str(Path(self.host_path(current)).readlink())
+            except OSError:  # not a link (or absent: stat decides later)
+                done.append(part)
+                continue
+            hops += 1
+            if hops > _MAX_SYMLINKS:
+                return None
+            if target.startswith("/"):
+                done = []
+            pending[:0] = [p for p in target.split("/") if p]
+        return posixpath.join("/", *done)

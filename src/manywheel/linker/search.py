@@ -1,0 +1,229 @@
+"""Searching directories for one library as the loader does: candidate paths, the ELF fitness
+check (glibc's ``open_verify``), and the explicit cache that makes each search happen once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from manywheel.errors import InputError, InvalidElfError
+from manywheel.linker.config import read_ld_so_conf, read_musl_path
+from manywheel.linker.filesystem import FileSystem
+from manywheel.linker.ldcache import LdCache, parse_ld_cache
+from manywheel.linker.model import Flavor, Rejection, RejectionReason, Rule
+
+if TYPE_CHECKING:
+    from manywheel.elf import ElfFile, ElfHeader
+
+__all__ = ["Phase", "ResolverCache", "SearchOutcome", "SearchSettings"]
+
+ET_DYN = 3
+#: ELFOSABI_SYSV and ELFOSABI_GNU: the ones glibc loads on Linux.
+_OSABI_OK = (0, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchSettings:
+    """Everything besides the files that decides a search. Environment variables are inputs
+    here, never read by the library."""
+
+    #: ``LD_LIBRARY_PATH``, already split (see :func:`~manywheel.linker.split_search_path`).
+    ld_library_path: tuple[str, ...] = ()
+    #: Directories searched after RUNPATH and before the system (``AUDITWHEEL_LD_LIBRARY_PATH``).
+    extra_ldpaths: tuple[str, ...] = ()
+    #: When set, replaces the system's directories (ld.so.cache, ld.so.conf and the trusted
+    #: defaults): auditwheel's ``--ldpaths``.
+    system_ldpaths: tuple[str, ...] | None = None
+    #: Active glibc-hwcaps subdirectory names, best first (``x86-64-v3``, ``x86-64-v2``); they
+    #: are searched in every directory and preferred in ld.so.cache. Empty: the baseline.
+    hwcaps: tuple[str, ...] = ()
+    #: Legacy hwcaps subdirectories (``tls``, ``x86_64``) that glibc < 2.37 also tries.
+    legacy_subdirs: tuple[str, ...] = ()
+    #: ``$PLATFORM``; ``None``: the architecture's usual value.
+    platform: str | None = None
+    #: The current directory, for relative search-path entries and NEEDED names; ``None``
+    #: skips them.
+    cwd: str | None = None
+    #: Force glibc or musl rules; ``None``: decide from the root's interpreter.
+    flavor: Flavor | None = None
+    #: The ld.so.cache to read (virtual path).
+    ld_so_cache: str = "/etc/ld.so.cache"
+
+    @property
+    def subdirs(self) -> tuple[str, ...]:
+        return tuple(f"glibc-hwcaps/{h}" for h in self.hwcaps) + self.legacy_subdirs
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One step of a search: a rule and the directories it contributes, each as written and as
+    expanded (``None``: dropped, e.g. an unknown token)."""
+
+    rule: Rule
+    dirs: tuple[tuple[str, str | None], ...]
+    #: For :attr:`Rule.LD_SO_CACHE`: the entry flags the loader accepts, the active hwcaps
+    #: (best first), and directories whose entries are ignored (DF_1_NODEFLIB).
+    cache_flags: int = 0
+    hwcaps: tuple[str, ...] = ()
+    excluded_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchOutcome:
+    path: str | None
+    resolved: str | None
+    rule: Rule | None
+    entry: str | None
+    directory: str | None
+    rejected: tuple[Rejection, ...]
+    #: Which of the phases found it.
+    phase: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The header fields a candidate must match (those of the root object)."""
+
+    elf_class: int
+    data: int
+    machine: int
+
+    @classmethod
+    def of(cls, header: ElfHeader) -> Target:
+        return cls(int(header.elf_class), int(header.data), header.e_machine)
+
+
+@dataclass(slots=True)
+class ResolverCache:
+    """What resolving many objects against one :class:`FileSystem` shares: parsed ELF files, path
+    lookups, search outcomes per (name, search context), and the system configuration. Not
+    thread-safe; use one per thread."""
+
+    fs: FileSystem
+    _paths: dict[str, str | None] = field(default_factory=dict)
+    _elves: dict[str, ElfFile | InvalidElfError] = field(default_factory=dict)
+    _searches: dict[tuple[object, ...], SearchOutcome] = field(default_factory=dict)
+    _ld_caches: dict[str, LdCache | None] = field(default_factory=dict)
+    _confs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _musl_paths: dict[str, tuple[str, ...] | None] = field(default_factory=dict)
+    #: How many searches were answered from the cache (for tests and benchmarks).
+    hits: int = 0
+
+    def resolve(self, path: str) -> str | None:
+        if path not in self._paths:
+            self._paths[path] = self.fs.resolve(path)
+        return self._paths[path]
+
+    def elf(self, resolved: str) -> ElfFile | InvalidElfError:
+        if resolved not in self._elves:
+            try:
+                self._elves[resolved] = self.fs.load_elf(resolved)
+            except InvalidElfError as exc:
+                self._elves[resolved] = exc
+        return self._elves[resolved]
+
+    def ld_cache(self, path: str) -> LdCache | None:
+        if path not in self._ld_caches:
+            data = self.fs.read_bytes(path)
+            try:
+                self._ld_caches[path] = None if data is None else parse_ld_cache(data, where=path)
+            except InputError:  # the loader ignores a cache it cannot read
+                self._ld_caches[path] = None
+        return self._ld_caches[path]
+
+    def ld_so_conf(self) -> tuple[str, ...]:
+        if "conf" not in self._confs:
+            self._confs["conf"] = read_ld_so_conf(self.fs)
+        return self._confs["conf"]
+
+    def musl_path(self, musl_arch: str) -> tuple[str, ...] | None:
+        if musl_arch not in self._musl_paths:
+            self._musl_paths[musl_arch] = read_musl_path(self.fs, musl_arch)
+        return self._musl_paths[musl_arch]
+
+    def search(
+        self, name: str, target: Target, phases: tuple[Phase, ...], subdirs: tuple[str, ...]
+    ) -> SearchOutcome:
+        """Try ``name`` in each phase's directories in order; the first file that fits wins."""
+        key = (name, target, phases, subdirs)
+        known = self._searches.get(key)
+        if known is not None:
+            self.hits += 1
+            return known
+        outcome = self._search(name, target, phases, subdirs)
+        self._searches[key] = outcome
+        return outcome
+
+    def _search(
+        self, name: str, target: Target, phases: tuple[Phase, ...], subdirs: tuple[str, ...]
+    ) -> SearchOutcome:
+        rejected: list[Rejection] = []
+        for index, phase in enumerate(phases):
+            if phase.rule is Rule.LD_SO_CACHE:
+                found = self._from_ld_cache(name, target, phase, rejected)
+                if found is not None:
+                    return replace(found, phase=index)
+                continue
+            for entry, directory in phase.dirs:
+                if directory is None:
+                    continue
+                for place in (*(f"{directory}/{s}" for s in subdirs), directory):
+                    path = f"{place.rstrip('/')}/{name}"
+                    resolved = self.check(path, target, rejected)
+                    if resolved is not None:
+                        return SearchOutcome(
+                            path, resolved, phase.rule, entry, place, tuple(rejected), index
+                        )
+        return SearchOutcome(None, None, None, None, None, tuple(rejected))
+
+    def _from_ld_cache(
+        self, name: str, target: Target, phase: Phase, rejected: list[Rejection]
+    ) -> SearchOutcome | None:
+        for entry, cache_path in phase.dirs:
+            ld_cache = self.ld_cache(cache_path or entry)
+            hit = (
+                None if ld_cache is None else ld_cache.lookup(name, phase.cache_flags, phase.hwcaps)
+            )
+            if hit is None:
+                continue
+            directory = hit.path.rpartition("/")[0] or "/"
+            if any(hit.path.startswith(d.rstrip("/") + "/") for d in phase.excluded_dirs):
+                continue
+            resolved = self.check(hit.path, target, rejected)
+            if resolved is not None:
+                return SearchOutcome(
+                    hit.path, resolved, phase.rule, entry, directory, tuple(rejected)
+                )
+        return None
+
+    def check(self, path: str, target: Target, rejected: list[Rejection]) -> str | None:
+        """The resolved path of the file at ``path`` if it exists and fits ``target``; a file that
+        exists but does not fit is added to ``rejected``."""
+        resolved = self.resolve(path)
+        if resolved is None:
+            return None
+        elf = self.elf(resolved)
+        problem = (
+            (RejectionReason.NOT_ELF, elf.message)
+            if isinstance(elf, InvalidElfError)
+            else misfit(elf.header, target)
+        )
+        if problem is None:
+            return resolved
+        rejected.append(Rejection(path, problem[0], problem[1]))
+        return None
+
+
+def misfit(header: ElfHeader, target: Target) -> tuple[RejectionReason, str] | None:
+    """Why a file with ``header`` cannot be loaded next to ``target`` (``None``: it can)."""
+    if int(header.elf_class) != target.elf_class:
+        return RejectionReason.WRONG_CLASS, f"wrong ELF class: {header.elf_class.name}"
+    if int(header.data) != target.data:
+        return RejectionReason.WRONG_DATA, f"wrong byte order: {header.data.name}"
+    if header.e_machine != target.machine:
+        return RejectionReason.WRONG_MACHINE, f"wrong machine: {header.e_machine}"
+    if header.osabi not in _OSABI_OK:
+        return RejectionReason.WRONG_OSABI, f"ELF file OS ABI invalid: {header.osabi}"
+    if header.e_type != ET_DYN:
+        return RejectionReason.NOT_SHARED, f"not a shared object (e_type {header.e_type})"
+    return None
