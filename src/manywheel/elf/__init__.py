@@ -28,9 +28,11 @@ from manywheel.elf.model import (
     VersionNeedEntry,
 )
 from manywheel.elf.reader import parse_elf, read_elf
+from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot
 
 __all__ = [
+    "DEFAULT_BUFFER_LIMIT",
     "DynamicTag",
     "ElfClass",
     "ElfData",
@@ -57,4 +59,5 @@ __all__ = [
     "X86IsaLevel",
     "parse_elf",
     "read_elf",
+    "read_elf_stream",
 ]

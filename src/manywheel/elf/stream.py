@@ -1,0 +1,289 @@
+"""Parse an ELF file from a forward-only stream (a zip member being inflated) with memory
+bounded by the size of the tables, not of the file.
+
+How it reads (see docs/elf-json.md's companion notes in the module docstring of
+:func:`read_elf_stream`):
+
+1. **One forward pass.** The ELF header and program headers come first, so after the first
+   chunk we know where PT_DYNAMIC, PT_INTERP and PT_NOTE lie and keep exactly those bytes when
+   the stream passes them. The dynamic tables (.dynsym, .dynstr, .gnu.version*, hash tables)
+   that PT_DYNAMIC points to normally come *before* it, near the start of the file, so the pass
+   also keeps a prefix of the file: up to the end of the first PT_LOAD when that segment is not
+   executable (the default ``-z separate-code`` layout: the prefix is exactly headers + tables +
+   relocations), otherwise up to ``buffer_limit`` bytes.
+2. **A second pass, only when needed.** If a table lies outside what was kept (tables after
+   PT_DYNAMIC, or beyond ``buffer_limit`` in a file whose first segment is executable), and the
+   caller gave ``reopen``, the stream is opened again and read once more keeping only the
+   regions the dynamic entries point to. Without ``reopen`` that case raises
+   :class:`InvalidElfError` saying so.
+
+Section headers are not read from a stream (``ElfFile.sections`` is empty); every fact comes
+from the program headers and PT_DYNAMIC, as the dynamic loader sees the file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import BinaryIO
+
+from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import SegmentFlag
+from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.dynamic import AddressMap, parse_dynamic
+from manywheel.elf.headers import read_header, read_segments
+from manywheel.elf.layout import IDENT
+from manywheel.elf.model import ElfFile, Segment
+from manywheel.elf.reader import parse_image
+from manywheel.errors import InvalidElfError
+
+__all__ = ["DEFAULT_BUFFER_LIMIT", "read_elf_stream"]
+
+log = logging.getLogger(__name__)
+
+#: The most bytes of a file's prefix kept when the layout does not bound it.
+DEFAULT_BUFFER_LIMIT = 16 * 2**20
+_CHUNK = 2**20
+#: Bytes kept after a version-need/definition table's start in a second pass.
+_VERSION_TABLE_LIMIT = 2**20
+_TABLE_TAGS = (DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF)
+
+
+class _NotRetained(Exception):
+    """A read asked for bytes the pass did not keep (never escapes this module)."""
+
+
+class _Pieces:
+    """Byte ranges of a file kept from a stream; an ``Image`` over them."""
+
+    __slots__ = ("_name", "_pieces", "_size")
+
+    def __init__(self, name: str, size: int) -> None:
+        self._name = name
+        self._size = size
+        self._pieces: list[tuple[int, bytearray]] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @property
+    def kept(self) -> int:
+        return sum(len(p) for _, p in self._pieces)
+
+    def add(self, start: int, data: bytearray) -> None:
+        self._pieces.append((start, data))
+
+    def covers(self, offset: int, size: int) -> bool:
+        end = offset + size
+        return any(s <= offset and end <= s + len(p) for s, p in self._pieces)
+
+    def has(self, offset: int, size: int) -> bool:
+        return (
+            offset >= 0 and size >= 0 and offset + size <= self._size and self.covers(offset, size)
+        )
+
+    def read(self, offset: int, size: int, what: str) -> bytes:
+        if offset < 0 or size < 0 or offset + size > self._size:
+            raise InvalidElfError(
+                f"{what} (0x{size:x} bytes at 0x{offset:x}) runs past the end of the file "
+                f"(0x{self._size:x} bytes)",
+                path=self._name,
+                offset=offset if offset >= 0 else None,
+            )
+        end = offset + size
+        for start, piece in self._pieces:
+            if start <= offset and end <= start + len(piece):
+                return bytes(piece[offset - start : end - start])
+        raise _NotRetained(what, offset, size)
+
+
+def read_elf_stream(
+    stream: BinaryIO,
+    *,
+    size: int,
+    name: str,
+    reopen: Callable[[], BinaryIO] | None = None,
+    buffer_limit: int = DEFAULT_BUFFER_LIMIT,
+) -> ElfFile:
+    """Parse the ``size``-byte ELF file that ``stream`` yields, reading it forward once.
+
+    ``reopen`` (optional) returns a fresh stream of the same bytes; it is called only for the
+    unusual layouts a single pass cannot serve (see the module docstring). Raises
+    :class:`InvalidElfError` on bad input, on a stream shorter than ``size``, and when a second
+    pass is needed but ``reopen`` was not given."""
+    pieces = _first_pass(stream, size, name, buffer_limit)
+    try:
+        return parse_image(pieces, with_sections=False)
+    except _NotRetained as missing:
+        what = missing.args[0]
+        if reopen is None:
+            raise InvalidElfError(
+                f"{what} lies outside the first {buffer_limit} bytes and before the dynamic "
+                "section: reading it from a stream needs a second pass (pass reopen=)",
+                path=name,
+                offset=missing.args[1],
+            ) from None
+    regions = _table_regions(pieces, buffer_limit)
+    log.debug("%s: second pass for %d table regions", name, len(regions))
+    with reopen() as again:
+        second = _collect(again, size, name, regions)
+    try:
+        return parse_image(second, with_sections=False)
+    except _NotRetained as missing:
+        raise InvalidElfError(
+            f"{missing.args[0]} is laid out too unusually to read from a stream",
+            path=name,
+            offset=missing.args[1],
+        ) from None
+
+
+class _Keeper:
+    """Keeps chosen byte ranges of a stream as it goes past."""
+
+    __slots__ = ("_ranges",)
+
+    def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
+        self._ranges: list[tuple[int, int, bytearray]] = [(s, e, bytearray()) for s, e in ranges]
+
+    def want(self, start: int, end: int, passed: bytes | bytearray, pos: int) -> None:
+        """Keep [start, end) from now on. The stream is at ``pos``; ``passed`` holds the bytes
+        [0, len(passed)) that went by. A range whose start went by unkept stays missing."""
+        buf = bytearray(passed[start:end]) if start < len(passed) else bytearray()
+        self._ranges.append((start, end, buf))
+
+    def feed(self, pos: int, chunk: bytes) -> None:
+        end = pos + len(chunk)
+        for start, stop, buf in self._ranges:
+            nxt = start + len(buf)
+            if pos <= nxt < end and nxt < stop:
+                buf.extend(chunk[nxt - pos : min(stop, end) - pos])
+
+    def into(self, pieces: _Pieces) -> None:
+        for start, _, buf in self._ranges:
+            if buf:
+                pieces.add(start, buf)
+
+
+def _read_chunk(stream: BinaryIO, pos: int, size: int, name: str) -> bytes:
+    chunk = stream.read(min(_CHUNK, size - pos))
+    if not chunk:
+        raise InvalidElfError(
+            f"the stream ended after {pos} of its {size} bytes", path=name, offset=pos
+        )
+    return chunk
+
+
+def _first_pass(stream: BinaryIO, size: int, name: str, limit: int) -> _Pieces:
+    head = bytearray()
+    prefix_end = min(size, limit)
+    keeper: _Keeper | None = None
+    pos = 0
+    while pos < size:
+        chunk = _read_chunk(stream, pos, size, name)
+        if pos < prefix_end:
+            head += chunk[: prefix_end - pos]
+        if keeper is not None:
+            keeper.feed(pos, chunk)
+        pos += len(chunk)
+        if keeper is None:
+            plan = _plan(head, name, size, limit)
+            if plan is not None:
+                prefix_end, ranges = plan
+                keeper = _Keeper()
+                for start, end in ranges:
+                    keeper.want(start, end, head, pos)
+                del head[prefix_end:]
+    pieces = _Pieces(name, size)
+    pieces.add(0, head)
+    if keeper is not None:
+        keeper.into(pieces)
+    log.debug("%s: streamed %d bytes, kept %d", name, size, pieces.kept)
+    return pieces
+
+
+def _plan(
+    head: bytearray, name: str, size: int, limit: int
+) -> tuple[int, list[tuple[int, int]]] | None:
+    """(prefix end, ranges to keep) once ``head`` holds the ELF and program headers; ``None``
+    while it does not yet."""
+    probe = _Pieces(name, size)
+    probe.add(0, head)
+    if len(head) < min(size, IDENT.size + 48):
+        return None
+    try:
+        layout, header, raw = read_header(probe)
+        segments = read_segments(probe, layout, raw)
+    except _NotRetained:
+        return None if len(head) < min(size, limit) else (len(head), [])
+    keep = (PT.DYNAMIC, PT.INTERP, PT.NOTE)
+    ranges = [(s.offset, s.offset + s.filesz) for s in segments if s.p_type in keep]
+    return max(_prefix_end(segments, header.entry, size, limit), raw[4]), ranges
+
+
+def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int) -> int:
+    """How much of the file's start to keep: the dynamic tables precede the code."""
+    loads = sorted((s for s in segments if s.p_type == PT.LOAD), key=lambda s: s.offset)
+    end = min(size, limit)
+    if not loads or loads[0].offset != 0:
+        return end
+    first = loads[0]
+    if not first.flags & SegmentFlag.X:
+        return min(end, first.filesz)
+    if first.vaddr < entry < first.vaddr + first.filesz:  # the tables come before the code
+        return min(end, entry - first.vaddr)
+    return end
+
+
+def _collect(stream: BinaryIO, size: int, name: str, regions: list[tuple[int, int]]) -> _Pieces:
+    keeper = _Keeper(regions)
+    pos = 0
+    while pos < size:
+        chunk = _read_chunk(stream, pos, size, name)
+        keeper.feed(pos, chunk)
+        pos += len(chunk)
+    pieces = _Pieces(name, size)
+    keeper.into(pieces)
+    log.debug("%s: second pass kept %d bytes", name, pieces.kept)
+    return pieces
+
+
+def _table_regions(pieces: _Pieces, limit: int) -> list[tuple[int, int]]:
+    """The byte ranges a second pass must keep: headers, the segments the first pass kept, and
+    each dynamic table from its start to the next table (or a bound)."""
+    try:
+        layout, _, raw = read_header(pieces)
+        segments = read_segments(pieces, layout, raw)
+        dyn = next(s for s in segments if s.p_type == PT.DYNAMIC)
+        entries = parse_dynamic(layout, pieces.read(dyn.offset, dyn.filesz, "PT_DYNAMIC"))
+    except (_NotRetained, StopIteration) as e:
+        raise InvalidElfError(
+            "the program headers or PT_DYNAMIC are laid out too unusually to read from a stream",
+            path=pieces.name,
+        ) from e
+    tags = dict(reversed(entries))
+    addresses = AddressMap(pieces, segments)
+    starts = {t: addresses.offset(tags[t], 1, f"DT_{t.name}") for t in _TABLE_TAGS if t in tags}
+    ordered = sorted(set(starts.values()))
+    regions = [(0, raw[4] + raw[8] * raw[9])]
+    regions += [(s.offset, s.offset + s.filesz) for s in segments if s.p_type != PT.LOAD]
+    for tag, start in starts.items():
+        later = [o for o in ordered if o > start]
+        end = min([*later[:1], _segment_end(segments, start), start + limit])
+        if tag == DT.STRTAB:
+            end = start + tags.get(DT.STRSZ, end - start)
+        elif tag in (DT.VERNEED, DT.VERDEF):
+            end = min(end, start + _VERSION_TABLE_LIMIT)
+        regions.append((start, end))
+    return regions
+
+
+def _segment_end(segments: tuple[Segment, ...], offset: int) -> int:
+    for s in segments:
+        if s.p_type == PT.LOAD and s.offset <= offset < s.offset + s.filesz:
+            return s.offset + s.filesz
+    return offset
