@@ -1,1 +1,38 @@
-"""manywheel.wheel"""
+"""The wheel container: filename and tags, WHEEL, METADATA name/version, RECORD, streaming member
+reads with zip-bomb protection, verification as findings, and a writer that copies unchanged
+members' compressed bytes as they are. Never parses ELF. See docs/wheel.md."""
+
+from manywheel.wheel.archive import WheelArchive
+from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
+from manywheel.wheel.record import Record, RecordEntry
+from manywheel.wheel.safety import check_name
+from manywheel.wheel.stream import MemberReader
+from manywheel.wheel.tags import Retag, replaced_platforms, retag
+from manywheel.wheel.verify import Finding, FindingKind, structural_findings, verify_wheel
+from manywheel.wheel.writer import Content, MemberContent, PendingWheel, rewrite_wheel
+from manywheel.wheel.zipformat import HeaderMismatch, Member
+
+__all__ = [
+    "Content",
+    "Finding",
+    "FindingKind",
+    "HeaderMismatch",
+    "Member",
+    "MemberContent",
+    "MemberReader",
+    "MetadataIdentity",
+    "PendingWheel",
+    "Record",
+    "RecordEntry",
+    "Retag",
+    "WheelArchive",
+    "WheelFilename",
+    "WheelInfo",
+    "check_name",
+    "replaced_platforms",
+    "retag",
+    "rewrite_wheel",
+    "structural_findings",
+    "verify_wheel",
+]

@@ -1,0 +1,204 @@
+"""``WheelArchive``: an open wheel. The central directory is read once when it opens, every
+member is checked for safety, and members are streamed one at a time on demand."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import TypeVar
+
+from packaging.utils import canonicalize_name
+
+from manywheel.errors import InvalidWheelError, UnsafeWheelError
+from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.metadata import (
+    MetadataIdentity,
+    WheelInfo,
+    parse_metadata_identity,
+    parse_wheel_info,
+)
+from manywheel.wheel.record import Record, parse_record
+from manywheel.wheel.safety import check_member
+from manywheel.wheel.stream import MemberReader
+from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
+
+__all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+#: RECORD's signature files, which RECORD lists without a hash.
+SIGNATURE_NAMES = ("RECORD.jws", "RECORD.p7s")
+
+
+def dist_info_dirs(members: tuple[Member, ...]) -> tuple[str, ...]:
+    """The distinct top-level ``*.dist-info`` directory names, in archive order."""
+    seen: dict[str, None] = {}
+    for member in members:
+        top = member.name.split("/", 1)[0]
+        if top.endswith(".dist-info") and "/" in member.name:
+            seen.setdefault(top, None)
+    return tuple(seen)
+
+
+class WheelArchive:
+    """An open wheel file. Use :meth:`open` as a context manager; the file is only read."""
+
+    def __init__(
+        self,
+        path: Path,
+        fd: int,
+        filename: WheelFilename,
+        members: tuple[Member, ...],
+        mismatches: tuple[HeaderMismatch, ...],
+    ) -> None:
+        self.path = path
+        self.filename = filename
+        self.members = members
+        self.header_mismatches = mismatches
+        self._fd = fd
+        self._by_name: dict[str, Member] = {}
+        self._duplicates: set[str] = set()
+        for member in members:
+            if member.name in self._by_name:
+                self._duplicates.add(member.name)
+            self._by_name.setdefault(member.name, member)
+        #: sha256 digests of members streamed to their end (and so checked against their CRC).
+        self._digests: dict[str, bytes] = {}
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str]) -> WheelArchive:
+        """Open and check ``path``: its filename, its zip structure, every member's name, type and
+        encryption. Raises :class:`InvalidWheelError` or :class:`UnsafeWheelError`."""
+        path = Path(path)
+        filename = WheelFilename.parse(path.name)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            members, mismatches = read_directory(fd, str(path))
+            for member in members:
+                check_member(member, path=str(path))
+        except BaseException:
+            os.close(fd)
+            raise
+        logger.debug("opened %s: %d members", path, len(members))
+        return cls(path, fd, filename, members, mismatches)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def fileno(self) -> int:
+        """The read-only descriptor the archive reads through (for raw copies)."""
+        if self._fd < 0:
+            raise ValueError("the archive is closed")
+        return self._fd
+
+    def __enter__(self) -> WheelArchive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def duplicate_names(self) -> frozenset[str]:
+        return frozenset(self._duplicates)
+
+    def member(self, name: str) -> Member:
+        """The member called ``name``. Raises KeyError when there is none, and
+        :class:`UnsafeWheelError` when the name is ambiguous (it appears more than once)."""
+        if name in self._duplicates:
+            raise UnsafeWheelError(
+                "member name appears more than once", path=str(self.path), member=name
+            )
+        return self._by_name[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def open_member(self, member: str | Member) -> MemberReader:
+        """A forward-only stream of the member's content (see :class:`MemberReader`). Reading it
+        to its end records its sha256 digest on this archive (see :meth:`verified_digest`)."""
+        if self._fd < 0:
+            raise ValueError("the archive is closed")
+        if isinstance(member, str):
+            member = self.member(member)
+        return MemberReader(self._fd, member, str(self.path), self._remember)
+
+    def read_member(self, member: str | Member) -> bytes:
+        """The whole content of a member, in memory: meant for small members."""
+        with self.open_member(member) as stream:
+            return stream.readall()
+
+    def verified_digest(self, name: str) -> bytes | None:
+        """The sha256 of a member that was streamed to its end (size and CRC checked), or None."""
+        return self._digests.get(name)
+
+    def _remember(self, member: Member, digest: bytes) -> None:
+        self._digests[member.name] = digest
+
+    @property
+    def dist_info(self) -> str:
+        """The one ``.dist-info`` directory whose name and version match the filename."""
+        dirs = dist_info_dirs(self.members)
+        want_name = canonicalize_name(self.filename.name)
+        matching = [d for d in dirs if _dist_info_identity(d)[0] == want_name]
+        if len(dirs) != 1 or len(matching) != 1:
+            raise InvalidWheelError(
+                f"expected one .dist-info directory for {self.filename.name}, found {list(dirs)}",
+                path=str(self.path),
+            )
+        return matching[0]
+
+    def _text(self, name: str) -> str:
+        if name not in self:
+            raise InvalidWheelError("missing", path=str(self.path), member=name)
+        try:
+            return self.read_member(name).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidWheelError("not UTF-8", path=str(self.path), member=name) from e
+
+    @property
+    def wheel_info(self) -> WheelInfo:
+        name = f"{self.dist_info}/WHEEL"
+        return _with_path(lambda: parse_wheel_info(self._text(name), member=name), self.path)
+
+    @property
+    def metadata(self) -> MetadataIdentity:
+        name = f"{self.dist_info}/METADATA"
+        return _with_path(lambda: parse_metadata_identity(self._text(name), member=name), self.path)
+
+    @property
+    def record(self) -> Record:
+        name = f"{self.dist_info}/RECORD"
+        return _with_path(lambda: parse_record(self._text(name), member=name), self.path)
+
+    @property
+    def signatures(self) -> tuple[str, ...]:
+        """RECORD.jws / RECORD.p7s members present (their signatures are not checked)."""
+        names = (f"{self.dist_info}/{n}" for n in SIGNATURE_NAMES)
+        return tuple(n for n in names if n in self)
+
+
+def _dist_info_identity(directory: str) -> tuple[str, str]:
+    stem = directory[: -len(".dist-info")]
+    name, _, version = stem.partition("-")
+    return canonicalize_name(name), version
+
+
+def _with_path(parse: Callable[[], _T], path: Path) -> _T:
+    try:
+        return parse()
+    except InvalidWheelError as e:
+        if e.path is None:
+            e.path = str(path)
+        raise

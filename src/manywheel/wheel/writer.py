@@ -1,0 +1,337 @@
+"""``rewrite_wheel``: a new wheel from an open one plus changes, written beside its destination
+and renamed into place only when the caller commits.
+
+- Unchanged members are copied as their compressed bytes (no inflate, no deflate); changed and new
+  members are deflated at the chosen level.
+- RECORD is regenerated. A hash of an unchanged member is reused only once it is verified (by a
+  stream already read through the archive, or here); a RECORD that disagrees with its wheel stops
+  the rewrite instead of being silently "fixed".
+- Order: the input's own order for the members it keeps, new members after them sorted by name,
+  every ``.dist-info`` member after all others, RECORD last. RECORD.jws/RECORD.p7s are dropped
+  (a rewritten RECORD invalidates them).
+- Reproducible: with ``source_date_epoch`` every member gets that time; without it, members keep
+  their own times and new ones get the newest time found in the input. Never the clock.
+- Modes (external attributes) are preserved; new members get the mode asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+from manywheel.errors import InputError, InvalidWheelError
+from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive
+from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.record import RecordEntry, encode_hash, render_record
+from manywheel.wheel.safety import check_name
+from manywheel.wheel.tags import retag
+from manywheel.wheel.verify import structural_findings
+from manywheel.wheel.zipformat import Member, epoch_to_dos
+from manywheel.wheel.zipwriter import ZipSink
+
+__all__ = ["Content", "MemberContent", "PendingWheel", "rewrite_wheel"]
+
+logger = logging.getLogger(__name__)
+
+_UNIX = 3
+_DEFAULT_MODE = 0o644
+
+
+@dataclass(frozen=True, slots=True)
+class MemberContent:
+    """New content for a member: bytes, or a file streamed from disk; ``mode`` is the permission
+    bits (default: the replaced member's, else the file's, else 0o644)."""
+
+    data: bytes | Path
+    mode: int | None = None
+
+
+Content = bytes | Path | MemberContent
+
+
+class PendingWheel:
+    """A complete wheel written to a temporary file in its destination directory. Re-read it at
+    :attr:`path`, then :meth:`commit` (rename into place) or :meth:`discard`. Leaving a ``with``
+    block without committing discards it."""
+
+    def __init__(self, path: Path, final_path: Path) -> None:
+        self.path = path
+        self.final_path = final_path
+        self._state = "pending"
+
+    @property
+    def filename(self) -> WheelFilename:
+        return WheelFilename.parse(self.final_path.name)
+
+    def commit(self, *, durable: bool = True) -> Path:
+        """Rename the wheel into place (replacing a file of the same name) and return its path.
+        With ``durable``, the data and the directory entry are flushed to disk first."""
+        if self._state != "pending":
+            raise ValueError(f"the wheel was already {self._state}")
+        if durable:
+            _fsync_path(self.path)
+        self.path.replace(self.final_path)
+        if durable:
+            _fsync_path(self.final_path.parent)
+        self._state = "committed"
+        logger.info("wrote %s", self.final_path)
+        return self.final_path
+
+    def discard(self) -> None:
+        if self._state == "pending":
+            self.path.unlink(missing_ok=True)
+            self._state = "discarded"
+
+    def __enter__(self) -> PendingWheel:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.discard()
+
+
+def _fsync_path(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to write, in order: (name, member to copy or None, new content or None)."""
+
+    items: tuple[tuple[str, Member | None, MemberContent | None], ...]
+    record_name: str
+    record_member: Member
+
+
+def _as_content(value: Content) -> MemberContent:
+    return value if isinstance(value, MemberContent) else MemberContent(value)
+
+
+def _check_request(
+    source: WheelArchive,
+    changes: Mapping[str, Content],
+    additions: Mapping[str, Content],
+    removals: Iterable[str],
+    protected: set[str],
+) -> set[str]:
+    removed = set(removals)
+    for name in (*changes, *additions, *removed):
+        check_name(name)
+        if name in protected:
+            raise InputError(f"{name} is written by the writer itself and cannot be changed")
+    for name in (*changes, *removed):
+        if name not in source:
+            raise InputError(f"no member {name!r} to change or remove", path=str(source.path))
+    for name in additions:
+        if name in source:
+            raise InputError(f"member {name!r} already exists; change it instead")
+    if overlap := set(changes) & removed:
+        raise InputError(f"both changed and removed: {sorted(overlap)}")
+    return removed
+
+
+def _plan(
+    source: WheelArchive,
+    changes: Mapping[str, Content],
+    additions: Mapping[str, Content],
+    removals: Iterable[str],
+    wheel_text: str | None,
+) -> _Plan:
+    dist_info = source.dist_info
+    record_name = f"{dist_info}/RECORD"
+    wheel_name = f"{dist_info}/WHEEL"
+    dropped = {f"{dist_info}/{n}" for n in SIGNATURE_NAMES} | {record_name}
+    protected = dropped | ({wheel_name} if wheel_text is not None else set())
+    removed = _check_request(source, changes, additions, removals, protected)
+    edits = {name: _as_content(value) for name, value in changes.items()}
+    if wheel_text is not None:
+        edits[wheel_name] = MemberContent(wheel_text.encode("utf-8"))
+    items: list[tuple[str, Member | None, MemberContent | None]] = [
+        (member.name, member, edits.get(member.name))
+        for member in source.members
+        if member.name not in dropped and member.name not in removed
+    ]
+    items.extend((name, None, _as_content(additions[name])) for name in sorted(additions))
+    prefix = f"{dist_info}/"
+    items.sort(key=lambda item: item[0].startswith(prefix))  # stable: dist-info last
+    for name in sorted(n for n in dropped - {record_name} if n in source):
+        logger.warning("dropping %s: the rewritten RECORD invalidates its signature", name)
+    return _Plan(tuple(items), record_name, source.member(record_name))
+
+
+def _wheel_text(
+    source: WheelArchive, platforms: Sequence[str] | None, remove_platforms: Sequence[str] | None
+) -> tuple[str | None, str]:
+    if not platforms:
+        return None, source.filename.raw
+    info = source.wheel_info
+    new = retag(source.filename.platform_tags, info.tags, platforms, remove_platforms)
+    text = info.with_tags(new.wheel_tags, purelib=False if new.platlib else None)
+    return text, source.filename.with_platforms(new.platform_tags).raw
+
+
+def rewrite_wheel(
+    source: WheelArchive,
+    dest_dir: str | os.PathLike[str],
+    *,
+    changes: Mapping[str, Content] | None = None,
+    additions: Mapping[str, Content] | None = None,
+    removals: Iterable[str] = (),
+    platforms: Sequence[str] | None = None,
+    remove_platforms: Sequence[str] | None = None,
+    compress_level: int = 6,
+    source_date_epoch: int | None = None,
+    verify_unchanged: bool = True,
+) -> PendingWheel:
+    """Write a new wheel from ``source`` into ``dest_dir`` (as a temporary file; see
+    :class:`PendingWheel`). ``changes`` replace existing members, ``additions`` add new ones,
+    ``removals`` drop members; ``platforms`` retags the wheel (see :func:`retag`).
+    With ``verify_unchanged`` (the default) every unchanged member is hashed (reusing digests the
+    archive already has) and checked against RECORD; without it their RECORD rows are carried over
+    as they are, so the copy costs no inflate and a wrong row stays detectable.
+
+    Raises :class:`InvalidWheelError` when ``source`` has structural findings or a RECORD row
+    that does not match, :class:`InputError` for a bad request."""
+    if not 0 <= compress_level <= 9:
+        raise InputError(f"compression level must be 0-9, not {compress_level}")
+    findings = structural_findings(source)
+    if findings:
+        raise InvalidWheelError(
+            f"refusing to rewrite a wheel with {len(findings)} finding(s), first: {findings[0]}",
+            path=str(source.path),
+        )
+    wheel_text, final_name = _wheel_text(source, platforms, remove_platforms)
+    plan = _plan(source, changes or {}, additions or {}, removals, wheel_text)
+    dest = Path(dest_dir)
+    fd, temp = tempfile.mkstemp(dir=dest, prefix=f".{final_name}.", suffix=".part")
+    pending = PendingWheel(Path(temp), dest / final_name)
+    try:
+        with os.fdopen(fd, "wb", buffering=0) as out:
+            os.fchmod(out.fileno(), 0o666 & ~_umask())
+            _Writer(
+                source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
+            ).write(plan)
+    except BaseException:
+        pending.discard()
+        raise
+    return pending
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (Linux ``/proc``; 022 when unknown)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+class _Writer:
+    def __init__(
+        self, source: WheelArchive, sink: ZipSink, level: int, epoch: int | None, verify: bool
+    ) -> None:
+        self._source = source
+        self._sink = sink
+        self._level = level
+        self._epoch_dos = None if epoch is None else epoch_to_dos(epoch)
+        newest = max((m.dos_datetime for m in source.members), default=epoch_to_dos(0))
+        self._new_dos = newest if self._epoch_dos is None else self._epoch_dos
+        self._verify = verify
+        self._record = source.record.by_path()
+        self._rows: list[tuple[str, str, str]] = []
+
+    def write(self, plan: _Plan) -> None:
+        for name, member, content in plan.items:
+            if content is not None:
+                self._write_new(name, member, content)
+            elif member is not None:
+                self._copy(member)
+        record = plan.record_member
+        rows = [*self._rows, (plan.record_name, "", "")]
+        self._sink.write_content(
+            plan.record_name,
+            render_record(rows),
+            external_attr=_attr(record, None),
+            create_system=record.create_system,
+            dos_datetime=self._time(record),
+            level=self._level,
+        )
+        self._sink.finish()
+
+    def _time(self, member: Member | None) -> int:
+        if self._epoch_dos is not None or member is None:
+            return self._new_dos
+        return member.dos_datetime
+
+    def _copy(self, member: Member) -> None:
+        if not member.is_dir:
+            self._rows.append(self._unchanged_row(member))
+        self._sink.copy_member(self._source_fd(), member, dos_datetime=self._time(member))
+
+    def _source_fd(self) -> int:
+        return self._source.fileno()
+
+    def _unchanged_row(self, member: Member) -> tuple[str, str, str]:
+        entry = self._record.get(member.name)
+        if entry is None:
+            raise InvalidWheelError(
+                "not listed in RECORD", path=str(self._source.path), member=member.name
+            )
+        if not self._verify:
+            return member.name, entry.hash_text, "" if entry.size is None else str(entry.size)
+        digest = self._source.verified_digest(member.name)
+        if digest is None:
+            with self._source.open_member(member) as stream:
+                digest = stream.drain()
+        self._check_row(member, entry, digest)
+        return member.name, encode_hash("sha256", digest), str(member.file_size)
+
+    def _check_row(self, member: Member, entry: RecordEntry, digest: bytes) -> None:
+        same_size = entry.size in (None, member.file_size)
+        if entry.algorithm == "sha256" and entry.digest == digest and same_size:
+            return
+        found = encode_hash("sha256", digest)
+        raise InvalidWheelError(
+            f"RECORD says {entry.hash_text or 'no hash'} size {entry.size}, content is {found} "
+            f"size {member.file_size}; refusing to carry a wrong RECORD over",
+            path=str(self._source.path),
+            member=member.name,
+        )
+
+    def _write_new(self, name: str, member: Member | None, content: MemberContent) -> None:
+        attr = _attr(member, content)
+        system = _UNIX if member is None else member.create_system
+        written = self._sink.write_content(
+            name,
+            content.data,
+            external_attr=attr,
+            create_system=system,
+            dos_datetime=self._time(member),
+            level=self._level,
+        )
+        self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
+
+
+def _attr(member: Member | None, content: MemberContent | None) -> int:
+    mode = None if content is None else content.mode
+    if mode is None and content is not None and isinstance(content.data, Path):
+        mode = stat.S_IMODE(content.data.stat().st_mode) if member is None else None
+    if mode is None and member is not None:
+        return member.external_attr
+    return (stat.S_IFREG | (_DEFAULT_MODE if mode is None else mode)) << 16

@@ -1,0 +1,372 @@
+"""The zip container as wheels use it, read from a file descriptor: the end of central directory
+record (zip64 too), central directory entries and the local header each one points at.
+
+Parsing only: no decompression here. Everything is read with ``os.pread`` so several member
+streams can share one descriptor. Structural impossibilities (truncation, out-of-range offsets,
+overlapping members, multi-disk archives) raise; differences between a central directory entry and
+its local header are returned as data so ``verify`` can report them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+import struct
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import IntEnum, IntFlag
+
+from manywheel.errors import InvalidWheelError, UnsafeWheelError
+
+__all__ = [
+    "CENTRAL",
+    "EOCD",
+    "EOCD64",
+    "EOCD64_LOCATOR",
+    "EXTRA_HEADER",
+    "LOCAL",
+    "ZIP64_LIMIT",
+    "Flag",
+    "HeaderMismatch",
+    "Member",
+    "Method",
+    "Signature",
+    "dos_to_epoch",
+    "epoch_to_dos",
+    "read_directory",
+]
+
+EOCD = struct.Struct("<L4H2LH")
+EOCD64_LOCATOR = struct.Struct("<LLQL")
+EOCD64 = struct.Struct("<LQ2H2L4Q")
+CENTRAL = struct.Struct("<L6H3L5H2L")
+LOCAL = struct.Struct("<L5H3L2H")
+EXTRA_HEADER = struct.Struct("<2H")
+_U64 = struct.Struct("<Q")
+
+ZIP64_LIMIT = 0xFFFFFFFF
+_ZIP64_EXTRA_ID = 0x0001
+_MAX_COMMENT = 0xFFFF
+_UNIX = 3
+
+
+class Signature(IntEnum):
+    LOCAL = 0x04034B50
+    CENTRAL = 0x02014B50
+    EOCD = 0x06054B50
+    EOCD64 = 0x06064B50
+    EOCD64_LOCATOR = 0x07064B50
+    DESCRIPTOR = 0x08074B50
+
+
+class Method(IntEnum):
+    STORED = 0
+    DEFLATED = 8
+
+
+class Flag(IntFlag):
+    ENCRYPTED = 1 << 0
+    DESCRIPTOR = 1 << 3
+    STRONG_ENCRYPTION = 1 << 6
+    UTF8 = 1 << 11
+    MASKED_HEADERS = 1 << 13
+
+
+_ENCRYPTION_FLAGS = int(Flag.ENCRYPTED | Flag.STRONG_ENCRYPTION | Flag.MASKED_HEADERS)
+_ENCRYPTED = int(Flag.ENCRYPTED)
+_DESCRIPTOR = int(Flag.DESCRIPTOR)
+_LOCAL_SIG = int(Signature.LOCAL)
+_CENTRAL_SIG = int(Signature.CENTRAL)
+_UTF8 = int(Flag.UTF8)
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One central directory entry, checked against its local header."""
+
+    name: str
+    #: Position in the central directory (archive order).
+    index: int
+    method: int
+    flags: int
+    crc: int
+    compressed_size: int
+    file_size: int
+    #: Offset of the local file header, and of the first byte of the (compressed) data.
+    header_offset: int
+    data_offset: int
+    #: The zip "version made by" host byte (3 = Unix) and the 32-bit external attributes.
+    create_system: int
+    external_attr: int
+    #: MS-DOS date (high 16 bits) and time (low 16 bits), as stored.
+    dos_datetime: int
+
+    @property
+    def is_dir(self) -> bool:
+        return self.name.endswith("/")
+
+    @property
+    def mode(self) -> int:
+        """The Unix ``st_mode`` recorded for the member, or 0 when the archive records none."""
+        return (self.external_attr >> 16) & 0xFFFF if self.create_system == _UNIX else 0
+
+    @property
+    def encrypted(self) -> bool:
+        return bool(self.flags & _ENCRYPTION_FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderMismatch:
+    """A field on which a central directory entry and its local header disagree."""
+
+    member: str
+    field: str
+    central: str
+    local: str
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    entries: int
+    cd_size: int
+    cd_offset: int
+    #: Where the central directory must end: the zip64 end record, or the classic one.
+    cd_end: int
+
+
+def _pread(fd: int, size: int, offset: int, path: str) -> bytes:
+    data = os.pread(fd, size, offset)
+    if len(data) != size:
+        raise InvalidWheelError("truncated zip file", path=path, offset=offset)
+    return data
+
+
+def _find_end(fd: int, file_size: int, path: str) -> _End:
+    tail_size = min(file_size, EOCD.size + _MAX_COMMENT)
+    tail = _pread(fd, tail_size, file_size - tail_size, path)
+    pos = tail.rfind(b"PK\x05\x06")
+    while pos >= 0:
+        if pos + EOCD.size <= tail_size:
+            fields = EOCD.unpack_from(tail, pos)
+            if pos + EOCD.size + fields[7] == tail_size:
+                return _end_from(fd, fields, file_size - tail_size + pos, path)
+        pos = tail.rfind(b"PK\x05\x06", 0, pos)
+    raise InvalidWheelError("not a zip file (no end of central directory record)", path=path)
+
+
+def _end_from(fd: int, fields: tuple[int, ...], eocd_offset: int, path: str) -> _End:
+    _, disk, cd_disk, _, entries, cd_size, cd_offset, _ = fields
+    if disk != 0 or cd_disk != 0:
+        raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
+    locator_offset = eocd_offset - EOCD64_LOCATOR.size
+    if locator_offset >= 0:
+        locator = _pread(fd, EOCD64_LOCATOR.size, locator_offset, path)
+        sig, _, eocd64_offset, _ = EOCD64_LOCATOR.unpack(locator)
+        if sig == Signature.EOCD64_LOCATOR:
+            return _end64(fd, eocd64_offset, locator_offset, path)
+    if cd_offset + cd_size != eocd_offset:
+        raise InvalidWheelError(
+            "central directory does not end where the end record begins "
+            "(data prepended to the zip, or a corrupt directory)",
+            path=path,
+            offset=eocd_offset,
+        )
+    return _End(entries, cd_size, cd_offset, eocd_offset)
+
+
+def _end64(fd: int, offset: int, locator_offset: int, path: str) -> _End:
+    if offset + EOCD64.size > locator_offset:
+        raise InvalidWheelError("zip64 end record out of range", path=path, offset=offset)
+    fields = EOCD64.unpack(_pread(fd, EOCD64.size, offset, path))
+    sig, _, _, _, disk, cd_disk, _, entries, cd_size, cd_offset = fields
+    if sig != Signature.EOCD64:
+        raise InvalidWheelError("bad zip64 end record signature", path=path, offset=offset)
+    if disk != 0 or cd_disk != 0:
+        raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
+    if cd_offset + cd_size != offset:
+        raise InvalidWheelError(
+            "central directory does not end where the zip64 end record begins",
+            path=path,
+            offset=offset,
+        )
+    return _End(entries, cd_size, cd_offset, offset)
+
+
+def _zip64_values(extra: bytes, wanted: list[bool], path: str, name: str) -> list[int | None]:
+    """Values of the zip64 extra field, in its fixed order, for the fields flagged ``wanted``."""
+    pos = 0
+    while pos + EXTRA_HEADER.size <= len(extra):
+        tag, size = EXTRA_HEADER.unpack_from(extra, pos)
+        body = extra[pos + EXTRA_HEADER.size : pos + EXTRA_HEADER.size + size]
+        if len(body) != size:
+            raise InvalidWheelError("extra field overruns its record", path=path, member=name)
+        if tag == _ZIP64_EXTRA_ID:
+            return _take_zip64(body, wanted, path, name)
+        pos += EXTRA_HEADER.size + size
+    if any(wanted):
+        raise InvalidWheelError("zip64 values needed but no zip64 extra", path=path, member=name)
+    return [None] * len(wanted)
+
+
+def _take_zip64(body: bytes, wanted: list[bool], path: str, name: str) -> list[int | None]:
+    values: list[int | None] = []
+    pos = 0
+    for want in wanted:
+        if not want:
+            values.append(None)
+            continue
+        if pos + _U64.size > len(body):
+            raise InvalidWheelError("zip64 extra field too short", path=path, member=name)
+        values.append(_U64.unpack_from(body, pos)[0])
+        pos += _U64.size
+    return values
+
+
+def _decode_name(raw: bytes, flags: int, path: str) -> str:
+    try:
+        return raw.decode("utf-8") if flags & _UTF8 else raw.decode("cp437")
+    except UnicodeDecodeError as e:
+        raise InvalidWheelError(f"member name is not valid UTF-8: {raw!r}", path=path) from e
+
+
+@dataclass(frozen=True, slots=True)
+class _Central:
+    member: Member
+    raw_name: bytes
+
+
+def _parse_central(data: bytes, pos: int, index: int, path: str) -> tuple[_Central, int]:
+    if pos + CENTRAL.size > len(data):
+        raise InvalidWheelError("central directory truncated", path=path)
+    fields = CENTRAL.unpack_from(data, pos)
+    (sig, made_by, _, flags, method, time, date, crc, csize, usize) = fields[:10]
+    name_len, extra_len, comment_len, disk, _, ext_attr, offset = fields[10:]
+    if sig != _CENTRAL_SIG:
+        raise InvalidWheelError("bad central directory entry signature", path=path)
+    end = pos + CENTRAL.size + name_len + extra_len + comment_len
+    if end > len(data):
+        raise InvalidWheelError("central directory entry overruns the directory", path=path)
+    raw_name = data[pos + CENTRAL.size : pos + CENTRAL.size + name_len]
+    name = _decode_name(raw_name, flags, path)
+    extra = data[pos + CENTRAL.size + name_len : pos + CENTRAL.size + name_len + extra_len]
+    wanted = [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT, offset == ZIP64_LIMIT, disk == 0xFFFF]
+    big = _zip64_values(extra, wanted, path, name)
+    if (big[3] if big[3] is not None else disk) != 0:
+        raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
+    member = Member(
+        name=name,
+        index=index,
+        method=method,
+        flags=flags,
+        crc=crc,
+        compressed_size=csize if big[1] is None else big[1],
+        file_size=usize if big[0] is None else big[0],
+        header_offset=offset if big[2] is None else big[2],
+        data_offset=-1,
+        create_system=made_by >> 8,
+        external_attr=ext_attr,
+        dos_datetime=(date << 16) | time,
+    )
+    return _Central(member, raw_name), end
+
+
+def _attach_local(
+    fd: int, entry: _Central, cd_offset: int, path: str, mismatches: list[HeaderMismatch]
+) -> Member:
+    member = entry.member
+    if member.header_offset + LOCAL.size > cd_offset:
+        raise InvalidWheelError("local header out of range", path=path, member=member.name)
+    guess = min(LOCAL.size + len(entry.raw_name) + 64, cd_offset - member.header_offset)
+    head = _pread(fd, guess, member.header_offset, path)
+    fields = LOCAL.unpack_from(head)
+    sig, _, flags, method, time, date, crc, csize, usize, name_len, extra_len = fields
+    if sig != _LOCAL_SIG:
+        raise InvalidWheelError(
+            "bad local header signature", path=path, member=member.name, offset=member.header_offset
+        )
+    names_and_extra = head[LOCAL.size : LOCAL.size + name_len + extra_len]
+    if len(names_and_extra) != name_len + extra_len:
+        names_and_extra = _pread(fd, name_len + extra_len, member.header_offset + LOCAL.size, path)
+    data_offset = member.header_offset + LOCAL.size + name_len + extra_len
+    if data_offset + member.compressed_size > cd_offset:
+        raise InvalidWheelError("member data runs past its end", path=path, member=member.name)
+
+    def differ(field: str, central: object, local: object) -> None:
+        if central != local:
+            mismatches.append(HeaderMismatch(member.name, field, str(central), str(local)))
+
+    differ("name", entry.raw_name, names_and_extra[:name_len])
+    differ("method", member.method, method)
+    differ("encryption flag", member.flags & _ENCRYPTED, flags & _ENCRYPTED)
+    if not flags & _DESCRIPTOR:
+        extra = names_and_extra[name_len:]
+        big = _zip64_values(extra, [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT], path, member.name)
+        differ("crc", f"{member.crc:08x}", f"{crc:08x}")
+        differ("compressed size", member.compressed_size, csize if big[1] is None else big[1])
+        differ("file size", member.file_size, usize if big[0] is None else big[0])
+    del time, date  # timestamps may legitimately differ (extended timestamp extras)
+    return dataclasses.replace(member, data_offset=data_offset)
+
+
+def _check_overlaps(members: list[Member], path: str) -> None:
+    ordered = sorted(members, key=lambda m: m.header_offset)
+    for before, after in itertools.pairwise(ordered):
+        if before.data_offset + before.compressed_size > after.header_offset:
+            raise UnsafeWheelError(
+                f"member data overlaps {after.name!r} (overlapping entries are a zip bomb trick)",
+                path=path,
+                member=before.name,
+            )
+
+
+def read_directory(fd: int, path: str) -> tuple[tuple[Member, ...], tuple[HeaderMismatch, ...]]:
+    """Every member of the zip open on ``fd``, in central directory order, and the header
+    mismatches found on the way. Raises :class:`InvalidWheelError` for a file that is not a
+    readable zip, :class:`UnsafeWheelError` for overlapping members."""
+    file_size = os.fstat(fd).st_size
+    end = _find_end(fd, file_size, path)
+    data = _pread(fd, end.cd_size, end.cd_offset, path)
+    mismatches: list[HeaderMismatch] = []
+    members: list[Member] = []
+    pos = 0
+    while pos < len(data):
+        entry, pos = _parse_central(data, pos, len(members), path)
+        members.append(_attach_local(fd, entry, end.cd_offset, path, mismatches))
+    if len(members) != end.entries:
+        raise InvalidWheelError(
+            f"end record says {end.entries} entries, central directory has {len(members)}",
+            path=path,
+        )
+    _check_overlaps(members, path)
+    return tuple(members), tuple(mismatches)
+
+
+def dos_to_epoch(dos_datetime: int) -> int:
+    """Seconds since the epoch for an MS-DOS date and time, read as UTC (0 when invalid)."""
+    date, time = dos_datetime >> 16, dos_datetime & 0xFFFF
+    try:
+        moment = datetime(
+            1980 + (date >> 9),
+            (date >> 5) & 0xF,
+            date & 0x1F,
+            time >> 11,
+            (time >> 5) & 0x3F,
+            min((time & 0x1F) * 2, 59),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return 0
+    return int(moment.timestamp())
+
+
+def epoch_to_dos(seconds: int) -> int:
+    """MS-DOS date and time (UTC) for ``seconds``, clamped to the range zip can store."""
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc) if seconds > 315532800 else None
+    if moment is None:
+        return (1 << 5 | 1) << 16  # 1980-01-01 00:00:00
+    if moment.year > 2107:
+        moment = datetime(2107, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
+    date = (moment.year - 1980) << 9 | moment.month << 5 | moment.day
+    time = moment.hour << 11 | moment.minute << 5 | moment.second // 2
+    return date << 16 | time

@@ -1,0 +1,284 @@
+"""Writing a zip to a file descriptor: members copied as their compressed bytes, members deflated
+from bytes or a file, then the central directory and end records (zip64 when needed).
+
+Local headers always carry the CRC and sizes (no data descriptors), and only the zip64 extra
+field: no timestamps or uid/gid extras, so the bytes depend only on what is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from manywheel.wheel.zipformat import (
+    CENTRAL,
+    EOCD,
+    EOCD64,
+    EOCD64_LOCATOR,
+    EXTRA_HEADER,
+    LOCAL,
+    ZIP64_LIMIT,
+    Flag,
+    Member,
+    Method,
+    Signature,
+)
+
+__all__ = ["WrittenFile", "ZipSink"]
+
+logger = logging.getLogger(__name__)
+
+_IO_CHUNK = 1 << 20
+#: Sizes above this are given zip64 fields before the data is compressed (deflate can expand).
+_ZIP64_MARGIN = ZIP64_LIMIT - (1 << 24)
+_UNIX = 3
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    """What a content write produced: the sha256 of the content and its size."""
+
+    sha256: bytes
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    raw_name: bytes
+    flags: int
+    method: int
+    dos_datetime: int
+    crc: int
+    compressed_size: int
+    file_size: int
+    offset: int
+    create_system: int
+    external_attr: int
+
+
+def _encode_name(name: str) -> tuple[bytes, int]:
+    if name.isascii():
+        return name.encode("ascii"), 0
+    return name.encode("utf-8"), int(Flag.UTF8)
+
+
+def _zip64_extra(values: list[int]) -> bytes:
+    if not values:
+        return b""
+    body = b"".join(v.to_bytes(8, "little") for v in values)
+    return EXTRA_HEADER.pack(0x0001, len(body)) + body
+
+
+class ZipSink:
+    """Writes one zip, front to back, to a file descriptor open for writing at offset 0."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._offset = 0
+        self._entries: list[_Entry] = []
+
+    def _write(self, data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+            self._offset += written
+
+    def _local_header(self, entry: _Entry, zip64: bool) -> bytes:
+        csize, usize = entry.compressed_size, entry.file_size
+        extra = _zip64_extra([usize, csize]) if zip64 else b""
+        return (
+            LOCAL.pack(
+                Signature.LOCAL,
+                45 if zip64 else 20,
+                entry.flags,
+                entry.method,
+                entry.dos_datetime & 0xFFFF,
+                entry.dos_datetime >> 16,
+                entry.crc,
+                ZIP64_LIMIT if zip64 else csize,
+                ZIP64_LIMIT if zip64 else usize,
+                len(entry.raw_name),
+                len(extra),
+            )
+            + entry.raw_name
+            + extra
+        )
+
+    def copy_member(self, src_fd: int, member: Member, *, dos_datetime: int) -> None:
+        """Copy ``member``'s compressed bytes from ``src_fd`` as they are, under a new local
+        header built from its (checked) central directory entry."""
+        raw_name, flags = _encode_name(member.name)
+        entry = _Entry(
+            raw_name,
+            flags,
+            member.method,
+            dos_datetime,
+            member.crc,
+            member.compressed_size,
+            member.file_size,
+            self._offset,
+            member.create_system,
+            member.external_attr,
+        )
+        zip64 = max(member.compressed_size, member.file_size) >= ZIP64_LIMIT
+        self._write(self._local_header(entry, zip64))
+        self._copy_range(src_fd, member.data_offset, member.compressed_size)
+        self._entries.append(entry)
+
+    def _copy_range(self, src_fd: int, offset: int, count: int) -> None:
+        end = offset + count
+        try:
+            while offset < end:
+                copied = os.copy_file_range(src_fd, self._fd, end - offset, offset)
+                if copied == 0:
+                    break
+                offset += copied
+                self._offset += copied
+        except OSError:  # no copy_file_range here (old kernel, other file systems)
+            logger.debug("copy_file_range failed; copying through memory", exc_info=True)
+        while offset < end:
+            data = os.pread(src_fd, min(_IO_CHUNK, end - offset), offset)
+            if not data:
+                raise OSError(f"source ended {end - offset} bytes early")
+            self._write(data)
+            offset += len(data)
+
+    def write_content(
+        self,
+        name: str,
+        source: bytes | Path,
+        *,
+        external_attr: int,
+        create_system: int,
+        dos_datetime: int,
+        level: int,
+    ) -> WrittenFile:
+        """Deflate ``source`` (bytes, or a file streamed in chunks) at ``level`` as ``name``."""
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        zip64 = size >= _ZIP64_MARGIN
+        raw_name, flags = _encode_name(name)
+        start = self._offset
+        placeholder = _Entry(
+            raw_name,
+            flags,
+            Method.DEFLATED,
+            dos_datetime,
+            0,
+            0,
+            0,
+            start,
+            create_system,
+            external_attr,
+        )
+        self._write(self._local_header(placeholder, zip64))
+        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+        digest, crc, usize, csize = hashlib.sha256(), 0, 0, 0
+        for chunk in _chunks(source):
+            digest.update(chunk)
+            crc = zlib.crc32(chunk, crc)
+            usize += len(chunk)
+            out = deflater.compress(chunk)
+            csize += len(out)
+            self._write(out)
+        tail = deflater.flush()
+        csize += len(tail)
+        self._write(tail)
+        entry = _Entry(
+            raw_name,
+            flags,
+            Method.DEFLATED,
+            dos_datetime,
+            crc,
+            csize,
+            usize,
+            start,
+            create_system,
+            external_attr,
+        )
+        os.pwrite(self._fd, self._local_header(entry, zip64), start)
+        self._entries.append(entry)
+        return WrittenFile(digest.digest(), usize)
+
+    def finish(self) -> None:
+        """Write the central directory and the end records."""
+        cd_offset = self._offset
+        for entry in self._entries:
+            self._write(self._central(entry))
+        cd_size = self._offset - cd_offset
+        count = len(self._entries)
+        zip64 = count >= 0xFFFF or cd_offset >= ZIP64_LIMIT or cd_size >= ZIP64_LIMIT
+        if zip64:
+            eocd64_offset = self._offset
+            self._write(
+                EOCD64.pack(
+                    Signature.EOCD64,
+                    EOCD64.size - 12,
+                    45,
+                    45,
+                    0,
+                    0,
+                    count,
+                    count,
+                    cd_size,
+                    cd_offset,
+                )
+            )
+            self._write(EOCD64_LOCATOR.pack(Signature.EOCD64_LOCATOR, 0, eocd64_offset, 1))
+        self._write(
+            EOCD.pack(
+                Signature.EOCD,
+                0,
+                0,
+                min(count, 0xFFFF),
+                min(count, 0xFFFF),
+                min(cd_size, ZIP64_LIMIT),
+                min(cd_offset, ZIP64_LIMIT),
+                0,
+            )
+        )
+
+    @staticmethod
+    def _central(entry: _Entry) -> bytes:
+        big = [
+            v for v in (entry.file_size, entry.compressed_size, entry.offset) if v >= ZIP64_LIMIT
+        ]
+        extra = _zip64_extra(big)
+        version = 45 if big else 20
+        return (
+            CENTRAL.pack(
+                Signature.CENTRAL,
+                entry.create_system << 8 | version,
+                version,
+                entry.flags,
+                entry.method,
+                entry.dos_datetime & 0xFFFF,
+                entry.dos_datetime >> 16,
+                entry.crc,
+                min(entry.compressed_size, ZIP64_LIMIT),
+                min(entry.file_size, ZIP64_LIMIT),
+                len(entry.raw_name),
+                len(extra),
+                0,
+                0,
+                0,
+                entry.external_attr,
+                min(entry.offset, ZIP64_LIMIT),
+            )
+            + entry.raw_name
+            + extra
+        )
+
+
+def _chunks(source: bytes | Path) -> Iterator[bytes]:
+    if isinstance(source, bytes):
+        yield source
+        return
+    with source.open("rb") as stream:
+        while chunk := stream.read(_IO_CHUNK):
+            yield chunk
