@@ -1,1 +1,53 @@
-"""manywheel.policy"""
+"""manywheel.policy: the manylinux/musllinux policies as data, and the judgment of a wheel's
+requirements against them.
+
+Build :class:`WheelRequirements` (plain data the audit fills from ELF facts), then::
+
+    policies = load_policies()              # shipped policies; pass files to add or override
+    verdict = policies.evaluate(requirements)
+    verdict.best.tag                        # e.g. "manylinux_2_17_x86_64"
+    for reason in verdict.get("manylinux2014").reasons: ...
+"""
+
+from manywheel.policy.definitions import (
+    ARCHITECTURES,
+    Libc,
+    Policy,
+    is_dynamic_loader,
+    is_libpython,
+    parse_policy_name,
+)
+from manywheel.policy.judgment import PolicyVerdict, Verdict, evaluate
+from manywheel.policy.policy_set import PlatformMatch, PolicySet, load_policies
+from manywheel.policy.reasons import Reason, ReasonKind
+from manywheel.policy.requirements import (
+    ElfRequirements,
+    LibraryUse,
+    Location,
+    WheelRequirements,
+)
+from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionStatus
+
+__all__ = [
+    "ARCHITECTURES",
+    "AllowedVersions",
+    "ElfRequirements",
+    "Libc",
+    "LibraryUse",
+    "Location",
+    "PlatformMatch",
+    "Policy",
+    "PolicySet",
+    "PolicyVerdict",
+    "Reason",
+    "ReasonKind",
+    "SymbolVersion",
+    "Verdict",
+    "VersionStatus",
+    "WheelRequirements",
+    "evaluate",
+    "is_dynamic_loader",
+    "is_libpython",
+    "load_policies",
+    "parse_policy_name",
+]

@@ -1,0 +1,167 @@
+"""Reading policy files (auditwheel's JSON format) into :class:`Policy` objects.
+
+A file is a JSON list of objects with ``name``, ``aliases``, ``priority``, ``symbol_versions``
+(architecture -> namespace -> version suffixes), ``lib_whitelist`` and ``blacklist`` (soname ->
+symbols). In a user's file an entry naming an existing policy overrides it: the keys it has replace
+the existing ones, the keys it lacks are kept, and ``lib_whitelist_add`` (a manywheel extension)
+adds sonames to the whitelist. See docs/policy-format.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import replace
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from manywheel.errors import InvalidPolicyError
+from manywheel.policy.definitions import Policy, parse_policy_name
+from manywheel.policy.versions import AllowedVersions
+
+__all__ = ["SHIPPED_FILES", "parse_policy_file", "read_shipped", "read_user_file"]
+
+logger = logging.getLogger(__name__)
+
+SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json")
+_KEYS = {"name", "aliases", "priority", "symbol_versions", "lib_whitelist", "blacklist"}
+_USER_KEYS = _KEYS | {"lib_whitelist_add"}
+
+
+def read_shipped() -> list[tuple[str, Any]]:
+    """The shipped policy files as ``(source, decoded JSON)`` pairs."""
+    data = resources.files("manywheel.policy").joinpath("data")
+    out = []
+    for name in SHIPPED_FILES:
+        source = f"manywheel/policy/data/{name}"
+        out.append((source, _decode(data.joinpath(name).read_text(encoding="utf-8"), source)))
+    return out
+
+
+def read_user_file(path: Path) -> Any:
+    """A user's policy file, decoded. Missing files raise :class:`FileNotFoundError`."""
+    return _decode(path.read_text(encoding="utf-8"), str(path))
+
+
+def _decode(text: str, source: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InvalidPolicyError(
+            f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", path=source
+        ) from e
+
+
+def parse_policy_file(
+    document: Any, source: str, known: Mapping[str, Policy] | None = None
+) -> list[Policy]:
+    """Turn one decoded file into policies. With ``known`` (policies loaded so far), entries that
+    name a known policy override it key by key."""
+    if not isinstance(document, list):
+        raise InvalidPolicyError("a policy file must be a JSON list of policies", path=source)
+    out = []
+    for index, entry in enumerate(document):
+        if not isinstance(entry, dict):
+            raise InvalidPolicyError(f"entry {index} is not a JSON object", path=source)
+        base = None if known is None else known.get(str(entry.get("name")))
+        out.append(_parse_entry(entry, source, index, base, user=known is not None))
+    return out
+
+
+def _parse_entry(
+    entry: dict[str, Any], source: str, index: int, base: Policy | None, *, user: bool
+) -> Policy:
+    name = entry.get("name")
+    where = f"policy {name!r}" if isinstance(name, str) else f"entry {index}"
+    unknown = set(entry) - (_USER_KEYS if user else _KEYS)
+    if unknown:
+        raise InvalidPolicyError(f"{where}: unknown keys {sorted(unknown)}", path=source)
+    if not isinstance(name, str):
+        raise InvalidPolicyError(f"{where}: 'name' must be a string", path=source)
+    missing = _KEYS - set(entry) if base is None else set()
+    if missing:
+        raise InvalidPolicyError(f"{where}: missing keys {sorted(missing)}", path=source)
+    policy = base if base is not None else _new_policy(name, where, source)
+    policy = replace(policy, source=source)
+    return _apply_keys(policy, entry, where, source)
+
+
+def _new_policy(name: str, where: str, source: str) -> Policy:
+    if name == "linux":
+        libc, version = None, None
+    else:
+        parsed = parse_policy_name(name)
+        if parsed is None:
+            raise InvalidPolicyError(
+                f"{where}: a policy name must be 'linux', 'manylinux_X_Y' or 'musllinux_X_Y'",
+                path=source,
+            )
+        libc, version = parsed
+    empty: Mapping[str, Any] = MappingProxyType({})
+    return Policy(name, (), 0, libc, version, empty, frozenset(), empty)
+
+
+def _apply_keys(policy: Policy, entry: dict[str, Any], where: str, source: str) -> Policy:
+    if "aliases" in entry:
+        policy = replace(
+            policy, aliases=tuple(_strings(entry["aliases"], f"{where}: aliases", source))
+        )
+    if "priority" in entry:
+        priority = entry["priority"]
+        if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
+            raise InvalidPolicyError(f"{where}: 'priority' must be an integer >= 0", path=source)
+        policy = replace(policy, priority=priority)
+    if "symbol_versions" in entry:
+        versions = _symbol_versions(entry["symbol_versions"], where, source)
+        policy = replace(policy, symbol_versions=versions)
+    if "lib_whitelist" in entry:
+        libs = _strings(entry["lib_whitelist"], f"{where}: lib_whitelist", source)
+        policy = replace(policy, lib_whitelist=frozenset(libs))
+    if "lib_whitelist_add" in entry:
+        extra = _strings(entry["lib_whitelist_add"], f"{where}: lib_whitelist_add", source)
+        policy = replace(policy, lib_whitelist=policy.lib_whitelist | frozenset(extra))
+    if "blacklist" in entry:
+        policy = replace(policy, blacklist=_blacklist(entry["blacklist"], where, source))
+    return policy
+
+
+def _strings(value: Any, what: str, source: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise InvalidPolicyError(f"{what} must be a list of non-empty strings", path=source)
+    if len(set(value)) != len(value):
+        logger.debug("%s: %s lists duplicates", source, what)
+    return value
+
+
+def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, AllowedVersions]:
+    if not isinstance(value, dict):
+        raise InvalidPolicyError(f"{where}: 'symbol_versions' must be an object", path=source)
+    out = {}
+    for arch, namespaces in value.items():
+        what = f"{where}: symbol_versions.{arch}"
+        if not isinstance(namespaces, dict):
+            raise InvalidPolicyError(f"{what} must be an object", path=source)
+        names = []
+        for namespace, suffixes in namespaces.items():
+            for suffix in _strings(suffixes, f"{what}.{namespace}", source):
+                if any(c.isspace() for c in suffix):
+                    raise InvalidPolicyError(
+                        f"{what}.{namespace}: bad version {suffix!r}", path=source
+                    )
+                names.append(f"{namespace}_{suffix}")
+        out[arch] = AllowedVersions.from_names(names, namespaces)
+    return MappingProxyType(out)
+
+
+def _blacklist(value: Any, where: str, source: str) -> Mapping[str, frozenset[str]]:
+    if not isinstance(value, dict):
+        raise InvalidPolicyError(f"{where}: 'blacklist' must be an object", path=source)
+    return MappingProxyType(
+        {
+            lib: frozenset(_strings(symbols, f"{where}: blacklist.{lib}", source))
+            for lib, symbols in value.items()
+        }
+    )

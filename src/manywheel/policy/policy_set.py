@@ -1,0 +1,181 @@
+"""The set of known policies: loading (shipped data plus users' files), validation, lookup."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from manywheel.errors import InvalidPolicyError, ManywheelError
+from manywheel.policy.definitions import ARCHITECTURES, Libc, Policy
+from manywheel.policy.loading import parse_policy_file, read_shipped, read_user_file
+
+if TYPE_CHECKING:
+    from manywheel.policy.judgment import Verdict
+    from manywheel.policy.requirements import WheelRequirements
+
+__all__ = ["PlatformMatch", "PolicySet", "load_policies"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformMatch:
+    """A policy found by name: ``arch`` is set when the name carried one (a platform tag)."""
+
+    policy: Policy
+    arch: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Validated policies, highest priority first (``linux`` last)."""
+
+    policies: tuple[Policy, ...]
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.policies, key=lambda p: (-p.priority, p.name)))
+        object.__setattr__(self, "policies", ordered)
+        validate(ordered)
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    def get(self, name: str) -> Policy | None:
+        """The policy called ``name`` or with the alias ``name`` (no architecture suffix)."""
+        for policy in self.policies:
+            if name == policy.name or name in policy.aliases:
+                return policy
+        return None
+
+    def find(self, name: str) -> PlatformMatch | None:
+        """Look up a policy name, an alias, or a platform tag built from either
+        (``manylinux_2_17_x86_64``, ``manylinux2014_x86_64``, ``linux_aarch64``)."""
+        policy = self.get(name)
+        if policy is not None:
+            return PlatformMatch(policy, None)
+        for arch in ARCHITECTURES:
+            if name.endswith(f"_{arch}"):
+                policy = self.get(name[: -len(arch) - 1])
+                if policy is not None:
+                    return PlatformMatch(policy, arch)
+        return None
+
+    def lookup(self, name: str) -> PlatformMatch:
+        """Like :meth:`find`, but an unknown name, or an architecture the policy has no data
+        for, raises :class:`ManywheelError`."""
+        match = self.find(name)
+        if match is None:
+            known = ", ".join(p.name for p in self.policies)
+            raise ManywheelError(f"unknown policy or platform tag {name!r} (known: {known})")
+        if match.arch is not None and not match.policy.covers(match.arch):
+            archs = ", ".join(match.policy.archs)
+            raise ManywheelError(
+                f"{match.policy.name} has no data for {match.arch} (it covers {archs})"
+            )
+        return match
+
+    def for_arch(self, arch: str) -> tuple[Policy, ...]:
+        """Policies covering ``arch``, highest priority first."""
+        return tuple(p for p in self.policies if p.covers(arch))
+
+    def evaluate(
+        self,
+        requirements: WheelRequirements,
+        *,
+        check_isa: bool = True,
+        check_execstack: bool = True,
+    ) -> Verdict:
+        """Judge ``requirements`` against every policy; see :func:`manywheel.policy.evaluate`."""
+        from manywheel.policy.judgment import evaluate
+
+        return evaluate(self, requirements, check_isa=check_isa, check_execstack=check_execstack)
+
+
+def load_policies(extra: Sequence[Path] = ()) -> PolicySet:
+    """The shipped policies, then each file of ``extra`` in order, which adds policies or
+    overrides existing ones. Invalid data raises :class:`InvalidPolicyError` naming the file."""
+    loaded: dict[str, Policy] = {}
+    for source, document in read_shipped():
+        for policy in parse_policy_file(document, source):
+            _add(loaded, policy, fresh=True)
+    for path in extra:
+        for policy in parse_policy_file(read_user_file(path), str(path), dict(loaded)):
+            _add(loaded, policy, fresh=False)
+    return PolicySet(tuple(loaded.values()))
+
+
+def _add(loaded: dict[str, Policy], policy: Policy, *, fresh: bool) -> None:
+    previous = loaded.get(policy.name)
+    if fresh and previous is not None:
+        if replace(previous, source=policy.source) == policy:  # 'linux' is in both files
+            return
+        raise InvalidPolicyError(f"policy {policy.name!r} is defined twice", path=policy.source)
+    loaded[policy.name] = policy
+
+
+def validate(policies: Sequence[Policy]) -> None:
+    """Check names, priorities and PEP 600 containment; raise :class:`InvalidPolicyError`."""
+    _check_names(policies)
+    for policy in policies:
+        if policy.is_generic != (policy.priority == 0):
+            raise InvalidPolicyError(
+                f"policy {policy.name!r}: priority 0 is reserved for 'linux', and 'linux' "
+                f"must have it (found {policy.priority})",
+                path=policy.source,
+            )
+    for libc in Libc:
+        family = sorted((p for p in policies if p.libc is libc), key=lambda p: p.libc_version or ())
+        _check_order(family)
+        _check_containment(family)
+
+
+def _check_names(policies: Sequence[Policy]) -> None:
+    seen: dict[str, str] = {}
+    for policy in policies:
+        for name in (policy.name, *policy.aliases):
+            if name in seen:
+                raise InvalidPolicyError(
+                    f"name {name!r} of policy {policy.name!r} is already used by {seen[name]!r}",
+                    path=policy.source,
+                )
+            seen[name] = policy.name
+
+
+def _check_order(family: Sequence[Policy]) -> None:
+    """Newer libc, lower priority: the best tag is the oldest (widest) one allowed."""
+    for older, newer in itertools.pairwise(family):
+        if newer.priority >= older.priority:
+            raise InvalidPolicyError(
+                f"policy {newer.name!r} has priority {newer.priority}, which must be lower than "
+                f"{older.priority} of the older {older.name!r}",
+                path=newer.source,
+            )
+
+
+def _check_containment(family: Sequence[Policy]) -> None:
+    """PEP 600: a newer policy guarantees everything an older one does (per architecture for
+    symbol versions; which architectures a policy covers is not constrained)."""
+    whitelist: frozenset[str] = frozenset()
+    versions: dict[str, frozenset[str]] = {}
+    for policy in family:
+        lost = whitelist - policy.lib_whitelist
+        if lost:
+            raise InvalidPolicyError(
+                f"policy {policy.name!r} drops whitelisted libraries of older policies: "
+                f"{', '.join(sorted(lost))}",
+                path=policy.source,
+            )
+        whitelist |= policy.lib_whitelist
+        for arch, allowed in policy.symbol_versions.items():
+            lost = versions.get(arch, frozenset()) - allowed.names
+            if lost:
+                raise InvalidPolicyError(
+                    f"policy {policy.name!r} on {arch} drops symbol versions of older policies: "
+                    f"{', '.join(sorted(lost))}",
+                    path=policy.source,
+                )
+            versions[arch] = versions.get(arch, frozenset()) | allowed.names
