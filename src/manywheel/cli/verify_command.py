@@ -1,19 +1,124 @@
-"""``manywheel verify``: placeholder until its issue lands (replaced by the module's owner)."""
+"""``manywheel verify WHEEL...``: check each wheel's structure, metadata, tags and RECORD.
+
+Exit 0 when every wheel is clean, 1 when any has findings, 3 when one cannot be read safely at
+all (its error is raised once every wheel has been checked). ``--json`` prints one document with a
+schema version.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from manywheel.cli.context import Context, Subparsers
+from manywheel.cli.exit_codes import ExitCode
+from manywheel.errors import InputError, InvalidWheelError
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from manywheel.wheel import Finding, WheelArchive
+
+__all__ = ["JSON_SCHEMA_VERSION", "register"]
+
+JSON_SCHEMA_VERSION = 1
+
+_UNREADABLE = (InputError, FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    path: str
+    findings: tuple[Finding, ...] = ()
+    signatures: tuple[str, ...] = ()
+    error: Exception | None = None
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("verify", parents=[parent], help="(not yet available)")
+    parser = subparsers.add_parser(
+        "verify",
+        parents=[parent],
+        help="check wheels: zip structure, names, tags, METADATA, RECORD hashes and sizes",
+        description="Check each wheel's zip structure, .dist-info, WHEEL tags against the "
+        "filename, and every RECORD hash and size. Exits 1 when anything is wrong, 3 when a "
+        "wheel cannot be read safely.",
+    )
+    parser.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to check")
+    parser.add_argument("--json", action="store_true", help="print JSON (schema version 1)")
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    print("manywheel verify: not yet available", file=ctx.stderr)
-    return 2
+    results = [_verify_one(path) for path in args.wheels]
+    if args.json:
+        _render_json(results, ctx)
+    else:
+        _render_text(results, ctx)
+    errors = [result.error for result in results if result.error is not None]
+    if errors:  # each reported once: all but the last here, the last by main (exit 3)
+        for error in errors[:-1]:
+            print(f"manywheel: error: {error}", file=ctx.stderr)
+        raise errors[-1]
+    failed = any(result.findings for result in results)
+    return ExitCode.FINDINGS if failed else ExitCode.OK
+
+
+def _verify_one(path: str) -> _Result:
+    from manywheel.wheel import WheelArchive, verify_wheel
+
+    try:
+        with WheelArchive.open(path) as archive:
+            return _Result(path, verify_wheel(archive), _signatures(archive))
+    except _UNREADABLE as e:
+        return _Result(path, error=e)
+
+
+def _signatures(archive: WheelArchive) -> tuple[str, ...]:
+    try:
+        return archive.signatures
+    except InvalidWheelError:  # no single .dist-info: already a finding
+        return ()
+
+
+def _render_text(results: list[_Result], ctx: Context) -> None:
+    for result in results:
+        if result.error is not None:
+            continue
+        if not result.findings:
+            print(f"{result.path}: {ctx.paint('OK', '32')}", file=ctx.stdout)
+        for finding in result.findings:
+            label = ctx.paint(finding.kind.label, "1;31")
+            print(f"{result.path}: {label}: {finding}", file=ctx.stdout)
+        for name in result.signatures:
+            print(
+                f"{result.path}: note: {name} present; its signature is not checked",
+                file=ctx.stdout,
+            )
+
+
+def _json_result(result: _Result) -> dict[str, object]:
+    return {
+        "path": result.path,
+        "ok": result.error is None and not result.findings,
+        "error": None if result.error is None else str(result.error),
+        "signatures": list(result.signatures),
+        "findings": [
+            {
+                "kind": finding.kind.label,
+                "member": finding.member,
+                "expected": finding.expected,
+                "found": finding.found,
+                "message": finding.message,
+            }
+            for finding in result.findings
+        ],
+    }
+
+
+def _render_json(results: list[_Result], ctx: Context) -> None:
+    document = {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "wheels": [_json_result(result) for result in results],
+    }
+    json.dump(document, ctx.stdout, indent=2)
+    ctx.stdout.write("\n")

@@ -75,7 +75,11 @@ class WheelArchive:
         """Open and check ``path``: its filename, its zip structure, every member's name, type and
         encryption. Raises :class:`InvalidWheelError` or :class:`UnsafeWheelError`."""
         path = Path(path)
-        filename = WheelFilename.parse(path.name)
+        try:
+            filename = WheelFilename.parse(path.name)
+        except InvalidWheelError as e:
+            e.path = str(path)
+            raise
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
             members, mismatches = read_directory(fd, str(path))
