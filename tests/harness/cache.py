@@ -70,8 +70,12 @@ def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
     """A fresh directory next to where the result will be published; removed on the way out.
 
     Being in the same directory as the destination makes the final :func:`os.replace` atomic.
+    Call it holding the lock that guards the result: it first removes the leftovers of builds
+    with the same ``prefix`` that were killed before they could clean up.
     """
     parent.mkdir(parents=True, exist_ok=True)
+    for leftover in parent.glob(f".{prefix}-*"):
+        shutil.rmtree(leftover, ignore_errors=True)
     path = Path(tempfile.mkdtemp(prefix=f".{prefix}-", dir=parent))
     try:
         yield path

@@ -22,7 +22,14 @@ from tests.harness.cache import HarnessCache
 from tests.harness.roots import debian_root
 from tests.harness.sdists import build_sdist_wheel
 
-__all__ = ["SdistWheelBuilder", "bookworm_root", "bullseye_root", "harness_cache", "sdist_wheel"]
+__all__ = [
+    "SdistWheelBuilder",
+    "bookworm_root",
+    "bullseye_root",
+    "harness_cache",
+    "sdist_wheel",
+    "session_root",
+]
 
 SdistWheelBuilder = Callable[..., Path]
 
@@ -32,7 +39,8 @@ def harness_cache() -> HarnessCache:
     return HarnessCache.default()
 
 
-def _session_root(suite: str, cache: HarnessCache) -> Iterator[Path]:
+def session_root(suite: str, cache: HarnessCache) -> Iterator[Path]:
+    """Yield a fresh unpacked ``suite`` root, removed afterwards; skip or fail when impossible."""
     require(namespace_problems())
     workdir = Path(tempfile.mkdtemp(prefix=f"manywheel-{suite}-"))
     try:
@@ -48,13 +56,13 @@ def _session_root(suite: str, cache: HarnessCache) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def bookworm_root(harness_cache: HarnessCache) -> Iterator[Path]:
     """A minimal Debian 12 root (glibc 2.36, python 3.11), shared by the session: don't break it."""
-    yield from _session_root("bookworm", harness_cache)
+    yield from session_root("bookworm", harness_cache)
 
 
 @pytest.fixture(scope="session")
 def bullseye_root(harness_cache: HarnessCache) -> Iterator[Path]:
     """A minimal Debian 11 root (glibc 2.31, python 3.9), shared by the session: don't break it."""
-    yield from _session_root("bullseye", harness_cache)
+    yield from session_root("bullseye", harness_cache)
 
 
 @pytest.fixture(scope="session")

@@ -116,10 +116,8 @@ def ensure_apt_packages(packages: Sequence[str], *, install: bool = True) -> Non
     if not install or os.geteuid() != 0 or shutil.which("apt-get") is None:
         raise Unavailable(f"missing Debian packages: {' '.join(missing)} (apt-get install them)")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (
-        ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-    ):
+    apt = ["apt-get", "-qq", "-o", "DPkg::Lock::Timeout=300"]  # wait for another apt to finish
+    for argv in ([*apt, "update"], [*apt, "install", "-y", "--no-install-recommends", *missing]):
         result = subprocess.run(argv, capture_output=True, text=True, check=False, env=env)
         if result.returncode != 0:
             raise RuntimeError(f"{' '.join(argv)} failed:\n{result.stderr[-3000:]}")
@@ -230,7 +228,8 @@ def _pip_wheel(python: HostPython, name: str, version: str, out: Path) -> None:
     # --use-pep517: setup.py-only sdists (psycopg2) also build in isolation, not with whatever
     # setuptools/wheel the host interpreter happens to have.
     argv = [str(python.executable), "-m", "pip", "wheel", "--no-deps", "--no-binary", name]
-    argv += ["--use-pep517"]
+    # --no-cache-dir: pip >= 23.1 would otherwise reuse a wheel it built earlier, maybe elsewhere.
+    argv += ["--use-pep517", "--no-cache-dir"]
     argv += ["--disable-pip-version-check", "--wheel-dir", str(out), f"{name}=={version}"]
     started = time.monotonic()
     result = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=out)

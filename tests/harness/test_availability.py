@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from tests.harness.availability import (
     REQUIRE_ROOTS_ENV,
+    namespace_problems,
     require,
     skip_or_fail,
     skips_become_failures,
 )
+from tests.harness.cache import HarnessCache
+from tests.harness.fixtures import session_root
+
+NOBODY = 65534
 
 
 @pytest.mark.parametrize(
@@ -36,3 +45,44 @@ def test_require_passes_without_problems_and_joins_them_otherwise() -> None:
     require([], {REQUIRE_ROOTS_ENV: "1"})
     with pytest.raises(pytest.skip.Exception, match="not root; no zstd"):
         require(["not root", "no zstd"], {})
+
+
+def _as_nobody(action: Callable[[], object]) -> str:
+    """Run ``action`` in a forked child that dropped root; "<exception type>: <message>" or "ok"."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into pytest
+        os.close(read_end)
+        outcome = "ok"
+        try:
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            action()
+        except BaseException as e:  # pytest.skip and .fail raise BaseExceptions
+            outcome = f"{type(e).__name__}: {e}"
+        os.write(write_end, outcome.encode())
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        result = pipe.read().decode()
+    os.waitpid(pid, 0)
+    return result
+
+
+@pytest.mark.root
+@pytest.mark.parametrize("required", [False, True], ids=["skips", "fails-when-required"])
+def test_root_fixture_without_root(
+    required: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real fixture code in a real non-root process: skip, or fail under the CI variable."""
+    monkeypatch.setenv(REQUIRE_ROOTS_ENV, "1" if required else "0")
+    tmp_path.chmod(0o777)
+
+    def use_root() -> None:
+        assert namespace_problems() == ["not running as root (chroot and mount namespaces need it)"]
+        next(session_root("bookworm", HarnessCache(tmp_path / "cache")))
+
+    outcome = _as_nobody(use_root)
+    expected = "Failed" if required else "Skipped"
+    assert outcome.startswith(f"{expected}: not running as root"), outcome
+    assert not (tmp_path / "cache").exists()

@@ -52,3 +52,12 @@ def test_staging_dir_is_removed_even_on_error(tmp_path: Path) -> None:
         half_build()
     assert seen[0].parent == tmp_path
     assert list(tmp_path.iterdir()) == []
+
+
+def test_staging_dir_removes_leftovers_of_killed_builds(tmp_path: Path) -> None:
+    (tmp_path / ".build-bookworm-killed").mkdir()
+    (tmp_path / ".build-bullseye-running").mkdir()
+    with staging_dir(tmp_path, "build-bookworm") as staging:
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [staging.name, ".build-bullseye-running"]
+        )
