@@ -1,0 +1,43 @@
+"""Fixtures for the linker tests: the programs and libraries of tests/fixtures/linker/build.sh,
+built once per session, and the host loader's settings as the real loader shows them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from manywheel.linker import SearchSettings
+
+from .oracle import GLIBC_LOADER, run_loader
+
+BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "linker" / "build.sh"
+
+
+def _require(*tools: str) -> None:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        pytest.skip(f"needs {', '.join(missing)}")
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory build.sh filled (its real path, so $ORIGIN matches the loader's)."""
+    _require("gcc", "as", "ld")
+    out = tmp_path_factory.mktemp("linker") / "fx"
+    subprocess.run(["bash", str(BUILD_SCRIPT), str(out)], check=True, capture_output=True)
+    return out.resolve()
+
+
+@pytest.fixture(scope="session")
+def host_settings(built: Path) -> SearchSettings:
+    """Settings that match this machine's loader: the hwcaps subdirectories it tries (read from
+    its own LD_DEBUG output for a library it cannot find)."""
+    if not Path(GLIBC_LOADER).exists():
+        pytest.skip("no x86-64 glibc loader on this machine")
+    subdirs = run_loader(str(built / "bin" / "missing_exe")).system_subdirs
+    hwcaps = tuple(s.removeprefix("glibc-hwcaps/") for s in subdirs if s.startswith("glibc-"))
+    legacy = tuple(s for s in subdirs if not s.startswith("glibc-hwcaps/"))
+    return SearchSettings(hwcaps=hwcaps, legacy_subdirs=legacy)
