@@ -209,8 +209,9 @@ def _record_findings(archive: WheelArchive, dist_info: str) -> Iterator[Finding]
     unhashed = {record_name, *(f"{dist_info}/{n}" for n in SIGNATURE_NAMES)}
     yield from _record_rows(archive, record, unhashed)
     listed = record.by_path()
+    signatures = unhashed - {record_name}  # PEP 427: signatures need not be listed at all
     for member in archive.members:
-        if not member.is_dir and member.name not in listed:
+        if not member.is_dir and member.name not in listed and member.name not in signatures:
             yield Finding(
                 FindingKind.RECORD_MISSING_ENTRY,
                 member.name,
