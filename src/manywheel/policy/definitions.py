@@ -45,9 +45,9 @@ _MUSL_LIBC = {
     "loongarch64": "libc.musl-loongarch64.so.1",
 }
 
-_NAME = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)$")
+_NAME = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)$", re.ASCII)
 _LOADER = re.compile(r"^(ld-linux.*\.so\.\d+|ld64\.so\.[12]|ld\.so\.1|ld-musl-.*\.so\.1)$")
-_LIBPYTHON = re.compile(r"^libpython\d+\.\d+[a-z]*\.so(\.\d+)*$")
+_LIBPYTHON = re.compile(r"^libpython\d+\.\d+[a-z]*\.so(\.\d+)*$", re.ASCII)
 
 
 class Libc(Enum):

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 __all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus"]
 
-_NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d+(?:\.\d+)*)$")
+_NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d+(?:\.\d+)*)$", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
