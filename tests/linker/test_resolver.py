@@ -9,9 +9,7 @@ import pytest
 
 from manywheel.linker import (
     DependencyTree,
-    RejectionReason,
     Resolver,
-    ResolverCache,
     RootFileSystem,
     Rule,
     SearchSettings,
@@ -66,4 +64,3 @@ def test_same_choices_as_the_loader(
             # directory also in the program's RPATH is printed as "RPATH from file".
             continue
         assert (ours.rule, ours.entry_owner) == source, name
-

@@ -144,37 +144,51 @@ class ResolverCache:
     def search(
         self, name: str, target: Target, phases: tuple[Phase, ...], subdirs: tuple[str, ...]
     ) -> SearchOutcome:
-        """Try ``name`` in each phase's directories in order; the first file that fits wins."""
-        key = (name, target, phases, subdirs)
+        """Try ``name`` in each phase's directories in order; the first file that fits wins.
+        Each phase's answer is cached on its own, so the system's part of a search is shared
+        by every object whatever its RPATH or RUNPATH."""
+        rejected: list[Rejection] = []
+        for index, phase in enumerate(phases):
+            outcome = self._phase(name, target, phase, subdirs)
+            rejected.extend(outcome.rejected)
+            if outcome.path is not None:
+                return replace(outcome, rejected=tuple(rejected), phase=index)
+        return SearchOutcome(None, None, None, None, None, tuple(rejected))
+
+    def _phase(
+        self, name: str, target: Target, phase: Phase, subdirs: tuple[str, ...]
+    ) -> SearchOutcome:
+        key = (name, target, phase, subdirs)
         known = self._searches.get(key)
         if known is not None:
             self.hits += 1
             return known
-        outcome = self._search(name, target, phases, subdirs)
+        rejected: list[Rejection] = []
+        if phase.rule is Rule.LD_SO_CACHE:
+            outcome = self._from_ld_cache(name, target, phase, rejected)
+        else:
+            outcome = self._from_dirs(name, target, phase, subdirs, rejected)
+        outcome = outcome or SearchOutcome(None, None, None, None, None, tuple(rejected))
         self._searches[key] = outcome
         return outcome
 
-    def _search(
-        self, name: str, target: Target, phases: tuple[Phase, ...], subdirs: tuple[str, ...]
-    ) -> SearchOutcome:
-        rejected: list[Rejection] = []
-        for index, phase in enumerate(phases):
-            if phase.rule is Rule.LD_SO_CACHE:
-                found = self._from_ld_cache(name, target, phase, rejected)
-                if found is not None:
-                    return replace(found, phase=index)
+    def _from_dirs(
+        self,
+        name: str,
+        target: Target,
+        phase: Phase,
+        subdirs: tuple[str, ...],
+        rejected: list[Rejection],
+    ) -> SearchOutcome | None:
+        for entry, directory in phase.dirs:
+            if directory is None:
                 continue
-            for entry, directory in phase.dirs:
-                if directory is None:
-                    continue
-                for place in (*(f"{directory}/{s}" for s in subdirs), directory):
-                    path = f"{place.rstrip('/')}/{name}"
-                    resolved = self.check(path, target, rejected)
-                    if resolved is not None:
-                        return SearchOutcome(
-                            path, resolved, phase.rule, entry, place, tuple(rejected), index
-                        )
-        return SearchOutcome(None, None, None, None, None, tuple(rejected))
+            for place in (*(f"{directory}/{s}" for s in subdirs), directory):
+                path = f"{place.rstrip('/')}/{name}"
+                resolved = self.check(path, target, rejected)
+                if resolved is not None:
+                    return SearchOutcome(path, resolved, phase.rule, entry, place, tuple(rejected))
+        return None
 
     def _from_ld_cache(
         self, name: str, target: Target, phase: Phase, rejected: list[Rejection]
