@@ -3,6 +3,7 @@ the dynamic symbol count from DT_HASH or DT_GNU_HASH (what a stripped file still
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 from manywheel.elf.constants import DynamicTag, SegmentType
@@ -56,19 +57,20 @@ def sysv_hash_count(image: Image, layout: Layout, offset: int) -> int:
     return int(layout.word.unpack_from(raw, 4)[0])
 
 
-def gnu_hash_count(image: Image, layout: Layout, offset: int, max_count: int) -> int:
+def gnu_hash_count(image: Image, layout: Layout, offset: int, max_count: int) -> tuple[int, bool]:
     """The number of dynamic symbols from a DT_GNU_HASH table: one past the last symbol of the
     chain of the highest bucket. ``max_count`` bounds the walk (the symbols that fit in the
-    file)."""
+    file). The flag is False when no symbol is hashed: the count is then only ``symoffset``,
+    a lower bound (unhashed undefined symbols may follow)."""
     nbuckets, symoffset, bloom_size, _shift = (
         layout.word.unpack_from(image.read(offset, 16, "DT_GNU_HASH header"), i)[0]
         for i in (0, 4, 8, 12)
     )
     buckets_at = offset + 16 + bloom_size * layout.word_size
     raw = image.read(buckets_at, nbuckets * 4, "DT_GNU_HASH buckets")
-    top = max((b[0] for b in layout.word.iter_unpack(raw)), default=0)
+    top = max(struct.unpack(f"{layout.endian}{nbuckets}I", raw), default=0)
     if top < symoffset:
-        return int(symoffset)
+        return int(symoffset), False
     chain_at = buckets_at + nbuckets * 4
     index = top
     while index < max_count:
@@ -77,7 +79,7 @@ def gnu_hash_count(image: Image, layout: Layout, offset: int, max_count: int) ->
         raw = image.read(at, words * 4, "DT_GNU_HASH chain")
         for i, (word,) in enumerate(layout.word.iter_unpack(raw)):
             if word & 1:
-                return index + i + 1
+                return index + i + 1, True
         index += words
     raise InvalidElfError(
         "DT_GNU_HASH chain runs past the symbols the file can hold", path=image.name, offset=offset

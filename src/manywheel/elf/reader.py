@@ -33,6 +33,7 @@ __all__ = ["parse_elf", "parse_image", "read_elf"]
 log = logging.getLogger(__name__)
 
 SHT_STRTAB = 3
+_TABLE_TAGS = frozenset({DT.HASH, DT.GNU_HASH, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF})
 SHT_DYNSYM = 11
 #: Tags whose value is a string-table offset, and tags that may appear only once.
 _STRING_TAGS = (DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH)
@@ -199,18 +200,34 @@ def _string_table(
 
 
 def _symbol_count(t: _Tables, symtab_at: int) -> int:
+    """How many dynamic symbols there are: the .dynsym section when there is one (as readelf),
+    else DT_HASH's nchain, else DT_GNU_HASH (as the loader and readelf -D)."""
     image, layout = t.image, t.layout
+    dynsym = next((s for s in t.sections if s.sh_type == SHT_DYNSYM), None)
+    if dynsym and dynsym.entsize == layout.sym.size and dynsym.addr == t.tags[DT.SYMTAB]:
+        return dynsym.size // layout.sym.size
     at = t.offset(DT.HASH, 8)
     if at is not None:
         return sysv_hash_count(image, layout, at)
     at = t.offset(DT.GNU_HASH, 16)
+    max_count = (image.size - symtab_at) // layout.sym.size
     if at is not None:
-        return gnu_hash_count(image, layout, at, (image.size - symtab_at) // layout.sym.size)
-    dynsym = next((s for s in t.sections if s.sh_type == SHT_DYNSYM), None)
-    if dynsym is not None and dynsym.entsize == layout.sym.size:
-        return dynsym.size // layout.sym.size
+        count, complete = gnu_hash_count(image, layout, at, max_count)
+        return count if complete else max(count, _gap_count(t, max_count))
     log.debug("%s: no DT_HASH, DT_GNU_HASH or .dynsym: dynamic symbols not counted", image.name)
     return 0
+
+
+def _gap_count(t: _Tables, max_count: int) -> int:
+    """The symbols that fit between DT_SYMTAB and the next table a dynamic entry points to (the
+    layout every linker uses); 0 when that is not a whole number of symbols."""
+    start = t.tags[DT.SYMTAB]
+    later = [v for k, v in t.tags.items() if k in _TABLE_TAGS and v > start]
+    if not later:
+        return 0
+    gap = min(later) - start
+    count = gap // t.layout.sym.size
+    return count if gap % t.layout.sym.size == 0 and count <= max_count else 0
 
 
 def _read_symbols(
