@@ -56,9 +56,10 @@ Content = bytes | Path | MemberContent
 
 
 class PendingWheel:
-    """A complete wheel written to a temporary file in its destination directory. Re-read it at
-    :attr:`path`, then :meth:`commit` (rename into place) or :meth:`discard`. Leaving a ``with``
-    block without committing discards it."""
+    """A complete wheel written under its final name in a private hidden directory inside the
+    destination directory (so no partial ``*.whl`` ever appears there). Re-read it at
+    :attr:`path`, then :meth:`commit` (an atomic rename into place) or :meth:`discard`. Leaving
+    a ``with`` block without committing discards it."""
 
     def __init__(self, path: Path, final_path: Path) -> None:
         self.path = path
@@ -77,6 +78,7 @@ class PendingWheel:
         if durable:
             _fsync_path(self.path)
         self.path.replace(self.final_path)
+        self.path.parent.rmdir()
         if durable:
             _fsync_path(self.final_path.parent)
         self._state = "committed"
@@ -84,8 +86,10 @@ class PendingWheel:
         return self.final_path
 
     def discard(self) -> None:
+        """Delete the temporary wheel (and its private directory); a no-op after commit."""
         if self._state == "pending":
             self.path.unlink(missing_ok=True)
+            self.path.parent.rmdir()
             self._state = "discarded"
 
     def __enter__(self) -> PendingWheel:
@@ -217,11 +221,11 @@ def rewrite_wheel(
     wheel_text, final_name = _wheel_text(source, platforms, remove_platforms)
     plan = _plan(source, changes or {}, additions or {}, removals, wheel_text)
     dest = Path(dest_dir)
-    fd, temp = tempfile.mkstemp(dir=dest, prefix=f".{final_name}.", suffix=".part")
-    pending = PendingWheel(Path(temp), dest / final_name)
+    temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
+    pending = PendingWheel(temp_dir / final_name, dest / final_name)
     try:
+        fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            os.fchmod(out.fileno(), 0o666 & ~_umask())
             _Writer(
                 source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
             ).write(plan)
@@ -229,17 +233,6 @@ def rewrite_wheel(
         pending.discard()
         raise
     return pending
-
-
-def _umask() -> int:
-    """The process umask, read without changing it (Linux ``/proc``; 022 when unknown)."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o022
 
 
 class _Writer:

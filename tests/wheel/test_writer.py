@@ -1,0 +1,307 @@
+"""``rewrite_wheel``: raw copies, regenerated RECORD, reproducibility, atomic placement, retagging,
+and round trips through pip."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from manywheel.errors import InputError, InvalidWheelError
+from manywheel.wheel import MemberContent, WheelArchive, rewrite_wheel, verify_wheel
+from tests.wheel.builders import RawEntry, raw_zip, wheel_files, write_wheel
+from tests.wheel.conftest import clean_pip_env
+
+WHEEL_NAME = "demo-1.0-py3-none-any.whl"
+
+
+def _sha(path: Path) -> bytes:
+    return hashlib.sha256(path.read_bytes()).digest()
+
+
+def _demo(tmp_path: Path) -> Path:
+    files = wheel_files({"demo/__init__.py": b"x = 1\n" * 50, "demo/data.txt": b"hello\n"})
+    src = tmp_path / "src"
+    src.mkdir()
+    return write_wheel(src / WHEEL_NAME, files)
+
+
+def _raw_data(path: Path) -> dict[str, bytes]:
+    """Each member's compressed bytes, as stored."""
+    with WheelArchive.open(path) as archive:
+        return {
+            m.name: os.pread(archive.fileno(), m.compressed_size, m.data_offset)
+            for m in archive.members
+        }
+
+
+def _pip_install(wheel: Path, target: Path) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--no-deps",
+        "--no-index",
+        "--target",
+        str(target),
+        str(wheel),
+    ]
+    env = clean_pip_env(PIP_NO_INDEX="1")
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_pyyaml_round_trip_installs_and_imports(
+    real_wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    source = real_wheels["pyyaml"]
+    before = _sha(source)
+    with WheelArchive.open(source) as archive:
+        init = archive.read_member("yaml/__init__.py")
+        changed = init + b"\nMANYWHEEL_WAS_HERE = True\n"
+        with rewrite_wheel(archive, tmp_path, changes={"yaml/__init__.py": changed}) as pending:
+            assert verify_wheel(pending.path) == ()
+            out = pending.commit()
+    assert _sha(source) == before
+    assert out.name == source.name
+    assert verify_wheel(out) == ()
+    unchanged_src, unchanged_out = _raw_data(source), _raw_data(out)
+    same = [n for n in unchanged_src if n != "yaml/__init__.py" and not n.endswith("/RECORD")]
+    assert all(unchanged_src[n] == unchanged_out[n] for n in same)
+    target = tmp_path / "site"
+    _pip_install(out, target)
+    code = (
+        "import yaml; assert yaml.MANYWHEEL_WAS_HERE; assert yaml.__with_libyaml__; "
+        "print(yaml.dump({'a': 1}))"
+    )
+    env = {"PYTHONPATH": str(target), "PATH": os.environ.get("PATH", "")}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a: 1\n\n"
+
+
+@pytest.mark.slow
+def test_pure_wheel_retagged_installs(real_wheels: dict[str, Path], tmp_path: Path) -> None:
+    with WheelArchive.open(real_wheels["six"]) as archive:
+        pending = rewrite_wheel(
+            archive, tmp_path, platforms=["manylinux_2_17_x86_64", "manylinux2014_x86_64"]
+        )
+        out = pending.commit()
+    assert out.name == "six-1.16.0-py2.py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    assert verify_wheel(out) == ()
+    with WheelArchive.open(out) as archive:
+        info = archive.wheel_info
+        assert not info.root_is_purelib
+        assert set(info.tags) == {
+            f"{py}-none-{plat}"
+            for py in ("py2", "py3")
+            for plat in ("manylinux_2_17_x86_64", "manylinux2014_x86_64")
+        }
+        assert [m.name for m in archive.members][-1] == "six-1.16.0.dist-info/RECORD"
+    _pip_install(out, tmp_path / "site")
+    assert (tmp_path / "site" / "six.py").read_bytes() == zipfile.ZipFile(real_wheels["six"]).read(
+        "six.py"
+    )
+
+
+def test_output_is_reproducible(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    outputs = []
+    for run in ("a", "b"):
+        dest = tmp_path / run
+        dest.mkdir()
+        with WheelArchive.open(source) as archive:
+            pending = rewrite_wheel(
+                archive,
+                dest,
+                changes={"demo/data.txt": b"changed\n"},
+                additions={
+                    "demo.libs/libz-0123abcd.so.1": MemberContent(b"\x7fELF fake", mode=0o755)
+                },
+            )
+            outputs.append(pending.commit())
+    assert outputs[0].read_bytes() == outputs[1].read_bytes()
+    with WheelArchive.open(outputs[0]) as archive:
+        times = {m.dos_datetime for m in archive.members}
+        assert (
+            len(times) == 1
+        )  # every member from the input's own (single) timestamp, never the clock
+
+
+def test_source_date_epoch_sets_every_timestamp(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    with WheelArchive.open(source) as archive:
+        out = rewrite_wheel(archive, tmp_path, source_date_epoch=1_700_000_000).commit()
+    with zipfile.ZipFile(out) as result:
+        assert {info.date_time for info in result.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_order_modes_and_contents(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    lib = tmp_path / "libfoo.so"
+    lib.write_bytes(b"\x7fELF" + bytes(range(256)) * 100)
+    lib.chmod(0o755)
+    with WheelArchive.open(source) as archive:
+        out = rewrite_wheel(
+            archive,
+            tmp_path,
+            changes={"demo/__init__.py": MemberContent(b"y = 2\n")},
+            additions={
+                "demo.libs/libfoo-12345678.so": lib,
+                "demo-1.0.dist-info/sboms/x.json": b"{}",
+            },
+            removals=["demo/data.txt"],
+            compress_level=9,
+        ).commit()
+    with zipfile.ZipFile(out) as result:
+        names = result.namelist()
+        assert names == [
+            "demo/__init__.py",
+            "demo.libs/libfoo-12345678.so",
+            "demo-1.0.dist-info/METADATA",
+            "demo-1.0.dist-info/WHEEL",
+            "demo-1.0.dist-info/sboms/x.json",
+            "demo-1.0.dist-info/RECORD",
+        ]
+        assert result.read("demo/__init__.py") == b"y = 2\n"
+        assert result.read("demo.libs/libfoo-12345678.so") == lib.read_bytes()
+        modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in result.infolist()}
+        assert modes["demo.libs/libfoo-12345678.so"] == 0o755
+        assert modes["demo/__init__.py"] == 0o644
+        assert result.testzip() is None
+    assert verify_wheel(out) == ()
+
+
+def test_tampered_record_is_not_laundered(tmp_path: Path) -> None:
+    files = wheel_files({"demo/__init__.py": b"x = 1\n", "demo/other.py": b"o = 1\n"})
+    files["demo/other.py"] = b"o = 2\n"  # RECORD now lies about it
+    source = write_wheel(tmp_path / WHEEL_NAME, files)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with (
+        WheelArchive.open(source) as archive,
+        pytest.raises(InvalidWheelError, match=r"demo/other\.py"),
+    ):
+        rewrite_wheel(archive, dest, changes={"demo/__init__.py": b"x = 3\n"})
+    assert list(dest.iterdir()) == []
+    with WheelArchive.open(source) as archive:  # carried over as it is: still detectable
+        out = rewrite_wheel(
+            archive, dest, changes={"demo/__init__.py": b"x = 3\n"}, verify_unchanged=False
+        ).commit()
+    assert [f.member for f in verify_wheel(out)] == ["demo/other.py"]
+
+
+def test_structural_findings_stop_the_rewrite(tmp_path: Path) -> None:
+    files = wheel_files({"demo/a.py": b"a"}, tags=("py2-none-any",))
+    source = write_wheel(tmp_path / WHEEL_NAME, files)
+    with WheelArchive.open(source) as archive, pytest.raises(InvalidWheelError, match="tag"):
+        rewrite_wheel(archive, tmp_path)
+
+
+def test_failure_leaves_nothing_behind(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    before = _sha(source)
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with WheelArchive.open(source) as archive, pytest.raises(FileNotFoundError):
+        rewrite_wheel(archive, dest, additions={"demo/late.py": tmp_path / "missing.py"})
+    assert list(dest.iterdir()) == []
+    assert _sha(source) == before
+
+
+def test_pending_wheel_is_discarded_unless_committed(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    dest = _mkdir(tmp_path / "out")
+    with WheelArchive.open(source) as archive, rewrite_wheel(archive, dest) as pending:
+        assert pending.final_path == dest / WHEEL_NAME
+        assert pending.path.name == WHEEL_NAME
+        assert pending.path.parent.parent == dest
+        assert pending.path.parent.name.startswith(".")
+        assert list(dest.glob("*.whl")) == []
+        assert verify_wheel(pending.path) == ()
+    assert list(dest.iterdir()) == []
+
+
+def test_commit_replaces_atomically_and_keeps_the_umask(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    dest = _mkdir(tmp_path / "out")
+    (dest / WHEEL_NAME).write_bytes(b"old")
+    with WheelArchive.open(source) as archive:
+        pending = rewrite_wheel(archive, dest)
+        assert (dest / WHEEL_NAME).read_bytes() == b"old"
+        out = pending.commit()
+        with pytest.raises(ValueError, match="already committed"):
+            pending.commit()
+    assert [p.name for p in dest.iterdir()] == [WHEEL_NAME]
+    assert verify_wheel(out) == ()
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"changes": {"demo/nope.py": b""}}, "no member"),
+        ({"additions": {"demo/data.txt": b""}}, "already exists"),
+        ({"additions": {"../evil.py": b""}}, "unsafe"),
+        ({"removals": ["demo-1.0.dist-info/RECORD"]}, "written by the writer"),
+        ({"compress_level": 11}, "0-9"),
+    ],
+    ids=["change-missing", "add-existing", "add-unsafe", "remove-record", "bad-level"],
+)
+def test_bad_requests_are_refused(tmp_path: Path, kwargs: dict[str, object], match: str) -> None:
+    source = _demo(tmp_path)
+    with WheelArchive.open(source) as archive, pytest.raises(InputError, match=match):
+        rewrite_wheel(archive, tmp_path, **kwargs)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def test_zip64_input_and_output(tmp_path: Path) -> None:
+    files = wheel_files({f"demo/m{i}.py": b"" for i in range(70_000)})
+    source = write_wheel(tmp_path / WHEEL_NAME, files)
+    with WheelArchive.open(source) as archive:
+        assert len(archive.members) == len(files)
+        pending = rewrite_wheel(
+            archive, _mkdir(tmp_path / "out"), changes={"demo/m5.py": b"five = 5\n"}
+        )
+        out = pending.commit()
+    data = out.read_bytes()
+    assert b"PK\x06\x06" in data[-200:]  # zip64 end of central directory record
+    with zipfile.ZipFile(out) as result:
+        assert len(result.infolist()) == len(files)
+        assert result.read("demo/m5.py") == b"five = 5\n"
+    assert verify_wheel(out) == ()
+
+
+def test_zip64_extras_are_rewritten(tmp_path: Path) -> None:
+    files = wheel_files({"demo/__init__.py": b"x = 1\n" * 100})
+    source = tmp_path / WHEEL_NAME
+    source.write_bytes(
+        raw_zip(
+            [RawEntry(n.encode(), d, zip64=True) for n, d in files.items()], force_zip64_end=True
+        )
+    )
+    out_dir = _mkdir(tmp_path / "out")
+    with WheelArchive.open(source) as archive:
+        out = rewrite_wheel(archive, out_dir).commit()
+    assert verify_wheel(out) == ()
+    with zipfile.ZipFile(out) as result:
+        assert {n: result.read(n) for n in result.namelist() if not n.endswith("RECORD")} == {
+            n: d for n, d in files.items() if not n.endswith("RECORD")
+        }
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir()
+    return path
