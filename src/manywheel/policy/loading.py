@@ -22,11 +22,13 @@ from manywheel.errors import InvalidPolicyError
 from manywheel.policy.definitions import Policy, parse_policy_name
 from manywheel.policy.versions import AllowedVersions
 
-__all__ = ["SHIPPED_FILES", "parse_policy_file", "read_shipped", "read_user_file"]
+__all__ = ["SHIPPED_FILES", "SHIPPED_PREFIX", "parse_policy_file", "read_shipped", "read_user_file"]
 
 logger = logging.getLogger(__name__)
 
 SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json")
+#: How the shipped files are named in errors and in ``Policy.source``.
+SHIPPED_PREFIX = "manywheel/policy/data/"
 _KEYS = {"name", "aliases", "priority", "symbol_versions", "lib_whitelist", "blacklist"}
 _USER_KEYS = _KEYS | {"lib_whitelist_add"}
 
@@ -36,7 +38,7 @@ def read_shipped() -> list[tuple[str, Any]]:
     data = resources.files("manywheel.policy").joinpath("data")
     out = []
     for name in SHIPPED_FILES:
-        source = f"manywheel/policy/data/{name}"
+        source = f"{SHIPPED_PREFIX}{name}"
         out.append((source, _decode(data.joinpath(name).read_text(encoding="utf-8"), source)))
     return out
 

@@ -10,7 +10,12 @@ from typing import TYPE_CHECKING
 
 from manywheel.errors import InvalidPolicyError, ManywheelError
 from manywheel.policy.definitions import ARCHITECTURES, Libc, Policy
-from manywheel.policy.loading import parse_policy_file, read_shipped, read_user_file
+from manywheel.policy.loading import (
+    SHIPPED_PREFIX,
+    parse_policy_file,
+    read_shipped,
+    read_user_file,
+)
 
 if TYPE_CHECKING:
     from manywheel.policy.judgment import Verdict
@@ -159,23 +164,26 @@ def _check_order(family: Sequence[Policy]) -> None:
 def _check_containment(family: Sequence[Policy]) -> None:
     """PEP 600: a newer policy guarantees everything an older one does (per architecture for
     symbol versions; which architectures a policy covers is not constrained)."""
-    whitelist: frozenset[str] = frozenset()
-    versions: dict[str, frozenset[str]] = {}
+    whitelist: dict[str, Policy] = {}
+    versions: dict[tuple[str, str], Policy] = {}
     for policy in family:
-        lost = whitelist - policy.lib_whitelist
+        lost = sorted(lib for lib in whitelist if lib not in policy.lib_whitelist)
         if lost:
-            raise InvalidPolicyError(
-                f"policy {policy.name!r} drops whitelisted libraries of older policies: "
-                f"{', '.join(sorted(lost))}",
-                path=policy.source,
-            )
-        whitelist |= policy.lib_whitelist
+            _containment_error(policy, whitelist[lost[0]], "whitelisted libraries", lost)
+        whitelist.update((lib, policy) for lib in policy.lib_whitelist if lib not in whitelist)
         for arch, allowed in policy.symbol_versions.items():
-            lost = versions.get(arch, frozenset()) - allowed.names
+            lost = sorted(v for a, v in versions if a == arch and v not in allowed.names)
             if lost:
-                raise InvalidPolicyError(
-                    f"policy {policy.name!r} on {arch} drops symbol versions of older policies: "
-                    f"{', '.join(sorted(lost))}",
-                    path=policy.source,
-                )
-            versions[arch] = versions.get(arch, frozenset()) | allowed.names
+                older = versions[arch, lost[0]]
+                _containment_error(policy, older, f"symbol versions on {arch}", lost)
+            versions.update(((arch, v), policy) for v in allowed.names if (arch, v) not in versions)
+
+
+def _containment_error(newer: Policy, older: Policy, what: str, lost: Sequence[str]) -> None:
+    """Blame the user's file: the shipped data is consistent on its own."""
+    source = older.source if newer.source.startswith(SHIPPED_PREFIX) else newer.source
+    raise InvalidPolicyError(
+        f"policy {newer.name!r} lacks {what} of the older {older.name!r}: {', '.join(lost)} "
+        "(PEP 600: a newer policy guarantees everything an older one does)",
+        path=source,
+    )
