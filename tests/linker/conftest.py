@@ -41,3 +41,8 @@ def host_settings(built: Path) -> SearchSettings:
     hwcaps = tuple(s.removeprefix("glibc-hwcaps/") for s in subdirs if s.startswith("glibc-"))
     legacy = tuple(s for s in subdirs if not s.startswith("glibc-hwcaps/"))
     return SearchSettings(hwcaps=hwcaps, legacy_subdirs=legacy)
+
+
+from tests.harness.fixtures import bookworm_root, harness_cache  # noqa: E402
+
+__all__ = ["bookworm_root", "built", "harness_cache", "host_settings"]

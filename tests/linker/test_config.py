@@ -1,0 +1,118 @@
+"""ld.so.conf (with include globs), musl's path file, and the file system below a root."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from manywheel.linker import (
+    RootFileSystem,
+    expand_tokens,
+    read_ld_so_conf,
+    read_musl_path,
+    split_search_path,
+)
+
+
+def _write(root: Path, path: str, text: str) -> None:
+    target = root / path.lstrip("/")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+def test_ld_so_conf_includes_globs_in_order(tmp_path: Path) -> None:
+    _write(tmp_path, "/etc/ld.so.conf", "# comment\ninclude /etc/ld.so.conf.d/*.conf\n/opt/last\n")
+    _write(tmp_path, "/etc/ld.so.conf.d/b.conf", "/usr/lib/b  # trailing comment\n/usr/lib/a\n")
+    _write(tmp_path, "/etc/ld.so.conf.d/a.conf", "/usr/local/lib\n\n/usr/lib/a/\n")
+    _write(tmp_path, "/etc/ld.so.conf.d/ignored.txt", "/never\n")
+    _write(tmp_path, "/etc/ld.so.conf.d/c.conf", "include sub/*.conf\nhwcap 1 x\n")
+    _write(tmp_path, "/etc/ld.so.conf.d/sub/d.conf", "/from/relative/include\n")
+    found = read_ld_so_conf(RootFileSystem(tmp_path))
+    assert found == (
+        "/usr/local/lib",
+        "/usr/lib/a",
+        "/usr/lib/b",
+        "/from/relative/include",
+        "/opt/last",
+    )
+
+
+def test_ld_so_conf_include_loops_end(tmp_path: Path) -> None:
+    _write(tmp_path, "/etc/ld.so.conf", "/one\ninclude /etc/ld.so.conf\n")
+    assert read_ld_so_conf(RootFileSystem(tmp_path)) == ("/one",)
+
+
+def test_missing_ld_so_conf_lists_nothing(tmp_path: Path) -> None:
+    assert read_ld_so_conf(RootFileSystem(tmp_path)) == ()
+
+
+def test_host_ld_so_conf_matches_ldconfig() -> None:
+    ldconfig = shutil.which("ldconfig") or shutil.which("ldconfig", path="/sbin:/usr/sbin")
+    if ldconfig is None or not Path("/etc/ld.so.conf").exists():
+        pytest.skip("needs ldconfig and /etc/ld.so.conf")
+    out = subprocess.run([ldconfig, "-v", "-N", "-X"], capture_output=True, text=True, check=False)
+    scanned = [line.split(":")[0] for line in out.stdout.splitlines() if not line[:1].isspace()]
+    ours = [d for d in read_ld_so_conf(RootFileSystem("/")) if Path(d).is_dir()]
+    assert ours
+    # ldconfig lists each directory once by identity (/lib is /usr/lib on a merged-/usr system).
+    real = list(dict.fromkeys(str(Path(d).resolve()) for d in ours))
+    scanned_real = [str(Path(d).resolve()) for d in scanned]
+    assert real == [d for d in scanned_real if d in real]
+
+
+def test_musl_path_file(tmp_path: Path) -> None:
+    fs = RootFileSystem(tmp_path)
+    assert read_musl_path(fs, "x86_64") is None
+    _write(tmp_path, "/etc/ld-musl-x86_64.path", "/lib\n/usr/lib:/opt/lib\n\n")
+    assert read_musl_path(fs, "x86_64") == ("/lib", "/usr/lib", "/opt/lib")
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("$ORIGIN/../lib", "/opt/pkg/../lib"),
+        ("${ORIGIN}/x", "/opt/pkg/x"),
+        ("/a/$LIB/b", "/a/lib/x86_64-linux-gnu/b"),
+        ("/p/${PLATFORM}", "/p/x86_64"),
+        ("$ORIGINAL/x", "$ORIGINAL/x"),
+        ("/usr/lib/", "/usr/lib"),
+        ("/", "/"),
+        ("$ORIGIN", "/opt/pkg"),
+    ],
+)
+def test_token_expansion(entry: str, expected: str) -> None:
+    values = {"origin": "/opt/pkg", "lib": "lib/x86_64-linux-gnu", "platform": "x86_64"}
+    assert expand_tokens(entry, **values) == expected
+
+
+def test_an_unknown_token_value_drops_the_entry() -> None:
+    assert expand_tokens("$ORIGIN/lib", origin=None, lib="lib", platform="x") is None
+
+
+def test_ld_library_path_splits_like_glibc() -> None:
+    assert split_search_path("/a:/b;/c") == ("/a", "/b", "/c")
+    assert split_search_path("/a::/b") == ("/a", "", "/b")
+    assert split_search_path("") == ()
+
+
+def test_symlinks_stay_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "usr/lib").mkdir(parents=True)
+    (root / "usr/lib/libreal.so.1").write_bytes(b"inside")
+    lib = root / "usr/lib"
+    (lib / "libabs.so").symlink_to("/usr/lib/libreal.so.1")  # absolute: re-rooted
+    (lib / "libescape.so").symlink_to("../../../../../../etc/hostname")
+    (lib / "libhost.so").symlink_to("/etc/passwd")
+    (lib / "libloop.so").symlink_to("libloop.so")
+    fs = RootFileSystem(root)
+    assert fs.resolve("/usr/lib/libabs.so") == "/usr/lib/libreal.so.1"
+    assert fs.read_bytes("/usr/lib/libabs.so") == b"inside"
+    assert fs.resolve("/usr/lib/libescape.so") is None  # /etc/hostname is not in the root
+    assert fs.resolve("/usr/lib/libhost.so") is None
+    assert fs.resolve("/usr/lib/libloop.so") is None
+    assert fs.resolve("/usr/lib") is None  # a directory is not a library
+    assert fs.virtual_path(str(root / "usr/lib/x")) == "/usr/lib/x"
+    assert fs.virtual_path("/elsewhere") is None
