@@ -121,7 +121,9 @@ def test_bookworm_root_agrees_with_its_own_loader(bookworm_root: Path) -> None:
             continue  # static, or the loader refused it
         tree = resolver.resolve(path)
         _inside(fs, tree)
-        ours = {o.found_by.name: o.path for o in tree.objects[1:] if o.found_by}
+        ours: dict[str, str | None] = {
+            o.found_by.name: o.path for o in tree.objects[1:] if o.found_by
+        }
         ours |= {r.name: None for r in tree.not_found}
         if tree.interpreter is not None:
             ours.setdefault(tree.interpreter.path, tree.interpreter.path)
