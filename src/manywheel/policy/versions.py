@@ -92,6 +92,11 @@ class AllowedVersions:
         )
 
     @property
+    def markers(self) -> tuple[str, ...]:
+        """The allowed names without a number (``GLIBC_ABI_DT_RELR``, ``CXXABI_FLOAT128``)."""
+        return tuple(sorted(n for n in self.names if SymbolVersion.parse(n).number is None))
+
+    @property
     def checked(self) -> bool:
         """False when the policy lists no symbol versions for the architecture (musllinux):
         then nothing is known and needed versions are not judged."""

@@ -1,0 +1,152 @@
+"""``manywheel policies``: text, --arch, --libc, --json and --policy-file, through ``main``."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from manywheel.cli import main
+
+
+def _run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["policies", *argv], stdout=out, stderr=err, environ={})
+    return code, out.getvalue(), err.getvalue()
+
+
+def _json(*argv: str) -> dict[str, Any]:
+    code, out, err = _run("--json", *argv)
+    assert (code, err) == (0, "")
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+def test_text_table_lists_every_policy() -> None:
+    code, out, err = _run()
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "policy",
+        "aliases",
+        "libc",
+        "priority",
+        "whitelist",
+        "architectures",
+    ]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert len(rows) == 19
+    assert rows["manylinux_2_17"][:6] == [
+        "manylinux_2_17",
+        "manylinux2014",
+        "glibc",
+        "2.17",
+        "80",
+        "23",
+    ]
+    assert "ppc64" in rows["manylinux_2_17"]
+    assert rows["musllinux_1_2"][:5] == ["musllinux_1_2", "-", "musl", "1.2", "90"]
+    assert rows["linux"][1:] == ["-", "any", "0", "any", "all"]
+
+
+def test_arch_shows_tags_and_newest_versions() -> None:
+    code, out, _ = _run("--arch", "x86_64")
+    assert code == 0
+    assert "manylinux_2_17_x86_64, manylinux2014_x86_64 (glibc 2.17)" in out
+    block = out.split("manylinux_2_17_x86_64, manylinux2014_x86_64")[1].split("\n\n")[0]
+    assert "newest versions: CXXABI_1.3.7 CXXABI_TM_1 GCC_4.8.0 GLIBC_2.17 GLIBCXX_3.4.19" in block
+    assert "no versions at all of: LIBATOMIC\n" in block
+    manylinux1 = out.split("manylinux_2_5_x86_64, manylinux1_x86_64")[1].split("\n\n")[0]
+    assert "no versions at all of: LIBATOMIC ZLIB" in manylinux1
+    manylinux_2_36 = out.split("manylinux_2_36_x86_64")[1].split("\n\n")[0]
+    assert "also: CXXABI_FLOAT128 GLIBC_ABI_DT_RELR" in manylinux_2_36
+    assert "_aarch64" not in out
+
+
+def test_arch_filters_policies() -> None:
+    document = _json("--arch", "ppc64")
+    assert [p["name"] for p in document["policies"]] == ["manylinux_2_17", "linux"]
+    (glibc, linux) = document["policies"]
+    assert glibc["tags"] == ["manylinux_2_17_ppc64", "manylinux2014_ppc64"]
+    assert glibc["newest_versions"]["ppc64"]["GLIBC"] == "GLIBC_2.17"
+    assert linux["tags"] == ["linux_ppc64"]
+    assert linux["newest_versions"] == {}
+
+
+def test_json_document() -> None:
+    document = _json()
+    assert document["schema_version"] == 1
+    assert document["arch"] is None
+    by_name = {p["name"]: p for p in document["policies"]}
+    m2014 = by_name["manylinux_2_17"]
+    assert (m2014["libc"], m2014["libc_version"], m2014["aliases"]) == (
+        "glibc",
+        "2.17",
+        ["manylinux2014"],
+    )
+    assert "libexpat.so.1" in m2014["lib_whitelist"]
+    assert "__cxa_thread_atexit_impl" in m2014["blacklist"]["libc.so.6"]
+    assert m2014["newest_versions"]["aarch64"]["GLIBC"] == "GLIBC_2.18"
+    assert m2014["version_markers"]["x86_64"] == []
+    markers = by_name["manylinux_2_41"]["version_markers"]["x86_64"]
+    assert markers == ["CXXABI_FLOAT128", "GLIBC_ABI_DT_RELR"]
+    assert by_name["musllinux_1_1"]["libc_version"] == "1.1"
+    assert by_name["linux"]["libc"] is None
+
+
+def test_musl_arch_whitelist_has_the_musl_libc_soname() -> None:
+    document = _json("--arch", "aarch64", "--libc", "musl")
+    assert [p["name"] for p in document["policies"]] == ["musllinux_1_1", "musllinux_1_2", "linux"]
+    assert "libc.musl-aarch64.so.1" in document["policies"][0]["lib_whitelist"]
+
+
+def test_policy_file_adds_a_policy(tmp_path: Path) -> None:
+    base = next(p for p in _json()["policies"] if p["name"] == "musllinux_1_2")
+    custom = {
+        "name": "musllinux_1_3",
+        "aliases": ["corp-musl"],
+        "priority": 80,
+        "symbol_versions": {"x86_64": {}},
+        "lib_whitelist": [*base["lib_whitelist"], "libcorp.so.1"],
+        "blacklist": {},
+    }
+    path = tmp_path / "corp.json"
+    path.write_text(json.dumps([custom]), encoding="utf-8")
+    document = _json("--libc", "musl", "--policy-file", str(path))
+    names = [p["name"] for p in document["policies"]]
+    assert names == ["musllinux_1_1", "musllinux_1_2", "musllinux_1_3", "linux"]
+    assert document["policies"][2]["source"] == str(path)
+    assert "libcorp.so.1" in document["policies"][2]["lib_whitelist"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["--arch", "sparc64"], 2, "unknown architecture 'sparc64'"),
+        (["--policy-file", "/nonexistent/p.json"], 3, "/nonexistent/p.json"),
+    ],
+    ids=["bad-arch", "missing-file"],
+)
+def test_errors(argv: list[str], code: int, message: str) -> None:
+    got, out, err = _run(*argv)
+    assert (got, out) == (code, "")
+    assert message in err
+
+
+def test_bad_libc_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    got, out, _ = _run("--libc", "bionic")
+    assert (got, out) == (2, "")
+    assert "invalid choice: 'bionic'" in capsys.readouterr().err
+
+
+def test_invalid_policy_file_exits_3_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('[{"name": "manylinux_2_99", "priority": "x"}]', encoding="utf-8")
+    code, out, err = _run("--policy-file", str(path))
+    assert (code, out) == (3, "")
+    assert err.strip() == f"manywheel: error: {path}: policy 'manylinux_2_99': missing keys " + (
+        "['aliases', 'blacklist', 'lib_whitelist', 'symbol_versions']"
+    )
