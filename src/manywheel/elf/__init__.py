@@ -28,11 +28,12 @@ from manywheel.elf.model import (
     VersionNeedEntry,
 )
 from manywheel.elf.reader import parse_elf, read_elf
-from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, read_elf_stream
+from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, ByteStream, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
+    "ByteStream",
     "DynamicTag",
     "ElfClass",
     "ElfData",

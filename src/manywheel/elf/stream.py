@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import BinaryIO
+from typing import Protocol
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SegmentFlag
@@ -37,16 +37,26 @@ from manywheel.elf.model import ElfFile, Segment
 from manywheel.elf.reader import parse_image
 from manywheel.errors import InvalidElfError
 
-__all__ = ["DEFAULT_BUFFER_LIMIT", "read_elf_stream"]
+__all__ = ["DEFAULT_BUFFER_LIMIT", "ByteStream", "read_elf_stream"]
 
 log = logging.getLogger(__name__)
 
 #: The most bytes of a file's prefix kept when the layout does not bound it.
 DEFAULT_BUFFER_LIMIT = 16 * 2**20
 _CHUNK = 2**20
+#: The ELF and program headers are kept if they lie within this many bytes (they normally
+#: start at byte 52 or 64), whatever ``buffer_limit`` says.
+_HEADERS_LIMIT = 2**16
 #: Bytes kept after a version-need/definition table's start in a second pass.
 _VERSION_TABLE_LIMIT = 2**20
 _TABLE_TAGS = (DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF)
+
+
+class ByteStream(Protocol):
+    """What the stream reader needs: ``read(n)`` returning up to ``n`` bytes, ``b""`` at the
+    end (a file, ``zipfile.ZipFile.open(...)``, a socket file...)."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class _NotRetained(Exception):
@@ -103,11 +113,11 @@ class _Pieces:
 
 
 def read_elf_stream(
-    stream: BinaryIO,
+    stream: ByteStream,
     *,
     size: int,
     name: str,
-    reopen: Callable[[], BinaryIO] | None = None,
+    reopen: Callable[[], ByteStream] | None = None,
     buffer_limit: int = DEFAULT_BUFFER_LIMIT,
 ) -> ElfFile:
     """Parse the ``size``-byte ELF file that ``stream`` yields, reading it forward once.
@@ -130,8 +140,13 @@ def read_elf_stream(
             ) from None
     regions = _table_regions(pieces, buffer_limit)
     log.debug("%s: second pass for %d table regions", name, len(regions))
-    with reopen() as again:
+    again = reopen()
+    try:
         second = _collect(again, size, name, regions)
+    finally:
+        close = getattr(again, "close", None)
+        if close is not None:
+            close()
     try:
         return parse_image(second, with_sections=False)
     except _NotRetained as missing:
@@ -169,7 +184,7 @@ class _Keeper:
                 pieces.add(start, buf)
 
 
-def _read_chunk(stream: BinaryIO, pos: int, size: int, name: str) -> bytes:
+def _read_chunk(stream: ByteStream, pos: int, size: int, name: str) -> bytes:
     chunk = stream.read(min(_CHUNK, size - pos))
     if not chunk:
         raise InvalidElfError(
@@ -178,9 +193,9 @@ def _read_chunk(stream: BinaryIO, pos: int, size: int, name: str) -> bytes:
     return chunk
 
 
-def _first_pass(stream: BinaryIO, size: int, name: str, limit: int) -> _Pieces:
+def _first_pass(stream: ByteStream, size: int, name: str, limit: int) -> _Pieces:
     head = bytearray()
-    prefix_end = min(size, limit)
+    prefix_end = min(size, max(limit, _HEADERS_LIMIT))
     keeper: _Keeper | None = None
     pos = 0
     while pos < size:
@@ -219,10 +234,11 @@ def _plan(
         layout, header, raw = read_header(probe)
         segments = read_segments(probe, layout, raw)
     except _NotRetained:
-        return None if len(head) < min(size, limit) else (len(head), [])
+        return None if len(head) < min(size, max(limit, _HEADERS_LIMIT)) else (len(head), [])
     keep = (PT.DYNAMIC, PT.INTERP, PT.NOTE)
     ranges = [(s.offset, s.offset + s.filesz) for s in segments if s.p_type in keep]
-    return max(_prefix_end(segments, header.entry, size, limit), raw[4]), ranges
+    headers_end = raw[4] + raw[8] * raw[9] if segments else layout.ehdr.size + IDENT.size
+    return max(_prefix_end(segments, header.entry, size, limit), headers_end), ranges
 
 
 def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int) -> int:
@@ -239,7 +255,7 @@ def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int
     return end
 
 
-def _collect(stream: BinaryIO, size: int, name: str, regions: list[tuple[int, int]]) -> _Pieces:
+def _collect(stream: ByteStream, size: int, name: str, regions: list[tuple[int, int]]) -> _Pieces:
     keeper = _Keeper(regions)
     pos = 0
     while pos < size:
