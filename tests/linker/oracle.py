@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from manywheel.linker import DependencyTree, Rule
+from manywheel.linker import DependencyTree, Flavor, Rule
 
 GLIBC_LOADER = "/lib64/ld-linux-x86-64.so.2"
 MUSL_LOADER = "/lib/ld-musl-x86_64.so.1"
@@ -19,6 +19,7 @@ _FOUND = re.compile(r"^\t(\S+) => (\S+) \(0x[0-9a-f]+\)$")
 _NOT_FOUND = re.compile(r"^\t(\S+) => not found$")
 _BARE = re.compile(r"^\t(\S+) \(0x[0-9a-f]+\)$")
 _VERSION = re.compile(r"(/\S+): version `([^']+)' not found \(required by ([^)]+)\)")
+_MUSL_MISSING = re.compile(r"^Error loading shared library (\S+): ", re.MULTILINE)
 _FIND = re.compile(r"find library=(\S+) \[\d+\]; searching")
 _SOURCE = re.compile(r" search path=\S*\s+\((.*)\)$")
 _TRYING = re.compile(r"trying file=(\S+)")
@@ -45,8 +46,11 @@ def run_loader(
     loader = MUSL_LOADER if musl else GLIBC_LOADER
     argv = [loader, "--list", path] if musl else [loader, path]
     done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
+    chosen = _chosen(done.stdout, path)
+    for name in _MUSL_MISSING.findall(done.stderr) if musl else ():
+        chosen.setdefault(name, None)
     return LoaderReport(
-        _chosen(done.stdout, path),
+        chosen,
         frozenset((req, lib, v) for lib, v, req in _VERSION.findall(done.stdout + done.stderr)),
         _sources(done.stderr),
         _system_subdirs(done.stderr),
@@ -108,6 +112,11 @@ def emulated(tree: DependencyTree) -> dict[str, str | None]:
             chosen.setdefault(obj.found_by.name, obj.path)
         elif obj is tree.interpreter:
             chosen.setdefault(obj.path, obj.path)
+    if tree.flavor is Flavor.MUSL:  # musl's ldd lists "libc.so => <the loader>" too
+        for obj in tree.objects:
+            for r in obj.needed:
+                if r.rule is Rule.INTERPRETER:
+                    chosen.setdefault(r.name, r.path)
     for missing in tree.not_found:
         chosen.setdefault(missing.name, None)
     return chosen
