@@ -294,3 +294,17 @@ def test_requirements_are_plain_values() -> None:
     first = ElfRequirements("a.so", (use("libc.so.6", Location.SYSTEM, "GLIBC_2.17"),))
     second = ElfRequirements("a.so", (use("libc.so.6", Location.SYSTEM, "GLIBC_2.17"),))
     assert first == second
+
+
+def test_private_versions_are_reasons_even_where_versions_are_not_listed(
+    policies: PolicySet,
+) -> None:
+    requirements = wheel(
+        elf(EXT, use("libc.so", Location.SYSTEM, "GLIBC_PRIVATE", "FOO_1.0")),
+        libc=Libc.MUSL,
+        musl=(1, 2),
+    )
+    judged = _verdict_for(policies, requirements, "musllinux_1_2")
+    assert [(r.kind, r.version) for r in judged.reasons] == [
+        (ReasonKind.VERSION_PRIVATE, "GLIBC_PRIVATE")
+    ]
