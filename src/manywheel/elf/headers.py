@@ -44,7 +44,14 @@ def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
     if layout is None:
         raise _fail(image, f"invalid ELF class {ei_class} or data encoding {ei_data}", 4)
     raw = layout.ehdr.unpack(image.read(16, layout.ehdr.size, "ELF header"))
-    e_type, e_machine, _version, entry, _phoff, _shoff, flags = raw[:7]
+    e_type, e_machine, _version, entry, _phoff, _shoff, flags, ehsize = raw[:8]
+    if ehsize != IDENT.size + layout.ehdr.size:
+        raise _fail(
+            image,
+            f"e_ehsize is {ehsize}, expected {IDENT.size + layout.ehdr.size} for "
+            f"ELFCLASS{32 if ei_class == 1 else 64} (class and header disagree)",
+            16,
+        )
     header = ElfHeader(
         elf_class=ElfClass(ei_class),
         data=ElfData(ei_data),
