@@ -85,6 +85,16 @@ def test_later_files_override_earlier_ones(tmp_path: Path) -> None:
     assert policy.lib_whitelist == frozenset(whitelist)
 
 
+def test_entries_of_one_file_build_on_each_other(tmp_path: Path) -> None:
+    document = [
+        {"name": "musllinux_1_2", "lib_whitelist_add": ["libA.so"]},
+        {"name": "musllinux_1_2", "lib_whitelist_add": ["libB.so"], "aliases": ["corp"]},
+    ]
+    policy = load_policies([_write(tmp_path, document)]).get("corp")
+    assert policy is not None
+    assert {"libA.so", "libB.so", "libz.so.1"} <= policy.lib_whitelist
+
+
 def _entry(**changes: Any) -> dict[str, Any]:
     return {**_shipped("manylinux_2_28"), "name": "manylinux_2_30", "priority": 62, **changes}
 
@@ -108,6 +118,7 @@ BROKEN = [
     ("zero-priority", [_entry(priority=0)], "priority 0 is reserved"),
     ("same-priority", [_entry(priority=64)], "priority 64, which must be lower than 64"),
     ("out-of-order", [_entry(priority=70)], "priority 70, which must be lower than 64"),
+    ("same-libc-version", [_entry(name="manylinux_02_28")], "are for the same libc version"),
     ("alias-clash", [_entry(aliases=["manylinux2014"])], "already used by 'manylinux_2_17'"),
     (
         "drops-library",

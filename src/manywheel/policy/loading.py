@@ -61,16 +61,19 @@ def parse_policy_file(
     document: Any, source: str, known: Mapping[str, Policy] | None = None
 ) -> list[Policy]:
     """Turn one decoded file into policies. With ``known`` (policies loaded so far), entries that
-    name a known policy override it key by key."""
+    name a known policy (or one earlier in the file) override it key by key."""
     if not isinstance(document, list):
         raise InvalidPolicyError("a policy file must be a JSON list of policies", path=source)
-    out = []
+    out: dict[str, Policy] = {}
     for index, entry in enumerate(document):
         if not isinstance(entry, dict):
             raise InvalidPolicyError(f"entry {index} is not a JSON object", path=source)
-        base = None if known is None else known.get(str(entry.get("name")))
-        out.append(_parse_entry(entry, source, index, base, user=known is not None))
-    return out
+        name = str(entry.get("name"))
+        base = out.get(name) or (None if known is None else known.get(name))
+        if known is None and name in out:
+            raise InvalidPolicyError(f"policy {name!r} is defined twice", path=source)
+        out[name] = _parse_entry(entry, source, index, base, user=known is not None)
+    return list(out.values())
 
 
 def _parse_entry(

@@ -6,7 +6,7 @@ import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from manywheel.errors import InvalidPolicyError, ManywheelError
 from manywheel.policy.definitions import ARCHITECTURES, Libc, Policy
@@ -87,6 +87,15 @@ class PolicySet:
         """Policies covering ``arch``, highest priority first."""
         return tuple(p for p in self.policies if p.covers(arch))
 
+    def extended(self, documents: Sequence[tuple[str, Any]]) -> PolicySet:
+        """A new set with each decoded policy file applied in order (``(source, document)``
+        pairs; ``source`` names the file in errors). See docs/policy-format.md."""
+        loaded = {policy.name: policy for policy in self.policies}
+        for source, document in documents:
+            for policy in parse_policy_file(document, source, loaded):
+                loaded[policy.name] = policy
+        return PolicySet(tuple(loaded.values())) if documents else self
+
     def evaluate(
         self,
         requirements: WheelRequirements,
@@ -106,20 +115,12 @@ def load_policies(extra: Sequence[Path] = ()) -> PolicySet:
     loaded: dict[str, Policy] = {}
     for source, document in read_shipped():
         for policy in parse_policy_file(document, source):
-            _add(loaded, policy, fresh=True)
-    for path in extra:
-        for policy in parse_policy_file(read_user_file(path), str(path), dict(loaded)):
-            _add(loaded, policy, fresh=False)
-    return PolicySet(tuple(loaded.values()))
-
-
-def _add(loaded: dict[str, Policy], policy: Policy, *, fresh: bool) -> None:
-    previous = loaded.get(policy.name)
-    if fresh and previous is not None:
-        if replace(previous, source=policy.source) == policy:  # 'linux' is in both files
-            return
-        raise InvalidPolicyError(f"policy {policy.name!r} is defined twice", path=policy.source)
-    loaded[policy.name] = policy
+            previous = loaded.get(policy.name)
+            if previous is not None and replace(previous, source=source) != policy:
+                raise InvalidPolicyError(f"policy {policy.name!r} is defined twice", path=source)
+            loaded.setdefault(policy.name, policy)  # 'linux' is in both files, identical
+    shipped = PolicySet(tuple(loaded.values()))
+    return shipped.extended([(str(path), read_user_file(path)) for path in extra])
 
 
 def validate(policies: Sequence[Policy]) -> None:
@@ -153,6 +154,11 @@ def _check_names(policies: Sequence[Policy]) -> None:
 def _check_order(family: Sequence[Policy]) -> None:
     """Newer libc, lower priority: the best tag is the oldest (widest) one allowed."""
     for older, newer in itertools.pairwise(family):
+        if newer.libc_version == older.libc_version:
+            raise InvalidPolicyError(
+                f"policies {older.name!r} and {newer.name!r} are for the same libc version",
+                path=newer.source,
+            )
         if newer.priority >= older.priority:
             raise InvalidPolicyError(
                 f"policy {newer.name!r} has priority {newer.priority}, which must be lower than "
