@@ -3,32 +3,16 @@ built once per session, and the host loader's settings as the real loader shows 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from manywheel.linker import SearchSettings
+from tests.harness.fixtures import bookworm_root, harness_cache
+from tests.linker.oracle import GLIBC_LOADER, run_loader
+from tests.linker.programs import built
 
-from .oracle import GLIBC_LOADER, run_loader
-
-BUILD_SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "linker" / "build.sh"
-
-
-def _require(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)}")
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The directory build.sh filled (its real path, so $ORIGIN matches the loader's)."""
-    _require("gcc", "as", "ld")
-    out = tmp_path_factory.mktemp("linker") / "fx"
-    subprocess.run(["bash", str(BUILD_SCRIPT), str(out)], check=True, capture_output=True)
-    return out.resolve()
+__all__ = ["bookworm_root", "built", "harness_cache", "host_settings"]
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +25,3 @@ def host_settings(built: Path) -> SearchSettings:
     hwcaps = tuple(s.removeprefix("glibc-hwcaps/") for s in subdirs if s.startswith("glibc-"))
     legacy = tuple(s for s in subdirs if not s.startswith("glibc-hwcaps/"))
     return SearchSettings(hwcaps=hwcaps, legacy_subdirs=legacy)
-
-
-from tests.harness.fixtures import bookworm_root, harness_cache  # noqa: E402
-
-__all__ = ["bookworm_root", "built", "harness_cache", "host_settings"]

@@ -7,7 +7,7 @@ whether it defines every version the requester needs. Never runs the files it in
 """
 
 from manywheel.linker.config import read_ld_so_conf, read_musl_path
-from manywheel.linker.filesystem import FileSystem, RootFileSystem
+from manywheel.linker.filesystem import FileSystem, OverlayFileSystem, RootFileSystem
 from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
 from manywheel.linker.model import (
     DependencyTree,
@@ -32,6 +32,7 @@ __all__ = [
     "LdCache",
     "LoadedObject",
     "LoaderPlatform",
+    "OverlayFileSystem",
     "Rejection",
     "RejectionReason",
     "Resolution",

@@ -12,13 +12,14 @@ import glob
 import os
 import posixpath
 import stat
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
 
-__all__ = ["FileSystem", "RootFileSystem"]
+__all__ = ["FileSystem", "OverlayFileSystem", "RootFileSystem"]
 
 _MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
 
@@ -131,3 +132,29 @@ class RootFileSystem:
                 done = []
             pending[:0] = [p for p in target.split("/") if p]
         return posixpath.join("/", *done)
+
+
+class OverlayFileSystem:
+    """``files`` (virtual path -> already-parsed ELF) laid over ``base``: how an audit shows the
+    loader a wheel's members (``/<wheel>/pkg/_ext.so``) without extracting them, and how a file
+    outside a ``--root`` is resolved against it. Everything else comes from ``base``."""
+
+    __slots__ = ("_base", "_files")
+
+    def __init__(self, base: FileSystem, files: Mapping[str, ElfFile]) -> None:
+        self._base = base
+        self._files = {posixpath.normpath(k): v for k, v in files.items()}
+
+    def resolve(self, path: str) -> str | None:
+        normal = posixpath.normpath(path)
+        return normal if normal in self._files else self._base.resolve(path)
+
+    def load_elf(self, resolved: str) -> ElfFile:
+        found = self._files.get(resolved)
+        return found if found is not None else self._base.load_elf(resolved)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        return self._base.read_bytes(path)
+
+    def glob(self, pattern: str) -> tuple[str, ...]:
+        return self._base.glob(pattern)

@@ -228,10 +228,14 @@ class ResolverCache:
         return None
 
 
+def _bits(header: ElfHeader) -> int:
+    return 64 if int(header.elf_class) == 2 else 32
+
+
 def misfit(header: ElfHeader, target: Target) -> tuple[RejectionReason, str] | None:
     """Why a file with ``header`` cannot be loaded next to ``target`` (``None``: it can)."""
     if int(header.elf_class) != target.elf_class:
-        return RejectionReason.WRONG_CLASS, f"wrong ELF class: {header.elf_class.name}"
+        return RejectionReason.WRONG_CLASS, f"wrong ELF class: ELFCLASS{_bits(header)}"
     if int(header.data) != target.data:
         return RejectionReason.WRONG_DATA, f"wrong byte order: {header.data.name}"
     if header.e_machine != target.machine:
