@@ -3,9 +3,9 @@
 ``pip wheel --no-binary NAME --no-deps NAME==VERSION`` with a host interpreter that has headers
 (pyenv's 3.9 and 3.11 here). Build isolation stays on: pip fetches setuptools/Cython wheels for the
 build from the index, so the host interpreter is never modified; only NAME itself is built from
-source (``--no-binary :all:`` would also compile Cython), and ``--use-pep517`` makes setup.py-only
-sdists build in isolation too. The wheels are plain ``linux_x86_64``
-wheels linked to e.g. ``libyaml-0.so.2`` from the host: exactly what ``repair`` is for.
+source (``--no-binary :all:`` would also compile Cython); ``--use-pep517`` makes setup.py-only
+sdists build in isolation too. The wheels are plain ``linux_x86_64`` wheels linked to e.g.
+``libyaml-0.so.2`` from the host, with pyenv's absolute RUNPATH: exactly what ``repair`` is for.
 """
 
 from __future__ import annotations
@@ -69,9 +69,15 @@ PROJECTS: Mapping[str, SdistProject] = {
             "lxml.etree",
             ("libxml2.so.2", "libxslt.so.1", "libexslt.so.0"),
         ),
-        # 11.3.0 is the last Pillow that supports Python 3.9 (bullseye's python).
+        # 11.3.0 is the last Pillow that supports Python 3.9 (bullseye's python). With these
+        # packages PIL._imaging links libjpeg, libz and libxcb, and PIL._imagingft libfreetype
+        # (which brings libpng and libbrotli): a graft with dependencies of its own.
         SdistProject(
-            "pillow", "11.3.0", ("libjpeg-dev", "zlib1g-dev"), "PIL._imaging", ("libjpeg.so.62",)
+            "pillow",
+            "11.3.0",
+            ("libjpeg-dev", "zlib1g-dev", "libfreetype-dev", "libxcb1-dev"),
+            "PIL._imaging",
+            ("libjpeg.so.62", "libxcb.so.1"),
         ),
     )
 }
