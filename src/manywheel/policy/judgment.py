@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
@@ -126,6 +126,15 @@ class _Judge:
     whitelist: frozenset[str]
     versions: AllowedVersions
     options: _Options
+    #: Status of each version name judged so far (the same names recur in every file).
+    statuses: dict[str, tuple[SymbolVersion, VersionStatus]] = field(default_factory=dict)
+
+    def status(self, name: str) -> tuple[SymbolVersion, VersionStatus]:
+        known = self.statuses.get(name)
+        if known is None:
+            version = SymbolVersion.parse(name)
+            known = self.statuses[name] = (version, self.versions.judge(version))
+        return known
 
 
 class _Provider(Enum):
@@ -276,8 +285,7 @@ def _library_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Re
 
 def _version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
     for name, symbols in sorted(use.versions.items()):
-        version = SymbolVersion.parse(name)
-        status = judge.versions.judge(version)
+        version, status = judge.status(name)
         if status is VersionStatus.ALLOWED:
             continue
         if status is not VersionStatus.PRIVATE and not judge.versions.checked:
