@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 
+from manywheel.errors import InvalidPolicyError
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import ElfRequirements, LibraryUse, Location, WheelRequirements
@@ -107,7 +108,7 @@ def evaluate(
     ordered = sorted(policies, key=lambda p: (-p.priority, p.name))
     verdicts = tuple(_judge(policy, requirements, options) for policy in ordered)
     if not any(v.policy.is_generic for v in verdicts):
-        raise ValueError("the policies to judge against must include 'linux'")
+        raise InvalidPolicyError("the policies to judge against must include 'linux'")
     return Verdict(requirements.arch, verdicts)
 
 
