@@ -182,3 +182,10 @@ def test_signature_files_need_no_hash(tmp_path: Path) -> None:
         _findings(tmp_path, files, "demo-1.0-py3-none-any.whl"), FindingKind.RECORD_NO_HASH
     )
     assert finding.member == "demo-1.0.dist-info/OTHER"
+
+
+def test_record_may_list_itself_with_a_hash(tmp_path: Path) -> None:
+    files = wheel_files({"demo/a.py": b"a"}, record=False)
+    text = record_text(files, RECORD).replace(f"{RECORD},,", f"{RECORD},sha256=AAAA,12")
+    files[RECORD] = text.encode()
+    assert _findings(tmp_path, files) == []

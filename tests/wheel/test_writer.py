@@ -3,6 +3,7 @@ and round trips through pip."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import stat
@@ -305,3 +306,19 @@ def test_zip64_extras_are_rewritten(tmp_path: Path) -> None:
 def _mkdir(path: Path) -> Path:
     path.mkdir()
     return path
+
+
+def test_stronger_record_hashes_are_verified_and_rewritten_as_sha256(tmp_path: Path) -> None:
+    files = wheel_files({"demo/a.py": b"a = 1\n"}, record=False)
+    rows = []
+    for name, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha512(data).digest()).rstrip(b"=").decode()
+        rows.append(f"{name},sha512={digest},{len(data)}\n")
+    files["demo-1.0.dist-info/RECORD"] = ("".join(rows) + "demo-1.0.dist-info/RECORD,,\n").encode()
+    source = write_wheel(tmp_path / WHEEL_NAME, files)
+    assert verify_wheel(source) == ()
+    with WheelArchive.open(source) as archive:
+        out = rewrite_wheel(archive, _mkdir(tmp_path / "out")).commit()
+    with WheelArchive.open(out) as archive:
+        assert {e.algorithm for e in archive.record.entries} == {"sha256", None}
+    assert verify_wheel(out) == ()

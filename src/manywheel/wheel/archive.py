@@ -69,6 +69,8 @@ class WheelArchive:
             self._by_name.setdefault(member.name, member)
         #: sha256 digests of members streamed to their end (and so checked against their CRC).
         self._digests: dict[str, bytes] = {}
+        self._dist_info_dirs = dist_info_dirs(members)
+        self._record: Record | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> WheelArchive:
@@ -153,7 +155,7 @@ class WheelArchive:
     @property
     def dist_info(self) -> str:
         """The one ``.dist-info`` directory whose name and version match the filename."""
-        dirs = dist_info_dirs(self.members)
+        dirs = self._dist_info_dirs
         want_name = canonicalize_name(self.filename.name)
         matching = [d for d in dirs if _dist_info_identity(d)[0] == want_name]
         if len(dirs) != 1 or len(matching) != 1:
@@ -183,8 +185,13 @@ class WheelArchive:
 
     @property
     def record(self) -> Record:
-        name = f"{self.dist_info}/RECORD"
-        return _with_path(lambda: parse_record(self._text(name), member=name), self.path)
+        """RECORD, parsed once per open archive."""
+        if self._record is None:
+            name = f"{self.dist_info}/RECORD"
+            self._record = _with_path(
+                lambda: parse_record(self._text(name), member=name), self.path
+            )
+        return self._record
 
     @property
     def signatures(self) -> tuple[str, ...]:

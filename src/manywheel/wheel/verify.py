@@ -263,11 +263,12 @@ def _record_rows(archive: WheelArchive, record: Record, unhashed: set[str]) -> I
 def _content_findings(archive: WheelArchive) -> tuple[Finding, ...]:
     try:
         listed = archive.record.by_path()
+        record_name = f"{archive.dist_info}/RECORD"
     except InvalidWheelError:
         return ()
     findings: list[Finding] = []
     for path, entry in listed.items():
-        if path not in archive or path in archive.duplicate_names:
+        if path == record_name or path not in archive or path in archive.duplicate_names:
             continue
         member = archive.member(path)
         if entry.size is not None and entry.size != member.file_size:

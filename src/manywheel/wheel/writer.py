@@ -16,6 +16,7 @@ and renamed into place only when the caller commits.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -28,8 +29,9 @@ from types import TracebackType
 from manywheel.errors import InputError, InvalidWheelError
 from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive
 from manywheel.wheel.filename import WheelFilename
-from manywheel.wheel.record import RecordEntry, encode_hash, render_record
+from manywheel.wheel.record import STRONG_ALGORITHMS, RecordEntry, encode_hash, render_record
 from manywheel.wheel.safety import check_name
+from manywheel.wheel.stream import CHUNK_SIZE
 from manywheel.wheel.tags import retag
 from manywheel.wheel.verify import structural_findings
 from manywheel.wheel.zipformat import Member, epoch_to_dos
@@ -288,18 +290,30 @@ class _Writer:
             )
         if not self._verify:
             return member.name, entry.hash_text, "" if entry.size is None else str(entry.size)
+        sha256, listed = self._digests(member, entry.algorithm)
+        self._check_row(member, entry, listed)
+        return member.name, encode_hash("sha256", sha256), str(member.file_size)
+
+    def _digests(self, member: Member, algorithm: str | None) -> tuple[bytes, bytes]:
+        """The member's sha256, and its digest in RECORD's algorithm (one streaming pass, or
+        none when the archive already verified it)."""
+        other = None
+        if algorithm != "sha256" and algorithm in STRONG_ALGORITHMS:
+            other = hashlib.new(algorithm)
         digest = self._source.verified_digest(member.name)
-        if digest is None:
+        if digest is None or other is not None:
             with self._source.open_member(member) as stream:
-                digest = stream.drain()
-        self._check_row(member, entry, digest)
-        return member.name, encode_hash("sha256", digest), str(member.file_size)
+                while chunk := stream.read(CHUNK_SIZE):
+                    if other is not None:
+                        other.update(chunk)
+                digest = stream.sha256()
+        return digest, digest if other is None else other.digest()
 
     def _check_row(self, member: Member, entry: RecordEntry, digest: bytes) -> None:
         same_size = entry.size in (None, member.file_size)
-        if entry.algorithm == "sha256" and entry.digest == digest and same_size:
+        if entry.algorithm in STRONG_ALGORITHMS and entry.digest == digest and same_size:
             return
-        found = encode_hash("sha256", digest)
+        found = encode_hash(entry.algorithm or "sha256", digest)
         raise InvalidWheelError(
             f"RECORD says {entry.hash_text or 'no hash'} size {entry.size}, content is {found} "
             f"size {member.file_size}; refusing to carry a wrong RECORD over",

@@ -79,15 +79,34 @@ class ZipSink:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        #: Logical end of the zip, including the pending copy run.
         self._offset = 0
         self._entries: list[_Entry] = []
+        #: A contiguous source range (fd, start, length) waiting to be copied in one go.
+        self._run: tuple[int, int, int] | None = None
 
     def _write(self, data: bytes | memoryview) -> None:
+        self._flush_run()
         view = memoryview(data)
         while view:
             written = os.write(self._fd, view)
             view = view[written:]
             self._offset += written
+
+    def _queue_copy(self, src_fd: int, start: int, length: int) -> None:
+        run = self._run
+        if run is not None and run[0] == src_fd and run[1] + run[2] == start:
+            self._run = (src_fd, run[1], run[2] + length)
+        else:
+            self._flush_run()
+            self._run = (src_fd, start, length)
+        self._offset += length
+
+    def _flush_run(self) -> None:
+        if self._run is not None:
+            src_fd, start, length = self._run
+            self._run = None
+            self._copy_range(src_fd, start, length)
 
     def _local_header(self, entry: _Entry, zip64: bool) -> bytes:
         csize, usize = entry.compressed_size, entry.file_size
@@ -127,11 +146,22 @@ class ZipSink:
             member.external_attr,
         )
         zip64 = max(member.compressed_size, member.file_size) >= ZIP64_LIMIT
-        self._write(self._local_header(entry, zip64))
-        self._copy_range(src_fd, member.data_offset, member.compressed_size)
+        header = self._local_header(entry, zip64)
+        header_size = member.data_offset - member.header_offset
+        if (
+            len(header) == header_size
+            and os.pread(src_fd, header_size, member.header_offset) == header
+        ):
+            # The source header is already exactly ours: copy header and data as one range, so
+            # runs of such members become one copy (most wheels are written this way).
+            self._queue_copy(src_fd, member.header_offset, header_size + member.compressed_size)
+        else:
+            self._write(header)
+            self._queue_copy(src_fd, member.data_offset, member.compressed_size)
         self._entries.append(entry)
 
     def _copy_range(self, src_fd: int, offset: int, count: int) -> None:
+        """Copy bytes already counted in ``_offset`` (a flushed run)."""
         end = offset + count
         try:
             while offset < end:
@@ -139,14 +169,15 @@ class ZipSink:
                 if copied == 0:
                     break
                 offset += copied
-                self._offset += copied
         except OSError:  # no copy_file_range here (old kernel, other file systems)
             logger.debug("copy_file_range failed; copying through memory", exc_info=True)
         while offset < end:
             data = os.pread(src_fd, min(_IO_CHUNK, end - offset), offset)
             if not data:
                 raise OSError(f"source ended {end - offset} bytes early")
-            self._write(data)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view) :]
             offset += len(data)
 
     def write_content(
@@ -208,8 +239,7 @@ class ZipSink:
     def finish(self) -> None:
         """Write the central directory and the end records."""
         cd_offset = self._offset
-        for entry in self._entries:
-            self._write(self._central(entry))
+        self._write(b"".join(self._central(entry) for entry in self._entries))
         cd_size = self._offset - cd_offset
         count = len(self._entries)
         zip64 = count >= 0xFFFF or cd_offset >= ZIP64_LIMIT or cd_size >= ZIP64_LIMIT
