@@ -1,1 +1,41 @@
-"""manywheel.audit"""
+"""Audit a wheel: every ELF member's facts, how the loader would resolve each library it needs,
+the container's findings, and every policy's verdict with its reasons. Reads, never writes.
+
+>>> report = audit_wheel("dist/pkg-1.0-cp311-cp311-linux_x86_64.whl")  # doctest: +SKIP
+>>> report.best.tag, report.best_after_repair.tag  # doctest: +SKIP
+('linux_x86_64', 'manylinux_2_17_x86_64')
+"""
+
+from manywheel.audit.layout import WHEEL_ROOT, installed_path
+from manywheel.audit.libc import musl_version_from_libc
+from manywheel.audit.report import (
+    AuditReport,
+    ElfMember,
+    ElfRole,
+    ExternalLibrary,
+    Holdout,
+    IgnoredMember,
+    NeededLibrary,
+    Where,
+)
+from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_wheel
+
+__all__ = [
+    "WHEEL_ROOT",
+    "AuditOptions",
+    "AuditReport",
+    "ElfMember",
+    "ElfRole",
+    "ExternalLibrary",
+    "Holdout",
+    "IgnoredMember",
+    "NeededLibrary",
+    "ScannedElf",
+    "Where",
+    "analyze",
+    "audit_wheel",
+    "installed_path",
+    "musl_version_from_libc",
+    "scan_wheel",
+]

@@ -1,0 +1,67 @@
+"""The wheel's libc family and, for musl, the musl version it needs — from the wheel itself (its
+tags, its ELF files, the libc they resolve to in the audited root), never from the machine the
+tool runs on."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from manywheel.elf import ElfFile
+from manywheel.linker import DependencyTree, FileSystem, Flavor, detect_flavor
+from manywheel.policy import Libc, parse_policy_name
+from manywheel.wheel import WheelFilename
+
+__all__ = ["libc_of", "musl_version_from_libc", "musl_version_of"]
+
+#: musl's libc.so carries its version as a NUL-terminated string (``VERSION`` in version.h).
+_MUSL_VERSION = re.compile(rb"\x00(1\.\d{1,2}\.\d{1,3})\x00")
+
+
+def _tag_libc(filename: WheelFilename) -> tuple[Libc, tuple[int, int]] | None:
+    """The libc and its oldest version the wheel's platform tags claim (``None``: no claim)."""
+    found = {p for p in map(_policy_of, filename.platform_tags) if p is not None}
+    if len({libc for libc, _ in found}) != 1:
+        return None
+    return min(found, key=lambda f: f[1])
+
+
+def _policy_of(platform: str) -> tuple[Libc, tuple[int, int]] | None:
+    """``musllinux_1_2_x86_64`` -> (MUSL, (1, 2)); legacy aliases and ``linux_*`` -> None."""
+    return parse_policy_name("_".join(platform.split("_")[:3]))
+
+
+def libc_of(filename: WheelFilename, elves: Iterable[ElfFile]) -> Libc:
+    """musl when the wheel's tags say musllinux or any ELF member is musl's; glibc otherwise."""
+    tagged = _tag_libc(filename)
+    if tagged is not None:
+        return tagged[0]
+    return Libc.MUSL if any(detect_flavor(e) is Flavor.MUSL for e in elves) else Libc.GLIBC
+
+
+def musl_version_from_libc(data: bytes) -> tuple[int, int] | None:
+    """The (major, minor) of the musl whose libc.so bytes are ``data``, if it says."""
+    match = _MUSL_VERSION.search(data)
+    if match is None:
+        return None
+    major, minor, _ = match.group(1).split(b".")
+    return int(major), int(minor)
+
+
+def musl_version_of(
+    filename: WheelFilename, trees: Iterable[DependencyTree], fs: FileSystem
+) -> tuple[int, int] | None:
+    """The musl version a musl wheel needs: its musllinux tag's, else that of the musl libc its
+    ELF files resolve to in the audited system (the build root), else ``None``."""
+    tagged = _tag_libc(filename)
+    if tagged is not None and tagged[0] is Libc.MUSL:
+        return tagged[1]
+    for tree in trees:
+        for obj in tree.objects:
+            name = obj.soname or obj.path.rsplit("/", 1)[-1]
+            if name == "libc.so" or name.startswith(("libc.musl-", "ld-musl-")):
+                data = fs.read_bytes(obj.realpath)
+                version = None if data is None else musl_version_from_libc(data)
+                if version is not None:
+                    return version
+    return None

@@ -1,0 +1,146 @@
+"""From dependency trees to per-member facts: how each NEEDED resolves, the versions and symbols
+a member needs from each library, RPATH hygiene and page alignment."""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+
+from manywheel.audit.layout import WHEEL_ROOT, is_inside_wheel
+from manywheel.audit.report import ElfMember, ElfRole, NeededLibrary, Where
+from manywheel.elf import ElfFile, ElfType
+from manywheel.linker import DependencyTree, LoadedObject, Resolution, Rule
+from manywheel.policy import is_libpython
+
+__all__ = ["LARGE_PAGE_ARCHS", "build_member", "merged_resolutions", "versions_needed"]
+
+#: Architectures whose kernels may use 64 KiB pages: a LOAD alignment below it fails to load.
+LARGE_PAGE_ARCHS = frozenset({"aarch64", "ppc64le", "ppc64", "loongarch64"})
+LARGE_PAGE = 0x10000
+_LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
+
+
+def merged_resolutions(trees: Iterable[DependencyTree]) -> dict[str, dict[str, Resolution]]:
+    """For every object of every tree (by real virtual path): its resolution of each NEEDED.
+
+    An object loaded in several trees may resolve differently in each (RPATH is inherited from
+    whoever loaded it); a found resolution wins over a missing one, the first found wins."""
+    merged: dict[str, dict[str, Resolution]] = defaultdict(dict)
+    for tree in trees:
+        for obj in tree.objects:
+            mine = merged[obj.realpath]
+            for res in obj.needed:
+                if res.name not in mine or (res.found and not mine[res.name].found):
+                    mine[res.name] = res
+    return merged
+
+
+def where_of(res: Resolution, realpaths: Mapping[str, str]) -> Where:
+    if not res.found:
+        return Where.NOT_FOUND
+    if res.rule in _LOADER_RULES:
+        return Where.LOADER
+    assert res.path is not None or res.rule is Rule.VDSO
+    real = realpaths.get(res.path or "", res.path or "")
+    return Where.WHEEL if is_inside_wheel(real) else Where.SYSTEM
+
+
+def needed_libraries(
+    elf: ElfFile,
+    resolutions: Mapping[str, Resolution],
+    realpaths: Mapping[str, str],
+    members: Mapping[str, str],
+) -> tuple[NeededLibrary, ...]:
+    out = []
+    for name in elf.needed:
+        res = resolutions.get(name)
+        if res is None:  # not reached by any tree (cannot happen for a root): say so
+            out.append(NeededLibrary(name, Where.NOT_FOUND, None, None, None))
+            continue
+        where = where_of(res, realpaths)
+        path = res.path
+        if where is Where.WHEEL and path is not None:
+            path = members.get(realpaths.get(path, path), path)
+        elif where is Where.SYSTEM and path is not None:
+            path = realpaths.get(path, path)
+        rule = None if res.rule is None else res.rule.value
+        out.append(NeededLibrary(name, where, path, rule, res.entry))
+    return tuple(out)
+
+
+def versions_needed(elf: ElfFile) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Library -> version -> the symbols that need it (versions needed by no symbol included)."""
+    out: dict[str, dict[str, tuple[str, ...]]] = defaultdict(dict)
+    for need in elf.version_needs:
+        for entry in need.entries:
+            out[need.file].setdefault(entry.name, ())
+    for group in elf.imports:
+        if group.library is not None and group.version is not None:
+            out[group.library][group.version] = group.names
+    return {lib: dict(sorted(v.items())) for lib, v in sorted(out.items())}
+
+
+def foreign_rpaths(elf: ElfFile, virtual: str) -> tuple[str, ...]:
+    """RPATH/RUNPATH entries that do not lead inside the wheel once installed."""
+    origin = posixpath.dirname(virtual)
+    out = []
+    for entry in (*elf.rpath, *elf.runpath):
+        expanded = entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
+        if not expanded.startswith("/") or not is_inside_wheel(expanded) or "$" in expanded:
+            out.append(entry)
+    return tuple(dict.fromkeys(out))
+
+
+def role_of(elf: ElfFile, member: str) -> ElfRole:
+    if elf.python_extension(posixpath.basename(member)) is not None:
+        return ElfRole.EXTENSION
+    if elf.header.e_type == ElfType.EXEC or (elf.interpreter is not None and elf.soname is None):
+        return ElfRole.EXECUTABLE
+    return ElfRole.LIBRARY
+
+
+def build_member(
+    member: str,
+    virtual: str,
+    tree: DependencyTree,
+    *,
+    resolutions: Mapping[str, Resolution],
+    realpaths: Mapping[str, str],
+    members: Mapping[str, str],
+) -> ElfMember:
+    elf = tree.root.elf
+    arch = elf.arch or ""
+    align = elf.load_alignment
+    return ElfMember(
+        member=member,
+        role=role_of(elf, member),
+        elf=elf,
+        extension=elf.python_extension(posixpath.basename(member)),
+        needed=needed_libraries(elf, resolutions, realpaths, members),
+        versions=versions_needed(elf),
+        foreign_rpaths=foreign_rpaths(elf, virtual),
+        low_alignment=arch in LARGE_PAGE_ARCHS and align is not None and align < LARGE_PAGE,
+        libpython=next((n for n in elf.needed if is_libpython(n)), None),
+        version_failures=tuple(f for f in tree.version_failures if f.requester == virtual),
+        tree=tree,
+    )
+
+
+def realpaths_of(trees: Iterable[DependencyTree]) -> dict[str, str]:
+    """Loader path -> real path, for every object of every tree."""
+    out: dict[str, str] = {}
+    for tree in trees:
+        for obj in tree.objects:
+            out.setdefault(obj.path, obj.realpath)
+    return out
+
+
+def system_objects(trees: Iterable[DependencyTree]) -> dict[str, LoadedObject]:
+    """The objects loaded from outside the wheel, by real path (first seen)."""
+    out: dict[str, LoadedObject] = {}
+    for tree in trees:
+        for obj in tree.objects:
+            if not obj.realpath.startswith(WHEEL_ROOT + "/"):
+                out.setdefault(obj.realpath, obj)
+    return out

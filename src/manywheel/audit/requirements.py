@@ -1,0 +1,54 @@
+"""From ELF facts and resolutions to the policy judgment's input (:class:`WheelRequirements`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from manywheel.audit.members import versions_needed, where_of
+from manywheel.audit.report import Where
+from manywheel.elf import ElfFile
+from manywheel.linker import Resolution
+from manywheel.policy import ElfRequirements, LibraryUse, Location
+
+__all__ = ["elf_requirements"]
+
+_LOCATION = {
+    Where.WHEEL: Location.WHEEL,
+    Where.SYSTEM: Location.SYSTEM,
+    Where.LOADER: Location.SYSTEM,
+    Where.NOT_FOUND: Location.NOT_FOUND,
+}
+
+
+def _uses(
+    elf: ElfFile, resolutions: Mapping[str, Resolution], realpaths: Mapping[str, str]
+) -> tuple[LibraryUse, ...]:
+    versions = versions_needed(elf)
+    # Unversioned imports may bind from any library: checked against each one's blacklist
+    # (as auditwheel does); versioned ones only against the library they name.
+    unversioned = frozenset(name for g in elf.imports if g.library is None for name in g.names)
+    uses = []
+    for name in dict.fromkeys((*elf.needed, *versions)):
+        res = resolutions.get(name)
+        location = Location.NOT_FOUND if res is None else _LOCATION[where_of(res, realpaths)]
+        if res is None and name not in elf.needed:
+            location = Location.SYSTEM  # a version need without DT_NEEDED: bound from a dependency
+        lib_versions = versions.get(name, {})
+        symbols = frozenset(s for names in lib_versions.values() for s in names) | unversioned
+        uses.append(LibraryUse(name, location, lib_versions, symbols))
+    return tuple(uses)
+
+
+def elf_requirements(
+    path: str, elf: ElfFile, resolutions: Mapping[str, Resolution], realpaths: Mapping[str, str]
+) -> ElfRequirements:
+    """What the ELF file ``elf`` (called ``path`` in reasons) needs from the system."""
+    level = elf.x86_isa_level
+    return ElfRequirements(
+        path=path,
+        needed=_uses(elf, resolutions, realpaths),
+        isa_level=None if level is None else int(level),
+        executable_stack=elf.executable_stack,
+        uses_pyfpe_jbuf=bool(elf.symbols.pyfpe_names),
+        uses_ucs2=bool(elf.symbols.ucs2_names),
+    )

@@ -1,0 +1,270 @@
+"""``audit_wheel``: one wheel in, one :class:`AuditReport` out. Reads, never writes."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from manywheel.audit.layout import installed_path, is_inside_wheel
+from manywheel.audit.libc import libc_of, musl_version_of
+from manywheel.audit.members import (
+    build_member,
+    merged_resolutions,
+    realpaths_of,
+    system_objects,
+)
+from manywheel.audit.overlay import WheelFileSystem
+from manywheel.audit.report import (
+    AuditReport,
+    ExternalLibrary,
+    Holdout,
+    IgnoredMember,
+)
+from manywheel.audit.requirements import elf_requirements
+from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.linker import (
+    DependencyTree,
+    Flavor,
+    Resolution,
+    Resolver,
+    ResolverCache,
+    RootFileSystem,
+    Rule,
+    SearchSettings,
+)
+from manywheel.policy import (
+    ARCHITECTURES,
+    ElfRequirements,
+    Libc,
+    PolicySet,
+    Verdict,
+    WheelRequirements,
+    load_policies,
+)
+from manywheel.wheel import Finding, WheelArchive, WheelFilename, verify_wheel
+
+__all__ = ["AuditOptions", "audit_wheel"]
+
+logger = logging.getLogger(__name__)
+
+_LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditOptions:
+    """How to audit. Environment variables are read by the caller (the CLI) and passed here."""
+
+    #: The system to resolve libraries in: ``/`` (this machine), a Debian root, a sysroot.
+    root: str = "/"
+    #: ``LD_LIBRARY_PATH``, split.
+    ld_library_path: tuple[str, ...] = ()
+    #: Extra directories searched after RUNPATH (``AUDITWHEEL_LD_LIBRARY_PATH``).
+    extra_ldpaths: tuple[str, ...] = ()
+    #: Replaces the system's directories (auditwheel's ``--ldpaths``).
+    system_ldpaths: tuple[str, ...] | None = None
+    #: ``False`` is auditwheel's ``--disable-isa-ext-check``.
+    check_isa: bool = True
+    check_execstack: bool = True
+    #: Threads streaming members (``None``: the usable cores, at most 4).
+    workers: int | None = None
+
+
+def audit_wheel(
+    path: str | os.PathLike[str],
+    *,
+    policies: PolicySet | None = None,
+    options: AuditOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Audit the wheel at ``path``: every ELF member's facts and resolution, the container's
+    findings, and the verdict of every policy. Raises :class:`~manywheel.InputError` subclasses
+    for unreadable input; a non-compliant wheel is a report, not an error."""
+    options = options or AuditOptions()
+    policies = policies if policies is not None else load_policies()
+    with WheelArchive.open(path) as archive:
+        scanned = scan_wheel(archive, workers=options.workers, progress=progress)
+        findings = verify_wheel(archive)  # reuses the digests computed while scanning
+        filename = archive.filename
+    return analyze(str(path), filename, scanned, findings, policies=policies, options=options)
+
+
+def analyze(
+    path: str,
+    filename: WheelFilename,
+    scanned: tuple[ScannedElf, ...],
+    findings: tuple[Finding, ...],
+    *,
+    policies: PolicySet,
+    options: AuditOptions,
+) -> AuditReport:
+    """The audit of already-scanned members (pure apart from reading the audited system)."""
+    purelib = tuple(s.member for s in scanned if _in_purelib(s.member))
+    if not scanned:
+        return AuditReport(path, filename, True, None, None, findings, (), (), (), None, None)
+    arch = _wheel_arch(filename, scanned)
+    kept = tuple(s for s in scanned if s.elf.arch == arch)
+    ignored = tuple(
+        IgnoredMember(s.member, f"built for {s.elf.arch or 'an unknown machine'}, not {arch}")
+        for s in scanned
+        if s.elf.arch != arch
+    )
+    if arch is None or not kept:
+        return AuditReport(
+            path, filename, True, arch, None, findings, (), ignored, (), None, None, (), purelib
+        )
+    libc = libc_of(filename, (s.elf for s in kept))
+    virtual = {installed_path(s.member): s for s in kept}
+    fs = WheelFileSystem(RootFileSystem(options.root), {v: s.elf for v, s in virtual.items()})
+    settings = SearchSettings(
+        ld_library_path=options.ld_library_path,
+        extra_ldpaths=options.extra_ldpaths,
+        system_ldpaths=options.system_ldpaths,
+        flavor=Flavor.MUSL if libc is Libc.MUSL else Flavor.GLIBC,
+    )
+    resolver = Resolver(fs, settings, ResolverCache(fs))
+    trees = {v: resolver.resolve(v) for v in virtual}
+    merged = merged_resolutions(trees.values())
+    realpaths = realpaths_of(trees.values())
+    names = {v: s.member for v, s in virtual.items()}
+    members = tuple(
+        build_member(
+            s.member, v, trees[v], resolutions=merged[v], realpaths=realpaths, members=names
+        )
+        for v, s in virtual.items()
+    )
+    external = _external(trees, merged, realpaths, names)
+    requirements = WheelRequirements(
+        arch=arch,
+        libc=libc,
+        files=tuple(
+            elf_requirements(s.member, s.elf, merged[v], realpaths) for v, s in virtual.items()
+        ),
+        libraries=_library_requirements(trees.values(), merged, realpaths),
+        musl_version=musl_version_of(filename, trees.values(), fs) if libc is Libc.MUSL else None,
+    )
+    verdict = _evaluate(policies, requirements, options)
+    holdouts = _holdouts(policies, requirements, verdict, options)
+    return AuditReport(
+        path,
+        filename,
+        False,
+        arch,
+        libc,
+        findings,
+        members,
+        ignored,
+        external,
+        requirements,
+        verdict,
+        holdouts,
+        purelib,
+    )
+
+
+def _in_purelib(member: str) -> bool:
+    parts = member.split("/")
+    return len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "purelib"
+
+
+def _wheel_arch(filename: WheelFilename, scanned: tuple[ScannedElf, ...]) -> str | None:
+    """The architecture the wheel's platform tags name, if its ELF files have it; else the one
+    most of its ELF members (extensions first) are built for."""
+    elf_archs = {s.elf.arch for s in scanned}
+    for platform in filename.platform_tags:
+        for arch in ARCHITECTURES:
+            if platform.endswith("_" + arch) and arch in elf_archs:
+                return arch
+    counts = Counter(s.elf.arch for s in scanned if s.elf.arch is not None)
+    extensions = [s.elf.arch for s in scanned if s.elf.python_extension(s.member) is not None]
+    if extensions and extensions[0] is not None:
+        return extensions[0]
+    return counts.most_common(1)[0][0] if counts else None
+
+
+def _external(
+    trees: Mapping[str, DependencyTree],
+    merged: Mapping[str, Mapping[str, Resolution]],
+    realpaths: Mapping[str, str],
+    names: Mapping[str, str],
+) -> tuple[ExternalLibrary, ...]:
+    """Every library found outside the wheel (the loader and vDSO aside) or not found at all,
+    with who needs it: a member's name, or the soname of another external library."""
+    found: dict[str, tuple[str | None, str | None]] = {}
+    needed_by: dict[str, set[str]] = defaultdict(set)
+    sonames: dict[str, str] = {}
+    for resolutions in merged.values():
+        for res in resolutions.values():
+            if res.path is not None:
+                sonames.setdefault(realpaths.get(res.path, res.path), res.name)
+    for requester, resolutions in merged.items():
+        who = names.get(requester) or sonames.get(requester, requester)
+        for res in _external_resolutions(resolutions.values(), realpaths):
+            real = None if res.path is None else realpaths.get(res.path, res.path)
+            found.setdefault(res.name, (res.path, real))
+            needed_by[res.name].add(who)
+    return tuple(
+        ExternalLibrary(name, *found[name], tuple(sorted(needed_by[name])))
+        for name in sorted(found)
+    )
+
+
+def _external_resolutions(
+    resolutions: Iterable[Resolution], realpaths: Mapping[str, str]
+) -> Iterator[Resolution]:
+    for res in resolutions:
+        if res.rule in _LOADER_RULES:
+            continue
+        if res.path is not None and is_inside_wheel(realpaths.get(res.path, res.path)):
+            continue
+        yield res
+
+
+def _library_requirements(
+    trees: Iterable[DependencyTree],
+    merged: Mapping[str, Mapping[str, Resolution]],
+    realpaths: Mapping[str, str],
+) -> dict[str, ElfRequirements]:
+    """Requirements of each library loaded from outside the wheel, under every name it was
+    loaded by (a repair may graft it)."""
+    by_real = {
+        real: elf_requirements(real, obj.elf, merged.get(real, {}), realpaths)
+        for real, obj in system_objects(trees).items()
+    }
+    out: dict[str, ElfRequirements] = {}
+    for resolutions in merged.values():
+        for res in _external_resolutions(resolutions.values(), realpaths):
+            real = None if res.path is None else realpaths.get(res.path, res.path)
+            if real in by_real:
+                out.setdefault(res.name, by_real[real])
+    return out
+
+
+def _evaluate(policies: PolicySet, req: WheelRequirements, options: AuditOptions) -> Verdict:
+    return policies.evaluate(
+        req, check_isa=options.check_isa, check_execstack=options.check_execstack
+    )
+
+
+def _holdouts(
+    policies: PolicySet, req: WheelRequirements, verdict: Verdict, options: AuditOptions
+) -> tuple[Holdout, ...]:
+    """When the reasons that keep the wheel from every better applicable tag all come from one
+    member, name it and say what the wheel could claim without it."""
+    best = verdict.best_after_repair
+    better = [v for v in verdict.applicable if v.policy.priority > best.policy.priority]
+    if not better or len(req.files) < 2:
+        return ()
+    nearest = min(better, key=lambda v: v.policy.priority)
+    own = {f.path for f in req.files}
+    culprits = {r.file for r in nearest.reasons_after_repair if r.file in own}
+    if len(culprits) != 1:
+        return ()
+    (culprit,) = culprits
+    without = replace(req, files=tuple(f for f in req.files if f.path != culprit))
+    improved = _evaluate(policies, without, options).best_after_repair
+    if improved.policy.priority <= best.policy.priority:
+        return ()
+    return (Holdout(str(culprit), best.tag, improved.tag),)
