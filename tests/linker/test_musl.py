@@ -10,7 +10,7 @@ from manywheel.linker import Flavor, Resolver, RootFileSystem, Rule, SearchSetti
 
 from .oracle import MUSL_LOADER, emulated, run_loader
 
-PROGRAMS = ["inherit_exe", "origin_exe"]
+PROGRAMS = ["inherit_exe", "origin_exe", "soname_reuse_exe"]
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,7 @@ PROGRAMS = [
     "rpath_exe",
     "rpath_runpath_lib_exe",
     "runpath_exe",
+    "soname_reuse_exe",
     "version_exe",
     "wrong_class_exe",
 ]

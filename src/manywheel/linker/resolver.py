@@ -35,6 +35,7 @@ __all__ = ["Resolver", "detect_flavor"]
 log = logging.getLogger(__name__)
 
 DF_1_NODEFLIB = 0x800
+ET_DYN = 3
 #: Names musl answers with itself (``ldso/dynlink.c``: libc and the libraries merged into it).
 _MUSL_RESERVED = re.compile(r"lib(c|pthread|rt|m|dl|util|xnet|resolv|crypt)\.so(\..*)?\Z")
 
@@ -115,7 +116,7 @@ class _Run:
         self.flavor = self.settings.flavor or detect_flavor(elf)
         self.target = Target.of(elf.header)
         origin = posixpath.dirname(resolved)
-        self.root = _Map(path, resolved, elf, origin, {path, *_soname(elf)})
+        self.root = _Map(path, resolved, elf, origin, {path, *self._soname(elf)})
         self.loaded: list[_Map] = [self.root]
         self.interp = self._interpreter(elf)
 
@@ -125,7 +126,13 @@ class _Run:
             raise InvalidElfError(elf.message, path=shown, offset=elf.offset) from elf
         return elf
 
+    def _soname(self, elf: ElfFile) -> tuple[str, ...]:
+        """glibc also answers a name with a loaded object's DT_SONAME; musl never does."""
+        return (elf.soname,) if elf.soname and self.flavor is Flavor.GLIBC else ()
+
     def _interpreter(self, elf: ElfFile) -> _Map | None:
+        if elf.interpreter is None and (not elf.needed or elf.header.e_type != ET_DYN):
+            return None  # a static program, or a library that needs nothing: no loader in play
         musl = self.flavor is Flavor.MUSL
         default = self.platform.musl_interpreter if musl else self.platform.interpreter
         path = elf.interpreter or default
@@ -135,7 +142,7 @@ class _Run:
             return None
         interp_elf = self.cache.elf(resolved)
         assert not isinstance(interp_elf, InvalidElfError)  # check() accepted it
-        names = {path, *_soname(interp_elf)}
+        names = {path, *self._soname(interp_elf)}
         return _Map(path, resolved, interp_elf, posixpath.dirname(path), names)
 
     def tree(self) -> DependencyTree:
@@ -217,7 +224,8 @@ class _Run:
                 chain = found.loader_chain
                 return Resolution(name, requester.path, m.path, rule, loader_chain=chain), None
         elf = self._load(resolved, path)
-        new = _Map(path, resolved, elf, posixpath.dirname(path), {name, path, *_soname(elf)})
+        names = {name, path, *self._soname(elf)}
+        new = _Map(path, resolved, elf, posixpath.dirname(path), names)
         new.loader = requester
         new.found_by = found
         self.loaded.append(new)
@@ -312,10 +320,6 @@ class _Run:
             dirs = listed if listed is not None else self.platform.musl_default_dirs
             phases.append((Phase(Rule.MUSL_PATH, tuple((d, d) for d in dirs)), None))
         return tuple(p for p, _ in phases), tuple(o for _, o in phases)
-
-
-def _soname(elf: ElfFile) -> tuple[str, ...]:
-    return (elf.soname,) if elf.soname else ()
 
 
 def _paths(node: _Map) -> tuple[str, ...]:
