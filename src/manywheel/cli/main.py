@@ -19,6 +19,7 @@ __all__ = ["build_parser", "main", "run"]
 #: Subcommand modules, in the order ``--help`` lists them. Each has ``register(subparsers)``,
 #: which adds its parser and sets ``handler``; importing one must stay cheap (no library imports).
 COMMAND_MODULES = (
+    "manywheel.cli.show_command",
     "manywheel.cli.elf_command",
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",
