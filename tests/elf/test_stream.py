@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import shutil
+import subprocess
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -78,7 +80,7 @@ def test_unusual_layout_uses_a_second_pass(
 
     with caplog.at_level(logging.DEBUG, logger="manywheel.elf"):
         elf = read_elf_stream(
-            io.BytesIO(data), size=len(data), name="x.so", reopen=reopen, buffer_limit=0x100
+            Trickle(data, 64), size=len(data), name="x.so", reopen=reopen, buffer_limit=0x100
         )
     assert opened == [1]
     assert "second pass" in caplog.text
@@ -88,8 +90,28 @@ def test_unusual_layout_uses_a_second_pass(
 def test_unusual_layout_without_reopen_is_reported(host_fixtures: dict[str, Path]) -> None:
     data = host_fixtures["libuser.so"].read_bytes()
     with pytest.raises(InvalidElfError, match="second pass") as info:
-        read_elf_stream(io.BytesIO(data), size=len(data), name="x.so", buffer_limit=0x100)
+        read_elf_stream(Trickle(data, 64), size=len(data), name="x.so", buffer_limit=0x100)
     assert info.value.path == "x.so"
+
+
+def test_tables_behind_the_dynamic_section_need_one_pass(host_fixtures: dict[str, Path]) -> None:
+    """patchelf (auditwheel repair) moves .dynstr behind .dynamic: still a single pass."""
+    if shutil.which("patchelf") is None:
+        pytest.skip("patchelf is not installed (apt-get install patchelf)")
+    path = host_fixtures["libuser.so"]
+    moved = path.with_name("libuser-moved.so")
+    subprocess.run(
+        ["patchelf", "--set-rpath", "/a/much/longer/rpath/" * 8, "--output", str(moved), str(path)],
+        check=True,
+    )
+    data = moved.read_bytes()
+
+    def no_reopen() -> io.BytesIO:
+        raise AssertionError("a second pass was not needed")
+
+    elf = read_elf_stream(Trickle(data, 64), size=len(data), name=str(moved), reopen=no_reopen)
+    assert _same_without_sections(elf, read_elf(moved))
+    assert elf.runpath == ("/a/much/longer/rpath/" * 8,)  # patchelf writes DT_RUNPATH
 
 
 def test_short_stream(host_fixtures: dict[str, Path]) -> None:

@@ -165,11 +165,14 @@ class _Keeper:
     def __init__(self, ranges: Iterable[tuple[int, int]] = ()) -> None:
         self._ranges: list[tuple[int, int, bytearray]] = [(s, e, bytearray()) for s, e in ranges]
 
-    def want(self, start: int, end: int, passed: bytes | bytearray, pos: int) -> None:
-        """Keep [start, end) from now on. The stream is at ``pos``; ``passed`` holds the bytes
-        [0, len(passed)) that went by. A range whose start went by unkept stays missing."""
-        buf = bytearray(passed[start:end]) if start < len(passed) else bytearray()
-        self._ranges.append((start, end, buf))
+    def want(self, start: int, end: int, recent: bytes | bytearray, recent_at: int) -> None:
+        """Keep [start, end) from now on; ``recent`` holds the bytes from ``recent_at`` up to
+        where the stream is. A range whose start went by before ``recent_at`` stays missing."""
+        if start >= recent_at + len(recent):
+            self._ranges.append((start, end, bytearray()))
+        elif start >= recent_at:
+            buf = bytearray(recent[start - recent_at : end - recent_at])
+            self._ranges.append((start, end, buf))
 
     def feed(self, pos: int, chunk: bytes) -> None:
         end = pos + len(chunk)
@@ -197,6 +200,7 @@ def _first_pass(stream: ByteStream, size: int, name: str, limit: int) -> _Pieces
     head = bytearray()
     prefix_end = min(size, max(limit, _HEADERS_LIMIT))
     keeper: _Keeper | None = None
+    dynamic_end: int | None = None
     pos = 0
     while pos < size:
         chunk = _read_chunk(stream, pos, size, name)
@@ -204,15 +208,21 @@ def _first_pass(stream: ByteStream, size: int, name: str, limit: int) -> _Pieces
             head += chunk[: prefix_end - pos]
         if keeper is not None:
             keeper.feed(pos, chunk)
-        pos += len(chunk)
+        chunk_at, pos = pos, pos + len(chunk)
         if keeper is None:
             plan = _plan(head, name, size, limit)
             if plan is not None:
-                prefix_end, ranges = plan
+                prefix_end, ranges, dynamic_end = plan
                 keeper = _Keeper()
                 for start, end in ranges:
-                    keeper.want(start, end, head, pos)
+                    keeper.want(start, end, head, 0)
                 del head[prefix_end:]
+        if keeper is not None and dynamic_end is not None and pos >= dynamic_end:
+            # PT_DYNAMIC is complete: keep the tables still ahead (e.g. a .dynstr that patchelf
+            # moved behind .dynamic), starting with what this chunk already holds
+            for start, end in _tables_ahead(name, size, head, keeper, limit):
+                keeper.want(start, end, chunk, chunk_at)
+            dynamic_end = None
     pieces = _Pieces(name, size)
     pieces.add(0, head)
     if keeper is not None:
@@ -221,11 +231,25 @@ def _first_pass(stream: ByteStream, size: int, name: str, limit: int) -> _Pieces
     return pieces
 
 
+def _tables_ahead(
+    name: str, size: int, head: bytearray, keeper: _Keeper, limit: int
+) -> list[tuple[int, int]]:
+    """The table regions PT_DYNAMIC points to that the prefix does not hold."""
+    probe = _Pieces(name, size)
+    probe.add(0, head)
+    keeper.into(probe)
+    try:
+        regions = _table_regions(probe, limit)
+    except InvalidElfError:
+        return []  # the parse proper will say what is wrong
+    return [(s, e) for s, e in regions if e > len(head)]
+
+
 def _plan(
     head: bytearray, name: str, size: int, limit: int
-) -> tuple[int, list[tuple[int, int]]] | None:
-    """(prefix end, ranges to keep) once ``head`` holds the ELF and program headers; ``None``
-    while it does not yet."""
+) -> tuple[int, list[tuple[int, int]], int | None] | None:
+    """(prefix end, ranges to keep, end of PT_DYNAMIC) once ``head`` holds the ELF and program
+    headers; ``None`` while it does not yet."""
     probe = _Pieces(name, size)
     probe.add(0, head)
     if len(head) < min(size, IDENT.size + 48):
@@ -234,11 +258,16 @@ def _plan(
         layout, header, raw = read_header(probe)
         segments = read_segments(probe, layout, raw)
     except _NotRetained:
-        return None if len(head) < min(size, max(limit, _HEADERS_LIMIT)) else (len(head), [])
+        if len(head) < min(size, max(limit, _HEADERS_LIMIT)):
+            return None
+        return len(head), [], None
     keep = (PT.DYNAMIC, PT.INTERP, PT.NOTE)
     ranges = [(s.offset, s.offset + s.filesz) for s in segments if s.p_type in keep]
+    dynamic = next((s for s in segments if s.p_type == PT.DYNAMIC), None)
+    dynamic_end = dynamic.offset + dynamic.filesz if dynamic else None
     headers_end = raw[4] + raw[8] * raw[9] if segments else layout.ehdr.size + IDENT.size
-    return max(_prefix_end(segments, header.entry, size, limit), headers_end), ranges
+    prefix = max(_prefix_end(segments, header.entry, size, limit), headers_end)
+    return prefix, ranges, dynamic_end
 
 
 def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int) -> int:

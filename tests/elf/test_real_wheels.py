@@ -1,0 +1,83 @@
+"""ELF members of real wheels from the package index (pinned), across architectures: readelf
+agrees with read_elf, and streaming the member out of the zip agrees with both."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from manywheel.elf import read_elf, read_elf_stream
+from tests.elf.readelf_oracle import assert_matches_readelf, run_readelf
+
+CACHE = Path.home() / ".cache" / "manywheel" / "wheels"
+#: (requirement, platform, expected arch of the ELF members)
+WHEELS = [
+    ("PyYAML==6.0.2", "manylinux_2_17_x86_64", "x86_64"),
+    ("PyYAML==6.0.2", "musllinux_1_1_x86_64", "x86_64"),
+    ("PyYAML==6.0.2", "manylinux_2_17_aarch64", "aarch64"),
+    ("PyYAML==6.0.2", "manylinux_2_17_s390x", "s390x"),
+    ("numpy==1.26.4", "manylinux_2_17_aarch64", "aarch64"),
+]
+
+
+def _wheel(requirement: str, platform: str) -> Path:
+    name, version = requirement.split("==")
+    pattern = f"{name}-{version}-*{platform}*.whl"
+    found = sorted(CACHE.glob(pattern))
+    if found:
+        return found[0]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--platform",
+        platform,
+        "--python-version",
+        "3.11",
+        requirement,
+        "-d",
+        str(CACHE),
+    ]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+    found = sorted(CACHE.glob(pattern))
+    if not found:
+        pytest.skip(f"cannot download {requirement} for {platform}: {proc.stderr.strip()[-300:]}")
+    return found[0]
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    ("requirement", "platform", "arch"), WHEELS, ids=[f"{r}-{p}" for r, p, _ in WHEELS]
+)
+def test_wheel_members(requirement: str, platform: str, arch: str, tmp_path: Path) -> None:
+    wheel = _wheel(requirement, platform)
+    extracted: dict[Path, zipfile.ZipInfo] = {}
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            with zf.open(info) as f:
+                if f.read(4) != b"\x7fELF":
+                    continue
+            target = tmp_path / info.filename.replace("/", "__")
+            target.write_bytes(zf.read(info))
+            extracted[target] = info
+        assert extracted, f"no ELF members in {wheel.name}"
+        facts = run_readelf(list(extracted))
+        for path, info in extracted.items():
+            elf = read_elf(path)
+            assert elf.arch == arch
+            assert_matches_readelf(elf, facts[path])
+            with zf.open(info) as stream:
+                streamed = read_elf_stream(stream, size=info.file_size, name=str(path))
+            assert replace(streamed, sections=()) == replace(elf, sections=())
+    extensions = [read_elf(p).python_extension(i.filename) for p, i in extracted.items()]
+    assert any(e is not None and e.python_major == 3 for e in extensions)
