@@ -18,10 +18,11 @@ from tests.elf.conftest import cross_files, system_libraries
 def _pyelftools_facts(path: Path) -> dict[str, Any]:
     facts: dict[str, Any] = {"needed": [], "soname": None, "rpath": None, "runpath": None}
     with path.open("rb") as f:
-        elf = ELFFile(f)
+        elf: Any = ELFFile(f)  # pyelftools' partial annotations do not cover tag attributes
         for section in elf.iter_sections():
             if isinstance(section, DynamicSection):
-                for tag in section.iter_tags():
+                tags: list[Any] = list(section.iter_tags())
+                for tag in tags:
                     if tag.entry.d_tag == "DT_NEEDED":
                         facts["needed"].append(tag.needed)
                     elif tag.entry.d_tag == "DT_SONAME":
