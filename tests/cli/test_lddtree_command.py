@@ -147,3 +147,13 @@ def test_unusable_input(argv: list[str], code: int, message: str) -> None:
     got, out, err = _run(argv)
     assert (got, out) == (code, "")
     assert err.startswith("manywheel: error: ") and message in err
+
+
+def test_loaded_by_resolves_as_the_program_would_dlopen(built: Path) -> None:
+    ext = str(built / "dl/ext/ext.so")
+    assert _run([ext])[0] == 1
+    code, doc = _json([ext, "--loaded-by", str(built / "bin/dlopen_host")])
+    assert code == 0
+    assert (doc["file"], doc["loaded_by"]) == (ext, str(built / "bin/dlopen_host"))
+    ext_object = next(o for o in doc["objects"] if o["path"] == ext)
+    assert ext_object["needed"][0]["rule"] == "rpath"

@@ -124,3 +124,14 @@ def emulated(tree: DependencyTree) -> dict[str, str | None]:
 
 def emulated_failures(tree: DependencyTree) -> frozenset[tuple[str, str, str]]:
     return frozenset((f.requester, f.library, f.version) for f in tree.version_failures)
+
+
+_INIT = re.compile(r"calling init: (\S+)")
+
+
+def run_program(argv: list[str]) -> tuple[dict[str, tuple[Rule, str | None]], tuple[str, ...]]:
+    """Run a trusted fixture program under LD_DEBUG=libs: the search source of each name it
+    looked for, and every object it initialised (everything it loaded, dlopen()ed ones too)."""
+    env = {"PATH": "/usr/bin:/bin", "LD_DEBUG": "libs"}
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
+    return _sources(done.stderr), tuple(_INIT.findall(done.stderr))

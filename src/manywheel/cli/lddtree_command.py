@@ -52,6 +52,12 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         help="colon-separated directories that replace the system's (ld.so.cache, ld.so.conf, "
         "default directories); to add to them instead, set AUDITWHEEL_LD_LIBRARY_PATH",
     )
+    parser.add_argument(
+        "--loaded-by",
+        metavar="PROGRAM",
+        help="resolve FILE as PROGRAM (e.g. /usr/bin/python3; inside --root if given) would "
+        "dlopen() it: PROGRAM's libraries are already loaded and its RPATH is searched",
+    )
     parser.add_argument("--json", action="store_true", help="JSON on stdout (schema_version 1)")
     parser.set_defaults(handler=_handle)
 
@@ -70,7 +76,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         else tuple(p for p in args.ldpaths.split(":") if p),
     )
     fs, path = _file_system(args.file, root)
-    tree = Resolver(fs, settings).resolve(path)
+    tree = Resolver(fs, settings).resolve(path, loaded_by=args.loaded_by)
     if args.json:
         document = _document(tree, root or "/", settings)
         json.dump(document, ctx.stdout, indent=2)
@@ -164,6 +170,7 @@ def _document(tree: DependencyTree, root: str, settings: Any) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "file": tree.root.path,
+        "loaded_by": tree.host.path if tree.host else None,
         "root": root,
         "flavor": tree.flavor.value,
         "arch": tree.root.elf.arch,

@@ -136,7 +136,8 @@ class LoadedObject:
 
 @dataclass(frozen=True, slots=True)
 class DependencyTree:
-    """Every object the loader would load for ``root``, in load (breadth-first) order."""
+    """Every object the loader would load for ``root``, each once, in load (breadth-first)
+    order, the interpreter last."""
 
     flavor: Flavor
     root: LoadedObject
@@ -144,6 +145,9 @@ class DependencyTree:
     #: The interpreter (``None`` when it could not be found).
     interpreter: LoadedObject | None
     version_failures: tuple[VersionFailure, ...]
+    #: The program that dlopen()ed :attr:`root` (``Resolver.resolve(..., loaded_by=...)``);
+    #: its objects come first in :attr:`objects`.
+    host: LoadedObject | None = None
 
     def get(self, path: str) -> LoadedObject | None:
         for obj in self.objects:

@@ -90,9 +90,16 @@ class Resolver:
         self.settings = settings if settings is not None else SearchSettings()
         self.cache = cache if cache is not None else ResolverCache(self.fs)
 
-    def resolve(self, path: str) -> DependencyTree:
-        """The dependency tree of the ELF file at the virtual absolute ``path``."""
-        return _Run(self, path).tree()
+    def resolve(self, path: str, *, loaded_by: str | None = None) -> DependencyTree:
+        """The dependency tree of the ELF file at the virtual absolute ``path``.
+
+        With ``loaded_by`` (a program, e.g. ``/usr/bin/python3``), ``path`` is resolved as that
+        program would ``dlopen()`` it: the program's own objects are loaded first and answer
+        names, and the program's DT_RPATH ends the RPATH chain of ``path``'s objects. The tree
+        then holds the program's objects too (:attr:`DependencyTree.host`)."""
+        if loaded_by is None:
+            return _Run(self, path).tree()
+        return _Run(self, loaded_by).dlopen(path)
 
 
 class _Run:
@@ -145,8 +152,8 @@ class _Run:
         names = {path, *self._soname(interp_elf)}
         return _Map(path, resolved, interp_elf, posixpath.dirname(path), names)
 
-    def tree(self) -> DependencyTree:
-        queue = [self.root]
+    def _breadth_first(self, start: _Map) -> None:
+        queue = [start]
         while queue:
             current = queue.pop(0)
             for name in current.elf.needed:
@@ -154,13 +161,38 @@ class _Run:
                 current.needed.append(resolution)
                 if new is not None:
                     queue.append(new)
-        maps = [*self.loaded, *([self.interp] if self.interp else [])]
-        failures = () if self.flavor is Flavor.MUSL else check_versions(maps, self._by_name)
+
+    def tree(self) -> DependencyTree:
+        self._breadth_first(self.root)
+        return self._result(self.root, None)
+
+    def dlopen(self, path: str) -> DependencyTree:
+        """``path`` opened by the root program (a name with a slash: no search)."""
+        self._breadth_first(self.root)
+        first_new = len(self.loaded)
+        resolved = self.cache.check(path, self.target, [])
+        if resolved is None:
+            raise InputError(f"cannot be loaded by {self.root.path}", path=path)
+        found = Resolution(path, self.root.path, path, Rule.PATH, loader_chain=_paths(self.root))
+        _, new = self._admit(self.root, path, path, resolved, found)
+        if new is not None:
+            self._breadth_first(new)
+        target = new or next(m for m in self._all() if m.realpath == resolved)
+        return self._result(target, first_new)
+
+    def _result(self, root: _Map, first_new: int | None) -> DependencyTree:
+        maps = self._all()
+        checked = self.loaded[first_new or 0 :] + (
+            [] if first_new or not self.interp else [self.interp]
+        )
+        failures = () if self.flavor is Flavor.MUSL else check_versions(checked, self._by_name)
         objects = tuple(
             LoadedObject(m.path, m.realpath, m.elf, m.found_by, tuple(m.needed)) for m in maps
         )
         interp = objects[-1] if self.interp else None
-        return DependencyTree(self.flavor, objects[0], objects, interp, failures)
+        host = objects[0] if first_new is not None else None
+        root_object = objects[maps.index(root)]
+        return DependencyTree(self.flavor, root_object, objects, interp, failures, host)
 
     def _by_name(self, name: str) -> _Map | None:
         return next((m for m in self._all() if name in m.names), None)
