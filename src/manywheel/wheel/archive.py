@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -148,6 +149,33 @@ class WheelArchive:
     def verified_digest(self, name: str) -> bytes | None:
         """The sha256 of a member that was streamed to its end (size and CRC checked), or None."""
         return self._digests.get(name)
+
+    def compute_digests(self, names: Iterable[str], *, workers: int = 2) -> None:
+        """Stream the named members to their end on ``workers`` threads (inflating, CRC and
+        sha256 all release the GIL), so :meth:`verified_digest` knows them. Members already
+        known, directories and ambiguous names are skipped; the first error is raised."""
+        todo = [
+            self._by_name[name]
+            for name in dict.fromkeys(names)
+            if name in self._by_name and name not in self._duplicates and name not in self._digests
+        ]
+        todo = sorted((m for m in todo if not m.is_dir), key=lambda m: -m.compressed_size)
+        if workers <= 1 or len(todo) <= 1:
+            for member in todo:
+                self._drain(member)
+            return
+        with ThreadPoolExecutor(workers, thread_name_prefix="manywheel-hash") as pool:
+            futures = [pool.submit(self._drain, member) for member in todo]
+            try:
+                for future in futures:
+                    future.result()
+            except BaseException:
+                pool.shutdown(cancel_futures=True)
+                raise
+
+    def _drain(self, member: Member) -> None:
+        with self.open_member(member) as stream:
+            stream.drain()
 
     def _remember(self, member: Member, digest: bytes) -> None:
         self._digests[member.name] = digest

@@ -266,6 +266,7 @@ def _content_findings(archive: WheelArchive) -> tuple[Finding, ...]:
         record_name = f"{archive.dist_info}/RECORD"
     except InvalidWheelError:
         return ()
+    archive.compute_digests(p for p, e in listed.items() if e.algorithm == "sha256")
     findings: list[Finding] = []
     for path, entry in listed.items():
         if path == record_name or path not in archive or path in archive.duplicate_names:

@@ -252,6 +252,12 @@ class _Writer:
         self._rows: list[tuple[str, str, str]] = []
 
     def write(self, plan: _Plan) -> None:
+        if self._verify:  # hash the kept members on both cores before copying them in order
+            self._source.compute_digests(
+                name
+                for name, member, content in plan.items
+                if member is not None and content is None
+            )
         for name, member, content in plan.items:
             if content is not None:
                 self._write_new(name, member, content)
