@@ -62,6 +62,11 @@ class MemberReader(io.RawIOBase):
     def member(self) -> Member:
         return self._member
 
+    @property
+    def size(self) -> int:
+        """The content's size in bytes, as declared (and checked at the end)."""
+        return self._member.file_size
+
     def readable(self) -> bool:
         return True
 
