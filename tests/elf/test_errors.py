@@ -50,7 +50,8 @@ def _patch_at(path: Path, tag: int, rel: int, fmt: str, value: int) -> bytes:
 
 
 CASES: dict[str, tuple[Callable[[], bytes], str]] = {
-    "empty": (lambda: b"", "too short"),
+    "empty": (lambda: b"", "not an ELF file"),
+    "magic only": (lambda: b"\x7fELF\x02", "too short"),
     "text": (lambda: b"#!/bin/sh\necho hello\n", "not an ELF file"),
     "bad class": (lambda: b"\x7fELF\x03\x01\x01" + bytes(57), "invalid ELF class"),
     "bad data": (lambda: b"\x7fELF\x02\x00\x01" + bytes(57), "invalid ELF class"),

@@ -35,11 +35,12 @@ def _fail(image: Image, message: str, offset: int | None = None) -> InvalidElfEr
 
 def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
     """The layout, the header value and the raw e_* fields (for offsets and counts)."""
+    magic = image.read(0, min(image.size, len(ELF_MAGIC)), "ELF magic")
+    if magic != ELF_MAGIC:
+        raise _fail(image, f"not an ELF file (it starts with {magic!r})")
     if image.size < IDENT.size:
         raise _fail(image, f"too short for an ELF file ({image.size} bytes)")
-    magic, ei_class, ei_data, _ver, osabi, abiver = IDENT.unpack(image.read(0, 16, "e_ident"))
-    if magic != ELF_MAGIC:
-        raise _fail(image, f"not an ELF file (magic {magic!r})", 0)
+    _, ei_class, ei_data, _ver, osabi, abiver = IDENT.unpack(image.read(0, 16, "e_ident"))
     layout = layout_for(ei_class, ei_data)
     if layout is None:
         raise _fail(image, f"invalid ELF class {ei_class} or data encoding {ei_data}", 4)
