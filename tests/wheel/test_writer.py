@@ -259,8 +259,26 @@ def test_commit_replaces_atomically_and_keeps_the_umask(tmp_path: Path) -> None:
         ({"additions": {"../evil.py": b""}}, "unsafe"),
         ({"removals": ["demo-1.0.dist-info/RECORD"]}, "written by the writer"),
         ({"compress_level": 11}, "0-9"),
+        (
+            {"changes": {"demo/data.txt": b""}, "removals": ["demo/data.txt"]},
+            "both changed and removed",
+        ),
+        ({"additions": {"demo/sub/": b""}}, "directory"),
+        (
+            {"changes": {"demo-1.0.dist-info/WHEEL": b""}, "platforms": ["linux_x86_64"]},
+            "written by",
+        ),
     ],
-    ids=["change-missing", "add-existing", "add-unsafe", "remove-record", "bad-level"],
+    ids=[
+        "change-missing",
+        "add-existing",
+        "add-unsafe",
+        "remove-record",
+        "bad-level",
+        "change-and-remove",
+        "add-directory",
+        "wheel-and-retag",
+    ],
 )
 def test_bad_requests_are_refused(tmp_path: Path, kwargs: dict[str, object], match: str) -> None:
     source = _demo(tmp_path)

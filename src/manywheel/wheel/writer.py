@@ -139,6 +139,9 @@ def _check_request(
         check_name(name)
         if name in protected:
             raise InputError(f"{name} is written by the writer itself and cannot be changed")
+    for name in (*changes, *additions):
+        if name.endswith("/"):
+            raise InputError(f"{name!r} names a directory; directories need no content")
     for name in (*changes, *removed):
         if name not in source:
             raise InputError(f"no member {name!r} to change or remove", path=str(source.path))
