@@ -1,8 +1,7 @@
 """Parse an ELF file from a forward-only stream (a zip member being inflated) with memory
 bounded by the size of the tables, not of the file.
 
-How it reads (see docs/elf-json.md's companion notes in the module docstring of
-:func:`read_elf_stream`):
+How it reads:
 
 1. **One forward pass.** The ELF header and program headers come first, so after the first
    chunk we know where PT_DYNAMIC, PT_INTERP and PT_NOTE lie and keep exactly those bytes when
@@ -11,11 +10,18 @@ How it reads (see docs/elf-json.md's companion notes in the module docstring of
    also keeps a prefix of the file: up to the end of the first PT_LOAD when that segment is not
    executable (the default ``-z separate-code`` layout: the prefix is exactly headers + tables +
    relocations), otherwise up to ``buffer_limit`` bytes.
-2. **A second pass, only when needed.** If a table lies outside what was kept (tables after
-   PT_DYNAMIC, or beyond ``buffer_limit`` in a file whose first segment is executable), and the
-   caller gave ``reopen``, the stream is opened again and read once more keeping only the
-   regions the dynamic entries point to. Without ``reopen`` that case raises
-   :class:`InvalidElfError` saying so.
+   As soon as PT_DYNAMIC has gone by, the tables it points to that still lie *ahead* are kept
+   too, so the layout patchelf leaves behind (auditwheel repair moves ``.dynstr`` to a new
+   segment at the end of the file) still takes one pass.
+2. **A second pass, only when needed.** If a table lies before PT_DYNAMIC but outside the kept
+   prefix (beyond ``buffer_limit`` in a file whose first segment is executable and whose entry
+   point does not bound the tables), and the caller gave ``reopen``, the stream is opened again
+   and read once more keeping only the regions the dynamic entries point to. Without
+   ``reopen`` that case raises :class:`InvalidElfError` saying so ("needs a second pass").
+
+Memory: the kept prefix (at most ``buffer_limit``, 16 MiB by default; for the default
+separate-code layout only the first read-only segment) plus PT_DYNAMIC, PT_INTERP, PT_NOTE and
+the tables. For libtorch_cpu.so (414 MiB, no separate-code, entry 0) that is the 16 MiB prefix.
 
 Section headers are not read from a stream (``ElfFile.sections`` is empty); every fact comes
 from the program headers and PT_DYNAMIC, as the dynamic loader sees the file.
