@@ -341,3 +341,12 @@ def test_stronger_record_hashes_are_verified_and_rewritten_as_sha256(tmp_path: P
     with WheelArchive.open(out) as archive:
         assert {e.algorithm for e in archive.record.entries} == {"sha256", None}
     assert verify_wheel(out) == ()
+
+
+def test_refuses_to_replace_its_own_input(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    before = _sha(source)
+    with WheelArchive.open(source) as archive, pytest.raises(InputError, match="its own input"):
+        rewrite_wheel(archive, source.parent, changes={"demo/data.txt": b"x"})
+    assert _sha(source) == before
+    assert [p.name for p in source.parent.iterdir()] == [WHEEL_NAME]

@@ -226,6 +226,8 @@ def rewrite_wheel(
     wheel_text, final_name = _wheel_text(source, platforms, remove_platforms)
     plan = _plan(source, changes or {}, additions or {}, removals, wheel_text)
     dest = Path(dest_dir)
+    if (dest / final_name).exists() and (dest / final_name).samefile(source.path):
+        raise InputError("the new wheel would replace its own input", path=str(source.path))
     temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
     pending = PendingWheel(temp_dir / final_name, dest / final_name)
     try:
