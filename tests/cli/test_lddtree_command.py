@@ -102,7 +102,8 @@ def test_json_document(built: Path) -> None:
     assert len(paths) == len(set(paths))
     libv = doc["objects"][0]["needed"][0]
     assert set(libv) == {
-        "name", "path", "rule", "entry", "directory", "entry_owner", "loader_chain", "rejected"
+        "name", "path", "rule", "entry", "directory", "entry_owner", "loader_chain", "rejected",
+        "error",
     }  # fmt: skip
 
 
@@ -157,3 +158,11 @@ def test_loaded_by_resolves_as_the_program_would_dlopen(built: Path) -> None:
     assert (doc["file"], doc["loaded_by"]) == (ext, str(built / "bin/dlopen_host"))
     ext_object = next(o for o in doc["objects"] if o["path"] == ext)
     assert ext_object["needed"][0]["rule"] == "rpath"
+
+
+def test_a_fatal_candidate_is_shown_as_the_loaders_error(built: Path) -> None:
+    code, out, _ = _run([str(built / "bin/bad_pie_exe")])
+    assert code == 1
+    bad = f"{built}/bad/pie/liby.so"
+    expected = f"liby.so => error: {bad}: cannot dynamically load position-independent executable"
+    assert expected in out

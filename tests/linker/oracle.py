@@ -35,6 +35,8 @@ class LoaderReport:
     sources: dict[str, tuple[Rule, str | None]]
     #: The glibc-hwcaps and legacy subdirectories the loader tried in each system directory.
     system_subdirs: tuple[str, ...]
+    #: "error while loading shared libraries: WHAT" when the loader gave up.
+    error: str | None = None
 
 
 def run_loader(
@@ -54,7 +56,13 @@ def run_loader(
         frozenset((req, lib, v) for lib, v, req in _VERSION.findall(done.stdout + done.stderr)),
         _sources(done.stderr),
         _system_subdirs(done.stderr),
+        _error(done.stdout + done.stderr),
     )
+
+
+def _error(output: str) -> str | None:
+    m = re.search(r"error while loading shared libraries: (.*)$", output, re.MULTILINE)
+    return m.group(1) if m else None
 
 
 def _chosen(stdout: str, root: str) -> dict[str, str | None]:

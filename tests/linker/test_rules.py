@@ -205,3 +205,28 @@ def test_a_static_program_loads_nothing(built: Path) -> None:
     tree = _tree(built, "static_exe")
     assert (tree.objects, tree.interpreter) == ((tree.root,), None)
     assert tree.ok
+
+
+@pytest.mark.parametrize(
+    ("program", "bad", "reason"),
+    [
+        ("bad_text_exe", "bad/text/liby.so", RejectionReason.NOT_ELF),
+        ("bad_pie_exe", "bad/pie/liby.so", RejectionReason.NOT_SHARED),
+    ],
+    ids=["text", "pie"],
+)
+def test_a_file_glibc_cannot_load_ends_the_search(
+    built: Path, program: str, bad: str, reason: RejectionReason
+) -> None:
+    """Not skipped like a wrong class: the loader fails, although a good copy comes later."""
+    report = run_loader(f"{built}/bin/{program}")
+    assert report.error is not None
+    liby = _needed(_tree(built, program), "liby.so")
+    assert liby.path is None
+    [rejected] = liby.rejected
+    assert (rejected.path, rejected.reason, rejected.fatal) == (f"{built}/{bad}", reason, True)
+    assert liby.error is not None and liby.error.startswith(f"{built}/{bad}: ")
+    if reason is RejectionReason.NOT_SHARED:  # the same words as the loader
+        assert report.error.endswith(rejected.detail)
+    else:
+        assert report.error.startswith(f"{built}/{bad}: ")

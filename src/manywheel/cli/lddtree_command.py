@@ -138,6 +138,8 @@ def _render_children(
 def _line(resolution: Resolution, ctx: Context) -> str:
     from manywheel.linker import Rule
 
+    if resolution.error is not None:
+        return ctx.paint(f"{resolution.name} => error: {resolution.error}", _RED)
     if not resolution.found:
         return ctx.paint(f"{resolution.name} => not found", _RED)
     if resolution.rule is Rule.VDSO:
@@ -216,8 +218,9 @@ def _resolution(resolution: Resolution) -> dict[str, Any]:
         "directory": resolution.directory,
         "entry_owner": resolution.entry_owner,
         "loader_chain": list(resolution.loader_chain),
+        "error": resolution.error,
         "rejected": [
-            {"path": r.path, "reason": r.reason.value, "detail": r.detail}
+            {"path": r.path, "reason": r.reason.value, "detail": r.detail, "fatal": r.fatal}
             for r in resolution.rejected
         ],
     }

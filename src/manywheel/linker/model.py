@@ -67,7 +67,14 @@ class RejectionReason(Enum):
 class Rejection:
     path: str
     reason: RejectionReason
+    #: The loader's words (``wrong ELF class: ELFCLASS32``, ``invalid ELF header``).
     detail: str
+
+    @property
+    def fatal(self) -> bool:
+        """glibc skips a file of the wrong class or machine and searches on; any other misfit
+        ends the load with an error (``error while loading shared libraries: PATH: DETAIL``)."""
+        return self.reason not in (RejectionReason.WRONG_CLASS, RejectionReason.WRONG_MACHINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,13 @@ class Resolution:
     @property
     def found(self) -> bool:
         return self.path is not None or self.rule is Rule.VDSO
+
+    @property
+    def error(self) -> str | None:
+        """The loader's error when the search ended on a file it cannot load."""
+        if self.path is None and self.rejected and self.rejected[-1].fatal:
+            return f"{self.rejected[-1].path}: {self.rejected[-1].detail}"
+        return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Phase", "ResolverCache", "SearchOutcome", "SearchSettings"]
 
+ET_EXEC = 2
 ET_DYN = 3
+DF_1_PIE = 0x08000000
 #: ELFOSABI_SYSV and ELFOSABI_GNU: the ones glibc loads on Linux.
 _OSABI_OK = (0, 3)
 
@@ -78,6 +80,17 @@ class SearchOutcome:
     rejected: tuple[Rejection, ...]
     #: Which of the phases found it.
     phase: int | None = None
+    #: The search ended on a file the loader cannot use and does not skip (see
+    #: :attr:`Rejection.fatal`).
+    stopped: bool = False
+
+
+def _fatal(rejected: list[Rejection], path: str) -> bool:
+    return bool(rejected) and rejected[-1].path == path and rejected[-1].fatal
+
+
+def _stopped(rejected: list[Rejection]) -> SearchOutcome:
+    return SearchOutcome(None, None, None, None, None, tuple(rejected), stopped=True)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +164,7 @@ class ResolverCache:
         for index, phase in enumerate(phases):
             outcome = self._phase(name, target, phase, subdirs)
             rejected.extend(outcome.rejected)
-            if outcome.path is not None:
+            if outcome.path is not None or outcome.stopped:
                 return replace(outcome, rejected=tuple(rejected), phase=index)
         return SearchOutcome(None, None, None, None, None, tuple(rejected))
 
@@ -188,6 +201,8 @@ class ResolverCache:
                 resolved = self.check(path, target, rejected)
                 if resolved is not None:
                     return SearchOutcome(path, resolved, phase.rule, entry, place, tuple(rejected))
+                if _fatal(rejected, path):
+                    return _stopped(rejected)
         return None
 
     def _from_ld_cache(
@@ -204,6 +219,8 @@ class ResolverCache:
             if any(hit.path.startswith(d.rstrip("/") + "/") for d in phase.excluded_dirs):
                 continue
             resolved = self.check(hit.path, target, rejected)
+            if _fatal(rejected, hit.path):
+                return _stopped(rejected)
             if resolved is not None:
                 return SearchOutcome(
                     hit.path, resolved, phase.rule, entry, directory, tuple(rejected)
@@ -212,15 +229,16 @@ class ResolverCache:
 
     def check(self, path: str, target: Target, rejected: list[Rejection]) -> str | None:
         """The resolved path of the file at ``path`` if it exists and fits ``target``; a file that
-        exists but does not fit is added to ``rejected``."""
+        exists but does not fit is added to ``rejected`` (when that rejection is
+        :attr:`~Rejection.fatal`, the loader gives up on the name there)."""
         resolved = self.resolve(path)
         if resolved is None:
             return None
         elf = self.elf(resolved)
         problem = (
-            (RejectionReason.NOT_ELF, elf.message)
+            (RejectionReason.NOT_ELF, f"invalid ELF header ({elf.message})")
             if isinstance(elf, InvalidElfError)
-            else misfit(elf.header, target)
+            else misfit(elf, target)
         )
         if problem is None:
             return resolved
@@ -228,20 +246,24 @@ class ResolverCache:
         return None
 
 
-def _bits(header: ElfHeader) -> int:
-    return 64 if int(header.elf_class) == 2 else 32
-
-
-def misfit(header: ElfHeader, target: Target) -> tuple[RejectionReason, str] | None:
-    """Why a file with ``header`` cannot be loaded next to ``target`` (``None``: it can)."""
+def misfit(elf: ElfFile, target: Target) -> tuple[RejectionReason, str] | None:
+    """Why ``elf`` cannot be loaded next to ``target`` (``None``: it can), in glibc's words
+    (``open_verify`` and ``_dl_map_object_from_fd``)."""
+    header = elf.header
     if int(header.elf_class) != target.elf_class:
-        return RejectionReason.WRONG_CLASS, f"wrong ELF class: ELFCLASS{_bits(header)}"
+        bits = 64 if int(header.elf_class) == 2 else 32
+        return RejectionReason.WRONG_CLASS, f"wrong ELF class: ELFCLASS{bits}"
     if int(header.data) != target.data:
-        return RejectionReason.WRONG_DATA, f"wrong byte order: {header.data.name}"
+        order = "little" if target.data == 1 else "big"
+        return RejectionReason.WRONG_DATA, f"ELF file data encoding not {order}-endian"
+    if header.osabi not in _OSABI_OK:
+        return RejectionReason.WRONG_OSABI, "ELF file OS ABI invalid"
     if header.e_machine != target.machine:
         return RejectionReason.WRONG_MACHINE, f"wrong machine: {header.e_machine}"
-    if header.osabi not in _OSABI_OK:
-        return RejectionReason.WRONG_OSABI, f"ELF file OS ABI invalid: {header.osabi}"
+    if header.e_type == ET_EXEC:
+        return RejectionReason.NOT_SHARED, "cannot dynamically load executable"
     if header.e_type != ET_DYN:
-        return RejectionReason.NOT_SHARED, f"not a shared object (e_type {header.e_type})"
+        return RejectionReason.NOT_SHARED, "only ET_DYN and ET_EXEC can be loaded"
+    if elf.flags_1 & DF_1_PIE:
+        return RejectionReason.NOT_SHARED, "cannot dynamically load position-independent executable"
     return None
