@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manywheel.linker import (
     RootFileSystem,
@@ -116,3 +119,26 @@ def test_symlinks_stay_inside_the_root(tmp_path: Path) -> None:
     assert fs.resolve("/usr/lib") is None  # a directory is not a library
     assert fs.virtual_path(str(root / "usr/lib/x")) == "/usr/lib/x"
     assert fs.virtual_path("/elsewhere") is None
+
+
+_TARGETS = st.sampled_from(
+    ["a", "b", "c", "d/a", "../a", "../../..", "/", "/a", "/d", "/etc/passwd", "..", ".", "d"]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(links=st.dictionaries(st.sampled_from(["a", "b", "c", "d/a", "d/b"]), _TARGETS))
+def test_no_symlink_graph_leaves_the_root(links: dict[str, str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "root"
+        (root / "d").mkdir(parents=True)
+        (root / "d/file").write_text("x")
+        for name, target in links.items():
+            (root / name).symlink_to(target)
+        fs = RootFileSystem(root)
+        for name in [*links, "d/file"]:
+            resolved = fs.resolve("/" + name)
+            if resolved is not None:
+                host = Path(fs.host_path(resolved))
+                assert host.resolve().is_relative_to(root.resolve())
+                assert host.is_file()
