@@ -11,6 +11,7 @@ PUBLIC_API = [
     "InvalidPolicyError",
     "InvalidWheelError",
     "ManywheelError",
+    "NotPlatformWheelError",
     "ToolError",
     "UnsafeWheelError",
     "__version__",

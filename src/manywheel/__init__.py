@@ -6,6 +6,7 @@ from manywheel.errors import (
     InvalidPolicyError,
     InvalidWheelError,
     ManywheelError,
+    NotPlatformWheelError,
     ToolError,
     UnsafeWheelError,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidPolicyError",
     "InvalidWheelError",
     "ManywheelError",
+    "NotPlatformWheelError",
     "ToolError",
     "UnsafeWheelError",
     "__version__",

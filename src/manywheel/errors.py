@@ -17,6 +17,7 @@ __all__ = [
     "InvalidPolicyError",
     "InvalidWheelError",
     "ManywheelError",
+    "NotPlatformWheelError",
     "ToolError",
     "UnsafeWheelError",
 ]
@@ -77,3 +78,7 @@ class InvalidPolicyError(InputError):
 
 class ToolError(ManywheelError):
     """An external tool manywheel needs (patchelf, strip) is missing, too old, or failed."""
+
+
+class NotPlatformWheelError(ManywheelError):
+    """The wheel has no ELF file for a platform: nothing to audit or repair (auditwheel exits 1)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from manywheel.errors import InputError, ManywheelError, ToolError
+from manywheel.errors import InputError, ManywheelError, NotPlatformWheelError, ToolError
 
 __all__ = ["ExitCode", "exit_code_for"]
 
@@ -34,6 +34,8 @@ def exit_code_for(error: BaseException) -> ExitCode:
         return ExitCode.INPUT
     if isinstance(error, ToolError):
         return ExitCode.TOOL
+    if isinstance(error, NotPlatformWheelError):  # auditwheel exits 1 for a pure wheel
+        return ExitCode.FINDINGS
     if isinstance(error, ManywheelError):
         return ExitCode.USAGE
     return ExitCode.INTERNAL

@@ -20,6 +20,7 @@ __all__ = ["build_parser", "main", "run"]
 #: which adds its parser and sets ``handler``; importing one must stay cheap (no library imports).
 COMMAND_MODULES = (
     "manywheel.cli.show_command",
+    "manywheel.cli.repair_command",
     "manywheel.cli.elf_command",
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",

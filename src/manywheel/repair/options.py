@@ -1,0 +1,23 @@
+"""What a repair is asked to do (auditwheel's ``repair`` options)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["RepairOptions"]
+
+
+@dataclass(frozen=True, slots=True)
+class RepairOptions:
+    #: ``auto`` (the best the wheel can have), a policy name or alias, or a platform tag.
+    plat: str = "auto"
+    #: Suffix of the directory grafted libraries go to: ``<dist name><lib_sdir>``.
+    lib_sdir: str = ".libs"
+    #: Globs; a library whose soname or resolved path matches one is not grafted.
+    exclude: tuple[str, ...] = ()
+    #: Claim only the requested policy, not a better one the wheel also satisfies.
+    only_plat: bool = False
+    update_tags: bool = True
+    strip: bool = False
+    compress_level: int = 6
+    source_date_epoch: int | None = None

@@ -1,0 +1,284 @@
+"""``plan_repair``: from an audit report to what a repair will do — which libraries to graft and
+under which names, which member gets which ELF edits, the tags to claim. Pure: the only outside
+input is ``digest`` (the sha256 of a file to graft), passed in by the caller."""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+
+from manywheel.audit import AuditOptions, AuditReport, ElfMember, ElfRole, installed_path
+from manywheel.errors import ManywheelError
+from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements
+from manywheel.repair.options import RepairOptions
+from manywheel.repair.patcher import ElfEdits
+
+__all__ = [
+    "Graft",
+    "MemberPatch",
+    "RepairPlan",
+    "RepairRefusedError",
+    "excluded_sonames",
+    "plan_repair",
+    "without_libraries",
+]
+
+#: Symbols an executable calls when it really embeds Python (it keeps its libpython).
+_EMBEDDING = frozenset(
+    {"Py_Initialize", "Py_InitializeEx", "Py_InitializeFromConfig", "Py_Main", "Py_BytesMain"}
+)
+
+
+class RepairRefusedError(ManywheelError):
+    """The wheel cannot be repaired to the requested (or any) policy; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Graft:
+    """A library copied into the wheel."""
+
+    #: The names it was needed by (usually one soname).
+    sonames: tuple[str, ...]
+    #: Its path on the system.
+    source: str
+    #: Its new file name and SONAME: ``<base>-<8 hex of sha256>.<rest>``.
+    name: str
+    #: Its path inside the repaired wheel.
+    member: str
+    edits: ElfEdits
+
+
+@dataclass(frozen=True, slots=True)
+class MemberPatch:
+    """ELF edits to one member of the wheel."""
+
+    member: str
+    edits: ElfEdits
+    #: An executable under ``.data/scripts`` moves here (a shim takes its place), because
+    #: scripts do not install at a fixed place relative to the grafted libraries.
+    moved_to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RepairPlan:
+    #: The policy the repair targets (the first claimed tag's).
+    target: PolicyVerdict
+    #: The platform tags to claim, best first; ``None`` keeps the wheel's tags.
+    platforms: tuple[str, ...] | None
+    #: Tags the repaired wheel must be allowed as it is (closure check).
+    claimed: tuple[PolicyVerdict, ...]
+    libs_dir: str
+    grafts: tuple[Graft, ...]
+    patches: tuple[MemberPatch, ...]
+    #: Sonames left out by ``--exclude``.
+    excluded: tuple[str, ...]
+
+
+def excluded_sonames(report: AuditReport, patterns: tuple[str, ...]) -> frozenset[str]:
+    """Sonames of libraries outside the wheel whose soname or path matches a pattern."""
+    out = set()
+    for lib in report.external:
+        names = (lib.soname, lib.path, lib.realpath)
+        if any(n and fnmatch.fnmatchcase(n, p) for n in names for p in patterns):
+            out.add(lib.soname)
+    return frozenset(out)
+
+
+def without_libraries(req: WheelRequirements, sonames: frozenset[str]) -> WheelRequirements:
+    """``req`` as if the libraries ``sonames`` were provided from elsewhere (``--exclude``): no
+    file needs them, nothing of theirs is judged or grafted."""
+    if not sonames:
+        return req
+
+    files = tuple(
+        replace(f, needed=tuple(u for u in f.needed if u.soname not in sonames)) for f in req.files
+    )
+    libraries = {
+        name: replace(f, needed=tuple(u for u in f.needed if u.soname not in sonames))
+        for name, f in req.libraries.items()
+        if name not in sonames
+    }
+    return replace(req, files=files, libraries=libraries)
+
+
+def evaluate_for_repair(
+    report: AuditReport, policies: PolicySet, excluded: frozenset[str], audit: AuditOptions
+) -> Verdict:
+    assert report.requirements is not None
+    req = without_libraries(report.requirements, excluded)
+    return policies.evaluate(req, check_isa=audit.check_isa, check_execstack=audit.check_execstack)
+
+
+def plan_repair(
+    report: AuditReport,
+    policies: PolicySet,
+    options: RepairOptions,
+    *,
+    audit: AuditOptions,
+    digest: Callable[[str], str],
+) -> RepairPlan:
+    """What repairing ``report``'s wheel takes. Raises :class:`RepairRefusedError` when the
+    requested policy (or, for ``auto``, every policy) stays out of reach after repair."""
+    if report.verdict is None or report.requirements is None:
+        raise RepairRefusedError("not a platform wheel: it has no ELF file", path=report.path)
+    excluded = excluded_sonames(report, options.exclude)
+    verdict = evaluate_for_repair(report, policies, excluded, audit)
+    target = _target(report, policies, verdict, options)
+    claimed = _claimed(verdict, target, options)
+    libs_dir = report.filename.name + options.lib_sdir
+    grafts = _grafts(report, claimed, libs_dir, digest)
+    new_names = {soname: g.name for g in grafts for soname in g.sonames}
+    patches = tuple(
+        p
+        for m in report.members
+        if (p := _member_patch(m, new_names, libs_dir, report)) is not None
+    )
+    platforms = None
+    if options.update_tags:
+        platforms = tuple(t for v in claimed for t in (v.tag, *v.alias_tags))
+    return RepairPlan(
+        claimed[0], platforms, claimed, libs_dir, grafts, patches, tuple(sorted(excluded))
+    )
+
+
+def _refusal(report: AuditReport, verdict: PolicyVerdict, what: str) -> RepairRefusedError:
+    reasons = verdict.reasons_after_repair
+    shown = "; ".join(r.message for r in reasons[:5])
+    more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
+    return RepairRefusedError(f"cannot repair to {what}: {shown}{more}", path=report.path)
+
+
+def _target(
+    report: AuditReport, policies: PolicySet, verdict: Verdict, options: RepairOptions
+) -> PolicyVerdict:
+    if options.plat == "auto":
+        best = verdict.best_after_repair
+        if best.policy.is_generic:
+            nearest = min(
+                (v for v in verdict.applicable if not v.policy.is_generic),
+                key=lambda v: v.policy.priority,
+                default=None,
+            )
+            if nearest is None:
+                raise RepairRefusedError(
+                    f"no manylinux/musllinux policy covers {report.arch} with {report.libc}",
+                    path=report.path,
+                )
+            raise _refusal(report, nearest, f"any policy (the closest is {nearest.tag})")
+        return best
+    match = policies.lookup(options.plat)
+    if match.arch is not None and match.arch != report.arch:
+        raise RepairRefusedError(
+            f"cannot repair a {report.arch} wheel to {options.plat} ({match.arch})",
+            path=report.path,
+        )
+    found = verdict.get(match.policy.name)
+    if found is None or not found.applicable:
+        raise RepairRefusedError(
+            f"{match.policy.name} does not apply to this {report.libc} {report.arch} wheel"
+            if found is None
+            else "; ".join(r.message for r in found.reasons),
+            path=report.path,
+        )
+    if not found.allowed_after_repair:
+        raise _refusal(report, found, found.tag)
+    return found
+
+
+def _claimed(
+    verdict: Verdict, target: PolicyVerdict, options: RepairOptions
+) -> tuple[PolicyVerdict, ...]:
+    """The target, preceded by the best policy the repaired wheel also satisfies — unless asked
+    not to, or unless that policy needs grafts the target does not (auditwheel's rule)."""
+    best = verdict.best_after_repair
+    if (
+        options.only_plat
+        or best.policy.priority <= target.policy.priority
+        or not set(best.grafts) <= set(target.grafts)
+    ):
+        return (target,)
+    return (best, target)
+
+
+def graft_name(source: str, sha256_hex: str) -> str:
+    """auditwheel's name: ``libfoo.so.1.2`` -> ``libfoo-<8 hex>.so.1.2``."""
+    base, _, rest = posixpath.basename(source).partition(".")
+    short = sha256_hex[:8]
+    if base.endswith(f"-{short}"):
+        return posixpath.basename(source)
+    return f"{base}-{short}.{rest}" if rest else f"{base}-{short}"
+
+
+def _grafts(
+    report: AuditReport,
+    claimed: tuple[PolicyVerdict, ...],
+    libs_dir: str,
+    digest: Callable[[str], str],
+) -> tuple[Graft, ...]:
+    assert report.requirements is not None
+    sonames = sorted({s for v in claimed for s in v.grafts})
+    by_source: dict[str, list[str]] = {}
+    paths = {lib.soname: lib.realpath for lib in report.external}
+    for soname in sonames:
+        source = paths.get(soname)
+        if source is None:  # judged not found: the verdict would have refused
+            raise RepairRefusedError(f"{soname} could not be located", path=report.path)
+        by_source.setdefault(source, []).append(soname)
+    names = {source: graft_name(source, digest(source)) for source in by_source}
+    new_names = {s: names[src] for src, group in by_source.items() for s in group}
+    grafts = []
+    for source, group in sorted(by_source.items()):
+        needs = {u.soname for s in group for u in report.requirements.libraries[s].needed}
+        replacements = tuple(sorted((n, new_names[n]) for n in needs if n in new_names))
+        edits = ElfEdits(
+            soname=names[source],
+            replace_needed=replacements,
+            rpath="$ORIGIN" if replacements else None,
+            remove_rpath=not replacements,
+        )
+        grafts.append(
+            Graft(tuple(group), source, names[source], f"{libs_dir}/{names[source]}", edits)
+        )
+    return tuple(grafts)
+
+
+def _is_script(member: str) -> bool:
+    parts = member.split("/")
+    return len(parts) == 3 and parts[0].endswith(".data") and parts[1] == "scripts"
+
+
+def _embeds_python(member: ElfMember) -> bool:
+    if member.role is not ElfRole.EXECUTABLE:
+        return False
+    imported = {name for group in member.elf.imports for name in group.names}
+    return bool(imported & _EMBEDDING)
+
+
+def _member_patch(
+    member: ElfMember, new_names: Mapping[str, str], libs_dir: str, report: AuditReport
+) -> MemberPatch | None:
+    replacements = tuple(
+        (n.soname, new_names[n.soname]) for n in member.needed if n.soname in new_names
+    )
+    remove: tuple[str, ...] = ()
+    if member.libpython is not None and not _embeds_python(member):
+        remove = (member.libpython,)
+    if not replacements and not remove:
+        return None
+    moved_to = None
+    location = member.member
+    if replacements and _is_script(member.member):
+        moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
+        location = moved_to
+    rpath = None
+    if replacements:
+        here = posixpath.dirname(installed_path(location))
+        rel = posixpath.relpath(installed_path(libs_dir), here)
+        kept = [
+            e for e in (*member.elf.rpath, *member.elf.runpath) if e not in member.foreign_rpaths
+        ]
+        rpath = ":".join(dict.fromkeys([*kept, f"$ORIGIN/{rel}"]))
+    edits = ElfEdits(replace_needed=replacements, remove_needed=remove, rpath=rpath)
+    return MemberPatch(member.member, edits, moved_to)

@@ -1,0 +1,123 @@
+"""``repair_wheel``: audit a wheel, plan its repair, apply it, prove it, commit it."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from manywheel.audit import AuditOptions, AuditReport, analyze, scan_wheel
+from manywheel.errors import InvalidWheelError, NotPlatformWheelError
+from manywheel.policy import PolicySet, load_policies
+from manywheel.repair.apply import apply_plan
+from manywheel.repair.options import RepairOptions
+from manywheel.repair.patcher import ElfPatcher
+from manywheel.repair.plan import RepairPlan, RepairRefusedError, plan_repair
+from manywheel.wheel import FindingKind, WheelArchive, verify_wheel
+
+__all__ = ["RepairResult", "repair_wheel"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RepairResult:
+    input: Path
+    #: The wheel written (for a pure wheel with ``allow_pure``: the copy).
+    output: Path
+    report: AuditReport
+    #: ``None`` for a pure wheel copied as it is.
+    plan: RepairPlan | None
+    input_size: int
+    output_size: int
+
+
+def _sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _refuse_bad_container(report: AuditReport) -> None:
+    """A wheel whose RECORD or structure does not verify is not repaired: rewriting it would
+    bless whatever was tampered with."""
+    serious = [f for f in report.findings if f.kind is not FindingKind.RECORD_WEAK_HASH]
+    if serious:
+        more = f" (and {len(serious) - 1} more)" if len(serious) > 1 else ""
+        raise InvalidWheelError(f"does not verify: {serious[0]}{more}", path=report.path)
+
+
+def _copy_pure(path: Path, dest_dir: Path) -> Path:
+    target = dest_dir / path.name
+    if target.exists() and target.samefile(path):
+        return target
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".manywheel-", suffix=".tmp")
+    os.close(fd)
+    try:
+        shutil.copyfile(path, tmp)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def repair_wheel(
+    path: str | os.PathLike[str],
+    dest_dir: str | os.PathLike[str],
+    *,
+    patcher: ElfPatcher,
+    options: RepairOptions | None = None,
+    audit: AuditOptions | None = None,
+    policies: PolicySet | None = None,
+    allow_pure: bool = False,
+) -> RepairResult:
+    """Repair the wheel at ``path`` into ``dest_dir`` (created if missing). Exactly one wheel
+    is written there on success and nothing on failure; the input is never modified."""
+    path, dest = Path(path), Path(dest_dir)
+    options = options or RepairOptions()
+    audit = audit or AuditOptions()
+    policies = policies if policies is not None else load_policies()
+    dest.mkdir(parents=True, exist_ok=True)
+    with WheelArchive.open(path) as archive:
+        scanned = scan_wheel(archive, workers=audit.workers)
+        findings = verify_wheel(archive)
+        report = analyze(
+            str(path), archive.filename, scanned, findings, policies=policies, options=audit
+        )
+        if report.pure:
+            if not allow_pure:
+                raise NotPlatformWheelError(
+                    "not a platform wheel: no ELF file for this architecture", path=str(path)
+                )
+            output = _copy_pure(path, dest)
+            return RepairResult(
+                path, output, report, None, path.stat().st_size, output.stat().st_size
+            )
+        _refuse_bad_container(report)
+        plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
+        pending = apply_plan(
+            archive,
+            report,
+            plan,
+            dest_dir=dest,
+            patcher=patcher,
+            options=options,
+            policies=policies,
+            audit=audit,
+        )
+    with pending:
+        final = dest / pending.path.name
+        if final.exists() and final.samefile(path):
+            raise RepairRefusedError(
+                "the repaired wheel would replace its own input; choose another --wheel-dir",
+                path=str(path),
+            )
+        output = pending.commit()
+    return RepairResult(path, output, report, plan, path.stat().st_size, output.stat().st_size)
