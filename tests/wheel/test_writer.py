@@ -258,7 +258,7 @@ def test_commit_replaces_atomically_and_keeps_the_umask(tmp_path: Path) -> None:
         ({"additions": {"demo/data.txt": b""}}, "already exists"),
         ({"additions": {"../evil.py": b""}}, "unsafe"),
         ({"removals": ["demo-1.0.dist-info/RECORD"]}, "written by the writer"),
-        ({"compress_level": 11}, "0-9"),
+        ({"compress_level": 11}, "-1 to 9"),
         (
             {"changes": {"demo/data.txt": b""}, "removals": ["demo/data.txt"]},
             "both changed and removed",

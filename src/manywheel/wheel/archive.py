@@ -32,6 +32,9 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
+#: Compressed bytes per hashing task in :meth:`WheelArchive.compute_digests`.
+_BATCH_BYTES = 1 << 20
+
 #: RECORD's signature files, which RECORD lists without a hash.
 SIGNATURE_NAMES = ("RECORD.jws", "RECORD.p7s")
 
@@ -160,12 +163,13 @@ class WheelArchive:
             if name in self._by_name and name not in self._duplicates and name not in self._digests
         ]
         todo = sorted((m for m in todo if not m.is_dir), key=lambda m: -m.compressed_size)
-        if workers <= 1 or len(todo) <= 1:
-            for member in todo:
-                self._drain(member)
+        batches = _batches(todo)
+        if workers <= 1 or len(batches) <= 1:
+            for batch in batches:
+                self._drain(batch)
             return
         with ThreadPoolExecutor(workers, thread_name_prefix="manywheel-hash") as pool:
-            futures = [pool.submit(self._drain, member) for member in todo]
+            futures = [pool.submit(self._drain, batch) for batch in batches]
             try:
                 for future in futures:
                     future.result()
@@ -173,9 +177,10 @@ class WheelArchive:
                 pool.shutdown(cancel_futures=True)
                 raise
 
-    def _drain(self, member: Member) -> None:
-        with self.open_member(member) as stream:
-            stream.drain()
+    def _drain(self, members: list[Member]) -> None:
+        for member in members:
+            with self.open_member(member) as stream:
+                stream.drain()
 
     def _remember(self, member: Member, digest: bytes) -> None:
         self._digests[member.name] = digest
@@ -226,6 +231,23 @@ class WheelArchive:
         """RECORD.jws / RECORD.p7s members present (their signatures are not checked)."""
         names = (f"{self.dist_info}/{n}" for n in SIGNATURE_NAMES)
         return tuple(n for n in names if n in self)
+
+
+def _batches(members: list[Member]) -> list[list[Member]]:
+    """Members grouped into tasks of about ``_BATCH_BYTES`` compressed bytes (big ones alone),
+    so thousands of tiny members do not cost a thread-pool task each."""
+    batches: list[list[Member]] = []
+    current: list[Member] = []
+    size = 0
+    for member in members:
+        current.append(member)
+        size += member.compressed_size
+        if size >= _BATCH_BYTES:
+            batches.append(current)
+            current, size = [], 0
+    if current:
+        batches.append(current)
+    return batches
 
 
 def _dist_info_identity(directory: str) -> tuple[str, str]:

@@ -215,8 +215,8 @@ def rewrite_wheel(
 
     Raises :class:`InvalidWheelError` when ``source`` has structural findings or a RECORD row
     that does not match, :class:`InputError` for a bad request."""
-    if not 0 <= compress_level <= 9:
-        raise InputError(f"compression level must be 0-9, not {compress_level}")
+    if not -1 <= compress_level <= 9:  # -1: zlib's default (6), as auditwheel's -z allows
+        raise InputError(f"compression level must be -1 to 9, not {compress_level}")
     findings = structural_findings(source)
     if findings:
         raise InvalidWheelError(
