@@ -29,6 +29,7 @@ __all__ = [
     "read_symbol_table",
 ]
 
+_WEAK = 2  # STB_WEAK
 VERSYM_HIDDEN = 0x8000
 VERSYM_INDEX = 0x7FFF
 SHN_UNDEF = 0
@@ -269,7 +270,7 @@ def read_symbol_table(
     infos = _column(raw, layout, _INFO_FIELD)
     shndxs = _column(raw, layout, _SHNDX_FIELD)
     undefined = [i for i, s in enumerate(shndxs) if s == SHN_UNDEF and infos[i] >> 4]
-    undef_names = [_name_at(strtab, name_offs[i]) for i in undefined]
+    undef_names = _names_at(strtab, [name_offs[i] for i in undefined])
     candidates = _starts_of(strtab, tuple(p.encode() for p in INIT_PREFIXES))
     init_names = [
         _name_at(strtab, o)
@@ -287,8 +288,20 @@ def read_symbol_table(
         ucs2_names=tuple(sorted(n for n in undef_names if n.startswith(UCS2_PREFIX))),
     )
     versions = _versym_column(layout, versym) if versym else None
-    weak = [infos[i] >> 4 == SymbolBinding.WEAK for i in undefined]
-    return table, _group_imports(version_slots, undefined, undef_names, weak, versions)
+    indices = [versions[i] & VERSYM_INDEX for i in undefined] if versions else [0] * len(undefined)
+    weak = {n for i, n in zip(undefined, undef_names, strict=True) if infos[i] >> 4 == _WEAK}
+    return table, _group_imports(version_slots, indices, undef_names, weak)
+
+
+def _names_at(strtab: bytes, offsets: list[int]) -> list[str]:
+    """Names at string-table offsets already checked by :func:`_check_names`."""
+    if len(offsets) < 1000:
+        return [_name_at(strtab, o) for o in offsets]
+    text = strtab.decode("utf-8", "surrogateescape")
+    if len(text) != len(strtab):
+        return [_name_at(strtab, o) for o in offsets]
+    find = text.index
+    return [text[o : find("\0", o)] for o in offsets]
 
 
 def _versym_column(layout: Layout, versym: bytes) -> array.array[int]:
@@ -300,22 +313,23 @@ def _versym_column(layout: Layout, versym: bytes) -> array.array[int]:
 
 
 def _group_imports(
-    slots: tuple[VersionSlot | None, ...],
-    undefined: list[int],
-    names: list[str],
-    weak: list[bool],
-    versions: array.array[int] | None,
+    slots: tuple[VersionSlot | None, ...], indices: list[int], names: list[str], weak: set[str]
 ) -> tuple[ImportGroup, ...]:
-    groups: dict[tuple[str | None, str | None], tuple[list[str], list[str]]] = {}
-    for i, name, is_weak in zip(undefined, names, weak, strict=True):
-        slot = slot_for(slots, versions[i]) if versions is not None else None
-        key = (slot.file, slot.name) if slot else (None, None)
-        members, weak_members = groups.setdefault(key, ([], []))
-        members.append(name)
-        if is_weak:
-            weak_members.append(name)
+    """Imports grouped by (library, version); ``indices`` are the version indices."""
+    by_index: dict[int, list[str]] = {v: [] for v in set(indices)}
+    for v, name in zip(indices, names, strict=True):
+        by_index[v].append(name)
+    groups: dict[tuple[str | None, str | None], list[str]] = {}
+    for v, members in by_index.items():
+        slot = slot_for(slots, v)
+        groups.setdefault((slot.file, slot.name) if slot else (None, None), []).extend(members)
     ordered = sorted(groups.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))
     return tuple(
-        ImportGroup(lib, ver, tuple(sorted(members)), tuple(sorted(weak_members)))
-        for (lib, ver), (members, weak_members) in ordered
+        ImportGroup(
+            lib,
+            ver,
+            tuple(sorted(members)),
+            tuple(sorted(weak.intersection(members) if weak else ())),
+        )
+        for (lib, ver), members in ordered
     )
