@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import os
 import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +20,9 @@ from manywheel.errors import InputError, InvalidWheelError
 from manywheel.wheel import MemberContent, WheelArchive, rewrite_wheel, verify_wheel
 from tests.wheel.builders import RawEntry, raw_zip, wheel_files, write_wheel
 from tests.wheel.conftest import clean_pip_env
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 WHEEL_NAME = "demo-1.0-py3-none-any.whl"
 
@@ -347,3 +352,41 @@ def test_refuses_to_replace_its_own_input(tmp_path: Path) -> None:
         rewrite_wheel(archive, source.parent, changes={"demo/data.txt": b"x"})
     assert _sha(source) == before
     assert [p.name for p in source.parent.iterdir()] == [WHEEL_NAME]
+
+
+class _Unseekable(io.RawIOBase):
+    """A write-only stream without seek/tell, so zipfile writes data descriptors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, b: ReadableBuffer, /) -> int:
+        view = memoryview(b).cast("B")
+        self.data += view
+        return len(view)
+
+
+def test_members_with_data_descriptors_are_copied_without_them(tmp_path: Path) -> None:
+    files = wheel_files({"demo/__init__.py": b"x = 1\n" * 100, "demo/b.txt": b"b" * 1000})
+    sink = _Unseekable()
+    with zipfile.ZipFile(sink, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in files.items():
+            out.writestr(name, data)
+    source = tmp_path / WHEEL_NAME
+    source.write_bytes(bytes(sink.data))
+    assert b"PK\x07\x08" in source.read_bytes()  # the input really has data descriptors
+    assert verify_wheel(source) == ()
+    with WheelArchive.open(source) as archive:
+        assert all(m.flags & 0x08 for m in archive.members)
+        out_path = rewrite_wheel(archive, _mkdir(tmp_path / "out")).commit()
+    assert b"PK\x07\x08" not in out_path.read_bytes()
+    assert verify_wheel(out_path) == ()
+    with zipfile.ZipFile(out_path) as result:
+        assert result.testzip() is None
+        assert {n: result.read(n) for n in files if not n.endswith("RECORD")} == {
+            n: d for n, d in files.items() if not n.endswith("RECORD")
+        }
