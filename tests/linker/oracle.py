@@ -118,7 +118,8 @@ def emulated(tree: DependencyTree) -> dict[str, str | None]:
     for obj in tree.objects[1:]:
         if obj.found_by is not None:
             chosen.setdefault(obj.found_by.name, obj.path)
-        elif obj is tree.interpreter:
+        elif obj is tree.interpreter and _referenced(tree):
+            # glibc hides its own map from the list unless an object names it in DT_NEEDED.
             chosen.setdefault(obj.path, obj.path)
     if tree.flavor is Flavor.MUSL:  # musl's ldd lists "libc.so => <the loader>" too
         for obj in tree.objects:
@@ -128,6 +129,12 @@ def emulated(tree: DependencyTree) -> dict[str, str | None]:
     for missing in tree.not_found:
         chosen.setdefault(missing.name, None)
     return chosen
+
+
+def _referenced(tree: DependencyTree) -> bool:
+    return tree.flavor is Flavor.MUSL or any(
+        r.rule is Rule.INTERPRETER for obj in tree.objects for r in obj.needed
+    )
 
 
 def emulated_failures(tree: DependencyTree) -> frozenset[tuple[str, str, str]]:
