@@ -30,6 +30,7 @@ __all__ = [
 ]
 
 _WEAK = 2  # STB_WEAK
+_NOTYPE, _FUNC = 0, 2  # STT_NOTYPE, STT_FUNC
 VERSYM_HIDDEN = 0x8000
 VERSYM_INDEX = 0x7FFF
 SHN_UNDEF = 0
@@ -127,12 +128,13 @@ class SymbolTable(Sequence[Symbol]):
     layout: Layout | None = None
     #: Indexed by version index (hidden bit cleared); ``None`` for unassigned indices.
     version_slots: tuple[VersionSlot | None, ...] = ()
-    #: Defined symbols named ``PyInit_*``, ``init*`` or ``_cffi_pypyinit_*``.
+    #: Defined functions named ``PyInit_*``, ``init*`` or ``_cffi_pypyinit_*``.
     python_init_names: tuple[str, ...] = ()
-    #: Undefined references to PyFPE_jbuf/PyFPE_dummy/PyFPE_counter (Python built with
-    #: --with-fpectl; auditwheel's "pyfpe").
+    #: Undefined references (function or no type) to PyFPE_jbuf/PyFPE_dummy/PyFPE_counter
+    #: (Python built with --with-fpectl; auditwheel's "pyfpe" check, same rule).
     pyfpe_names: tuple[str, ...] = ()
-    #: Undefined references to PyUnicodeUCS2_* (narrow-unicode Python 2 builds).
+    #: Undefined functions whose name contains PyUnicodeUCS2_ (narrow-unicode Python 2 builds;
+    #: auditwheel's "ucs2" check, same rule).
     ucs2_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
@@ -274,9 +276,10 @@ def read_symbol_table(
     candidates = _starts_of(strtab, tuple(p.encode() for p in INIT_PREFIXES))
     init_names = [
         _name_at(strtab, o)
-        for o, s in zip(name_offs, shndxs, strict=True)
-        if o in candidates and s != SHN_UNDEF
+        for o, s, info in zip(name_offs, shndxs, infos, strict=True)
+        if o in candidates and s != SHN_UNDEF and info & 0xF == _FUNC
     ]
+    undef_types = [infos[i] & 0xF for i in undefined]
     table = SymbolTable(
         raw=raw,
         strtab=strtab,
@@ -284,8 +287,20 @@ def read_symbol_table(
         layout=layout,
         version_slots=version_slots,
         python_init_names=tuple(n for n in init_names if n.startswith(INIT_PREFIXES)),
-        pyfpe_names=tuple(sorted(n for n in undef_names if n in PYFPE_NAMES)),
-        ucs2_names=tuple(sorted(n for n in undef_names if n.startswith(UCS2_PREFIX))),
+        pyfpe_names=tuple(
+            sorted(
+                n
+                for n, t in zip(undef_names, undef_types, strict=True)
+                if n in PYFPE_NAMES and t in (_FUNC, _NOTYPE)
+            )
+        ),
+        ucs2_names=tuple(
+            sorted(
+                n
+                for n, t in zip(undef_names, undef_types, strict=True)
+                if UCS2_PREFIX in n and t == _FUNC
+            )
+        ),
     )
     versions = _versym_column(layout, versym) if versym else None
     indices = [versions[i] & VERSYM_INDEX for i in undefined] if versions else [0] * len(undefined)
