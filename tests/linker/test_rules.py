@@ -114,6 +114,7 @@ def test_two_names_of_one_file_load_it_once(built: Path) -> None:
 def test_a_needed_path_is_opened_as_it_is(built: Path) -> None:
     found = _needed(_tree(built, "path_needed_exe"), f"{built}/q/libr.so.1")
     assert (found.rule, found.path) == (Rule.PATH, f"{built}/q/libr.so.1")
+    assert found.loader_chain == (f"{built}/bin/path_needed_exe",)
 
 
 def test_glibc_hwcaps_subdirectories_are_preferred_when_active(built: Path) -> None:

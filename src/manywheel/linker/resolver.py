@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from manywheel.errors import InputError, InvalidElfError
@@ -212,7 +212,7 @@ class _Run:
             rejected: list[Rejection] = []
             path = self._expand(name, requester.origin)
             resolved = None if path is None else self.cache.check(path, self.target, rejected)
-            found = Resolution(name, requester.path, path, Rule.PATH, rejected=tuple(rejected))
+            found = replace(base, path=path, rule=Rule.PATH, rejected=tuple(rejected))
             if resolved is None or path is None:
                 return _not_found(base, tuple(rejected)), None
             return self._admit(requester, name, path, resolved, found)
