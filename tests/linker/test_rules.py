@@ -231,3 +231,12 @@ def test_a_file_glibc_cannot_load_ends_the_search(
         assert report.error.endswith(rejected.detail)
     else:
         assert report.error.startswith(f"{built}/{bad}: ")
+
+
+def test_origin_in_ld_library_path_is_the_programs_directory(built: Path) -> None:
+    program = f"{built}/bin/llp_runpath_exe"
+    report = run_loader(program, environ={"LD_LIBRARY_PATH": "$ORIGIN/../l1"})
+    tree = _tree(built, "llp_runpath_exe", SearchSettings(ld_library_path=("$ORIGIN/../l1",)))
+    libp = _needed(tree, "libp.so")
+    assert (libp.rule, libp.path) == (Rule.LD_LIBRARY_PATH, f"{built}/bin/../l1/libp.so")
+    assert report.chosen["libp.so"] == libp.path
