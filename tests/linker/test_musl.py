@@ -10,7 +10,7 @@ from manywheel.linker import Flavor, Resolver, RootFileSystem, Rule, SearchSetti
 
 from .oracle import MUSL_LOADER, emulated, run_loader
 
-PROGRAMS = ["inherit_exe", "origin_exe", "soname_reuse_exe"]
+PROGRAMS = ["inherit_exe", "origin_exe", "soname_reuse_exe", "wrong_class_exe"]
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +51,12 @@ def test_musl_system_path_comes_from_its_path_file(tmp_path: Path, musl_bin: Pat
     assert (libmo.rule, libmo.path) == (Rule.MUSL_PATH, "/opt/musl/libmo.so")
     libc = next(r for r in tree.root.needed if r.name == "libc.so")
     assert (libc.rule, libc.path) == (Rule.INTERPRETER, "/lib/ld-musl-x86_64.so.1")
+
+
+def test_musl_does_not_skip_a_wrong_class_candidate(musl_bin: Path, built: Path) -> None:
+    path = str(musl_bin / "wrong_class_exe")
+    report = run_loader(path, musl=True)
+    assert report.chosen["libmy.so"] is None  # "Error loading shared library libmy.so"
+    libmy = Resolver(RootFileSystem("/")).resolve(path).root.needed[0]
+    assert libmy.path is None
+    assert libmy.error == f"{built}/musl/w32/libmy.so: wrong ELF class: ELFCLASS32"

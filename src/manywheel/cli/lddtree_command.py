@@ -126,7 +126,7 @@ def _render_children(
     for resolution in obj.needed:
         print(indent + _line(resolution, ctx), file=ctx.stdout)
         if ctx.verbosity >= 1:
-            for rejected in resolution.rejected:
+            for rejected in (r for r in resolution.rejected if not r.fatal):
                 detail = f"skipped {rejected.path}: {rejected.detail}"
                 print(indent + "    " + ctx.paint(detail, _DIM), file=ctx.stdout)
         child = tree.get(resolution.path) if resolution.path else None

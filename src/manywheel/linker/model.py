@@ -69,12 +69,9 @@ class Rejection:
     reason: RejectionReason
     #: The loader's words (``wrong ELF class: ELFCLASS32``, ``invalid ELF header``).
     detail: str
-
-    @property
-    def fatal(self) -> bool:
-        """glibc skips a file of the wrong class or machine and searches on; any other misfit
-        ends the load with an error (``error while loading shared libraries: PATH: DETAIL``)."""
-        return self.reason not in (RejectionReason.WRONG_CLASS, RejectionReason.WRONG_MACHINE)
+    #: The loader stops here with an error instead of searching on. glibc skips only a file
+    #: of the wrong class or machine; musl skips nothing.
+    fatal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -121,7 +121,7 @@ class _Run:
         if self.settings.platform is not None:
             self.platform = self.platform.with_platform(self.settings.platform)
         self.flavor = self.settings.flavor or detect_flavor(elf)
-        self.target = Target.of(elf.header)
+        self.target = Target.of(elf.header, self.flavor)
         origin = posixpath.dirname(resolved)
         self.root = _Map(path, resolved, elf, origin, {path, *self._soname(elf)})
         self.loaded: list[_Map] = [self.root]

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Phase", "ResolverCache", "SearchOutcome", "SearchSettings"]
 
+#: What glibc's open_verify skips quietly; any other misfit is an error.
+_SKIPPED = (RejectionReason.WRONG_CLASS, RejectionReason.WRONG_MACHINE)
 ET_EXEC = 2
 ET_DYN = 3
 DF_1_PIE = 0x08000000
@@ -95,15 +97,18 @@ def _stopped(rejected: list[Rejection]) -> SearchOutcome:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """The header fields a candidate must match (those of the root object)."""
+    """The header fields a candidate must match (those of the root object), and whether a
+    misfit ends the search (musl: always; glibc: unless it is the class or machine)."""
 
     elf_class: int
     data: int
     machine: int
+    musl: bool = False
 
     @classmethod
-    def of(cls, header: ElfHeader) -> Target:
-        return cls(int(header.elf_class), int(header.data), header.e_machine)
+    def of(cls, header: ElfHeader, flavor: Flavor) -> Target:
+        musl = flavor is Flavor.MUSL
+        return cls(int(header.elf_class), int(header.data), header.e_machine, musl)
 
 
 @dataclass(slots=True)
@@ -242,7 +247,8 @@ class ResolverCache:
         )
         if problem is None:
             return resolved
-        rejected.append(Rejection(path, problem[0], problem[1]))
+        fatal = target.musl or problem[0] not in _SKIPPED
+        rejected.append(Rejection(path, problem[0], problem[1], fatal))
         return None
 
 
