@@ -390,3 +390,10 @@ def test_members_with_data_descriptors_are_copied_without_them(tmp_path: Path) -
         assert {n: result.read(n) for n in files if not n.endswith("RECORD")} == {
             n: d for n, d in files.items() if not n.endswith("RECORD")
         }
+
+
+def test_str_content_is_refused(tmp_path: Path) -> None:
+    source = _demo(tmp_path)
+    with WheelArchive.open(source) as archive, pytest.raises(TypeError, match="bytes or a Path"):
+        rewrite_wheel(archive, tmp_path, changes={"demo/data.txt": "a str"})  # type: ignore[dict-item]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

@@ -124,7 +124,12 @@ class _Plan:
 
 
 def _as_content(value: Content) -> MemberContent:
-    return value if isinstance(value, MemberContent) else MemberContent(value)
+    content = value if isinstance(value, MemberContent) else MemberContent(value)
+    if not isinstance(content.data, (bytes, Path)):  # a str path would be taken for content
+        raise TypeError(
+            f"member content must be bytes or a Path, not {type(content.data).__name__}"
+        )
+    return content
 
 
 def _check_request(
