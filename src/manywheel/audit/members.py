@@ -24,16 +24,24 @@ _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
 def merged_resolutions(trees: Iterable[DependencyTree]) -> dict[str, dict[str, Resolution]]:
     """For every object of every tree (by real virtual path): its resolution of each NEEDED.
 
-    An object loaded in several trees may resolve differently in each (RPATH is inherited from
-    whoever loaded it); a found resolution wins over a missing one, the first found wins."""
+    An object loaded in several trees may resolve differently in each: RPATH is inherited from
+    whoever loaded it, and a soname an extension already loaded from the wheel is reused by the
+    libraries it loads next. The best answer wins: inside the wheel, then elsewhere, then not
+    found; the first of equals."""
     merged: dict[str, dict[str, Resolution]] = defaultdict(dict)
     for tree in trees:
         for obj in tree.objects:
             mine = merged[obj.realpath]
             for res in obj.needed:
-                if res.name not in mine or (res.found and not mine[res.name].found):
+                if res.name not in mine or _rank(res) > _rank(mine[res.name]):
                     mine[res.name] = res
     return merged
+
+
+def _rank(res: Resolution) -> int:
+    if not res.found:
+        return 0
+    return 2 if res.path is not None and is_inside_wheel(res.path) else 1
 
 
 def where_of(res: Resolution, realpaths: Mapping[str, str]) -> Where:

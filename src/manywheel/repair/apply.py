@@ -150,9 +150,8 @@ def check_closure(
     is — every DT_NEEDED inside the wheel or on the policy's whitelist, every version need
     within the policy. Unchanged members keep their facts (same bytes); changed and new ELF
     files are read again."""
-    kept = tuple(
-        ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in new_elves
-    )
+    replaced = set(new_elves) | {p.member for p in plan.patches}
+    kept = tuple(ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced)
     fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
     with WheelArchive.open(pending.path) as archive:
         findings = structural_findings(archive)

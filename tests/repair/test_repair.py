@@ -1,0 +1,259 @@
+"""repair on gcc-built fixtures: what is grafted, under which names, how every ELF file is
+patched, which tag is claimed — and that a failed repair writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from manywheel.elf import ElfFile, parse_elf
+from manywheel.errors import NotPlatformWheelError
+from manywheel.repair import ElfEdits, RepairRefusedError, graft_name
+from manywheel.wheel import WheelFilename
+from tests.harness.extensions import write_wheel
+from tests.repair.conftest import Repair
+from tests.repair.natives import Natives
+
+CALL_FOO = 'if (foo(20) != 41) { PyErr_SetString(PyExc_RuntimeError, "foo"); return NULL; }'
+FOO_DECL = "int foo(int);"
+
+
+def _elves(wheel: Path) -> dict[str, ElfFile]:
+    with zipfile.ZipFile(wheel) as z:
+        return {
+            n: parse_elf(z.read(n), name=n) for n in z.namelist() if z.read(n)[:4] == b"\x7fELF"
+        }
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def chain_wheel(natives: Natives) -> Path:
+    ext = natives.extension("chainext", CALL_FOO, ["-lfoo"], body=FOO_DECL)
+    return natives.wheel("chain", {"chainext.so": ext})
+
+
+def test_chain_grafts_both_libraries_and_links_them(
+    repair: Repair, chain_wheel: Path, natives: Natives
+) -> None:
+    result = repair(chain_wheel)
+    foo = graft_name(str(natives.libdir / "libfoo.so.1"), _sha(natives.libdir / "libfoo.so.1"))
+    bar = graft_name(str(natives.libdir / "libbar.so.1"), _sha(natives.libdir / "libbar.so.1"))
+    elves = _elves(result.output)
+    assert sorted(elves) == sorted(["chainext.so", f"chain.libs/{foo}", f"chain.libs/{bar}"])
+    ext, libfoo, libbar = (
+        elves["chainext.so"],
+        elves[f"chain.libs/{foo}"],
+        elves[f"chain.libs/{bar}"],
+    )
+    assert foo in ext.needed and "libfoo.so.1" not in ext.needed
+    assert ext.rpath == ("$ORIGIN/chain.libs",) and ext.runpath == ()
+    assert libfoo.soname == foo and bar in libfoo.needed and libfoo.rpath == ("$ORIGIN",)
+    assert libbar.soname == bar and libbar.rpath == () and libbar.runpath == ()
+    assert result.output.name == "chain-1.0-cp311-cp311-manylinux_2_5_x86_64.manylinux1_x86_64.whl"
+
+
+def test_repaired_wheel_imports_without_the_library_directory(
+    repair: Repair, chain_wheel: Path, tmp_path: Path
+) -> None:
+    result = repair(chain_wheel)
+    target = tmp_path / "site"
+    with zipfile.ZipFile(result.output) as z:
+        z.extractall(target)
+    probe = "import chainext; print('ok')"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target)}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False, cwd="/"
+    )
+    assert done.stdout.strip() == "ok", done.stderr
+    with zipfile.ZipFile(chain_wheel) as z:
+        z.extractall(tmp_path / "raw")
+    env["PYTHONPATH"] = str(tmp_path / "raw")
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, check=False, cwd="/"
+    )
+    assert "libfoo.so.1: cannot open shared object file" in done.stderr
+
+
+def test_library_without_soname_is_grafted_by_file_name(repair: Repair, natives: Natives) -> None:
+    ext = natives.extension("privext", "priv();", ["-lpriv"], body="int priv(void);")
+    wheel = natives.wheel("priv", {"privext.so": ext})
+    result = repair(wheel)
+    name = graft_name(str(natives.libdir / "libpriv.so"), _sha(natives.libdir / "libpriv.so"))
+    assert name.startswith("libpriv-") and name.endswith(".so")
+    elves = _elves(result.output)
+    assert elves[f"priv.libs/{name}"].soname == name
+    assert name in elves["privext.so"].needed
+
+
+def test_library_already_in_the_wheel_is_not_grafted(repair: Repair, natives: Natives) -> None:
+    ext = natives.extension(
+        "originext",
+        CALL_FOO,
+        ["-lfoo", "-lbar"],
+        body=FOO_DECL,
+        extra=["-Wl,--no-as-needed,--enable-new-dtags,-rpath,$ORIGIN/lib"],
+    )
+    # The extension loads libbar from the wheel first; libfoo (no RUNPATH of its own) then
+    # reuses it by soname, as the loader does: nothing to graft.
+    assert parse_elf(ext).needed[:2] == ("libfoo.so.1", "libbar.so.1")
+    files = {
+        "pkg/originext.so": ext,
+        "pkg/lib/libfoo.so.1": (natives.libdir / "libfoo.so.1").read_bytes(),
+        "pkg/lib/libbar.so.1": (natives.libdir / "libbar.so.1").read_bytes(),
+    }
+    result = repair(natives.wheel("origin", files))
+    assert result.plan is not None and result.plan.grafts == () and result.plan.patches == ()
+    assert sorted(_elves(result.output)) == sorted(files)
+    assert "manylinux" in result.output.name
+
+
+def test_library_in_the_wheel_that_cannot_find_its_dependency_gets_it_grafted(
+    repair: Repair, natives: Natives
+) -> None:
+    ext = natives.extension(
+        "originext2",
+        CALL_FOO,
+        ["-lfoo"],
+        body=FOO_DECL,
+        extra=["-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib"],
+    )
+    files = {
+        "pkg/originext2.so": ext,
+        "pkg/lib/libfoo.so.1": (natives.libdir / "libfoo.so.1").read_bytes(),
+    }
+    result = repair(natives.wheel("origin2", files))
+    assert result.plan is not None
+    assert [g.sonames for g in result.plan.grafts] == [("libbar.so.1",)]
+    libfoo = _elves(result.output)["pkg/lib/libfoo.so.1"]
+    assert libfoo.rpath == ("$ORIGIN/../../origin2.libs",)
+
+
+def test_graft_needing_newer_glibc_raises_the_tag(repair: Repair, natives: Natives) -> None:
+    ext = natives.extension("threadext", "spawn();", ["-lthreads"], body="int spawn(void);")
+    result = repair(natives.wheel("threads", {"threadext.so": ext}))
+    assert result.plan is not None
+    assert result.plan.target.tag == "manylinux_2_34_x86_64"
+    assert "manylinux_2_34_x86_64" in result.output.name
+
+
+def test_libpython_dependency_is_removed(repair: Repair, natives: Natives) -> None:
+    libdir = natives.python.include.parent.parent / "lib"
+    ext = natives.extension(
+        "pyext", "", [f"-L{libdir}", "-lpython3.11"], extra=["-Wl,--no-as-needed"]
+    )
+    assert any(n.startswith("libpython3.11") for n in parse_elf(ext).needed)
+    result = repair(natives.wheel("pyext", {"pyext.so": ext}))
+    assert not any(n.startswith("libpython") for n in _elves(result.output)["pyext.so"].needed)
+
+
+def test_elf_script_moves_beside_the_libraries_and_a_shim_takes_its_place(
+    repair: Repair, natives: Natives
+) -> None:
+    exe = natives.executable(
+        "footool", "int foo(int);\nint main(void) { return foo(1) == 3 ? 0 : 1; }\n", ["-lfoo"]
+    )
+    result = repair(natives.wheel("tool", {"tool-1.0.data/scripts/footool": exe}))
+    with zipfile.ZipFile(result.output) as z:
+        shim = z.read("tool-1.0.data/scripts/footool")
+        moved = parse_elf(z.read("tool.scripts/footool"))
+    assert shim.startswith(b"#!python") and b"tool.scripts/footool" in shim
+    assert moved.rpath == ("$ORIGIN/../tool.libs",)
+
+
+def test_exclude_leaves_a_library_out(repair: Repair, chain_wheel: Path) -> None:
+    result = repair(chain_wheel, exclude=("libbar.so.*",))
+    assert result.plan is not None and result.plan.excluded == ("libbar.so.1",)
+    grafted = [g.sonames for g in result.plan.grafts]
+    assert grafted == [("libfoo.so.1",)]
+    libfoo = next(e for n, e in _elves(result.output).items() if n.startswith("chain.libs/"))
+    assert "libbar.so.1" in libfoo.needed
+
+
+def test_exclude_matches_the_resolved_path(
+    repair: Repair, chain_wheel: Path, natives: Natives
+) -> None:
+    result = repair(chain_wheel, exclude=(f"{natives.libdir}/libbar*",))
+    assert result.plan is not None and result.plan.excluded == ("libbar.so.1",)
+
+
+def test_missing_library_refuses_and_writes_nothing(
+    chain_wheel: Path, patcher: object, tmp_path: Path
+) -> None:
+    from manywheel.repair import PatchelfPatcher, repair_wheel
+
+    assert isinstance(patcher, PatchelfPatcher)
+    before = _sha(chain_wheel)
+    with pytest.raises(RepairRefusedError, match=r"libfoo\.so\.1.*not found"):
+        repair_wheel(chain_wheel, tmp_path / "out", patcher=patcher)
+    assert list((tmp_path / "out").iterdir()) == []
+    assert _sha(chain_wheel) == before
+
+
+def test_requested_policy_out_of_reach_is_refused(
+    repair: Repair, natives: Natives, tmp_path: Path
+) -> None:
+    ext = natives.extension("threadext2", "spawn();", ["-lthreads"], body="int spawn(void);")
+    wheel = natives.wheel("threads2", {"threadext2.so": ext})
+    with pytest.raises(RepairRefusedError, match=r"manylinux_2_17_x86_64.*GLIBC_2\.34"):
+        repair(wheel, plat="manylinux2014")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_only_plat_claims_just_the_requested_policy(repair: Repair, chain_wheel: Path) -> None:
+    both = WheelFilename.parse(repair(chain_wheel, plat="manylinux_2_17").output.name)
+    assert set(both.platform_tags) == {
+        "manylinux_2_5_x86_64",
+        "manylinux1_x86_64",
+        "manylinux_2_17_x86_64",
+        "manylinux2014_x86_64",
+    }
+    only = WheelFilename.parse(
+        repair(chain_wheel, plat="manylinux_2_17", only_plat=True).output.name
+    )
+    assert set(only.platform_tags) == {"manylinux_2_17_x86_64", "manylinux2014_x86_64"}
+
+
+def test_pure_wheel_is_refused_unless_allowed(repair: Repair, tmp_path: Path) -> None:
+    pure = write_wheel(tmp_path, "purepkg", "1.0", "py3-none-any", {"purepkg/__init__.py": b""})
+    with pytest.raises(NotPlatformWheelError):
+        repair(pure)
+    copied = repair(pure, allow_pure=True)
+    assert copied.plan is None and copied.output.read_bytes() == pure.read_bytes()
+
+
+def test_repair_is_reproducible(repair: Repair, chain_wheel: Path, tmp_path: Path) -> None:
+    first = repair(chain_wheel, tmp_path / "a")
+    second = repair(chain_wheel, tmp_path / "b")
+    assert first.output.name == second.output.name
+    assert first.output.read_bytes() == second.output.read_bytes()
+
+
+class _Lazy:
+    """A patcher backend that changes nothing: the closure check must catch its output."""
+
+    def apply(self, path: Path, edits: ElfEdits) -> None:
+        return None
+
+
+def test_closure_check_rejects_an_unpatched_result(
+    chain_wheel: Path, natives: Natives, tmp_path: Path
+) -> None:
+    from manywheel.audit import AuditOptions
+    from manywheel.repair import repair_wheel
+
+    with pytest.raises(RepairRefusedError, match="closure check failed"):
+        repair_wheel(
+            chain_wheel,
+            tmp_path / "out",
+            patcher=_Lazy(),
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+        )
+    assert list((tmp_path / "out").iterdir()) == []
