@@ -15,7 +15,7 @@ import pytest
 from manywheel.elf import parse_elf
 from manywheel.wheel import WheelFilename
 from tests.harness.availability import skip_or_fail
-from tests.repair.conftest import Repair
+from tests.repair.fixtures import Repair
 from tests.repair.natives import Natives
 
 BIN = Path(sys.executable).parent

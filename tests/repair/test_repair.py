@@ -16,7 +16,7 @@ from manywheel.errors import NotPlatformWheelError
 from manywheel.repair import ElfEdits, RepairRefusedError, graft_name
 from manywheel.wheel import WheelFilename
 from tests.harness.extensions import write_wheel
-from tests.repair.conftest import Repair
+from tests.repair.fixtures import Repair
 from tests.repair.natives import Natives
 
 CALL_FOO = 'if (foo(20) != 41) { PyErr_SetString(PyExc_RuntimeError, "foo"); return NULL; }'

@@ -1,3 +1,6 @@
+"""Repair fixtures (gcc-built natives, the patchelf backend, a repair runner), shared as a
+pytest plugin by tests/repair and tests/cli."""
+
 from __future__ import annotations
 
 import sys
