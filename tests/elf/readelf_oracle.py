@@ -10,7 +10,7 @@ from pathlib import Path
 
 from manywheel.elf import ElfFile
 
-READELF_ARGS = ("readelf", "-W", "-d", "-V", "--dyn-syms")
+READELF_ARGS = ("readelf", "-W", "-l", "-n", "-d", "-V", "--dyn-syms")
 _DYN = re.compile(r"^\s*0x[0-9a-f]+ \((\w+)\)\s+(.*)$")
 _BRACKET = re.compile(r"\[(.*)\]$")
 _VERNEED_FILE = re.compile(r"Version: \d+\s+File: (\S+)\s+Cnt: (\d+)")
@@ -22,6 +22,13 @@ _SYM = re.compile(
     r"(?:\[[^\]]*\]\s+)?(\S+)\s?(.*)$"
 )
 SHN_ABS = 0xFFF1
+_PHDR = re.compile(
+    r"^\s+(LOAD|GNU_STACK)\s+0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ 0x[0-9a-f]+ "
+    r"([R ][W ][E ]) 0x([0-9a-f]+)$"
+)
+_INTERP = re.compile(r"\[Requesting program interpreter: (.*)\]$")
+_BUILD_ID = re.compile(r"Build ID: ([0-9a-f]+)")
+_ISA_NEEDED = re.compile(r"x86 ISA needed: (.*)$")
 _FLAG_BITS = {"none": 0, "BASE": 1, "WEAK": 2, "INFO": 4}
 
 
@@ -39,6 +46,13 @@ class ReadelfFacts:
     symbols: list[str] = field(default_factory=list)
     #: (type, bind, visibility, ndx) per symbol, as printed.
     symbol_kinds: list[tuple[str, str, str, str]] = field(default_factory=list)
+    interpreter: str | None = None
+    #: (flags as printed, e.g. "R E", alignment) per PT_LOAD.
+    loads: list[tuple[str, int]] = field(default_factory=list)
+    gnu_stack: str | None = None
+    build_id: str | None = None
+    #: The x86 ISA-needed levels listed in the GNU property note, e.g. ["x86-64-v3"].
+    isa_needed: list[str] = field(default_factory=list)
 
 
 def _flags(text: str) -> int:
@@ -64,7 +78,27 @@ def parse_readelf(text: str) -> ReadelfFacts:
     return facts
 
 
+def _parse_segments_and_notes(facts: ReadelfFacts, line: str) -> bool:
+    if m := _PHDR.match(line):
+        if m.group(1) == "LOAD":
+            facts.loads.append((m.group(2), int(m.group(3), 16)))
+        else:
+            facts.gnu_stack = m.group(2)
+    elif m := _INTERP.search(line):
+        facts.interpreter = m.group(1)
+    elif m := _BUILD_ID.search(line):
+        facts.build_id = m.group(1)
+    elif m := _ISA_NEEDED.search(line):
+        items = [i.strip() for i in m.group(1).split(",")]
+        facts.isa_needed += [i for i in items if i.startswith("x86-64-")]
+    else:
+        return False
+    return True
+
+
 def _parse_other(facts: ReadelfFacts, line: str) -> None:
+    if _parse_segments_and_notes(facts, line):
+        return
     dyn = _DYN.match(line)
     if dyn:
         tag, value = dyn.groups()
@@ -130,6 +164,7 @@ def assert_matches_readelf(elf: ElfFile, facts: ReadelfFacts) -> None:
     assert ours_needs == facts.version_needs
     ours_defs = [(d.name, d.index, d.flags, d.parents) for d in elf.version_definitions]
     assert ours_defs == facts.version_definitions
+    _assert_segments_and_notes(elf, facts)
     assert len(elf.symbols) == len(facts.symbols)
     for i, (printed, kind) in enumerate(zip(facts.symbols, facts.symbol_kinds, strict=True)):
         if kind[0] == "SECTION":  # readelf prints the section's name for section symbols
@@ -139,3 +174,15 @@ def assert_matches_readelf(elf: ElfFile, facts: ReadelfFacts) -> None:
         assert (kind[3] == "UND") == (not sym.defined), f"symbol {i} ndx"
         if sym.binding is not None and kind[1] in ("LOCAL", "GLOBAL", "WEAK"):
             assert sym.binding.name == kind[1], f"symbol {i} binding"
+
+
+def _assert_segments_and_notes(elf: ElfFile, facts: ReadelfFacts) -> None:
+    assert elf.interpreter == facts.interpreter
+    if facts.loads:
+        assert elf.load_alignment == min(align for _, align in facts.loads)
+    if facts.gnu_stack is not None:
+        assert elf.executable_stack == ("E" in facts.gnu_stack)
+    assert (elf.build_id.hex() if elf.build_id else None) == facts.build_id
+    level = elf.x86_isa_level
+    ours = None if level is None else ("x86-64-baseline" if level == 1 else f"x86-64-v{level}")
+    assert ours == (facts.isa_needed[-1] if facts.isa_needed else None)

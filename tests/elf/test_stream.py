@@ -55,8 +55,12 @@ def test_cross_fixtures_stream_like_mmap() -> None:
 
 
 def test_system_libraries_stream_like_mmap() -> None:
+    """Loadable files only: a relocatable object (.o) has its notes in sections alone, which a
+    stream does not read."""
     for path in system_libraries(60):
-        assert _same_without_sections(_stream(path), read_elf(path)), path
+        elf = read_elf(path)
+        if elf.segments:
+            assert _same_without_sections(_stream(path), elf), path
 
 
 def test_tiny_reads(host_fixtures: dict[str, Path]) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "read_segments",
 ]
 
+SHT_NOTE = 7
 SHT_NOBITS = 8
 _SIMPLE_ARCH = {
     Machine.AARCH64: "aarch64",
@@ -133,14 +134,14 @@ def read_interpreter(image: Image, segments: Sequence[Segment]) -> str | None:
 
 
 def read_notes(
-    image: Image, layout: Layout, segments: Sequence[Segment]
+    image: Image, layout: Layout, segments: Sequence[Segment], sections: Sequence[Section] = ()
 ) -> tuple[bytes | None, GnuProperties]:
-    """(build-id, GNU properties) from the PT_NOTE segments."""
+    """(build-id, GNU properties) from the PT_NOTE segments, or from the SHT_NOTE sections of
+    a file without any (relocatable objects)."""
+    places = {(s.offset, s.filesz, s.align) for s in segments if s.p_type == PT.NOTE}
+    if not places:
+        places = {(s.offset, s.size, s.addralign) for s in sections if s.sh_type == SHT_NOTE}
     notes: list[Note] = []
-    seen: set[tuple[int, int]] = set()
-    for seg in segments:
-        if seg.p_type == PT.NOTE and (seg.offset, seg.filesz) not in seen:
-            seen.add((seg.offset, seg.filesz))
-            data = image.read(seg.offset, seg.filesz, "PT_NOTE")
-            notes.extend(parse_notes(layout, data, seg.align))
+    for offset, size, align in sorted(places):
+        notes.extend(parse_notes(layout, image.read(offset, size, "notes"), align))
     return summarize_notes(layout, notes)

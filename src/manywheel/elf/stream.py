@@ -24,7 +24,8 @@ separate-code layout only the first read-only segment) plus PT_DYNAMIC, PT_INTER
 the tables. For libtorch_cpu.so (414 MiB, no separate-code, entry 0) that is the 16 MiB prefix.
 
 Section headers are not read from a stream (``ElfFile.sections`` is empty); every fact comes
-from the program headers and PT_DYNAMIC, as the dynamic loader sees the file.
+from the program headers and PT_DYNAMIC, as the dynamic loader sees the file. (So a relocatable
+object, which has no program headers, streams with no notes and no dynamic facts.)
 """
 
 from __future__ import annotations
