@@ -103,6 +103,7 @@ def test_python_extensions(
     # the module name comes from the file name: renamed, it is no longer that module
     assert elf.python_extension("other.cpython-311-x86_64-linux-gnu.so") is None
     assert elf.python_extension(f"pkg/{module}.cpython-311-x86_64-linux-gnu.so") == ext
+    assert elf.python_extension(f"/w/x-1.0-py3-none-any.whl:{module}.abi3.so") == ext
 
 
 def test_pyfpe_and_ucs2_references(host_fixtures: dict[str, Path]) -> None:

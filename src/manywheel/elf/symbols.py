@@ -185,7 +185,10 @@ class SymbolTable(Sequence[Symbol]):
 
     def python_extension(self, filename: str) -> PythonExtension | None:
         """See :meth:`ElfFile.python_extension`."""
-        module = filename.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+        # the base name (after any directory, and after "WHEEL:" in a member's label: module
+        # names cannot contain ':'), up to the first dot
+        base = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+        module = base.split(".", 1)[0]
         defined = set(self.python_init_names)
         for prefix, major in (("PyInit_", 3), ("init", 2), ("_cffi_pypyinit_", 2)):
             if prefix + module in defined:
