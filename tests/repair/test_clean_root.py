@@ -24,8 +24,10 @@ CALL_FOO = 'if (foo(20) != 41) { PyErr_SetString(PyExc_RuntimeError, "foo"); ret
 #: What each project's import must do beyond importing: call into the grafted library.
 CALLS = {
     "pyyaml": "import yaml; assert yaml.load('a: [1, 2]', Loader=yaml.CLoader) == {'a': [1, 2]}",
-    "cffi": "import cffi; ffi = cffi.FFI(); ffi.cdef('int abs(int);');"
-    " assert ffi.dlopen(None).abs(-3) == 3",
+    # A call through libffi (ffi_call), with the backend alone (cdef would need pycparser).
+    "cffi": "import _cffi_backend as B; i = B.new_primitive_type('int');"
+    " f = B.load_library(None).load_function(B.new_function_type((i,), i, False), 'abs');"
+    " assert f(-3) == 3",
     "psycopg2": "import psycopg2.extensions as e; assert e.libpq_version() > 100000",
     "lxml": "from lxml import etree; assert etree.fromstring('<a><b/></a>')[0].tag == 'b'",
     "pillow": "from PIL import Image; import io; b = io.BytesIO();"
@@ -52,7 +54,10 @@ def test_sdist_wheel_imports_only_once_repaired(
     module, hide = PROJECTS[project].module, HIDE.get(project, ())
     before = install_and_import(bookworm_root, wheel, module, hide=hide)
     assert before.outcome is Outcome.IMPORT_FAILED, before
-    assert "cannot open shared object file" in before.stderr
+    # Absent: "cannot open shared object file"; hidden under /dev/null: "file too short".
+    assert "cannot open shared object file" in before.stderr or (
+        hide and "file too short" in before.stderr
+    ), before.stderr
     repaired = _repair(wheel, tmp_path, patcher)
     after = install_and_import(bookworm_root, repaired, module, code=CALLS[project], hide=hide)
     assert after.ok, after.stderr[-3000:]
