@@ -4,6 +4,12 @@
 ``tests/conftest.py``; a non-root conftest may not declare plugins, so re-export them here.)
 """
 
-from tests.harness.fixtures import bookworm_root, bullseye_root, harness_cache, sdist_wheel
+from tests.harness.fixtures import (
+    bookworm_root,
+    bullseye_root,
+    harness_cache,
+    sdist_wheel,
+    trixie_root,
+)
 
-__all__ = ["bookworm_root", "bullseye_root", "harness_cache", "sdist_wheel"]
+__all__ = ["bookworm_root", "bullseye_root", "harness_cache", "sdist_wheel", "trixie_root"]

@@ -4,8 +4,8 @@ Register once for the whole suite in ``tests/conftest.py``::
 
     pytest_plugins = ["tests.harness.fixtures"]
 
-Then a test asks for ``bookworm_root`` / ``bullseye_root`` (a session-wide unpacked root) or
-``sdist_wheel`` (a builder: ``sdist_wheel("pyyaml", python="3.11") -> Path``).
+Then a test asks for ``bookworm_root``, ``bullseye_root`` or ``trixie_root`` (a session-wide
+unpacked root) or ``sdist_wheel`` (a builder: ``sdist_wheel("pyyaml", python="3.11") -> Path``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ __all__ = [
     "harness_cache",
     "sdist_wheel",
     "session_root",
+    "trixie_root",
 ]
 
 SdistWheelBuilder = Callable[..., Path]
@@ -63,6 +64,12 @@ def bookworm_root(harness_cache: HarnessCache) -> Iterator[Path]:
 def bullseye_root(harness_cache: HarnessCache) -> Iterator[Path]:
     """A minimal Debian 11 root (glibc 2.31, python 3.9), shared by the session: don't break it."""
     yield from session_root("bullseye", harness_cache)
+
+
+@pytest.fixture(scope="session")
+def trixie_root(harness_cache: HarnessCache) -> Iterator[Path]:
+    """A minimal Debian 13 root (glibc 2.41, python 3.13), shared by the session: don't break it."""
+    yield from session_root("trixie", harness_cache)
 
 
 @pytest.fixture(scope="session")

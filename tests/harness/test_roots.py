@@ -73,11 +73,9 @@ def _python_facts(root: Path) -> str:
 
 @pytest.mark.root
 @pytest.mark.slow
-@pytest.mark.parametrize("suite", ["bookworm", "bullseye"])
-def test_root_has_the_suites_glibc_and_python(
-    suite: str, bookworm_root: Path, bullseye_root: Path
-) -> None:
-    root = {"bookworm": bookworm_root, "bullseye": bullseye_root}[suite]
+@pytest.mark.parametrize("suite", sorted(SUITES))
+def test_root_has_the_suites_glibc_and_python(suite: str, request: pytest.FixtureRequest) -> None:
+    root: Path = request.getfixturevalue(f"{suite}_root")
     expected = SUITES[suite]
     major, minor = expected.glibc
     assert _python_facts(root) == f"glibc {major}.{minor} {expected.python}"
