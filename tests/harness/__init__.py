@@ -20,7 +20,14 @@ from tests.harness.availability import (
 from tests.harness.cache import HarnessCache
 from tests.harness.install import ImportResult, Outcome, install_and_import, unzip_and_import
 from tests.harness.namespace import inside, run_in_root
-from tests.harness.roots import SUITES, Suite, debian_root, host_debian_mirror, root_archive
+from tests.harness.roots import (
+    SUITES,
+    Suite,
+    debian_root,
+    host_debian_mirror,
+    root_archive,
+    scratch_base,
+)
 from tests.harness.sdists import (
     PROJECTS,
     SdistProject,
@@ -54,6 +61,7 @@ __all__ = [
     "require",
     "root_archive",
     "run_in_root",
+    "scratch_base",
     "skip_or_fail",
     "skips_become_failures",
     "unzip_and_import",

@@ -19,7 +19,7 @@ import pytest
 
 from tests.harness.availability import Unavailable, namespace_problems, require, skip_or_fail
 from tests.harness.cache import HarnessCache
-from tests.harness.roots import debian_root
+from tests.harness.roots import debian_root, scratch_base
 from tests.harness.sdists import build_sdist_wheel
 
 __all__ = [
@@ -43,7 +43,7 @@ def harness_cache() -> HarnessCache:
 def session_root(suite: str, cache: HarnessCache) -> Iterator[Path]:
     """Yield a fresh unpacked ``suite`` root, removed afterwards; skip or fail when impossible."""
     require(namespace_problems())
-    workdir = Path(tempfile.mkdtemp(prefix=f"manywheel-{suite}-"))
+    workdir = Path(tempfile.mkdtemp(prefix=f"manywheel-{suite}-", dir=scratch_base()))
     try:
         try:
             root = debian_root(suite, workdir / "root", cache=cache)

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ __all__ = [
     "debian_root",
     "host_debian_mirror",
     "root_archive",
+    "scratch_base",
     "unpack_root",
 ]
 
@@ -213,3 +215,19 @@ def debian_root(
     return unpack_root(
         root_archive(suite, cache=cache or HarnessCache.default(), mirror=mirror), dest
     )
+
+
+def scratch_base(candidates: Iterable[Path] = (Path("/dev/shm"),), min_free: int = 2 << 30) -> Path:
+    """Where to unpack roots: a tmpfs when one allows devices and executables and has room.
+
+    Unpacking a root (~130 MB of small files) takes ~0.2 s on tmpfs and 1-5 s on a busy disk.
+    """
+    for candidate in candidates:
+        try:
+            stat = os.statvfs(candidate)
+        except OSError:
+            continue
+        usable = not stat.f_flag & (os.ST_NODEV | os.ST_NOEXEC | os.ST_RDONLY)
+        if usable and stat.f_bavail * stat.f_frsize >= min_free and os.access(candidate, os.W_OK):
+            return candidate
+    return Path(tempfile.gettempdir())

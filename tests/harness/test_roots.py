@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes.util
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -11,7 +12,13 @@ import pytest
 
 from tests.harness.cache import HarnessCache
 from tests.harness.namespace import inside, resolve_inside, run_in_root
-from tests.harness.roots import SUITES, debian_root, host_debian_mirror, root_archive
+from tests.harness.roots import (
+    SUITES,
+    debian_root,
+    host_debian_mirror,
+    root_archive,
+    scratch_base,
+)
 
 DEB822 = """\
 Types: deb
@@ -153,3 +160,9 @@ def test_environment_is_clean_and_cwd_is_honoured(
     result = run_in_root(bookworm_root, ["python3", "-c", code], env={"EXTRA": "1"}, cwd="/tmp")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["/tmp", "['EXTRA', 'HOME', 'LC_ALL', 'PATH']"]
+
+
+def test_scratch_base_falls_back_to_the_temp_dir(tmp_path: Path) -> None:
+    assert scratch_base([tmp_path / "missing"]) == Path(tempfile.gettempdir())
+    assert scratch_base([tmp_path], min_free=1 << 62) == Path(tempfile.gettempdir())
+    assert scratch_base([tmp_path], min_free=0) == tmp_path
