@@ -64,6 +64,20 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         " or 6)",
     )
     parser.add_argument(
+        "--keep-rpath",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="keep RPATH/RUNPATH entries matching GLOB (as written) although they lead outside "
+        "the wheel (repeatable); others are removed from every ELF file",
+    )
+    parser.add_argument(
+        "--no-clean-rpaths",
+        dest="clean_rpaths",
+        action="store_false",
+        help="leave RPATH/RUNPATH alone in files no graft patches (auditwheel's behaviour)",
+    )
+    parser.add_argument(
         "--patcher", choices=("patchelf",), default="patchelf", help=argparse.SUPPRESS
     )
     add_audit_arguments(parser)
@@ -109,6 +123,8 @@ def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOpti
         strip=args.strip,
         compress_level=_level(args, environ),
         source_date_epoch=_epoch(environ),
+        clean_rpaths=args.clean_rpaths,
+        keep_rpaths=tuple(args.keep_rpath),
     )
 
 

@@ -21,3 +21,8 @@ class RepairOptions:
     strip: bool = False
     compress_level: int = 6
     source_date_epoch: int | None = None
+    #: Remove RPATH/RUNPATH entries that lead outside the wheel (a build machine's paths) from
+    #: every ELF file, not only from those a graft patches (auditwheel does only the latter).
+    clean_rpaths: bool = True
+    #: Globs of RPATH/RUNPATH entries (as written) to keep even though they lead outside.
+    keep_rpaths: tuple[str, ...] = ()

@@ -24,14 +24,16 @@ MIN_PATCHELF = (0, 14, 5)
 
 @dataclass(frozen=True, slots=True)
 class ElfEdits:
-    """What to change in one ELF file. ``rpath`` sets DT_RPATH (DT_RUNPATH removed), as
-    auditwheel does: DT_RPATH also serves the libraries the file loads."""
+    """What to change in one ELF file. ``rpath`` sets DT_RPATH (DT_RUNPATH removed) as
+    auditwheel does, since DT_RPATH also serves the libraries the file loads; with
+    ``keep_runpath`` a file that has DT_RUNPATH keeps that kind (an RPATH clean-up only)."""
 
     soname: str | None = None
     replace_needed: tuple[tuple[str, str], ...] = ()
     remove_needed: tuple[str, ...] = ()
     rpath: str | None = None
     remove_rpath: bool = False
+    keep_runpath: bool = False
 
     @property
     def empty(self) -> bool:
@@ -59,7 +61,11 @@ def patchelf_arguments(edits: ElfEdits) -> list[str]:
     for old, new in edits.replace_needed:
         args += ["--replace-needed", old, new]
     if edits.rpath is not None:
-        args += ["--force-rpath", "--set-rpath", edits.rpath]
+        args += (
+            ["--set-rpath", edits.rpath]
+            if edits.keep_runpath
+            else ["--force-rpath", "--set-rpath", edits.rpath]
+        )
     elif edits.remove_rpath:
         args.append("--remove-rpath")
     return args

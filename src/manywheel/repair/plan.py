@@ -133,7 +133,7 @@ def plan_repair(
     patches = tuple(
         p
         for m in report.members
-        if (p := _member_patch(m, new_names, libs_dir, report)) is not None
+        if (p := _member_patch(m, new_names, libs_dir, report, options)) is not None
     )
     platforms = None
     if options.update_tags:
@@ -256,8 +256,22 @@ def _embeds_python(member: ElfMember) -> bool:
     return bool(imported & _EMBEDDING)
 
 
+def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
+    """The member's RPATH/RUNPATH entries that stay: inside the wheel, or kept on purpose."""
+    return [
+        e
+        for e in (*member.elf.rpath, *member.elf.runpath)
+        if e not in member.foreign_rpaths
+        or any(fnmatch.fnmatchcase(e, p) for p in options.keep_rpaths)
+    ]
+
+
 def _member_patch(
-    member: ElfMember, new_names: Mapping[str, str], libs_dir: str, report: AuditReport
+    member: ElfMember,
+    new_names: Mapping[str, str],
+    libs_dir: str,
+    report: AuditReport,
+    options: RepairOptions,
 ) -> MemberPatch | None:
     replacements = tuple(
         (n.soname, new_names[n.soname]) for n in member.needed if n.soname in new_names
@@ -265,20 +279,29 @@ def _member_patch(
     remove: tuple[str, ...] = ()
     if member.libpython is not None and not _embeds_python(member):
         remove = (member.libpython,)
-    if not replacements and not remove:
+    kept = _kept_entries(member, options)
+    dirty = options.clean_rpaths and kept != [*member.elf.rpath, *member.elf.runpath]
+    if not replacements and not remove and not dirty:
         return None
     moved_to = None
     location = member.member
     if replacements and _is_script(member.member):
         moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
         location = moved_to
-    rpath = None
+    rpath, remove_rpath, keep_runpath = None, False, False
     if replacements:
         here = posixpath.dirname(installed_path(location))
         rel = posixpath.relpath(installed_path(libs_dir), here)
-        kept = [
-            e for e in (*member.elf.rpath, *member.elf.runpath) if e not in member.foreign_rpaths
-        ]
         rpath = ":".join(dict.fromkeys([*kept, f"$ORIGIN/{rel}"]))
-    edits = ElfEdits(replace_needed=replacements, remove_needed=remove, rpath=rpath)
+    elif dirty:
+        rpath = ":".join(dict.fromkeys(kept)) or None
+        remove_rpath = rpath is None
+        keep_runpath = bool(member.elf.runpath)
+    edits = ElfEdits(
+        replace_needed=replacements,
+        remove_needed=remove,
+        rpath=rpath,
+        remove_rpath=remove_rpath,
+        keep_runpath=keep_runpath,
+    )
     return MemberPatch(member.member, edits, moved_to)
