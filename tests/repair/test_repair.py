@@ -57,7 +57,7 @@ def test_chain_grafts_both_libraries_and_links_them(
     assert ext.rpath == ("$ORIGIN/chain.libs",) and ext.runpath == ()
     assert libfoo.soname == foo and bar in libfoo.needed and libfoo.rpath == ("$ORIGIN",)
     assert libbar.soname == bar and libbar.rpath == () and libbar.runpath == ()
-    assert result.output.name == "chain-1.0-cp311-cp311-manylinux_2_5_x86_64.manylinux1_x86_64.whl"
+    assert result.output.name == "chain-1.0-cp311-cp311-manylinux1_x86_64.manylinux_2_5_x86_64.whl"
 
 
 def test_repaired_wheel_imports_without_the_library_directory(

@@ -51,7 +51,8 @@ def test_retag_linux_wheel_to_manylinux() -> None:
         ["cp39-cp39-linux_x86_64"],
         ["manylinux_2_17_x86_64", "manylinux2014_x86_64"],
     )
-    assert result.platform_tags == ("manylinux_2_17_x86_64", "manylinux2014_x86_64")
+    # auditwheel 6 sorts the filename's platform tags; tests/repair compares whole filenames.
+    assert result.platform_tags == ("manylinux2014_x86_64", "manylinux_2_17_x86_64")
     assert result.wheel_tags == (
         "cp39-cp39-manylinux_2_17_x86_64",
         "cp39-cp39-manylinux2014_x86_64",
@@ -70,9 +71,9 @@ def test_retag_keeps_other_platforms_sorted_and_deduplicates() -> None:
         ["manylinux_2_17_x86_64", "manylinux2014_x86_64"],
     )
     assert result.platform_tags == (
+        "manylinux2014_x86_64",
         "manylinux_2_17_x86_64",
         "manylinux_2_28_x86_64",
-        "manylinux2014_x86_64",
     )
     assert result.wheel_tags == (
         "cp39-cp39-manylinux_2_28_x86_64",
@@ -85,7 +86,7 @@ def test_retag_any_wheel_becomes_platlib() -> None:
     result = retag(
         ["any"], ["py2-none-any", "py3-none-any"], ["manylinux_2_5_x86_64", "manylinux1_x86_64"]
     )
-    assert result.platform_tags == ("manylinux_2_5_x86_64", "manylinux1_x86_64")
+    assert result.platform_tags == ("manylinux1_x86_64", "manylinux_2_5_x86_64")
     assert result.wheel_tags == (
         "py2-none-manylinux_2_5_x86_64",
         "py2-none-manylinux1_x86_64",

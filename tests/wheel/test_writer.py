@@ -104,7 +104,7 @@ def test_pure_wheel_retagged_installs(real_wheels: dict[str, Path], tmp_path: Pa
             archive, tmp_path, platforms=["manylinux_2_17_x86_64", "manylinux2014_x86_64"]
         )
         out = pending.commit()
-    assert out.name == "six-1.16.0-py2.py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+    assert out.name == "six-1.16.0-py2.py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
     assert verify_wheel(out) == ()
     with WheelArchive.open(out) as archive:
         info = archive.wheel_info

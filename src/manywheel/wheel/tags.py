@@ -1,9 +1,9 @@
 """Retagging a wheel for new platforms, by auditwheel's rules (``add_platforms`` and
 ``get_replace_platforms`` in auditwheel 6), so filenames come out the same:
 
-- the filename's platform tags are sorted and deduplicated, the replaced ones (``linux_<arch>``
-  for a manylinux/musllinux target) dropped, and the new ones appended in the order given
-  (the policy's name first, then its aliases: ``manylinux_2_17_x86_64.manylinux2014_x86_64``);
+- the filename's platform tags: the replaced ones (``linux_<arch>`` for a manylinux/musllinux
+  target) dropped, the new ones added, deduplicated and sorted, as auditwheel 6 writes them
+  (``manylinux2014_x86_64.manylinux_2_17_x86_64``);
 - ``any`` cannot stand beside another platform: it is dropped and the wheel becomes platlib;
 - WHEEL's Tag lines: each distinct ``python-abi`` pair gets every new platform, and the lines
   for replaced platforms go, other lines stay in their order.
@@ -65,4 +65,4 @@ def retag(
     unwanted = {f"{pair}-{plat}" for pair in pyc_apis for plat in to_remove}
     kept = [tag for tag in wheel_tags if tag not in unwanted]
     updated = kept + [tag for tag in wanted if tag not in wheel_tags]
-    return Retag(platform_tags=tuple(names), wheel_tags=tuple(updated), platlib=platlib)
+    return Retag(platform_tags=tuple(sorted(names)), wheel_tags=tuple(updated), platlib=platlib)
