@@ -223,6 +223,7 @@ def build_sdist_wheel(
         with staging_dir(cache.sdist_wheels, key) as staging:
             _pip_wheel(host_python, project.name, version or project.version, staging)
             shutil.rmtree(final, ignore_errors=True)  # a leftover without exactly one wheel
+            staging.chmod(0o755)  # mkdtemp's 0700 would hide the cache from other users
             staging.rename(final)
     wheel = _wheel_in(final)
     if wheel is None:
