@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.availability import Unavailable
 from tests.harness.cache import HarnessCache
 from tests.harness.namespace import inside, resolve_inside, run_in_root
 from tests.harness.roots import (
@@ -166,3 +167,15 @@ def test_scratch_base_falls_back_to_the_temp_dir(tmp_path: Path) -> None:
     assert scratch_base([tmp_path / "missing"]) == Path(tempfile.gettempdir())
     assert scratch_base([tmp_path], min_free=1 << 62) == Path(tempfile.gettempdir())
     assert scratch_base([tmp_path], min_free=0) == tmp_path
+
+
+def test_building_without_debootstrap_is_unavailable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cached root and no debootstrap: Unavailable (a skip), and no debris in the cache."""
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    cache = HarnessCache(tmp_path / "cache")
+    expected = "needs root" if os.geteuid() != 0 else "needs debootstrap, tar, zstd"
+    with pytest.raises(Unavailable, match=expected):
+        root_archive("bookworm", cache=cache)
+    assert [p.name for p in cache.roots.iterdir()] == []
