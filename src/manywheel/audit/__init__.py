@@ -6,6 +6,13 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 ('linux_x86_64', 'manylinux_2_17_x86_64')
 """
 
+from manywheel.audit.auditwheel_json import (
+    SCHEMA_VERSION,
+    auditwheel_error,
+    auditwheel_json,
+    auditwheel_pure,
+)
+from manywheel.audit.details_json import DETAILS_SCHEMA_VERSION, details_json, pure_facts
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
 from manywheel.audit.report import (
@@ -22,6 +29,8 @@ from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_wheel
 
 __all__ = [
+    "DETAILS_SCHEMA_VERSION",
+    "SCHEMA_VERSION",
     "WHEEL_ROOT",
     "AuditOptions",
     "AuditReport",
@@ -35,7 +44,12 @@ __all__ = [
     "Where",
     "analyze",
     "audit_wheel",
+    "auditwheel_error",
+    "auditwheel_json",
+    "auditwheel_pure",
+    "details_json",
     "installed_path",
     "musl_version_from_libc",
+    "pure_facts",
     "scan_wheel",
 ]

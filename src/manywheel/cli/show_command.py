@@ -1,19 +1,317 @@
-"""``manywheel show``: placeholder until its issue lands (replaced by the module's owner)."""
+"""``manywheel show WHEEL...``: what each wheel is, the best tag it can claim as it is and after
+repair, and every reason each better tag is refused.
+
+auditwheel's flags and exit codes: 1 for a pure wheel unless ``--allow-pure-python-wheel``, 2
+(usage) for a missing file, 0 otherwise; with several wheels, the worst. ``--json`` prints
+auditwheel's ``show --json`` document (schema 1), one line per wheel; ``--json-details`` prints
+manywheel's own document (docs/show-json.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
+from manywheel.cli.exit_codes import ExitCode
+from manywheel.errors import InputError
 
-__all__ = ["register"]
+if TYPE_CHECKING:
+    from manywheel.audit import AuditReport, ElfMember
+    from manywheel.audit.summary import Refusal
+    from manywheel.policy import PolicyVerdict, Reason
+
+__all__ = ["DETAILS_FORMAT", "register"]
+
+DETAILS_FORMAT = "manywheel-show"
+#: Wheels at least this big get a progress line on a terminal.
+_PROGRESS_BYTES = 16 * 2**20
+#: Culprits listed per kind of reason before "... and N more".
+_LIST_LIMIT = 6
+_UNREADABLE = (InputError, FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
-    parser = subparsers.add_parser("show", parents=[parent], help="(not yet available)")
+    parser = subparsers.add_parser(
+        "show",
+        parents=[parent],
+        help="audit wheels: the tag each can claim as it is and after repair, and why not better",
+        description="Audit each wheel for external shared library dependencies: every ELF "
+        "member, how each library it needs resolves, the best tag the wheel can claim as it "
+        "is and after repair, and every reason a better tag is refused.",
+    )
+    parser.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to audit")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument(
+        "--json",
+        action="store_true",
+        help="print auditwheel's `show --json` document (schema version 1), one line per wheel",
+    )
+    output.add_argument(
+        "--json-details",
+        action="store_true",
+        help=f"print manywheel's full report as JSON ({DETAILS_FORMAT}, schema version 1)",
+    )
+    add_audit_arguments(parser)
     parser.set_defaults(handler=_handle)
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    print("manywheel show: not yet available", file=ctx.stderr)
-    return 2
+    missing = [w for w in args.wheels if not Path(w).is_file()]
+    if missing:  # auditwheel: parser.error, before any work
+        for path in missing:
+            print(f"manywheel show: error: cannot access {path}. No such file", file=ctx.stderr)
+        return ExitCode.USAGE
+    options = audit_options(args, ctx.environ)
+    policies = policies_from(args)
+    codes, entries = [], []
+    for path in args.wheels:
+        code, entry = _show_one(path, args, ctx, options, policies)
+        codes.append(code)
+        entries.append(entry)
+    if args.json_details:
+        from manywheel.audit import DETAILS_SCHEMA_VERSION
+
+        document = {
+            "format": DETAILS_FORMAT,
+            "schema_version": DETAILS_SCHEMA_VERSION,
+            "wheels": entries,
+        }
+        json.dump(document, ctx.stdout, indent=2)
+        ctx.stdout.write("\n")
+    return max(codes)
+
+
+def _show_one(
+    path: str, args: argparse.Namespace, ctx: Context, options: object, policies: object
+) -> tuple[int, dict[str, object]]:
+    from manywheel.audit import (
+        AuditOptions,
+        audit_wheel,
+        auditwheel_error,
+        auditwheel_json,
+        auditwheel_pure,
+        details_json,
+    )
+    from manywheel.audit.summary import pure_message
+    from manywheel.policy import PolicySet
+
+    assert isinstance(options, AuditOptions) and isinstance(policies, PolicySet)
+    name = Path(path).name
+    try:
+        report = audit_wheel(
+            path, policies=policies, options=options, progress=_progress(path, name, ctx)
+        )
+    except _UNREADABLE as e:
+        print(f"manywheel: error: {e}", file=ctx.stderr)
+        if args.json:
+            _line(auditwheel_error(name, str(e)), ctx)
+        return ExitCode.INPUT, {"wheel": name, "path": path, "error": str(e)}
+    if report.verdict is None:
+        message = pure_message(report.arch, (i.member for i in report.ignored))
+        ok = args.allow_pure_python_wheel and "any" in report.filename.platform_tags
+        if args.json:
+            _line(auditwheel_pure(name) if ok else auditwheel_error(name, message), ctx)
+        elif not args.json_details:
+            _render_pure(report, name, message, ok, ctx)
+        return (ExitCode.OK if ok else ExitCode.FINDINGS), details_json(report, name)
+    if args.json:
+        _line(auditwheel_json(report, name), ctx)
+    elif not args.json_details:
+        _render(report, name, ctx)
+    return ExitCode.OK, details_json(report, name)
+
+
+def _line(document: dict[str, object], ctx: Context) -> None:
+    ctx.stdout.write(json.dumps(document) + "\n")
+
+
+def _progress(path: str, name: str, ctx: Context) -> Callable[[int, int], None] | None:
+    isatty = getattr(ctx.stderr, "isatty", None)
+    if not (isatty and isatty()) or Path(path).stat().st_size < _PROGRESS_BYTES:
+        return None
+
+    def report(done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        end = "\n" if done >= total else ""
+        ctx.stderr.write(f"\r{name}: reading {percent:3d}%{end}")
+        ctx.stderr.flush()
+
+    return report
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def _out(ctx: Context, text: str = "") -> None:
+    print(text, file=ctx.stdout)
+
+
+def _render_pure(report: AuditReport, name: str, message: str, ok: bool, ctx: Context) -> None:
+    from manywheel.audit import pure_facts
+
+    facts = pure_facts(report)
+    tags = ".".join(report.filename.python_tags)
+    universal = "universal, " if facts["universal"] else ""
+    _out(ctx, f"{ctx.paint(name, '1')}: pure Python wheel ({universal}Python tags {tags})")
+    for ignored in report.ignored:
+        _out(ctx, f"  ignored {ignored.member}: {ignored.reason}")
+    if not ok:
+        print(f"manywheel show: {message}", file=ctx.stderr)
+    _render_findings(report, ctx)
+
+
+def _tag_text(verdict: PolicyVerdict, ctx: Context, good: bool) -> str:
+    aliases = f" (+ {', '.join(verdict.alias_tags)})" if verdict.alias_tags else ""
+    return ctx.paint(verdict.tag, "1;32" if good else "1;33") + aliases
+
+
+def _render(report: AuditReport, name: str, ctx: Context) -> None:
+    best, after = report.best, report.best_after_repair
+    assert best is not None and after is not None
+    generic = best.policy.is_generic
+    _out(
+        ctx,
+        f"{ctx.paint(name, '1')}: as it is: {_tag_text(best, ctx, not generic)}; "
+        f"after repair: {_tag_text(after, ctx, not after.policy.is_generic)}",
+    )
+    libc = "" if report.libc is None else f", {report.libc.value}"
+    _out(ctx, f"  {report.arch}{libc}; {len(report.members)} ELF members")
+    for holdout in report.holdouts:
+        _out(
+            ctx,
+            f"  {ctx.paint('held back by one file', '1;31')}: {holdout.member} alone keeps the "
+            f"wheel at {holdout.with_it} after repair; without it: {holdout.without_it}",
+        )
+    _render_refusals(report, ctx)
+    _render_grafts(report, ctx)
+    _render_members(report, ctx)
+    _render_findings(report, ctx)
+
+
+def _render_refusals(report: AuditReport, ctx: Context) -> None:
+    from manywheel.audit.summary import refusals
+
+    found = refusals(report)
+    if not found:
+        _out(ctx, "\n  No better tag exists for this wheel's libc and architecture.")
+        return
+    _out(ctx, "\n" + ctx.paint("Why not a better tag", "1"))
+    for refusal in found:
+        _out(ctx, f"  {_tag_range(refusal.tags)}{_repair_note(refusal)}:")
+        for kind, reasons in refusal.kinds:
+            lines = [_reason_text(r) for r in reasons]
+            fix = " (a repair fixes this)" if kind.repairable else ""
+            _out(ctx, f"    {ctx.paint(kind.value, '31')}{fix}:")
+            for line in _abbreviated(lines):
+                _out(ctx, f"      {line}")
+
+
+def _tag_range(tags: tuple[str, ...]) -> str:
+    if len(tags) == 1:
+        return tags[0]
+    return f"{tags[0]} … {tags[-1]} ({len(tags)} tags)"
+
+
+def _repair_note(refusal: Refusal) -> str:
+    return " — reachable by repair" if refusal.repairable else ""
+
+
+def _reason_text(reason: Reason) -> str:
+    if reason.file is None:
+        return reason.message
+    who = f"{reason.file} (grafted)" if reason.grafted else reason.file
+    parts = [who]
+    if reason.library:
+        parts.append(f"needs {reason.library}")
+    if reason.version:
+        parts.append(reason.version)
+    text = " ".join(parts)
+    if reason.symbols:
+        text += f" for {_few(reason.symbols)}"
+    return text if reason.library or reason.version else reason.message
+
+
+def _few(items: tuple[str, ...], limit: int = 3) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+
+
+def _abbreviated(lines: Iterable[str]) -> list[str]:
+    unique = list(dict.fromkeys(lines))
+    if len(unique) <= _LIST_LIMIT:
+        return unique
+    return [*unique[:_LIST_LIMIT], f"… and {len(unique) - _LIST_LIMIT} more"]
+
+
+def _render_grafts(report: AuditReport, ctx: Context) -> None:
+    from manywheel.audit.summary import grafts_by_policy
+
+    groups = grafts_by_policy(report)
+    if not groups:
+        return
+    paths = {e.soname: e.realpath for e in report.external}
+    _out(ctx, "\n" + ctx.paint("A repair would carry in", "1"))
+    for group in groups:
+        _out(ctx, f"  for {_tag_range(group.tags)}:")
+        for soname in group.grafts:
+            _out(ctx, f"    {soname} ← {paths.get(soname) or 'not found'}")
+
+
+def _render_members(report: AuditReport, ctx: Context) -> None:
+    notable = {g for v in report.verdict.applicable for g in v.grafts} if report.verdict else set()
+    _out(ctx, "\n" + ctx.paint("ELF members", "1"))
+    hidden = 0
+    for member in report.members:
+        _out(ctx, f"  {member.role.value:<10} {member.member}{_member_flags(member)}")
+        for needed in member.needed:
+            shown = needed.where.value == "not-found" or needed.soname in notable
+            if not shown and ctx.verbosity < 1:
+                hidden += 1
+                continue
+            where = needed.path or ""
+            rule = f" [{needed.rule}]" if needed.rule else ""
+            colour = "31" if needed.where.value == "not-found" else "2"
+            label = ctx.paint(needed.where.value, colour)
+            _out(ctx, f"    └ {needed.soname} → {label} {where}{rule}".rstrip())
+        for entry in member.foreign_rpaths:
+            _out(ctx, f"    ! RPATH/RUNPATH entry outside the wheel: {entry}")
+        for failure in member.version_failures:
+            _out(ctx, f"    ! {failure.message}")
+    if hidden:
+        _out(
+            ctx,
+            f"  ({hidden} libraries found in the wheel or allowed on the system; -v lists them)",
+        )
+    for ignored in report.ignored:
+        _out(ctx, f"  ignored    {ignored.member}: {ignored.reason}")
+
+
+def _member_flags(member: ElfMember) -> str:
+    flags = []
+    level = member.elf.x86_isa_level
+    if level is not None and int(level) > 1:
+        flags.append(f"x86-64-v{int(level)}")
+    if member.elf.executable_stack:
+        flags.append("executable stack")
+    if member.libpython:
+        flags.append(f"links {member.libpython}")
+    if member.low_alignment:
+        flags.append(f"LOAD alignment {member.elf.load_alignment:#x} < 64 KiB pages")
+    return f"  [{'; '.join(flags)}]" if flags else ""
+
+
+def _render_findings(report: AuditReport, ctx: Context) -> None:
+    if report.purelib_elves:
+        _out(ctx, "\n" + ctx.paint("ELF files in purelib (a repair refuses them)", "1;31"))
+        for member in report.purelib_elves:
+            _out(ctx, f"  {member}")
+    if not report.findings:
+        return
+    _out(ctx, "\n" + ctx.paint("Container findings (RECORD, tags, metadata)", "1;31"))
+    for finding in report.findings:
+        _out(ctx, f"  {finding.kind.label}: {finding}")
