@@ -26,6 +26,13 @@ from manywheel.audit.report import (
     Where,
 )
 from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.audit.summary import (
+    GraftGroup,
+    Refusal,
+    grafts_by_policy,
+    pure_message,
+    refusals,
+)
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_wheel
 
 __all__ = [
@@ -37,9 +44,11 @@ __all__ = [
     "ElfMember",
     "ElfRole",
     "ExternalLibrary",
+    "GraftGroup",
     "Holdout",
     "IgnoredMember",
     "NeededLibrary",
+    "Refusal",
     "ScannedElf",
     "Where",
     "analyze",
@@ -48,8 +57,11 @@ __all__ = [
     "auditwheel_json",
     "auditwheel_pure",
     "details_json",
+    "grafts_by_policy",
     "installed_path",
     "musl_version_from_libc",
     "pure_facts",
+    "pure_message",
+    "refusals",
     "scan_wheel",
 ]

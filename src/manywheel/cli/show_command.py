@@ -21,8 +21,7 @@ from manywheel.cli.exit_codes import ExitCode
 from manywheel.errors import InputError
 
 if TYPE_CHECKING:
-    from manywheel.audit import AuditReport, ElfMember
-    from manywheel.audit.summary import Refusal
+    from manywheel.audit import AuditReport, ElfMember, Refusal
     from manywheel.policy import PolicyVerdict, Reason
 
 __all__ = ["DETAILS_FORMAT", "register"]
@@ -96,8 +95,8 @@ def _show_one(
         auditwheel_json,
         auditwheel_pure,
         details_json,
+        pure_message,
     )
-    from manywheel.audit.summary import pure_message
     from manywheel.policy import PolicySet
 
     assert isinstance(options, AuditOptions) and isinstance(policies, PolicySet)
@@ -194,7 +193,7 @@ def _render(report: AuditReport, name: str, ctx: Context) -> None:
 
 
 def _render_refusals(report: AuditReport, ctx: Context) -> None:
-    from manywheel.audit.summary import refusals
+    from manywheel.audit import refusals
 
     found = refusals(report)
     if not found:
@@ -249,7 +248,7 @@ def _abbreviated(lines: Iterable[str]) -> list[str]:
 
 
 def _render_grafts(report: AuditReport, ctx: Context) -> None:
-    from manywheel.audit.summary import grafts_by_policy
+    from manywheel.audit import grafts_by_policy
 
     groups = grafts_by_policy(report)
     if not groups:
