@@ -1,0 +1,103 @@
+"""Time ``manywheel show`` against ``auditwheel show`` (6.8.2) on the same wheels, in one run.
+
+Run from the repository root: ``python -m benchmarks.bench_show [--repeat N] [--skip-torch]``.
+
+Wheels: the torch CPU wheel (``/opt/wheels``; ~190 MB, 136 ELF members), scipy and PyYAML
+(pinned, downloaded once into ``~/.cache/manywheel/wheels``). Both tools run as subprocesses
+(``--json``), wall time and peak RSS from ``wait4``; manywheel best of N, auditwheel once on torch
+(it takes minutes) and best of N on the others. For torch it also times the baseline: inflating
+every ELF member once with ``zipfile`` (nothing else), and prints manywheel's time against it.
+
+Targets (issue #6): torch >= 25x faster than auditwheel and <= 1.3x the inflate baseline, peak
+RSS <= 150 MB; scipy >= 20x; PyYAML no slower than auditwheel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from benchmarks.measure import Measurement, best_of, measure_command, ratio_line
+
+TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+CACHE = Path.home() / ".cache" / "manywheel" / "wheels"
+PINNED = (
+    ("scipy==1.14.1", "scipy-1.14.1-cp311-cp311-manylinux_2_17_x86_64"),
+    ("PyYAML==6.0.2", "PyYAML-6.0.2-cp311-cp311-manylinux_2_17_x86_64"),
+)
+_INFLATE = """
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        with z.open(info) as f:
+            if f.read(4) == b"\\x7fELF":
+                while f.read(1 << 20):
+                    pass
+"""
+
+
+def _download(requirement: str, prefix: str) -> Path:
+    found = sorted(CACHE.glob(f"{prefix}*.whl"))
+    if not found:
+        CACHE.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [
+                sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary",
+                ":all:", "--python-version", "3.11", "--platform", "manylinux2014_x86_64",
+                requirement, "-d", str(CACHE),
+            ],
+            check=True,
+        )  # fmt: skip
+        found = sorted(CACHE.glob(f"{prefix}*.whl"))
+    return found[0]
+
+
+def _tools() -> tuple[list[str], list[str]]:
+    here = Path(sys.executable).parent
+    auditwheel = shutil.which("auditwheel", path=str(here)) or shutil.which("auditwheel")
+    if auditwheel is None:
+        raise SystemExit("auditwheel 6.8.2 is not installed (pip install auditwheel==6.8.2)")
+    return [sys.executable, "-m", "manywheel", "show", "--json"], [auditwheel, "show", "--json"]
+
+
+def _mb(measurement: Measurement) -> str:
+    return f"{measurement.peak_rss / 1e6:.0f} MB"
+
+
+def bench(wheel: Path, repeat: int, theirs_repeat: int) -> None:
+    ours_cmd, theirs_cmd = _tools()
+    ours = best_of(repeat, lambda: measure_command([*ours_cmd, str(wheel)]))
+    theirs = best_of(theirs_repeat, lambda: measure_command([*theirs_cmd, str(wheel)]))
+    print(ratio_line(wheel.name, ours, theirs, "auditwheel"), flush=True)
+
+
+def bench_torch(repeat: int) -> None:
+    inflate = best_of(repeat, lambda: measure_command([sys.executable, "-c", _INFLATE, str(TORCH)]))
+    ours_cmd, theirs_cmd = _tools()
+    ours = best_of(repeat, lambda: measure_command([*ours_cmd, str(TORCH)]))
+    print(
+        f"{TORCH.name}: manywheel {ours.seconds:.3f}s ({_mb(ours)} peak RSS) vs inflating every "
+        f"ELF member once {inflate.seconds:.3f}s -> {ours.seconds / inflate.seconds:.2f}x the "
+        "baseline",
+        flush=True,
+    )
+    theirs = measure_command([*theirs_cmd, str(TORCH)])
+    print(ratio_line(TORCH.name, ours, theirs, "auditwheel"), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (best of)")
+    parser.add_argument("--skip-torch", action="store_true", help="leave out the torch wheel")
+    args = parser.parse_args()
+    for requirement, prefix in PINNED:
+        bench(_download(requirement, prefix), args.repeat, args.repeat)
+    if not args.skip_torch and TORCH.is_file():
+        bench_torch(args.repeat)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Pinned real wheels from the package index, downloaded once into ~/.cache/manywheel/wheels/,
+and auditwheel 6.8.2 (the reference) in a virtual environment of its own under the same cache."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = ["AUDITWHEEL", "CACHE", "RealWheel", "auditwheel_show", "fetch"]
+
+CACHE = Path.home() / ".cache" / "manywheel"
+WHEELS = CACHE / "wheels"
+AUDITWHEEL = "auditwheel==6.8.2"
+TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
+
+
+@dataclass(frozen=True, slots=True)
+class RealWheel:
+    """``requirement`` built for ``platform`` (pip's ``--platform``; pip also accepts the older
+    manylinux tags it implies)."""
+
+    requirement: str
+    platform: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.requirement}-{self.platform}"
+
+    @property
+    def prefix(self) -> str:
+        """How the wheel's file name starts, lower case."""
+        name, version = self.requirement.split("==")
+        return f"{name.replace('-', '_')}-{version}-".lower()
+
+
+def _matches(path: Path, wheel: RealWheel) -> bool:
+    arch = wheel.platform.split("_", 3)[-1]
+    libc = wheel.platform.split("_")[0]
+    tags = path.name[: -len(".whl")].split("-")[-1]
+    return tags.endswith(arch) and libc in tags
+
+
+def fetch(wheel: RealWheel) -> Path:
+    """The wheel from the cache, downloaded first if needed (skips when the index cannot give
+    it: no network)."""
+    if wheel.requirement == "torch==2.13.0+cpu":
+        if not TORCH.is_file():
+            pytest.skip(f"{TORCH} is not on this machine")
+        return TORCH
+
+    def cached() -> list[Path]:
+        prefix = wheel.prefix
+        found = (p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(prefix))
+        return sorted(p for p in found if _matches(p, wheel))
+
+    if not cached():
+        WHEELS.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+            "--python-version", "3.11", "--platform", wheel.platform, wheel.requirement,
+            "-d", str(WHEELS),
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+        if not cached():
+            pytest.skip(f"cannot download {wheel.id}: {done.stderr.strip()[-300:]}")
+    return cached()[0]
+
+
+def _auditwheel_bin() -> Path:
+    """auditwheel 6.8.2: the test environment's (test dependency group), else one in a venv
+    of its own (created once)."""
+    beside = Path(sys.executable).parent / "auditwheel"
+    if beside.is_file():
+        return beside
+    venv = CACHE / "auditwheel-6.8.2"
+    exe = venv / "bin" / "auditwheel"
+    if exe.is_file():
+        return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", AUDITWHEEL],
+            check=True,
+            timeout=600,
+            capture_output=True,
+        )
+    except (subprocess.SubprocessError, OSError) as e:
+        pytest.skip(f"cannot install {AUDITWHEEL}: {e}")
+    return exe
+
+
+def _host_key() -> str:
+    """What auditwheel's answer depends on besides the wheel: the host's library cache."""
+    digest = hashlib.sha256(AUDITWHEEL.encode())
+    for path in (Path("/etc/ld.so.cache"), Path("/etc/os-release")):
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def auditwheel_show(wheel: Path) -> dict[str, object]:
+    """``auditwheel show --json`` of ``wheel`` (remembered per host in the cache: auditwheel
+    takes minutes on the big wheels)."""
+    memo = CACHE / "auditwheel-show" / _host_key() / f"{wheel.name}.json"
+    if memo.is_file():
+        loaded: dict[str, object] = json.loads(memo.read_text())
+        return loaded
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    done = subprocess.run(
+        [str(_auditwheel_bin()), "show", "--json", str(wheel)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=1800,
+    )
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    document: dict[str, object] = json.loads(done.stdout)
+    memo.parent.mkdir(parents=True, exist_ok=True)
+    memo.write_text(json.dumps(document))
+    return document
