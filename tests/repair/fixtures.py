@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -48,12 +49,13 @@ def repair(natives: Natives, patcher: PatchelfPatcher, tmp_path: Path) -> Repair
 
     def run(wheel: Path, dest: Path | None = None, **options: object) -> RepairResult:
         allow_pure = bool(options.pop("allow_pure", False))
+        include = cast("tuple[str, ...]", options.pop("include", ()))
         return repair_wheel(
             wheel,
             dest or tmp_path / "out",
             patcher=patcher,
             options=RepairOptions(**options),  # type: ignore[arg-type]
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), include=include),
             allow_pure=allow_pure,
         )
 

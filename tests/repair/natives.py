@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.harness.extensions import module_source, write_wheel
 from tests.harness.sdists import HostPython
 
-__all__ = ["Natives", "build_natives", "gcc"]
+__all__ = ["Natives", "build_natives", "build_plugin_wheel", "gcc"]
 
 
 def gcc(argv: Sequence[str]) -> None:
@@ -123,3 +123,55 @@ def build_natives(directory: Path, python: HostPython) -> Natives:
         soname="libthreads.so.1",
     )
     return Natives(libdir, python, wheels)
+
+
+#: The extension's only entry: call(path) dlopens the plugin at ``path`` and calls plugin(1).
+DLEXT = r"""
+#include <Python.h>
+#include <dlfcn.h>
+static PyObject *call(PyObject *self, PyObject *args) {
+    const char *path;
+    if (!PyArg_ParseTuple(args, "s", &path)) return NULL;
+    void *h = dlopen(path, RTLD_NOW);
+    if (!h) { PyErr_SetString(PyExc_ImportError, dlerror()); return NULL; }
+    int (*plugin)(int) = (int (*)(int))dlsym(h, "plugin");
+    if (!plugin) { PyErr_SetString(PyExc_ImportError, dlerror()); return NULL; }
+    return PyLong_FromLong(plugin(1));
+}
+static PyMethodDef methods[] = {{"call", call, METH_VARARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "_dlext", NULL, -1, methods};
+PyMODINIT_FUNC PyInit__dlext(void) { return PyModule_Create(&def); }
+"""
+
+#: The package looks for its plugin where a repair with --include puts it.
+INIT = b"""import glob, os
+from dlpkg._dlext import call
+_found = glob.glob(os.path.join(os.path.dirname(__file__), "..", "dlpkg.libs", "libplugin-*"))
+if not _found:
+    raise ImportError("the plugin is not in dlpkg.libs")
+RESULT = call(_found[0])
+"""
+
+
+def build_plugin_wheel(natives: Natives) -> Path:
+    """Package ``dlpkg``: an extension that dlopens libplugin.so.1 (which needs libbar) from
+    ``dlpkg.libs``, where only ``repair --include`` puts it."""
+    src = natives.wheels / "plugin.c"
+    src.write_text("int bar(int);\nint plugin(int x) { return bar(x) + 100; }\n")
+    gcc(
+        [
+            "-shared",
+            "-fPIC",
+            "-Wl,-soname,libplugin.so.1",
+            "-o",
+            str(natives.libdir / "libplugin.so.1"),
+            str(src),
+            f"-L{natives.libdir}",
+            "-lbar",
+        ]
+    )
+    ext_c = natives.wheels / "dlext.c"
+    ext_c.write_text(DLEXT)
+    ext = natives.wheels / "_dlext.so"
+    gcc(["-shared", "-fPIC", f"-I{natives.python.include}", "-o", str(ext), str(ext_c)])
+    return natives.wheel("dlpkg", {"dlpkg/__init__.py": INIT, "dlpkg/_dlext.so": ext.read_bytes()})

@@ -14,7 +14,7 @@ from manywheel.repair import PatchelfPatcher, repair_wheel
 from tests.harness.fixtures import SdistWheelBuilder
 from tests.harness.install import Outcome, install_and_import, unzip_and_import
 from tests.harness.sdists import PROJECTS, HostPython, find_python
-from tests.repair.natives import Natives, build_natives
+from tests.repair.natives import Natives, build_natives, build_plugin_wheel
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -73,6 +73,20 @@ def test_gcc_chain_imports_only_once_repaired(
     repaired = _repair(wheel, tmp_path, patcher, natives.libdir)
     after = install_and_import(bookworm_root, repaired, "rootchain")
     assert after.ok, after.stderr
+
+
+def test_dlopened_plugin_imports_only_with_include(
+    natives: Natives, bookworm_root: Path, patcher: PatchelfPatcher, tmp_path: Path
+) -> None:
+    wheel = build_plugin_wheel(natives)
+    audit = AuditOptions(extra_ldpaths=(str(natives.libdir),))
+    plain = repair_wheel(wheel, tmp_path / "plain", patcher=patcher, audit=audit).output
+    failed = install_and_import(bookworm_root, plain, "dlpkg")
+    assert failed.outcome is Outcome.IMPORT_FAILED and "not in dlpkg.libs" in failed.stderr
+    audit = AuditOptions(extra_ldpaths=(str(natives.libdir),), include=("libplugin.so.1",))
+    included = repair_wheel(wheel, tmp_path / "incl", patcher=patcher, audit=audit).output
+    worked = install_and_import(bookworm_root, included, "dlpkg", code="assert dlpkg.RESULT == 102")
+    assert worked.ok, worked.stderr
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from manywheel.audit.auditwheel_json import (
     auditwheel_pure,
 )
 from manywheel.audit.details_json import DETAILS_SCHEMA_VERSION, details_json, pure_facts
+from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
 from manywheel.audit.report import (
@@ -37,6 +38,7 @@ from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_wheel
 
 __all__ = [
     "DETAILS_SCHEMA_VERSION",
+    "INCLUDE_REQUESTER",
     "SCHEMA_VERSION",
     "WHEEL_ROOT",
     "AuditOptions",

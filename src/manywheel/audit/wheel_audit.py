@@ -8,6 +8,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
 from manywheel.audit.layout import installed_path, is_inside_wheel
 from manywheel.audit.libc import libc_of, musl_version_of
 from manywheel.audit.members import (
@@ -39,6 +40,8 @@ from manywheel.policy import (
     ARCHITECTURES,
     ElfRequirements,
     Libc,
+    LibraryUse,
+    Location,
     PolicySet,
     Verdict,
     WheelRequirements,
@@ -70,6 +73,9 @@ class AuditOptions:
     check_execstack: bool = True
     #: Threads streaming members (``None``: the usable cores, at most 4).
     workers: int | None = None
+    #: Libraries the wheel loads with ``dlopen`` (sonames or paths): judged, and grafted by a
+    #: repair, like the ones it links (``--include``).
+    include: tuple[str, ...] = ()
 
 
 def audit_wheel(
@@ -126,8 +132,17 @@ def analyze(
     )
     resolver = Resolver(fs, settings, ResolverCache(fs))
     trees = {v: resolver.resolve(v) for v in virtual}
-    merged = merged_resolutions(trees.values())
-    realpaths = realpaths_of(trees.values())
+    included = resolve_includes(
+        options.include,
+        arch=arch,
+        resolver=resolver,
+        root=options.root,
+        search=(*options.ld_library_path, *options.extra_ldpaths),
+        system=options.system_ldpaths,
+    )
+    every_tree = [*trees.values(), *(i.tree for i in included)]
+    merged = merged_resolutions(every_tree)
+    realpaths = realpaths_of(every_tree)
     names = {v: s.member for v, s in virtual.items()}
     members = tuple(
         build_member(
@@ -135,14 +150,26 @@ def analyze(
         )
         for v, s in virtual.items()
     )
-    external = _external(trees, merged, realpaths, names)
+    external = _with_included(_external(trees, merged, realpaths, names), included)
+    libraries = _library_requirements(every_tree, merged, realpaths)
+    for inc in included:
+        real = inc.tree.root.realpath
+        libraries.setdefault(
+            inc.soname, elf_requirements(real, inc.tree.root.elf, merged.get(real, {}), realpaths)
+        )
     requirements = WheelRequirements(
         arch=arch,
         libc=libc,
         files=tuple(
             elf_requirements(s.member, s.elf, merged[v], realpaths) for v, s in virtual.items()
+        )
+        + tuple(
+            ElfRequirements(
+                f"{INCLUDE_REQUESTER} {i.name}", (LibraryUse(i.soname, Location.SYSTEM),)
+            )
+            for i in included
         ),
-        libraries=_library_requirements(trees.values(), merged, realpaths),
+        libraries=libraries,
         musl_version=musl_version_of(filename, trees.values(), fs) if libc is Libc.MUSL else None,
     )
     verdict = _evaluate(policies, requirements, options)
@@ -209,6 +236,18 @@ def _external(
         ExternalLibrary(name, *found[name], tuple(sorted(needed_by[name])))
         for name in sorted(found)
     )
+
+
+def _with_included(
+    external: tuple[ExternalLibrary, ...], included: tuple[Included, ...]
+) -> tuple[ExternalLibrary, ...]:
+    """``external`` plus the included libraries (needed by ``--include``)."""
+    known = {lib.soname: lib for lib in external}
+    for inc in included:
+        lib = known.get(inc.soname)
+        needed_by = tuple(sorted({*(lib.needed_by if lib else ()), INCLUDE_REQUESTER}))
+        known[inc.soname] = ExternalLibrary(inc.soname, inc.path, inc.tree.root.realpath, needed_by)
+    return tuple(known[name] for name in sorted(known))
 
 
 def _external_resolutions(

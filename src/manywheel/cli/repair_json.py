@@ -43,6 +43,7 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
             "source": g.source,
             "member": g.member,
             "size": Path(g.source).stat().st_size,
+            "included": g.included,
         }
         for g in plan.grafts
     ]

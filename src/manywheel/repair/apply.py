@@ -9,7 +9,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
@@ -160,8 +160,14 @@ def check_closure(
         raise RepairRefusedError(
             f"the repaired wheel has findings: {findings[0]}", path=str(pending.path)
         )
+    # An included library is a member of the repaired wheel now, judged as one.
     after = analyze(
-        str(pending.path), filename, kept + fresh, findings, policies=policies, options=audit
+        str(pending.path),
+        filename,
+        kept + fresh,
+        findings,
+        policies=policies,
+        options=replace(audit, include=()),
     )
     assert after.requirements is not None
     excluded = excluded_sonames(after, options.exclude) | set(plan.excluded)

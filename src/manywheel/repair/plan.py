@@ -9,7 +9,14 @@ import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
-from manywheel.audit import AuditOptions, AuditReport, ElfMember, ElfRole, installed_path
+from manywheel.audit import (
+    INCLUDE_REQUESTER,
+    AuditOptions,
+    AuditReport,
+    ElfMember,
+    ElfRole,
+    installed_path,
+)
 from manywheel.errors import ManywheelError
 from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements
 from manywheel.repair.options import RepairOptions, WheelProvided
@@ -48,6 +55,8 @@ class Graft:
     #: Its path inside the repaired wheel.
     member: str
     edits: ElfEdits
+    #: Named by ``--include`` (loaded with dlopen): the program must load it from ``member``.
+    included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +267,7 @@ def _grafts(
     sonames = sorted({s for v in claimed for s in v.grafts})
     by_source: dict[str, list[str]] = {}
     paths = {lib.soname: lib.realpath for lib in report.external}
+    needed_by = {lib.soname: lib.needed_by for lib in report.external}
     for soname in sonames:
         source = paths.get(soname)
         if source is None:  # judged not found: the verdict would have refused
@@ -280,7 +290,8 @@ def _grafts(
             rpath=rpath,
             remove_rpath=rpath is None,
         )
-        grafts.append(Graft(tuple(group), source, names[source], member, edits))
+        included = any(INCLUDE_REQUESTER in needed_by.get(s, ()) for s in group)
+        grafts.append(Graft(tuple(group), source, names[source], member, edits, included))
     return tuple(grafts)
 
 
