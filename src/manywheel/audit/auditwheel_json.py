@@ -112,7 +112,7 @@ def external_libs(report: AuditReport, highest: PolicyVerdict) -> dict[str, str 
 
 def _upgrades(applicable: Iterable[PolicyVerdict], best: PolicyVerdict) -> JsonObject:
     out: JsonObject = {}
-    for verdict in applicable:
+    for verdict in reversed(list(applicable)):  # auditwheel's order: newest policy first
         if verdict.policy.priority <= best.policy.priority:
             continue
         entry: JsonObject = {}
