@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -23,6 +23,8 @@ __all__ = ["ELF_MAGIC", "ScannedElf", "default_workers", "scan_wheel"]
 logger = logging.getLogger(__name__)
 
 ELF_MAGIC = b"\x7fELF"
+_BATCH_MEMBERS = 64
+_BATCH_BYTES = 4 * 2**20
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,22 +94,43 @@ def scan_wheel(
     ones; the ELF members in archive order. ``progress(done_bytes, total_bytes)`` is called as
     members finish."""
     files = [m for m in archive.members if not m.is_dir]
-    # Biggest first, so the two threads finish together.
+    # Biggest first, so the threads finish together; small members go in batches, so that
+    # thousands of headers cost a few hundred tasks, not thousands.
     order = sorted(files, key=lambda m: m.compressed_size, reverse=True)
     total = sum(m.compressed_size for m in files)
     found: dict[str, ScannedElf] = {}
     done = 0
     with ThreadPoolExecutor(max_workers=workers or default_workers()) as pool:
-        for member, result in zip(order, _map(pool, archive, order), strict=True):
-            if result is not None:
-                found[member.name] = result
-            done += member.compressed_size
+        for batch, results in zip(
+            batches := _batches(order),
+            pool.map(lambda b: _scan_batch(archive, b), batches),
+            strict=True,
+        ):
+            for member, result in zip(batch, results, strict=True):
+                if result is not None:
+                    found[member.name] = result
+            done += sum(m.compressed_size for m in batch)
             if progress is not None:
                 progress(done, total)
     return tuple(found[m.name] for m in files if m.name in found)
 
 
-def _map(
-    pool: ThreadPoolExecutor, archive: WheelArchive, members: list[Member]
-) -> Iterator[ScannedElf | None]:
-    return pool.map(lambda m: _scan_one(archive, m), members)
+def _batches(members: list[Member]) -> list[list[Member]]:
+    """Consecutive members, at most ``_BATCH_MEMBERS`` or about ``_BATCH_BYTES`` compressed."""
+    out: list[list[Member]] = []
+    size = 0
+    for member in members:
+        if (
+            not out
+            or len(out[-1]) >= _BATCH_MEMBERS
+            or size + member.compressed_size > _BATCH_BYTES
+        ):
+            out.append([])
+            size = 0
+        out[-1].append(member)
+        size += member.compressed_size
+    return out
+
+
+def _scan_batch(archive: WheelArchive, batch: list[Member]) -> list[ScannedElf | None]:
+    return [_scan_one(archive, m) for m in batch]
