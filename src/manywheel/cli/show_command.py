@@ -21,8 +21,8 @@ from manywheel.cli.exit_codes import ExitCode
 from manywheel.errors import InputError
 
 if TYPE_CHECKING:
-    from manywheel.audit import AuditReport, ElfMember, Refusal
-    from manywheel.policy import PolicyVerdict, Reason
+    from manywheel.audit import AuditOptions, AuditReport, ElfMember, Refusal
+    from manywheel.policy import PolicySet, PolicyVerdict, Reason
 
 __all__ = ["DETAILS_FORMAT", "register"]
 
@@ -86,10 +86,13 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _show_one(
-    path: str, args: argparse.Namespace, ctx: Context, options: object, policies: object
+    path: str,
+    args: argparse.Namespace,
+    ctx: Context,
+    options: AuditOptions,
+    policies: PolicySet,
 ) -> tuple[int, dict[str, object]]:
     from manywheel.audit import (
-        AuditOptions,
         audit_wheel,
         auditwheel_error,
         auditwheel_json,
@@ -97,9 +100,7 @@ def _show_one(
         details_json,
         pure_message,
     )
-    from manywheel.policy import PolicySet
 
-    assert isinstance(options, AuditOptions) and isinstance(policies, PolicySet)
     name = Path(path).name
     try:
         report = audit_wheel(
