@@ -178,3 +178,30 @@ def test_ldpaths_replaces_the_system_directories(build: Builder) -> None:
     code, out, _ = _run(["--json", "--ldpaths", str(build.libdir), wheel])
     # libc.so.6 is whitelisted: not finding it is not held against the wheel (as auditwheel)
     assert code == 0 and json.loads(out)["overall_tag"] == "manylinux_2_5_x86_64"
+
+
+def test_build_machine_rpath_and_verbose_listing(build: Builder) -> None:
+    flags = ["-Wl,-rpath,/home/builder/lib:/opt/x", "-Wl,--disable-new-dtags"]
+    ext = build.extension("rp", 'puts("hi")', prelude=STDIO, flags=flags)
+    wheel = str(build.wheel("rp", {f"rp{EXT}": ext}))
+    code, out, _ = _run([wheel])
+    assert code == 0
+    assert "! RPATH/RUNPATH entries outside the wheel: /home/builder/lib, /opt/x" in out
+    assert "libc.so.6" not in out and "1 libraries found in the wheel or allowed" in out
+    _, verbose, _ = _run(["-v", wheel])
+    assert "└ libc.so.6 → system" in verbose
+
+
+def test_symbol_versions_grouped_newest_first(build: Builder) -> None:
+    prelude = "#include <stdlib.h>\n#include <sys/random.h>"
+    call = "arc4random(); char b[4]; getrandom(b, 4, 0)"
+    ext = build.extension("rand", call, prelude=prelude)
+    code, out, _ = _run([str(build.wheel("rand", {f"rand{EXT}": ext}))])
+    assert code == 0
+    assert ": as it is: manylinux_2_36_x86_64;" in out.splitlines()[0]
+    lines = [line.strip() for line in out.splitlines()]
+    first = lines.index("manylinux_2_5_x86_64 … manylinux_2_24_x86_64 (4 tags):")
+    assert lines[first + 2 : first + 4] == [
+        f"GLIBC_2.36 from libc.so.6: rand{EXT} for arc4random",
+        f"GLIBC_2.25 from libc.so.6: rand{EXT} for getrandom",
+    ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -204,7 +205,8 @@ def _render_refusals(report: AuditReport, ctx: Context) -> None:
     for refusal in found:
         _out(ctx, f"  {_tag_range(refusal.tags)}{_repair_note(refusal)}:")
         for kind, reasons in refusal.kinds:
-            lines = [_reason_text(r) for r in reasons]
+            versioned = all(r.version and r.library for r in reasons)
+            lines = _by_version(reasons) if versioned else [_reason_text(r) for r in reasons]
             fix = " (a repair fixes this)" if kind.repairable else ""
             _out(ctx, f"    {ctx.paint(kind.value, '31')}{fix}:")
             for line in _abbreviated(lines):
@@ -234,6 +236,28 @@ def _reason_text(reason: Reason) -> str:
     if reason.symbols:
         text += f" for {_few(reason.symbols)}"
     return text if reason.library or reason.version else reason.message
+
+
+def _by_version(reasons: tuple[Reason, ...]) -> list[str]:
+    """One line per (library, version), newest version first: the files needing it and the
+    symbols that need it."""
+    groups: dict[tuple[str, str], list[Reason]] = {}
+    for reason in reasons:
+        groups.setdefault((reason.library or "", reason.version or ""), []).append(reason)
+    lines = []
+    for (library, version), group in sorted(groups.items(), key=_newest_first):
+        files = tuple(dict.fromkeys(f"{r.file} (grafted)" if r.grafted else str(r.file)
+                                    for r in group))  # fmt: skip
+        symbols = tuple(dict.fromkeys(s for r in group for s in r.symbols))
+        needed = f" for {_few(symbols)}" if symbols else ""
+        lines.append(f"{version} from {library}: {_few(files, 2)}{needed}")
+    return lines
+
+
+def _newest_first(item: tuple[tuple[str, str], list[Reason]]) -> tuple[str, tuple[int, ...]]:
+    (_, version), _ = item
+    numbers = tuple(-int(n) for n in re.findall(r"\d+", version))
+    return (version.split("_")[0], numbers)
 
 
 def _few(items: tuple[str, ...], limit: int = 3) -> str:
@@ -278,8 +302,9 @@ def _render_members(report: AuditReport, ctx: Context) -> None:
             colour = "31" if needed.where.value == "not-found" else "2"
             label = ctx.paint(needed.where.value, colour)
             _out(ctx, f"    └ {needed.soname} → {label} {where}{rule}".rstrip())
-        for entry in member.foreign_rpaths:
-            _out(ctx, f"    ! RPATH/RUNPATH entry outside the wheel: {entry}")
+        if member.foreign_rpaths:
+            entries = ", ".join(member.foreign_rpaths)
+            _out(ctx, f"    ! RPATH/RUNPATH entries outside the wheel: {entries}")
         for failure in member.version_failures:
             _out(ctx, f"    ! {failure.message}")
     if hidden:
