@@ -9,6 +9,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.patcher import ElfPatcher, strip
 from manywheel.repair.plan import (
+    MemberPatch,
     RepairPlan,
     RepairRefusedError,
     excluded_sonames,
@@ -62,26 +64,40 @@ class _Edits:
     elves: dict[str, Path]
 
 
+def _patched_copy(
+    archive: WheelArchive, patch: MemberPatch, path: Path, patcher: ElfPatcher, strip_it: bool
+) -> Path:
+    """``patch.member`` streamed out to ``path``, stripped if asked, then patched."""
+    with archive.open_member(patch.member) as stream, path.open("wb") as f:
+        shutil.copyfileobj(stream, f, 1 << 20)
+    if strip_it:
+        strip(path)
+    patcher.apply(path, patch.edits)
+    return path
+
+
 def _patch_members(
     archive: WheelArchive, plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions
 ) -> _Edits:
+    """Each patched member in its own file. Independent per member, so two at a time: the
+    inflate and the patcher's process leave the GIL free."""
     out = _Edits({}, {}, {})
-    for i, patch in enumerate(plan.patches):
-        member = archive.member(patch.member)
-        path = work / f"member-{i}"
-        with archive.open_member(member) as stream, path.open("wb") as f:
-            shutil.copyfileobj(stream, f, 1 << 20)
-        if options.strip:
-            strip(path)
-        patcher.apply(path, patch.edits)
-        mode = member.mode & 0o7777 or 0o755
-        if patch.moved_to is None:
-            out.changes[patch.member] = MemberContent(path, mode)
-            out.elves[patch.member] = path
-        else:
-            out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
-            out.additions[patch.moved_to] = MemberContent(path, mode)
-            out.elves[patch.moved_to] = path
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="patch") as pool:
+        paths = pool.map(
+            lambda item: _patched_copy(
+                archive, item[1], work / f"member-{item[0]}", patcher, options.strip
+            ),
+            enumerate(plan.patches),
+        )
+        for patch, path in zip(plan.patches, paths, strict=True):
+            mode = archive.member(patch.member).mode & 0o7777 or 0o755
+            if patch.moved_to is None:
+                out.changes[patch.member] = MemberContent(path, mode)
+                out.elves[patch.member] = path
+            else:
+                out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
+                out.additions[patch.moved_to] = MemberContent(path, mode)
+                out.elves[patch.moved_to] = path
     return out
 
 
@@ -148,11 +164,8 @@ def check_closure(
 ) -> None:
     """Audit the written wheel before it is committed: every claimed tag must be allowed as it
     is — every DT_NEEDED inside the wheel or on the policy's whitelist, every version need
-    within the policy. Unchanged members keep their facts (same bytes); changed and new ELF
-    files are read again."""
-    replaced = set(new_elves) | {p.member for p in plan.patches}
-    kept = tuple(ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced)
-    fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
+    within the policy. When no ELF file changed (only tags), the audit's own facts are judged
+    again; otherwise the written wheel's ELF files are."""
     with WheelArchive.open(pending.path) as archive:
         findings = structural_findings(archive)
         filename = archive.filename
@@ -160,15 +173,23 @@ def check_closure(
         raise RepairRefusedError(
             f"the repaired wheel has findings: {findings[0]}", path=str(pending.path)
         )
-    # An included library is a member of the repaired wheel now, judged as one.
-    after = analyze(
-        str(pending.path),
-        filename,
-        kept + fresh,
-        findings,
-        policies=policies,
-        options=replace(audit, include=()),
-    )
+    replaced = set(new_elves) | {p.member for p in plan.patches}
+    after = report
+    if replaced or report.requirements is None:
+        # Unchanged members keep their facts (same bytes); changed and new ones are read again.
+        # An included library is a member of the repaired wheel now, judged as one.
+        kept = tuple(
+            ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced
+        )
+        fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
+        after = analyze(
+            str(pending.path),
+            filename,
+            kept + fresh,
+            findings,
+            policies=policies,
+            options=replace(audit, include=()),
+        )
     assert after.requirements is not None
     excluded = excluded_sonames(after, options.exclude) | set(plan.excluded)
     verdict = policies.evaluate(

@@ -22,6 +22,7 @@ import os
 import stat
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -35,7 +36,7 @@ from manywheel.wheel.stream import CHUNK_SIZE
 from manywheel.wheel.tags import retag
 from manywheel.wheel.verify import structural_findings
 from manywheel.wheel.zipformat import Member, epoch_to_dos
-from manywheel.wheel.zipwriter import ZipSink
+from manywheel.wheel.zipwriter import Deflated, ZipSink, deflate_file
 
 __all__ = ["Content", "MemberContent", "PendingWheel", "rewrite_wheel"]
 
@@ -268,11 +269,17 @@ class _Writer:
                 for name, member, content in plan.items
                 if member is not None and content is None
             )
-        for name, member, content in plan.items:
-            if content is not None:
-                self._write_new(name, member, content)
-            elif member is not None:
-                self._copy(member)
+        pool = ThreadPoolExecutor(max_workers=_DEFLATE_WORKERS, thread_name_prefix="deflate")
+        try:
+            with tempfile.TemporaryDirectory(prefix="manywheel-deflate-") as tmp:
+                deflated = self._deflate_ahead(plan, Path(tmp), pool)
+                for name, member, content in plan.items:
+                    if content is not None:
+                        self._write_new(name, member, content, deflated.get(name))
+                    elif member is not None:
+                        self._copy(member)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         record = plan.record_member
         rows = [*self._rows, (plan.record_name, "", "")]
         self._sink.write_content(
@@ -337,9 +344,44 @@ class _Writer:
             member=member.name,
         )
 
-    def _write_new(self, name: str, member: Member | None, content: MemberContent) -> None:
+    def _deflate_ahead(
+        self, plan: _Plan, tmp: Path, pool: ThreadPoolExecutor
+    ) -> dict[str, Future[tuple[Path, Deflated]]]:
+        """Start deflating the big new contents on a thread pool (zlib releases the GIL), each
+        into its own file, so they are ready when the in-order write reaches them; the output
+        is the same bytes as deflating them in line."""
+        big = [
+            (name, content)
+            for name, _, content in plan.items
+            if content is not None and _size(content.data) >= _DEFLATE_AHEAD
+        ]
+        return {
+            name: pool.submit(_deflate_to, content.data, self._level, tmp / f"{i}.deflate")
+            for i, (name, content) in enumerate(big)
+        }
+
+    def _write_new(
+        self,
+        name: str,
+        member: Member | None,
+        content: MemberContent,
+        ahead: Future[tuple[Path, Deflated]] | None = None,
+    ) -> None:
         attr = _attr(member, content)
         system = _UNIX if member is None else member.create_system
+        if ahead is not None:
+            path, deflated = ahead.result()
+            written = self._sink.write_deflated(
+                name,
+                path,
+                deflated,
+                external_attr=attr,
+                create_system=system,
+                dos_datetime=self._time(member),
+            )
+            path.unlink()
+            self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
+            return
         written = self._sink.write_content(
             name,
             content.data,
@@ -349,6 +391,19 @@ class _Writer:
             level=self._level,
         )
         self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
+
+
+#: New contents at least this big are deflated ahead, on threads.
+_DEFLATE_AHEAD = 1 << 20
+_DEFLATE_WORKERS = 2
+
+
+def _size(data: bytes | Path) -> int:
+    return len(data) if isinstance(data, bytes) else data.stat().st_size
+
+
+def _deflate_to(data: bytes | Path, level: int, dest: Path) -> tuple[Path, Deflated]:
+    return dest, deflate_file(data, level, dest)
 
 
 def _attr(member: Member | None, content: MemberContent | None) -> int:

@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -208,18 +208,8 @@ class ZipSink:
             external_attr,
         )
         self._write(self._local_header(placeholder, zip64))
-        deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
-        digest, crc, usize, csize = hashlib.sha256(), 0, 0, 0
-        for chunk in _chunks(source):
-            digest.update(chunk)
-            crc = zlib.crc32(chunk, crc)
-            usize += len(chunk)
-            out = deflater.compress(chunk)
-            csize += len(out)
-            self._write(out)
-        tail = deflater.flush()
-        csize += len(tail)
-        self._write(tail)
+        deflated = deflate_into(source, level, self._write)
+        crc, csize, usize = deflated.crc, deflated.compressed_size, deflated.size
         entry = _Entry(
             raw_name,
             flags,
@@ -234,7 +224,37 @@ class ZipSink:
         )
         os.pwrite(self._fd, self._local_header(entry, zip64), start)
         self._entries.append(entry)
-        return WrittenFile(digest.digest(), usize)
+        return WrittenFile(deflated.sha256, usize)
+
+    def write_deflated(
+        self,
+        name: str,
+        compressed: Path,
+        deflated: Deflated,
+        *,
+        external_attr: int,
+        create_system: int,
+        dos_datetime: int,
+    ) -> WrittenFile:
+        """Add ``name`` from a raw deflate stream already made by :func:`deflate_file`."""
+        raw_name, flags = _encode_name(name)
+        entry = _Entry(
+            raw_name,
+            flags,
+            Method.DEFLATED,
+            dos_datetime,
+            deflated.crc,
+            deflated.compressed_size,
+            deflated.size,
+            self._offset,
+            create_system,
+            external_attr,
+        )
+        self._write(self._local_header(entry, deflated.size >= _ZIP64_MARGIN))
+        for chunk in _chunks(compressed):
+            self._write(chunk)
+        self._entries.append(entry)
+        return WrittenFile(deflated.sha256, deflated.size)
 
     def finish(self) -> None:
         """Write the central directory and the end records."""
@@ -303,6 +323,40 @@ class ZipSink:
             + entry.raw_name
             + extra
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Deflated:
+    """A raw deflate stream's facts: the content's sha256, CRC-32 and size, and the stream's."""
+
+    sha256: bytes
+    crc: int
+    size: int
+    compressed_size: int
+
+
+def deflate_into(source: bytes | Path, level: int, write: Callable[[bytes], object]) -> Deflated:
+    """Deflate ``source`` (bytes, or a file streamed in chunks) at ``level``, handing the raw
+    stream to ``write``; zlib and sha256 release the GIL, so threads can do this in parallel."""
+    deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    digest, crc, usize, csize = hashlib.sha256(), 0, 0, 0
+    for chunk in _chunks(source):
+        digest.update(chunk)
+        crc = zlib.crc32(chunk, crc)
+        usize += len(chunk)
+        out = deflater.compress(chunk)
+        csize += len(out)
+        write(out)
+    tail = deflater.flush()
+    csize += len(tail)
+    write(tail)
+    return Deflated(digest.digest(), crc, usize, csize)
+
+
+def deflate_file(source: bytes | Path, level: int, dest: Path) -> Deflated:
+    """:func:`deflate_into` a new file ``dest``."""
+    with dest.open("wb") as out:
+        return deflate_into(source, level, out.write)
 
 
 def _chunks(source: bytes | Path) -> Iterator[bytes]:
