@@ -17,7 +17,6 @@ from manywheel.audit.members import (
     realpaths_of,
     system_objects,
 )
-from manywheel.audit.overlay import WheelFileSystem
 from manywheel.audit.report import (
     AuditReport,
     ExternalLibrary,
@@ -29,6 +28,7 @@ from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.linker import (
     DependencyTree,
     Flavor,
+    OverlayFileSystem,
     Resolution,
     Resolver,
     ResolverCache,
@@ -123,7 +123,7 @@ def analyze(
         )
     libc = libc_of(filename, (s.elf for s in kept))
     virtual = {installed_path(s.member): s for s in kept}
-    fs = WheelFileSystem(RootFileSystem(options.root), {v: s.elf for v, s in virtual.items()})
+    fs = OverlayFileSystem(RootFileSystem(options.root), {v: s.elf for v, s in virtual.items()})
     settings = SearchSettings(
         ld_library_path=options.ld_library_path,
         extra_ldpaths=options.extra_ldpaths,
