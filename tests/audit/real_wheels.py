@@ -104,14 +104,16 @@ def _host_key() -> str:
     return digest.hexdigest()[:16]
 
 
-def auditwheel_show(wheel: Path) -> dict[str, object]:
-    """``auditwheel show --json`` of ``wheel`` (remembered per host in the cache: auditwheel
-    takes minutes on the big wheels)."""
+def auditwheel_show(
+    wheel: Path, *, remember: bool = True, extra_env: dict[str, str] | None = None
+) -> dict[str, object]:
+    """``auditwheel show --json`` of ``wheel`` (with ``remember``, kept per host in the cache:
+    auditwheel takes minutes on the big wheels)."""
     memo = CACHE / "auditwheel-show" / _host_key() / f"{wheel.name}.json"
-    if memo.is_file():
+    if remember and memo.is_file():
         loaded: dict[str, object] = json.loads(memo.read_text())
         return loaded
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"), **(extra_env or {})}
     done = subprocess.run(
         [str(_auditwheel_bin()), "show", "--json", str(wheel)],
         capture_output=True,
@@ -122,6 +124,7 @@ def auditwheel_show(wheel: Path) -> dict[str, object]:
     )
     assert done.returncode in (0, 1), done.stderr[-2000:]
     document: dict[str, object] = json.loads(done.stdout)
-    memo.parent.mkdir(parents=True, exist_ok=True)
-    memo.write_text(json.dumps(document))
+    if remember:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        memo.write_text(json.dumps(document))
     return document

@@ -104,10 +104,18 @@ def external_libs(report: AuditReport, highest: PolicyVerdict) -> dict[str, str 
     """Soname -> real path (or ``None``: not found) of every library ``highest`` would have a
     repair carry in, or finds missing."""
     realpaths = {e.soname: e.realpath for e in report.external}
-    names = set(highest.grafts) | {
-        r.library for r in highest.reasons if r.kind in _EXTERNAL_KINDS and r.library is not None
+    return {name: realpaths.get(name) for name in _to_eliminate(highest)}
+
+
+def _to_eliminate(verdict: PolicyVerdict) -> list[str]:
+    """The libraries outside the wheel a policy does not allow: those a repair grafts (with
+    their own dependencies) and those not found, sorted."""
+    missing = {
+        r.library
+        for r in (*verdict.reasons, *verdict.reasons_after_repair)
+        if r.kind in _EXTERNAL_KINDS and r.library is not None
     }
-    return {name: realpaths.get(name) for name in sorted(names)}
+    return sorted(set(verdict.grafts) | missing)
 
 
 def _upgrades(applicable: Iterable[PolicyVerdict], best: PolicyVerdict) -> JsonObject:
@@ -116,9 +124,7 @@ def _upgrades(applicable: Iterable[PolicyVerdict], best: PolicyVerdict) -> JsonO
         if verdict.policy.priority <= best.policy.priority:
             continue
         entry: JsonObject = {}
-        libs = sorted(
-            {r.library for r in verdict.reasons if r.kind in _EXTERNAL_KINDS and r.library}
-        )
+        libs = _to_eliminate(verdict)
         if libs:
             entry["libs_to_eliminate"] = libs
         blacklisted = _blacklisted(verdict.reasons)

@@ -1,0 +1,94 @@
+"""The gcc-built fixture wheels shown by auditwheel 6.8.2 and by manywheel: the same schema-1
+document fields that decide the tag (overall_tag, sym_tag, external_libs, policy_upgrades'
+blacklisted symbols, unsupported_isa)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from manywheel.audit import AuditOptions, audit_wheel, auditwheel_json
+from tests.audit.builders import EXT, Builder
+from tests.audit.real_wheels import auditwheel_show
+
+SCHEMA = json.loads((Path(__file__).parent / "data" / "auditwheel-show-schema.json").read_text())
+STDIO = "#include <stdio.h>"
+FIELDS = ("overall_tag", "sym_tag", "external_libs", "unsupported_isa", "pyfpe", "ucs2")
+
+
+def _clean(build: Builder) -> Path:
+    ext = build.extension("clean", 'puts("hi")', prelude=STDIO)
+    return build.wheel("clean", {f"clean{EXT}": ext})
+
+
+def _outside(build: Builder) -> Path:
+    build.library("libbar.so.1", "int bar(void) { return 2; }")
+    build.library("libfoo.so.1", "int bar(void);\nint foo(void) { return bar(); }", links=["-lbar"])
+    ext = build.extension("usesfoo", "foo()", prelude="int foo(void);", links=["-lfoo"])
+    return build.wheel("usesfoo", {f"usesfoo{EXT}": ext})
+
+
+def _missing(build: Builder) -> Path:
+    build.library("libgone.so.1", "int gone(void) { return 1; }")
+    ext = build.extension("usesgone", "gone()", prelude="int gone(void);", links=["-lgone"])
+    wheel = build.wheel("usesgone", {f"usesgone{EXT}": ext})
+    (build.libdir / "libgone.so.1").unlink()
+    return wheel
+
+
+def _newer_glibc(build: Builder) -> Path:
+    ext = build.extension("rand", "arc4random()", prelude="#include <stdlib.h>")
+    return build.wheel("rand", {f"rand{EXT}": ext})
+
+
+def _blacklisted(build: Builder) -> Path:
+    prelude = "#define _GNU_SOURCE\n#include <pthread.h>"
+    call = "pthread_attr_t a; pthread_getattr_default_np(&a)"
+    ext = build.extension("black", call, prelude=prelude, links=["-lpthread"])
+    return build.wheel("black", {f"black{EXT}": ext})
+
+
+def _isa(build: Builder) -> Path:
+    flags = ["-march=x86-64-v3", "-mneeded"]
+    ext = build.extension("avx", 'puts("hi")', prelude=STDIO, flags=flags)
+    return build.wheel("avx", {f"avx{EXT}": ext})
+
+
+def _libs_in_wheel(build: Builder) -> Path:
+    lib = build.library("libin.so.1", "int in(void) { return 3; }")
+    ext = build.extension(
+        "usesin", "in()", prelude="int in(void);", links=["-lin"],
+        flags=["-Wl,-rpath,$ORIGIN/usesin.libs"],
+    )  # fmt: skip
+    wheel = build.wheel("usesin", {f"usesin{EXT}": ext, "usesin.libs/libin.so.1": lib.read_bytes()})
+    lib.unlink()
+    return wheel
+
+
+CASES: dict[str, Callable[[Builder], Path]] = {
+    "clean": _clean,
+    "outside-library-chain": _outside,
+    "not-found": _missing,
+    "newer-glibc": _newer_glibc,
+    "blacklisted-symbol": _blacklisted,
+    "isa-level": _isa,
+    "library-in-wheel": _libs_in_wheel,
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_fixture_same_as_auditwheel(build: Builder, case: str) -> None:
+    wheel = CASES[case](build)
+    env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(build.libdir)}
+    theirs = auditwheel_show(wheel, remember=False, extra_env=env)
+    options = AuditOptions(extra_ldpaths=(str(build.libdir),))
+    ours = auditwheel_json(audit_wheel(wheel, options=options), wheel.name)
+    jsonschema.validate(ours, SCHEMA)
+    assert {f: ours[f] for f in FIELDS} == {f: theirs[f] for f in FIELDS}
+    assert ours["versioned_symbols"] == theirs["versioned_symbols"]
+    assert ours["policy_upgrades"] == theirs["policy_upgrades"]
