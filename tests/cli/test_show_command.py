@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from pathlib import Path
 
 import jsonschema
@@ -205,3 +206,21 @@ def test_symbol_versions_grouped_newest_first(build: Builder) -> None:
         f"GLIBC_2.36 from libc.so.6: rand{EXT} for arc4random",
         f"GLIBC_2.25 from libc.so.6: rand{EXT} for getrandom",
     ]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_for_big_wheels(build: Builder) -> None:
+    ext = build.extension("big", 'puts("hi")', prelude=STDIO)
+    files = {f"big{EXT}": ext, "big/data.bin": os.urandom(17 * 2**20)}  # does not compress
+    wheel = build.wheel("big", files)
+    err = _Terminal()
+    code = main(["show", str(wheel)], stdout=io.StringIO(), stderr=err, environ={})
+    assert code == 0
+    assert f"\r{wheel.name}: reading 100%\n" in err.getvalue()
+    quiet = io.StringIO()
+    main(["show", str(wheel)], stdout=io.StringIO(), stderr=quiet, environ={})
+    assert "reading" not in quiet.getvalue()
