@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.cache import HarnessCache
+
 __all__ = ["AUDITWHEEL", "CACHE", "RealWheel", "auditwheel_show", "fetch"]
 
-CACHE = Path.home() / ".cache" / "manywheel"
+CACHE = HarnessCache.default().root
 WHEELS = CACHE / "wheels"
 AUDITWHEEL = "auditwheel==6.8.2"
 TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")

@@ -13,8 +13,9 @@ import pytest
 
 from manywheel.elf import read_elf, read_elf_stream
 from tests.elf.readelf_oracle import assert_matches_readelf, run_readelf
+from tests.harness.cache import HarnessCache
 
-CACHE = Path.home() / ".cache" / "manywheel" / "wheels"
+CACHE = HarnessCache.default().wheels
 #: (requirement, platform, expected arch of the ELF members)
 WHEELS = [
     ("PyYAML==6.0.2", "manylinux_2_17_x86_64", "x86_64"),

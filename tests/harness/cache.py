@@ -34,6 +34,11 @@ class HarnessCache:
         return cls(Path(base) / "manywheel")
 
     @property
+    def wheels(self) -> Path:
+        """Real wheels downloaded from the package index, pinned by version."""
+        return self.root / "wheels"
+
+    @property
     def debs(self) -> Path:
         """debootstrap's ``--cache-dir``: downloaded .deb files, shared by every suite."""
         return self.root / "debs"

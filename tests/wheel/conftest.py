@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.cache import HarnessCache
+
 #: Pinned real wheels: a platform wheel with an extension module, and a pure one.
 REAL_WHEELS = {
     "pyyaml": (
@@ -17,7 +19,7 @@ REAL_WHEELS = {
     ),
     "six": ("six==1.16.0", "six-1.16.0-py2.py3-none-any.whl"),
 }
-CACHE = Path.home() / ".cache" / "manywheel" / "wheels"
+CACHE = HarnessCache.default().wheels
 
 
 def clean_pip_env(**extra: str) -> dict[str, str]:
