@@ -1,7 +1,8 @@
 """Conformance with auditwheel 6.8.2 on real wheels: for each pinned wheel, ``auditwheel show
---json`` and manywheel's schema-1 document agree on the best tag as it is and on the external
-libraries. Every disagreement is listed in ``IMPROVEMENTS`` with the reason manywheel is right;
-a listed difference that stops happening fails too, so the list stays true."""
+--json`` and manywheel's schema-1 document agree on every field (best tag as it is, symbol tag,
+versioned symbols, external libraries, policy upgrades, ...). Every disagreement is listed in
+``IMPROVEMENTS`` with the reason manywheel is right; a listed difference that stops happening
+fails too, so the list stays true."""
 
 from __future__ import annotations
 
@@ -92,24 +93,18 @@ class Improvement:
     why: str
 
 
-#: Wheel id -> the deliberate differences on it.
-_MUSL_1_1 = Improvement(
-    "overall_tag",
-    "musllinux_1_1_{arch}",
-    "musllinux_1_2_{arch}",
+_MUSL_1_1_WHY = (
     "auditwheel knows one musllinux policy at a time: the host's musl version, or the latest it "
     "knows (1.2) on a glibc host. musl has no symbol versions, so the musl version a wheel needs "
     "comes from its own tag (it was built in a musllinux_1_1 image): manywheel keeps "
-    "musllinux_1_1, which the wheel truthfully claims and is wider.",
+    "musllinux_1_1, which the wheel truthfully claims and is wider."
 )
 
 
-def _musl_1_1(arch: str) -> Improvement:
-    return Improvement(
-        _MUSL_1_1.field,
-        str(_MUSL_1_1.ours).format(arch=arch),
-        str(_MUSL_1_1.theirs).format(arch=arch),
-        _MUSL_1_1.why,
+def _musl_1_1(arch: str) -> tuple[Improvement, ...]:
+    ours, theirs = f"musllinux_1_1_{arch}", f"musllinux_1_2_{arch}"
+    return tuple(
+        Improvement(field, ours, theirs, _MUSL_1_1_WHY) for field in ("overall_tag", "sym_tag")
     )
 
 
@@ -122,16 +117,31 @@ _LIBC_SO = (
 
 #: Wheel id -> the deliberate differences on it.
 IMPROVEMENTS: dict[str, tuple[Improvement, ...]] = {
-    "PyYAML==6.0.2-musllinux_1_2_x86_64": (_musl_1_1("x86_64"),),
-    "PyYAML==6.0.2-musllinux_1_2_aarch64": (_musl_1_1("aarch64"),),
-    "numpy==2.1.3-musllinux_1_2_x86_64": (_musl_1_1("x86_64"),),
+    "PyYAML==6.0.2-musllinux_1_2_x86_64": _musl_1_1("x86_64"),
+    "PyYAML==6.0.2-musllinux_1_2_aarch64": _musl_1_1("aarch64"),
+    "numpy==2.1.3-musllinux_1_2_x86_64": _musl_1_1("x86_64"),
     "orjson==3.10.11-musllinux_1_2_aarch64": (
         Improvement("overall_tag", "musllinux_1_2_aarch64", "linux_aarch64", _LIBC_SO),
         Improvement("external_libs", {}, {"libc.so": None}, _LIBC_SO),
+        Improvement(
+            "policy_upgrades", {}, {"musllinux_1_2_aarch64": {"libs_to_eliminate": ["libc.so"]}},
+            _LIBC_SO,
+        ),
     ),
-}
+}  # fmt: skip
 
-FIELDS = ("overall_tag", "external_libs")
+#: Every field of the schema-1 document but the wheel's name.
+FIELDS = (
+    "pure",
+    "overall_tag",
+    "sym_tag",
+    "pyfpe",
+    "ucs2",
+    "unsupported_isa",
+    "versioned_symbols",
+    "external_libs",
+    "policy_upgrades",
+)
 
 
 def _compare(wheel: RealWheel) -> None:

@@ -52,6 +52,14 @@ def _blacklisted(build: Builder) -> Path:
     return build.wheel("black", {f"black{EXT}": ext})
 
 
+def _weak_blacklisted(build: Builder) -> Path:
+    """A blacklisted symbol referenced weakly is optional: not a reason (as in auditwheel)."""
+    prelude = "#define _GNU_SOURCE\n#include <pthread.h>\n#pragma weak pthread_getattr_default_np"
+    call = "pthread_attr_t a; if (pthread_getattr_default_np) pthread_getattr_default_np(&a)"
+    ext = build.extension("weak", call, prelude=prelude, links=["-lpthread"])
+    return build.wheel("weak", {f"weak{EXT}": ext})
+
+
 def _isa(build: Builder) -> Path:
     flags = ["-march=x86-64-v3", "-mneeded"]
     ext = build.extension("avx", 'puts("hi")', prelude=STDIO, flags=flags)
@@ -75,6 +83,7 @@ CASES: dict[str, Callable[[Builder], Path]] = {
     "not-found": _missing,
     "newer-glibc": _newer_glibc,
     "blacklisted-symbol": _blacklisted,
+    "weak-blacklisted-symbol": _weak_blacklisted,
     "isa-level": _isa,
     "library-in-wheel": _libs_in_wheel,
 }
@@ -92,3 +101,5 @@ def test_fixture_same_as_auditwheel(build: Builder, case: str) -> None:
     assert {f: ours[f] for f in FIELDS} == {f: theirs[f] for f in FIELDS}
     assert ours["versioned_symbols"] == theirs["versioned_symbols"]
     assert ours["policy_upgrades"] == theirs["policy_upgrades"]
+    blacklisted = "pthread_getattr_default_np" in json.dumps(ours["policy_upgrades"])
+    assert blacklisted is (case == "blacklisted-symbol")

@@ -27,8 +27,12 @@ __all__ = ["SCHEMA_VERSION", "auditwheel_error", "auditwheel_json", "auditwheel_
 
 SCHEMA_VERSION = 1
 
+#: Reasons about what the C library provides (musl has no symbol versions: its version stands
+#: in for them in ``sym_tag``).
 _VERSION_KINDS = frozenset(
     {
+        ReasonKind.MUSL_TOO_NEW,
+        ReasonKind.MUSL_UNKNOWN,
         ReasonKind.VERSION_TOO_NEW,
         ReasonKind.VERSION_NOT_PROVIDED,
         ReasonKind.VERSION_UNKNOWN_NAMESPACE,

@@ -27,6 +27,9 @@ def _uses(
     # Unversioned imports may bind from any library: checked against each one's blacklist
     # (as auditwheel does); versioned ones only against the library they name.
     unversioned = frozenset(name for g in elf.imports if g.library is None for name in g.names)
+    # A weak reference is optional (the loader leaves it null when missing), so a blacklisted
+    # symbol referenced weakly is not a reason (auditwheel skips STB_WEAK too).
+    weak = frozenset(name for g in elf.imports for name in g.weak_names)
     uses = []
     for name in dict.fromkeys((*elf.needed, *versions)):
         res = resolutions.get(name)
@@ -34,7 +37,9 @@ def _uses(
         if res is None and name not in elf.needed:
             location = Location.SYSTEM  # a version need without DT_NEEDED: bound from a dependency
         lib_versions = versions.get(name, {})
-        symbols = frozenset(s for names in lib_versions.values() for s in names) | unversioned
+        symbols = (
+            frozenset(s for names in lib_versions.values() for s in names) | unversioned
+        ) - weak
         uses.append(LibraryUse(name, location, lib_versions, symbols))
     return tuple(uses)
 
