@@ -3,8 +3,6 @@ agrees with read_elf, and streaming the member out of the zip agrees with both."
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -13,9 +11,8 @@ import pytest
 
 from manywheel.elf import read_elf, read_elf_stream
 from tests.elf.readelf_oracle import assert_matches_readelf, run_readelf
-from tests.harness.cache import HarnessCache
+from tests.harness.downloads import download_wheel
 
-CACHE = HarnessCache.default().wheels
 #: (requirement, platform, expected arch of the ELF members)
 WHEELS = [
     ("PyYAML==6.0.2", "manylinux_2_17_x86_64", "x86_64"),
@@ -27,33 +24,7 @@ WHEELS = [
 
 
 def _wheel(requirement: str, platform: str) -> Path:
-    name, version = requirement.split("==")
-    pattern = f"{name}-{version}-*{platform}*.whl"
-    found = sorted(CACHE.glob(pattern))
-    if found:
-        return found[0]
-    CACHE.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary",
-        ":all:",
-        "--platform",
-        platform,
-        "--python-version",
-        "3.11",
-        requirement,
-        "-d",
-        str(CACHE),
-    ]
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
-    found = sorted(CACHE.glob(pattern))
-    if not found:
-        pytest.skip(f"cannot download {requirement} for {platform}: {proc.stderr.strip()[-300:]}")
-    return found[0]
+    return download_wheel(requirement, platform)
 
 
 @pytest.mark.network

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.harness.cache import HarnessCache
+from tests.harness.downloads import download_wheel
 
 #: Pinned real wheels: a platform wheel with an extension module, and a pure one.
 REAL_WHEELS = {
@@ -19,7 +17,6 @@ REAL_WHEELS = {
     ),
     "six": ("six==1.16.0", "six-1.16.0-py2.py3-none-any.whl"),
 }
-CACHE = HarnessCache.default().wheels
 
 
 def clean_pip_env(**extra: str) -> dict[str, str]:
@@ -30,32 +27,10 @@ def clean_pip_env(**extra: str) -> dict[str, str]:
 
 
 def _download(requirement: str, filename: str) -> Path:
-    target = CACHE / filename
-    if target.exists():
-        return target
-    CACHE.mkdir(parents=True, exist_ok=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary",
-        ":all:",
-        "--python-version",
-        "3.11",
-        "--platform",
-        "manylinux2014_x86_64",
-        "--platform",
-        "any",
-        "-d",
-        str(CACHE),
-        requirement,
-    ]
-    result = subprocess.run(cmd, env=clean_pip_env(), capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not target.exists():
-        pytest.skip(f"cannot download {requirement} from the package index: {result.stderr[-300:]}")
-    return target
+    platform = "any" if filename.endswith("-any.whl") else "manylinux2014_x86_64"
+    wheel = download_wheel(requirement, platform)
+    assert wheel.name == filename, (wheel.name, filename)
+    return wheel
 
 
 @pytest.fixture(scope="session")
