@@ -42,9 +42,12 @@ from manywheel.policy import (
     Libc,
     LibraryUse,
     Location,
+    Policy,
     PolicySet,
+    PolicyVerdict,
     Verdict,
     WheelRequirements,
+    evaluate,
     load_policies,
 )
 from manywheel.wheel import Finding, WheelArchive, WheelFilename, verify_wheel
@@ -303,7 +306,32 @@ def _holdouts(
         return ()
     (culprit,) = culprits
     without = replace(req, files=tuple(f for f in req.files if f.path != culprit))
-    improved = _evaluate(policies, without, options).best_after_repair
-    if improved.policy.priority <= best.policy.priority:
+    linux = next(v.policy for v in verdict.policies if v.policy.is_generic)
+    ascending = sorted((v.policy for v in better), key=lambda p: p.priority)
+    improved = _best_allowing(ascending, linux, without, options)
+    if improved is None:
         return ()
     return (Holdout(str(culprit), best.tag, improved.tag),)
+
+
+def _best_allowing(
+    ascending: list[Policy], linux: Policy, req: WheelRequirements, options: AuditOptions
+) -> PolicyVerdict | None:
+    """The highest-priority policy of ``ascending`` (sorted by priority) allowing ``req`` after
+    repair. Policies of one family contain each other (validated when loaded), so allowing is
+    monotonic in priority and a binary search judges a handful of policies, not all."""
+    found = None
+    low, high = 0, len(ascending) - 1
+    while low <= high:
+        middle = (low + high) // 2
+        judged = evaluate(
+            (ascending[middle], linux),
+            req,
+            check_isa=options.check_isa,
+            check_execstack=options.check_execstack,
+        ).policies[0]
+        if judged.allowed_after_repair:
+            found, low = judged, middle + 1
+        else:
+            high = middle - 1
+    return found
