@@ -12,7 +12,12 @@ if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
     from manywheel.policy import PolicySet
 
-__all__ = ["add_audit_arguments", "audit_options", "policies_from"]
+__all__ = [
+    "add_audit_arguments",
+    "add_policy_file_argument",
+    "audit_options",
+    "policies_from",
+]
 
 
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +44,10 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         default="/",
         help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
     )
+    add_policy_file_argument(parser)
+
+
+def add_policy_file_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--policy-file",
         metavar="FILE",

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from manywheel.cli.audit_arguments import add_policy_file_argument
 from manywheel.cli.context import Context, Subparsers
 
 if TYPE_CHECKING:
@@ -36,14 +36,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--libc", choices=("glibc", "musl"), help="only manylinux (glibc) or musllinux (musl)"
     )
-    parser.add_argument(
-        "--policy-file",
-        metavar="FILE",
-        action="append",
-        type=Path,
-        default=[],
-        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable",
-    )
+    add_policy_file_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON (schema_version 1)")
     parser.set_defaults(handler=_handle)
 
