@@ -224,3 +224,12 @@ def test_progress_on_a_terminal_for_big_wheels(build: Builder) -> None:
     quiet = io.StringIO()
     main(["show", str(wheel)], stdout=io.StringIO(), stderr=quiet, environ={})
     assert "reading" not in quiet.getvalue()
+
+
+def test_bad_policy_file_is_reported_once_the_scan_stops(build: Builder, tmp_path: Path) -> None:
+    bad = tmp_path / "policy.json"
+    bad.write_text("{not json", encoding="utf-8")
+    wheel = str(_grafting_wheel(build))
+    code, out, err = _run(["--policy-file", str(bad), wheel], build)
+    assert (code, out) == (3, "")
+    assert err.startswith("manywheel: error:") and "policy.json" in err

@@ -6,6 +6,7 @@ import logging
 import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
@@ -84,20 +85,44 @@ class AuditOptions:
 def audit_wheel(
     path: str | os.PathLike[str],
     *,
-    policies: PolicySet | None = None,
+    policies: PolicySet | Callable[[], PolicySet] | None = None,
     options: AuditOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> AuditReport:
     """Audit the wheel at ``path``: every ELF member's facts and resolution, the container's
     findings, and the verdict of every policy. Raises :class:`~manywheel.InputError` subclasses
-    for unreadable input; a non-compliant wheel is a report, not an error."""
+    for unreadable input; a non-compliant wheel is a report, not an error.
+
+    ``policies`` may be a loader (``None``: the shipped policies): it then runs while the
+    members stream, which mostly wait on zlib with the GIL released."""
     options = options or AuditOptions()
-    policies = policies if policies is not None else load_policies()
     with WheelArchive.open(path) as archive:
-        scanned = scan_wheel(archive, workers=options.workers, progress=progress)
+        if isinstance(policies, PolicySet):
+            loaded, scanned = (
+                policies,
+                scan_wheel(archive, workers=options.workers, progress=progress),
+            )
+        else:
+            loaded, scanned = _load_while_scanning(
+                archive, policies or load_policies, options, progress
+            )
         findings = verify_wheel(archive)  # reuses the digests computed while scanning
         filename = archive.filename
-    return analyze(str(path), filename, scanned, findings, policies=policies, options=options)
+    return analyze(str(path), filename, scanned, findings, policies=loaded, options=options)
+
+
+def _load_while_scanning(
+    archive: WheelArchive,
+    load: Callable[[], PolicySet],
+    options: AuditOptions,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[PolicySet, tuple[ScannedElf, ...]]:
+    with ThreadPoolExecutor(max_workers=1) as background:
+        scanning = background.submit(
+            scan_wheel, archive, workers=options.workers, progress=progress
+        )
+        loaded = load()  # an error here still waits for the scan (the pool's exit)
+        return loaded, scanning.result()
 
 
 def analyze(

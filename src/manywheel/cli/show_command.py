@@ -67,7 +67,14 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             print(f"manywheel show: error: cannot access {path}. No such file", file=ctx.stderr)
         return ExitCode.USAGE
     options = audit_options(args, ctx.environ)
-    policies = policies_from(args)
+    loaded: list[PolicySet] = []
+
+    def policies() -> PolicySet:
+        """Loaded once, while the first wheel streams."""
+        if not loaded:
+            loaded.append(policies_from(args))
+        return loaded[0]
+
     codes, entries = [], []
     for path in args.wheels:
         code, entry = _show_one(path, args, ctx, options, policies)
@@ -91,7 +98,7 @@ def _show_one(
     args: argparse.Namespace,
     ctx: Context,
     options: AuditOptions,
-    policies: PolicySet,
+    policies: Callable[[], PolicySet],
 ) -> tuple[int, dict[str, object]]:
     from manywheel.audit import (
         audit_wheel,
