@@ -65,6 +65,20 @@ class Builder:
                   f"-L{self.libdir}", *links], compiler=compiler)  # fmt: skip
         return so.read_bytes()
 
+    def cross_extension(self, compiler: str, module: str) -> bytes:
+        """An extension for another machine, linked against a stub ``libc.so.6`` (no target
+        sysroot needed) kept outside every search path; 4 KiB LOAD alignment."""
+        stub = self.work / f"stub-{compiler}"
+        stub.mkdir(exist_ok=True)
+        (stub / "libc.c").write_text("int puts(const char *s) { return 0; }\n", encoding="utf-8")
+        pages = ["-nostdlib", "-Wl,-z,max-page-size=4096", "-Wl,-z,common-page-size=4096"]
+        self.gcc([*pages, "-shared", "-fPIC", "-Wl,-soname,libc.so.6", "-o",
+                  str(stub / "libc.so.6"), str(stub / "libc.c")], compiler=compiler)  # fmt: skip
+        return self.extension(
+            module, 'puts("hi")', prelude="int puts(const char *);", compiler=compiler,
+            flags=[*pages, f"-L{stub}", "-l:libc.so.6"],
+        )  # fmt: skip
+
     def executable(self, name: str, call: str = "", *, links: Sequence[str] = ()) -> bytes:
         c = self.work / f"{name}.c"
         c.write_text(f"int main(void) {{ {call}; return 0; }}\n", encoding="utf-8")

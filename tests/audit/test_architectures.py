@@ -36,23 +36,9 @@ CROSS = [
 ]  # fmt: skip
 
 
-def _cross_extension(build: Builder, compiler: str, module: str) -> bytes:
-    """An extension linked against a stub ``libc.so.6`` kept outside every search path."""
-    stub = build.work / "stub"
-    stub.mkdir()
-    (stub / "libc.c").write_text("int puts(const char *s) { return 0; }\n", encoding="utf-8")
-    pages = ["-nostdlib", "-Wl,-z,max-page-size=4096", "-Wl,-z,common-page-size=4096"]
-    build.gcc([*pages, "-shared", "-fPIC", "-Wl,-soname,libc.so.6", "-o", str(stub / "libc.so.6"),
-               str(stub / "libc.c")], compiler=compiler)  # fmt: skip
-    return build.extension(
-        module, 'puts("hi")', prelude="int puts(const char *);", compiler=compiler,
-        flags=[*pages, f"-L{stub}", "-l:libc.so.6"],
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("cross", CROSS, ids=[c.arch for c in CROSS])
 def test_foreign_architecture(build: Builder, cross: Cross) -> None:
-    ext = _cross_extension(build, cross.compiler, "cross")
+    ext = build.cross_extension(cross.compiler, "cross")
     files = {f"cross.cpython-311-{cross.triplet}.so": ext}
     wheel = build.wheel("cross", files, f"linux_{cross.arch}")
     report = audit_wheel(wheel)
@@ -67,7 +53,7 @@ def test_foreign_architecture(build: Builder, cross: Cross) -> None:
 
 
 def test_x86_64_member_in_an_aarch64_wheel_is_ignored(build: Builder) -> None:
-    arm = _cross_extension(build, "aarch64-linux-gnu-gcc", "arm")
+    arm = build.cross_extension("aarch64-linux-gnu-gcc", "arm")
     x86 = build.extension("stray", 'puts("x")', prelude="#include <stdio.h>")
     files = {"arm.cpython-311-aarch64-linux-gnu.so": arm, f"stray{EXT}": x86}
     report = audit_wheel(build.wheel("mixed", files, "linux_aarch64"))

@@ -188,7 +188,7 @@ def test_build_machine_rpath_and_verbose_listing(build: Builder) -> None:
     code, out, _ = _run([wheel])
     assert code == 0
     assert "! RPATH/RUNPATH entries outside the wheel: /home/builder/lib, /opt/x" in out
-    assert "libc.so.6" not in out and "1 libraries found in the wheel or allowed" in out
+    assert "libc.so.6" not in out and "1 more library found in the wheel or allowed" in out
     _, verbose, _ = _run(["-v", wheel])
     assert "└ libc.so.6 → system" in verbose
 
@@ -233,3 +233,14 @@ def test_bad_policy_file_is_reported_once_the_scan_stops(build: Builder, tmp_pat
     code, out, err = _run(["--policy-file", str(bad), wheel], build)
     assert (code, out) == (3, "")
     assert err.startswith("manywheel: error:") and "policy.json" in err
+
+
+def test_foreign_architecture_text(build: Builder) -> None:
+    ext = build.cross_extension("aarch64-linux-gnu-gcc", "arm")
+    wheel = build.wheel("arm", {"arm.cpython-311-aarch64-linux-gnu.so": ext}, "linux_aarch64")
+    code, out, _ = _run([str(wheel)])
+    assert code == 0
+    assert ": as it is: manylinux_2_17_aarch64 (+ manylinux2014_aarch64);" in out
+    assert "aarch64, glibc; 1 ELF member\n" in out
+    assert "LOAD alignment 0x1000 < 64 KiB pages" in out
+    assert "(1 allowed library not found on this system" in out

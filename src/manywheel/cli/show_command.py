@@ -76,7 +76,9 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         return loaded[0]
 
     codes, entries = [], []
-    for path in args.wheels:
+    for index, path in enumerate(args.wheels):
+        if index and not (args.json or args.json_details):
+            _out(ctx)  # a blank line between wheels
         code, entry = _show_one(path, args, ctx, options, policies)
         codes.append(code)
         entries.append(entry)
@@ -188,7 +190,8 @@ def _render(report: AuditReport, name: str, ctx: Context) -> None:
         f"after repair: {_tag_text(after, ctx, not after.policy.is_generic)}",
     )
     libc = "" if report.libc is None else f", {report.libc.value}"
-    _out(ctx, f"  {report.arch}{libc}; {len(report.members)} ELF members")
+    members = _plural(len(report.members), "ELF member", "ELF members")
+    _out(ctx, f"  {report.arch}{libc}; {members}")
     for holdout in report.holdouts:
         _out(
             ctx,
@@ -294,20 +297,24 @@ def _render_grafts(report: AuditReport, ctx: Context) -> None:
 
 
 def _render_members(report: AuditReport, ctx: Context) -> None:
-    notable = {g for v in report.verdict.applicable for g in v.grafts} if report.verdict else set()
+    verdicts = report.verdict.applicable if report.verdict else ()
+    notable = {g for v in verdicts for g in v.grafts} | {
+        r.library for v in verdicts for r in v.reasons if r.kind.value == "library-not-found"
+    }
     _out(ctx, "\n" + ctx.paint("ELF members", "1"))
-    hidden = 0
+    hidden = absent = 0
     for member in report.members:
         _out(ctx, f"  {member.role.value:<10} {member.member}{_member_flags(member)}")
         for needed in member.needed:
-            shown = needed.where.value == "not-found" or needed.soname in notable
-            if not shown and ctx.verbosity < 1:
+            missing = needed.where.value == "not-found"
+            if needed.soname not in notable and ctx.verbosity < 1:
                 hidden += 1
+                absent += missing
                 continue
             where = needed.path or ""
             rule = f" [{needed.rule}]" if needed.rule else ""
-            colour = "31" if needed.where.value == "not-found" else "2"
-            label = ctx.paint(needed.where.value, colour)
+            bad = missing and needed.soname in notable
+            label = ctx.paint(needed.where.value, "31" if bad else "2")
             _out(ctx, f"    └ {needed.soname} → {label} {where}{rule}".rstrip())
         if member.foreign_rpaths:
             entries = ", ".join(member.foreign_rpaths)
@@ -315,12 +322,18 @@ def _render_members(report: AuditReport, ctx: Context) -> None:
         for failure in member.version_failures:
             _out(ctx, f"    ! {failure.message}")
     if hidden:
-        _out(
-            ctx,
-            f"  ({hidden} libraries found in the wheel or allowed on the system; -v lists them)",
-        )
+        _out(ctx, f"  ({_plural(hidden, 'more library', 'more libraries')} found in the wheel "
+                  "or allowed by the policies; -v lists them)")  # fmt: skip
+    if absent:
+        _out(ctx, f"  ({_plural(absent, 'allowed library', 'allowed libraries')} not found on "
+                  "this system, as expected for a wheel built for another architecture or libc; "
+                  "not held against the wheel)")  # fmt: skip
     for ignored in report.ignored:
         _out(ctx, f"  ignored    {ignored.member}: {ignored.reason}")
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
 
 
 def _member_flags(member: ElfMember) -> str:
