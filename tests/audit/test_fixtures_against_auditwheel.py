@@ -77,7 +77,23 @@ def _libs_in_wheel(build: Builder) -> Path:
     return wheel
 
 
+def _script_with_runpath(build: Builder) -> Path:
+    """An executable in .data/scripts finding a library in the wheel through its RUNPATH."""
+    lib = build.library("libin.so.1", "int in(void) { return 3; }")
+    tool = build.executable("tool", "in()", links=["-lin", "-Wl,-rpath,$ORIGIN/../../tool.libs"])
+    ext = build.extension("tool", 'puts("hi")', prelude=STDIO)
+    files = {
+        f"tool{EXT}": ext,
+        "tool-1.0.data/scripts/tool": tool,
+        "tool.libs/libin.so.1": lib.read_bytes(),
+    }
+    wheel = build.wheel("tool", files)
+    lib.unlink()
+    return wheel
+
+
 CASES: dict[str, Callable[[Builder], Path]] = {
+    "script-runpath-into-the-wheel": _script_with_runpath,
     "clean": _clean,
     "outside-library-chain": _outside,
     "not-found": _missing,
@@ -101,5 +117,13 @@ def test_fixture_same_as_auditwheel(build: Builder, case: str) -> None:
     assert {f: ours[f] for f in FIELDS} == {f: theirs[f] for f in FIELDS}
     assert ours["versioned_symbols"] == theirs["versioned_symbols"]
     assert ours["policy_upgrades"] == theirs["policy_upgrades"]
+    if case == "script-runpath-into-the-wheel":
+        report = audit_wheel(wheel, options=options)
+        (needed,) = [
+            n
+            for n in report.member("tool-1.0.data/scripts/tool").needed
+            if n.soname == "libin.so.1"
+        ]
+        assert (needed.where.value, needed.path) == ("wheel", "tool.libs/libin.so.1")
     blacklisted = "pthread_getattr_default_np" in json.dumps(ours["policy_upgrades"])
     assert blacklisted is (case == "blacklisted-symbol")
