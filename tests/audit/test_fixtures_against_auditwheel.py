@@ -92,7 +92,17 @@ def _script_with_runpath(build: Builder) -> Path:
     return wheel
 
 
+def _libpython(build: Builder) -> Path:
+    build.library("libpython3.11.so.1.0", "int Py_IsInitialized(void) { return 1; }")
+    ext = build.extension(
+        "embeds", "Py_IsInitialized()", prelude="int Py_IsInitialized(void);",
+        links=["-l:libpython3.11.so.1.0"],
+    )  # fmt: skip
+    return build.wheel("embeds", {f"embeds{EXT}": ext})
+
+
 CASES: dict[str, Callable[[Builder], Path]] = {
+    "libpython": _libpython,
     "script-runpath-into-the-wheel": _script_with_runpath,
     "clean": _clean,
     "outside-library-chain": _outside,

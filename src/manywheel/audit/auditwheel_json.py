@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from manywheel.audit.report import AuditReport
-from manywheel.policy import PolicyVerdict, Reason, ReasonKind, is_dynamic_loader
+from manywheel.policy import PolicyVerdict, Reason, ReasonKind, is_dynamic_loader, is_libpython
 
 __all__ = ["SCHEMA_VERSION", "auditwheel_error", "auditwheel_json", "auditwheel_pure"]
 
@@ -39,7 +39,9 @@ _VERSION_KINDS = frozenset(
         ReasonKind.VERSION_PRIVATE,
     }
 )
-_EXTERNAL_KINDS = frozenset({ReasonKind.NOT_WHITELISTED, ReasonKind.LIBRARY_NOT_FOUND})
+_EXTERNAL_KINDS = frozenset(
+    {ReasonKind.NOT_WHITELISTED, ReasonKind.LIBRARY_NOT_FOUND, ReasonKind.LIBPYTHON}
+)
 
 JsonObject = dict[str, object]
 
@@ -108,12 +110,15 @@ def external_libs(report: AuditReport, highest: PolicyVerdict) -> dict[str, str 
     """Soname -> real path (or ``None``: not found) of every library ``highest`` would have a
     repair carry in, or finds missing."""
     realpaths = {e.soname: e.realpath for e in report.external}
-    return {name: realpaths.get(name) for name in _to_eliminate(highest)}
+    # auditwheel never looks libpython up (a repair drops it): always null there
+    return {
+        name: None if is_libpython(name) else realpaths.get(name) for name in _to_eliminate(highest)
+    }
 
 
 def _to_eliminate(verdict: PolicyVerdict) -> list[str]:
     """The libraries outside the wheel a policy does not allow: those a repair grafts (with
-    their own dependencies) and those not found, sorted."""
+    their own dependencies), those not found, and libpython (a repair drops it), sorted."""
     missing = {
         r.library
         for r in (*verdict.reasons, *verdict.reasons_after_repair)
