@@ -22,8 +22,8 @@ from manywheel.repair.plan import (
     MemberPatch,
     RepairPlan,
     RepairRefusedError,
+    evaluate_for_repair,
     excluded_sonames,
-    without_libraries,
 )
 from manywheel.wheel import (
     Content,
@@ -190,13 +190,8 @@ def check_closure(
             policies=policies,
             options=replace(audit, include=()),
         )
-    assert after.requirements is not None
     excluded = excluded_sonames(after, options.exclude) | set(plan.excluded)
-    verdict = policies.evaluate(
-        without_libraries(after.requirements, frozenset(excluded)),
-        check_isa=audit.check_isa,
-        check_execstack=audit.check_execstack,
-    )
+    verdict = evaluate_for_repair(after, policies, frozenset(excluded), audit)
     for claim in plan.claimed:
         judged = verdict.get(claim.policy.name)
         if judged is None or not judged.allowed:
