@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.harness.cache import HarnessCache
+from tests.harness.downloads import download_wheel
 
 __all__ = ["AUDITWHEEL", "CACHE", "RealWheel", "auditwheel_show", "fetch"]
 
 CACHE = HarnessCache.default().root
-WHEELS = CACHE / "wheels"
 AUDITWHEEL = "auditwheel==6.8.2"
 TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
 
@@ -35,19 +35,6 @@ class RealWheel:
     def id(self) -> str:
         return f"{self.requirement}-{self.platform}"
 
-    @property
-    def prefix(self) -> str:
-        """How the wheel's file name starts, lower case."""
-        name, version = self.requirement.split("==")
-        return f"{name.replace('-', '_')}-{version}-".lower()
-
-
-def _matches(path: Path, wheel: RealWheel) -> bool:
-    arch = wheel.platform.split("_", 3)[-1]
-    libc = wheel.platform.split("_")[0]
-    tags = path.name[: -len(".whl")].split("-")[-1]
-    return tags.endswith(arch) and libc in tags
-
 
 def fetch(wheel: RealWheel) -> Path:
     """The wheel from the cache, downloaded first if needed (skips when the index cannot give
@@ -56,23 +43,7 @@ def fetch(wheel: RealWheel) -> Path:
         if not TORCH.is_file():
             pytest.skip(f"{TORCH} is not on this machine")
         return TORCH
-
-    def cached() -> list[Path]:
-        prefix = wheel.prefix
-        found = (p for p in WHEELS.glob("*.whl") if p.name.lower().startswith(prefix))
-        return sorted(p for p in found if _matches(p, wheel))
-
-    if not cached():
-        WHEELS.mkdir(parents=True, exist_ok=True)
-        argv = [
-            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-            "--python-version", "3.11", "--platform", wheel.platform, wheel.requirement,
-            "-d", str(WHEELS),
-        ]  # fmt: skip
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
-        if not cached():
-            pytest.skip(f"cannot download {wheel.id}: {done.stderr.strip()[-300:]}")
-    return cached()[0]
+    return download_wheel(wheel.requirement, wheel.platform)
 
 
 def _auditwheel_bin() -> Path:
