@@ -230,9 +230,10 @@ def test_bad_policy_file_is_reported_once_the_scan_stops(build: Builder, tmp_pat
     bad = tmp_path / "policy.json"
     bad.write_text("{not json", encoding="utf-8")
     wheel = str(_grafting_wheel(build))
-    code, out, err = _run(["--policy-file", str(bad), wheel], build)
+    code, out, err = _run(["--json", "--policy-file", str(bad), wheel, wheel], build)
     assert (code, out) == (3, "")
     assert err.startswith("manywheel: error:") and "policy.json" in err
+    assert err.count("\n") == 1  # once, not once per wheel
 
 
 def test_foreign_architecture_text(build: Builder) -> None:

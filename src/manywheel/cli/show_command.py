@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode
-from manywheel.errors import InputError
+from manywheel.errors import InputError, InvalidPolicyError
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, ElfMember, Refusal
@@ -116,6 +116,8 @@ def _show_one(
         report = audit_wheel(
             path, policies=policies, options=options, progress=_progress(path, name, ctx)
         )
+    except InvalidPolicyError:
+        raise  # not about this wheel: main reports it once
     except _UNREADABLE as e:
         print(f"manywheel: error: {e}", file=ctx.stderr)
         if args.json:
