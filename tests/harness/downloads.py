@@ -13,7 +13,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 
 from tests.harness.cache import HarnessCache
 
-__all__ = ["download_wheel"]
+__all__ = ["compatible_platforms", "download_wheel"]
 
 
 def _platform_family(platform: str) -> tuple[str, str]:
@@ -42,6 +42,26 @@ def _fits(path: Path, name: str, version: str, platform: str) -> bool:
     return any(p.startswith(family[:4]) and p.endswith("_" + arch) for p in platforms)
 
 
+_LEGACY = {(2, 17): "manylinux2014", (2, 12): "manylinux2010", (2, 5): "manylinux1"}
+
+
+def compatible_platforms(platform: str) -> list[str]:
+    """``platform`` and every older tag a system it describes also accepts, as pip needs them
+    spelled out with ``--platform``: ``manylinux_2_28_x86_64`` -> 2_28 … 2_5 and the legacy
+    aliases; ``musllinux_1_2_aarch64`` -> 1_2 and 1_1."""
+    parts = platform.split("_", 3)
+    if len(parts) < 4 or parts[0] not in ("manylinux", "musllinux"):
+        return [platform]
+    family, major, minor, arch = parts[0], int(parts[1]), int(parts[2]), parts[3]
+    lowest = 5 if family == "manylinux" else 1
+    out = []
+    for y in range(minor, lowest - 1, -1):
+        out.append(f"{family}_{major}_{y}_{arch}")
+        if family == "manylinux" and (major, y) in _LEGACY:
+            out.append(f"{_LEGACY[major, y]}_{arch}")
+    return out
+
+
 def download_wheel(
     requirement: str,
     platform: str,
@@ -61,9 +81,10 @@ def download_wheel(
         directory.mkdir(parents=True, exist_ok=True)
         argv = [
             sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-            "--python-version", python_version, "--platform", platform, requirement,
-            "-d", str(directory),
+            "--python-version", python_version, requirement, "-d", str(directory),
         ]  # fmt: skip
+        for tag in compatible_platforms(platform):
+            argv += ["--platform", tag]
         done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
         if not cached():
             reason = done.stderr.strip()[-300:]

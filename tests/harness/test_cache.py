@@ -61,3 +61,21 @@ def test_staging_dir_removes_leftovers_of_killed_builds(tmp_path: Path) -> None:
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
             [staging.name, ".build-bullseye-running"]
         )
+
+
+def test_compatible_platforms_spell_out_older_tags() -> None:
+    from tests.harness.downloads import compatible_platforms
+
+    assert compatible_platforms("manylinux_2_17_aarch64") == [
+        "manylinux_2_17_aarch64", "manylinux2014_aarch64", "manylinux_2_16_aarch64",
+        "manylinux_2_15_aarch64", "manylinux_2_14_aarch64", "manylinux_2_13_aarch64",
+        "manylinux_2_12_aarch64", "manylinux2010_aarch64", "manylinux_2_11_aarch64",
+        "manylinux_2_10_aarch64", "manylinux_2_9_aarch64", "manylinux_2_8_aarch64",
+        "manylinux_2_7_aarch64", "manylinux_2_6_aarch64", "manylinux_2_5_aarch64",
+        "manylinux1_aarch64",
+    ]  # fmt: skip
+    assert compatible_platforms("musllinux_1_2_x86_64") == [
+        "musllinux_1_2_x86_64",
+        "musllinux_1_1_x86_64",
+    ]
+    assert compatible_platforms("any") == ["any"]
