@@ -20,7 +20,7 @@ from typing import Any
 
 from manywheel.errors import InvalidPolicyError
 from manywheel.policy.definitions import Policy, parse_policy_name
-from manywheel.policy.versions import AllowedVersions
+from manywheel.policy.versions import AllowedVersions, VersionTable
 
 __all__ = ["SHIPPED_FILES", "SHIPPED_PREFIX", "parse_policy_file", "read_shipped", "read_user_file"]
 
@@ -144,7 +144,7 @@ def _strings(value: Any, what: str, source: str) -> list[str]:
 def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, AllowedVersions]:
     if not isinstance(value, dict):
         raise InvalidPolicyError(f"{where}: 'symbol_versions' must be an object", path=source)
-    out = {}
+    out: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for arch, namespaces in value.items():
         what = f"{where}: symbol_versions.{arch}"
         if not isinstance(namespaces, dict):
@@ -157,8 +157,8 @@ def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, Allowe
                         f"{what}.{namespace}: bad version {suffix!r}", path=source
                     )
                 names.append(f"{namespace}_{suffix}")
-        out[arch] = AllowedVersions.from_names(names, namespaces)
-    return MappingProxyType(out)
+        out[arch] = (tuple(names), tuple(namespaces))
+    return VersionTable(out)
 
 
 def _blacklist(value: Any, where: str, source: str) -> Mapping[str, frozenset[str]]:

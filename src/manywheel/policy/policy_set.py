@@ -16,6 +16,7 @@ from manywheel.policy.loading import (
     read_shipped,
     read_user_file,
 )
+from manywheel.policy.versions import VersionTable
 
 if TYPE_CHECKING:
     from manywheel.policy.judgment import Verdict
@@ -171,18 +172,27 @@ def _check_containment(family: Sequence[Policy]) -> None:
     """PEP 600: a newer policy guarantees everything an older one does (per architecture for
     symbol versions; which architectures a policy covers is not constrained)."""
     whitelist: dict[str, Policy] = {}
-    versions: dict[tuple[str, str], Policy] = {}
+    #: arch -> version name -> the oldest policy allowing it.
+    versions: dict[str, dict[str, Policy]] = {}
     for policy in family:
         lost = sorted(lib for lib in whitelist if lib not in policy.lib_whitelist)
         if lost:
             _containment_error(policy, whitelist[lost[0]], "whitelisted libraries", lost)
         whitelist.update((lib, policy) for lib in policy.lib_whitelist if lib not in whitelist)
-        for arch, allowed in policy.symbol_versions.items():
-            lost = sorted(v for a, v in versions if a == arch and v not in allowed.names)
+        for arch in policy.symbol_versions:
+            names = _names(policy, arch)
+            seen = versions.setdefault(arch, {})
+            lost = sorted(v for v in seen if v not in names)
             if lost:
-                older = versions[arch, lost[0]]
-                _containment_error(policy, older, f"symbol versions on {arch}", lost)
-            versions.update(((arch, v), policy) for v in allowed.names if (arch, v) not in versions)
+                _containment_error(policy, seen[lost[0]], f"symbol versions on {arch}", lost)
+            for name in names:
+                seen.setdefault(name, policy)
+
+
+def _names(policy: Policy, arch: str) -> frozenset[str]:
+    """The version names a policy allows on ``arch``, parsed or not."""
+    table = policy.symbol_versions
+    return table.names(arch) if isinstance(table, VersionTable) else table[arch].names
 
 
 def _containment_error(newer: Policy, older: Policy, what: str, lost: Sequence[str]) -> None:

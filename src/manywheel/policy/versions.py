@@ -11,12 +11,12 @@ first component. Numbers compare numerically: ``GLIBC_2.9`` is older than ``GLIB
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
 
-__all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus"]
+__all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus", "VersionTable"]
 
 _NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d+(?:\.\d+)*)$", re.ASCII)
 
@@ -114,3 +114,32 @@ class AllowedVersions:
         if newest is not None and version.is_newer_than(newest):
             return VersionStatus.TOO_NEW
         return VersionStatus.NOT_PROVIDED
+
+
+class VersionTable(Mapping[str, AllowedVersions]):
+    """A policy's allowed versions per architecture, parsed on first use of each architecture
+    (a run judges one architecture; parsing all ~10,000 names up front cost most of ``show``'s
+    start-up). :meth:`names` answers from the raw names without parsing."""
+
+    __slots__ = ("_parsed", "_raw")
+
+    def __init__(self, raw: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]) -> None:
+        #: arch -> (version names, namespaces declared).
+        self._raw = dict(raw)
+        self._parsed: dict[str, AllowedVersions] = {}
+
+    def __getitem__(self, arch: str) -> AllowedVersions:
+        found = self._parsed.get(arch)
+        if found is None:
+            names, namespaces = self._raw[arch]
+            found = self._parsed[arch] = AllowedVersions.from_names(names, namespaces)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def names(self, arch: str) -> frozenset[str]:
+        return frozenset(self._raw[arch][0])
