@@ -36,3 +36,18 @@ def _download(requirement: str, filename: str) -> Path:
 @pytest.fixture(scope="session")
 def real_wheels() -> dict[str, Path]:
     return {key: _download(req, filename) for key, (req, filename) in REAL_WHEELS.items()}
+
+
+@pytest.fixture(params=["isal", "zlib"], autouse=True)
+def inflate_backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every wheel test runs with python-isal's inflater and with the standard library's: the
+    reader must behave the same with either (isal is used when installed)."""
+    import zlib
+
+    from manywheel.wheel import stream
+
+    if request.param == "zlib":
+        monkeypatch.setattr(stream, "inflate_module", lambda: zlib)
+    elif stream.inflate_module() is zlib:
+        pytest.skip("python-isal is not installed (it is a runtime dependency on x86_64/aarch64)")
+    return str(request.param)

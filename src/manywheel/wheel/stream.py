@@ -5,6 +5,10 @@ central directory declares (a member that inflates past its size is a zip bomb a
 :class:`UnsafeWheelError` at once), and at the end the size, CRC-32 and the consumption of exactly
 the compressed bytes are checked. It hashes with sha256 in the same pass, so RECORD verification
 costs no second inflate.
+
+Inflating and CRC-32 use python-isal's zlib-compatible module when it is installed (the same
+deflate streams, inflated about twice as fast: that is most of an audit's time on a big wheel),
+and the standard library's zlib otherwise.
 """
 
 from __future__ import annotations
@@ -14,14 +18,24 @@ import io
 import os
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
 from manywheel.wheel.zipformat import Member, Method
 
-__all__ = ["CHUNK_SIZE", "MemberReader"]
+__all__ = ["CHUNK_SIZE", "MemberReader", "inflate_module"]
 
 #: Compressed bytes read per system call, and the most inflated bytes produced per step.
 CHUNK_SIZE = 1 << 18
+
+
+def inflate_module() -> ModuleType:
+    """The zlib-compatible module to inflate with: python-isal's when installed, else zlib."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        return zlib
+    return isal_zlib
 
 
 class MemberReader(io.RawIOBase):
@@ -52,7 +66,8 @@ class MemberReader(io.RawIOBase):
         self._on_complete = on_complete
         self._pos = member.data_offset
         self._end = member.data_offset + member.compressed_size
-        self._inflater = zlib.decompressobj(-15) if member.method == Method.DEFLATED else None
+        self._z = inflate_module()
+        self._inflater = self._z.decompressobj(-15) if member.method == Method.DEFLATED else None
         self._produced = 0
         self._crc = 0
         self._hash = hashlib.sha256()
@@ -126,7 +141,7 @@ class MemberReader(io.RawIOBase):
                 path=self._path,
                 member=self._member.name,
             )
-        self._crc = zlib.crc32(out, self._crc)
+        self._crc = self._z.crc32(out, self._crc)
         self._hash.update(out)
         if not out:
             self._finish()
@@ -137,16 +152,27 @@ class MemberReader(io.RawIOBase):
         # Never ask for more than one byte beyond the declared size: a bomb is caught at once.
         limit = min(limit, self._member.file_size - self._produced + 1)
         while not self._inflater.eof:
-            pending = self._inflater.unconsumed_tail or self._raw(CHUNK_SIZE)
+            # isal may hold inflated output back without an unconsumed tail: drain it before
+            # feeding more (zlib answers b"" at once).
+            pending = self._inflater.unconsumed_tail
             if not pending:
-                raise self._error("compressed data ends before the deflate stream does")
-            try:
-                out = self._inflater.decompress(pending, limit)
-            except zlib.error as e:
-                raise self._error(f"corrupt deflate data: {e}") from e
+                out = self._decompress(b"", limit)
+                if out:
+                    return out
+                pending = self._raw(CHUNK_SIZE)
+                if not pending:
+                    raise self._error("compressed data ends before the deflate stream does")
+            out = self._decompress(pending, limit)
             if out:
                 return out
         return b""
+
+    def _decompress(self, data: bytes, limit: int) -> bytes:
+        assert self._inflater is not None
+        try:
+            return bytes(self._inflater.decompress(data, limit))
+        except (zlib.error, self._z.error) as e:
+            raise self._error(f"corrupt deflate data: {e}") from e
 
     def _finish(self) -> None:
         member = self._member
