@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
+from tests.harness.availability import skip_or_fail
 from tests.harness.extensions import write_wheel
 
 __all__ = ["EXT", "Builder"]
@@ -29,7 +28,7 @@ class Builder:
 
     def gcc(self, argv: Sequence[str], *, compiler: str = "gcc") -> None:
         if shutil.which(compiler) is None:
-            pytest.skip(f"{compiler} is not installed")
+            skip_or_fail(f"{compiler} is not installed (scripts/bootstrap installs it)")
         done = subprocess.run([compiler, *argv], capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
 

@@ -12,6 +12,7 @@ import pytest
 from manywheel.audit import Where, audit_wheel, auditwheel_json
 from manywheel.policy import Libc, ReasonKind
 from tests.audit.builders import EXT, Builder
+from tests.harness.availability import skip_or_fail
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +65,7 @@ def test_x86_64_member_in_an_aarch64_wheel_is_ignored(build: Builder) -> None:
 
 def _musl_extension(build: Builder) -> bytes:
     if shutil.which("musl-gcc") is None:
-        pytest.skip("musl-gcc is not installed")
+        skip_or_fail("musl-gcc is not installed (musl-tools)")
     c = build.work / "m.c"
     c.write_text('#include <stdio.h>\nvoid *PyInit_m(void) { puts("x"); return 0; }\n')
     so = build.work / "m.so"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.linker import RejectionReason, Resolver, RootFileSystem, Rule, loader_platform
+from tests.harness.availability import skip_or_fail
 
 # Debian's cross-library directory -> (ElfFile.arch, Debian multiarch triplet)
 CROSS = {
@@ -27,7 +28,7 @@ LIBS = ("libstdc++.so.6", "libm.so.6", "libc.so.6", "libgcc_s.so.1")
 def _sysroot(tmp_path: Path, cross: str) -> tuple[Path, str]:
     source = Path("/usr") / cross / "lib"
     if not all((source / lib).exists() for lib in LIBS):
-        pytest.skip(f"no {cross} cross libraries")
+        skip_or_fail(f"no {cross} cross libraries (scripts/bootstrap installs them)")
     arch, triplet = CROSS[cross]
     root = tmp_path / cross
     libdir = root / "usr/lib" / triplet

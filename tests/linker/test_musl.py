@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.linker import Flavor, Resolver, RootFileSystem, Rule, SearchSettings
+from tests.harness.availability import skip_or_fail
 
 from .oracle import MUSL_LOADER, emulated, run_loader
 
@@ -16,7 +17,7 @@ PROGRAMS = ["inherit_exe", "origin_exe", "soname_reuse_exe", "wrong_class_exe"]
 @pytest.fixture(scope="module")
 def musl_bin(built: Path) -> Path:
     if not (built / "musl/bin").is_dir() or not Path(MUSL_LOADER).exists():
-        pytest.skip("needs musl-gcc and musl's loader")
+        skip_or_fail("needs musl-gcc and musl's loader (musl-tools)")
     return built / "musl/bin"
 
 
