@@ -53,3 +53,28 @@ def test_wheel_members(requirement: str, platform: str, arch: str, tmp_path: Pat
             assert replace(streamed, sections=()) == replace(elf, sections=())
     extensions = [read_elf(p).python_extension(i.filename) for p, i in extracted.items()]
     assert any(e is not None and e.python_major == 3 for e in extensions)
+
+
+@pytest.mark.network
+def test_patchelf_moved_tables_before_dynamic_need_one_pass() -> None:
+    """scipy bundles an OpenBLAS that auditwheel already repaired: patchelf moved .gnu.hash into
+    a segment it appended just before the new .dynamic, 33 MB into the file. The stream reader
+    keeps a window before PT_DYNAMIC, so it needs no second inflate."""
+    import io
+
+    from manywheel.elf import parse_elf, read_elf_stream
+    from manywheel.wheel import WheelArchive
+
+    wheel = download_wheel("scipy==1.14.1", "manylinux_2_17_x86_64")
+    with WheelArchive.open(wheel) as archive:
+        (member,) = [m for m in archive.members if "libscipy_openblas" in m.name]
+        data = archive.read_member(member)
+
+    def no_reopen() -> io.BytesIO:
+        raise AssertionError("a second pass was needed")
+
+    elf = read_elf_stream(io.BytesIO(data), size=len(data), name=member.name, reopen=no_reopen)
+    whole = parse_elf(data, name=member.name)
+    assert elf.soname is not None and elf.soname.startswith("libscipy_openblas")
+    assert len(elf.symbols) == len(whole.symbols) > 10_000
+    assert (elf.needed, elf.version_needs) == (whole.needed, whole.version_needs)

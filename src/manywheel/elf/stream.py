@@ -5,7 +5,8 @@ How it reads:
 
 1. **One forward pass.** The ELF header and program headers come first, so after the first
    chunk we know where PT_DYNAMIC, PT_INTERP and PT_NOTE lie and keep exactly those bytes when
-   the stream passes them. The dynamic tables (.dynsym, .dynstr, .gnu.version*, hash tables)
+   the stream passes them, plus a bounded window just before PT_DYNAMIC (where patchelf puts
+   the tables it moves). The dynamic tables (.dynsym, .dynstr, .gnu.version*, hash tables)
    that PT_DYNAMIC points to normally come *before* it, near the start of the file, so the pass
    also keeps a prefix of the file: up to the end of the first PT_LOAD when that segment is not
    executable (the default ``-z separate-code`` layout: the prefix is exactly headers + tables +
@@ -54,6 +55,11 @@ _CHUNK = 2**20
 #: The ELF and program headers are kept if they lie within this many bytes (they normally
 #: start at byte 52 or 64), whatever ``buffer_limit`` says.
 _HEADERS_LIMIT = 2**16
+#: Bytes kept just before PT_DYNAMIC in the first pass: patchelf (auditwheel repair) moves the
+#: tables it rewrites into segments it appends, right before the new dynamic section; keeping
+#: this window (a quarter of the buffer limit) spares those files (scipy's bundled OpenBLAS,
+#: say) a second inflate.
+_BEFORE_DYNAMIC_SHARE = 4
 #: Bytes kept after a version-need/definition table's start in a second pass.
 _VERSION_TABLE_LIMIT = 2**20
 _TABLE_TAGS = (DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF)
@@ -274,6 +280,9 @@ def _plan(
     dynamic_end = dynamic.offset + dynamic.filesz if dynamic else None
     headers_end = raw[4] + raw[8] * raw[9] if segments else layout.ehdr.size + IDENT.size
     prefix = max(_prefix_end(segments, header.entry, size, limit), headers_end)
+    if dynamic is not None and dynamic.offset > prefix:
+        window = limit // _BEFORE_DYNAMIC_SHARE
+        ranges.append((max(prefix, dynamic.offset - window), dynamic.offset))
     return prefix, ranges, dynamic_end
 
 
