@@ -300,3 +300,44 @@ def test_grafted_library_is_held_to_the_same_checks(
             audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), check_isa=False),
         )
         assert "manylinux" in relaxed.output.name
+
+
+def test_library_reused_only_when_another_extension_loads_first_is_repaired(
+    repair: Repair, natives: Natives, tmp_path: Path
+) -> None:
+    """demo/lib/libx.so (no RUNPATH) needs libbar. Extension a loads libbar from the wheel
+    first; extension b, imported alone, loads only libx, whose libbar then comes from the
+    system. Any import order must work, so libbar is grafted for libx (as auditwheel does)."""
+    from tests.repair.natives import gcc
+
+    work = tmp_path / "x"
+    work.mkdir()
+    (work / "x.c").write_text("int bar(int);\nint x(int v) { return bar(v) + 5; }\n")
+    libx = work / "libx.so"
+    gcc(["-shared", "-fPIC", "-Wl,-soname,libx.so", "-o", str(libx), str(work / "x.c"),
+         f"-L{natives.libdir}", "-lbar"])  # fmt: skip
+    rpath = ["-Wl,--no-as-needed", "-lc", f"-L{work}", "-Wl,--enable-new-dtags,-rpath,$ORIGIN/lib"]
+    a = natives.extension("ra", "if (bar(1) + x(1) != 9) return NULL;", ["-lbar", "-lx"],
+                          body="int bar(int); int x(int);", extra=rpath)  # fmt: skip
+    b = natives.extension("rb", "if (x(1) != 7) return NULL;", ["-lx"],
+                          body="int x(int);", extra=rpath)  # fmt: skip
+    files = {
+        "demo/__init__.py": b"",
+        "demo/ra.so": a,
+        "demo/rb.so": b,
+        "demo/lib/libx.so": libx.read_bytes(),
+        "demo/lib/libbar.so.1": (natives.libdir / "libbar.so.1").read_bytes(),
+    }
+    result = repair(natives.wheel("reuse", files))
+    assert result.plan is not None
+    assert [g.sonames for g in result.plan.grafts] == [("libbar.so.1",)]
+    assert _elves(result.output)["demo/lib/libx.so"].rpath == ("$ORIGIN/../../reuse.libs",)
+    site = tmp_path / "site"
+    with zipfile.ZipFile(result.output) as z:
+        z.extractall(site)
+    for module in ("demo.rb", "demo.ra"):  # b first: alone, nothing loaded libbar for it
+        done = subprocess.run(
+            [sys.executable, "-c", f"import {module}"],
+            capture_output=True, text=True, cwd=site, env={"PATH": "/usr/bin:/bin"}, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, (module, done.stderr)

@@ -21,27 +21,48 @@ LARGE_PAGE = 0x10000
 _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
 
 
-def merged_resolutions(trees: Iterable[DependencyTree]) -> dict[str, dict[str, Resolution]]:
-    """For every object of every tree (by real virtual path): its resolution of each NEEDED.
+def merged_resolutions(
+    trees: Mapping[str, DependencyTree], roots: Iterable[str]
+) -> dict[str, dict[str, Resolution]]:
+    """For every object (by real virtual path): its resolution of each NEEDED.
 
-    An object loaded in several trees may resolve differently in each: RPATH is inherited from
-    whoever loaded it, and a soname an extension already loaded from the wheel is reused by the
-    libraries it loads next. The best answer wins: inside the wheel, then elsewhere, then not
-    found; the first of equals."""
+    An object is loaded in the context of a root (an extension Python imports, an executable, a
+    library nothing in the wheel loads), and resolves differently in each: RPATH is inherited
+    from whoever loaded it, and a soname an earlier object loaded is reused. Since any root may
+    be loaded first, or alone, an answer counts only if it holds in every root's tree that
+    reaches the object: the worst wins — not found, then outside the wheel, then inside. An
+    object no root reaches (a cycle of libraries) answers in its own tree."""
     merged: dict[str, dict[str, Resolution]] = defaultdict(dict)
-    for tree in trees:
+    contexts = [trees[r] for r in roots]
+    covered = {obj.realpath for tree in contexts for obj in tree.objects}
+    contexts += [tree for path, tree in trees.items() if path not in covered]
+    for tree in contexts:
         for obj in tree.objects:
             mine = merged[obj.realpath]
             for res in obj.needed:
-                if res.name not in mine or _rank(res) > _rank(mine[res.name]):
+                if res.name not in mine or _rank(res) < _rank(mine[res.name]):
                     mine[res.name] = res
     return merged
 
 
 def _rank(res: Resolution) -> int:
+    """How well a NEEDED is served: 0 not found, 1 outside the wheel, 2 inside it."""
     if not res.found:
         return 0
     return 2 if res.path is not None and is_inside_wheel(res.path) else 1
+
+
+def root_members(trees: Mapping[str, DependencyTree], extensions: Iterable[str]) -> list[str]:
+    """The members loaded on their own: extensions and executables (``extensions``: every
+    member Python or a user runs directly), and libraries no other member's tree loads."""
+    direct = set(extensions)
+    reached = {
+        obj.realpath
+        for path, tree in trees.items()
+        for obj in tree.objects
+        if obj.realpath != tree.root.realpath
+    }
+    return [path for path in trees if path in direct or path not in reached]
 
 
 def where_of(res: Resolution, realpaths: Mapping[str, str]) -> Where:

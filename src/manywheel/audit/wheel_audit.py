@@ -16,10 +16,13 @@ from manywheel.audit.members import (
     build_member,
     merged_resolutions,
     realpaths_of,
+    role_of,
+    root_members,
     system_objects,
 )
 from manywheel.audit.report import (
     AuditReport,
+    ElfRole,
     ExternalLibrary,
     Holdout,
     IgnoredMember,
@@ -169,7 +172,12 @@ def analyze(
         system=options.system_ldpaths,
     )
     every_tree = [*trees.values(), *(i.tree for i in included)]
-    merged = merged_resolutions(every_tree)
+    contexts = {**trees, **{i.path: i.tree for i in included}}
+    loaded_directly = [
+        v for v, s in virtual.items() if role_of(s.elf, s.member) is not ElfRole.LIBRARY
+    ]
+    roots = root_members(contexts, [*loaded_directly, *(i.path for i in included)])
+    merged = merged_resolutions(contexts, roots)
     realpaths = realpaths_of(every_tree)
     names = {v: s.member for v, s in virtual.items()}
     members = tuple(
