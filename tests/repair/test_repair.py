@@ -341,3 +341,76 @@ def test_library_reused_only_when_another_extension_loads_first_is_repaired(
             capture_output=True, text=True, cwd=site, env={"PATH": "/usr/bin:/bin"}, check=False,
         )  # fmt: skip
         assert done.returncode == 0, (module, done.stderr)
+
+
+def test_script_needing_only_an_other_wheel_library_moves(repair: Repair, natives: Natives) -> None:
+    from manywheel.repair import WheelProvided
+
+    exe = natives.executable("bartool", "int bar(int);\nint main(void) { return bar(1) != 2; }\n",
+                             ["-lbar"])  # fmt: skip
+    provided = WheelProvided.parse("libbar.so.*=barlib:barlib/lib")
+    result = repair(natives.wheel("bartool", {"bartool-1.0.data/scripts/bartool": exe}),
+                    from_wheels=(provided,))  # fmt: skip
+    assert result.plan is not None and result.plan.grafts == ()
+    (patch,) = result.plan.patches
+    assert patch.moved_to == "bartool.scripts/bartool"
+    assert patch.edits.rpath == "$ORIGIN/../barlib/lib"
+
+
+def test_from_wheel_globs_match_sonames_only(
+    repair: Repair, chain_wheel: Path, natives: Natives
+) -> None:
+    """A --from-wheel glob that names a path provides nothing, so nothing is left out."""
+    from manywheel.repair import WheelProvided
+
+    by_path = WheelProvided.parse(f"{natives.libdir}/*=foolib:foolib/lib")
+    result = repair(chain_wheel, from_wheels=(by_path,))
+    assert result.plan is not None
+    assert (result.plan.provided, result.plan.excluded) == ((), ())
+    assert len(result.plan.grafts) == 2
+
+
+def test_grafted_library_linking_libpython_loses_it(repair: Repair, natives: Natives) -> None:
+    """A boost_python-like library links libpython: grafted, it gets the interpreter's symbols
+    like the extension does (manylinux Pythons have no libpython.so)."""
+    from tests.repair.natives import gcc
+
+    libdir = natives.python.include.parent.parent / "lib"
+    src = natives.wheels / "bp.c"
+    src.write_text("int bp(void) { return 3; }\n")
+    gcc(["-shared", "-fPIC", "-Wl,-soname,libbp.so.1", "-Wl,--no-as-needed", "-o",
+         str(natives.libdir / "libbp.so.1"), str(src), f"-L{libdir}", "-lpython3.11"])  # fmt: skip
+    ext = natives.extension("usesbp", "bp();", ["-l:libbp.so.1"], body="int bp(void);")
+    result = repair(natives.wheel("usesbp", {"usesbp.so": ext}))
+    (graft,) = [e for n, e in _elves(result.output).items() if n.startswith("usesbp.libs/")]
+    assert not any(n.startswith("libpython") for n in graft.needed)
+
+
+def test_executable_embedding_python_keeps_libpython(repair: Repair, natives: Natives) -> None:
+    libdir = natives.python.include.parent.parent / "lib"
+    source = "#include <Python.h>\nint main(void) { Py_Initialize(); return Py_FinalizeEx(); }\n"
+    c = natives.wheels / "embed.c"
+    c.write_text(source)
+    exe = natives.wheels / "embed"
+    from tests.repair.natives import gcc
+
+    gcc(["-O1", f"-I{natives.python.include}", "-o", str(exe), str(c), f"-L{libdir}",
+         "-lpython3.11"])  # fmt: skip
+    result = repair(natives.wheel("embed", {"embed-1.0.data/scripts/embed": exe.read_bytes()}))
+    moved = _elves(result.output)["embed-1.0.data/scripts/embed"]
+    assert any(n.startswith("libpython3.11") for n in moved.needed)
+
+
+def test_strip_strips_every_elf_member(repair: Repair, natives: Natives) -> None:
+    plain = natives.extension("plainext", "", [])
+    ext = natives.extension("stripfoo", "foo(1);", ["-lfoo"], body="int foo(int);")
+    assert ".symtab" in {s.name for s in parse_elf(plain).sections}
+    result = repair(natives.wheel("strips", {"plainext.so": plain, "stripfoo.so": ext}),
+                    strip=True)  # fmt: skip
+    for name, elf in _elves(result.output).items():
+        assert ".symtab" not in {s.name for s in elf.sections}, name
+
+
+def test_linux_is_not_a_repair_target(repair: Repair, chain_wheel: Path) -> None:
+    with pytest.raises(RepairRefusedError, match="not a policy a repair can target"):
+        repair(chain_wheel, plat="linux_x86_64")

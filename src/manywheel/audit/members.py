@@ -121,6 +121,19 @@ def foreign_rpaths(elf: ElfFile, virtual: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+#: Symbols an executable calls when it really embeds Python (its libpython is legitimate).
+_EMBEDDING = frozenset(
+    {"Py_Initialize", "Py_InitializeEx", "Py_InitializeFromConfig", "Py_Main", "Py_BytesMain"}
+)
+
+
+def embeds_python(elf: ElfFile, member: str) -> bool:
+    """An executable that starts an interpreter of its own: its libpython stays."""
+    if role_of(elf, member) is not ElfRole.EXECUTABLE:
+        return False
+    return any(name in _EMBEDDING for group in elf.imports for name in group.names)
+
+
 def role_of(elf: ElfFile, member: str) -> ElfRole:
     if elf.python_extension(posixpath.basename(member)) is not None:
         return ElfRole.EXTENSION
@@ -151,6 +164,7 @@ def build_member(
         foreign_rpaths=foreign_rpaths(elf, virtual),
         low_alignment=arch in LARGE_PAGE_ARCHS and align is not None and align < LARGE_PAGE,
         libpython=next((n for n in elf.needed if is_libpython(n)), None),
+        embeds_python=embeds_python(elf, member),
         version_failures=tuple(f for f in tree.version_failures if f.requester == virtual),
         tree=tree,
     )

@@ -76,6 +76,8 @@ class ElfMember:
     low_alignment: bool
     #: The libpython it links, if any.
     libpython: str | None
+    #: An executable that embeds Python (calls Py_Initialize...): its libpython is legitimate.
+    embeds_python: bool
     version_failures: tuple[VersionFailure, ...]
     tree: DependencyTree
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from manywheel.audit.members import versions_needed, where_of
+from manywheel.audit.members import embeds_python, versions_needed, where_of
 from manywheel.audit.report import Where
 from manywheel.elf import ElfFile
 from manywheel.linker import Resolution
@@ -46,7 +46,7 @@ def _uses(
 
 def elf_requirements(
     path: str, elf: ElfFile, resolutions: Mapping[str, Resolution], realpaths: Mapping[str, str]
-) -> ElfRequirements:
+) -> ElfRequirements:  # path: a member's name, or a library's path on the system
     """What the ELF file ``elf`` (called ``path`` in reasons) needs from the system."""
     level = elf.x86_isa_level
     return ElfRequirements(
@@ -56,4 +56,5 @@ def elf_requirements(
         executable_stack=elf.executable_stack,
         uses_pyfpe_jbuf=bool(elf.symbols.pyfpe_names),
         uses_ucs2=bool(elf.symbols.ucs2_names),
+        embeds_python=embeds_python(elf, path),
     )

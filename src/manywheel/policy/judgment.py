@@ -263,6 +263,8 @@ class _File:
 def _file_reasons(judge: _Judge, elf: ElfRequirements, *, grafted: bool) -> Iterator[Reason]:
     file = _File(elf.path, grafted)
     for use in elf.needed:
+        if elf.embeds_python and is_libpython(use.soname):
+            continue  # an executable that starts its own interpreter may link libpython
         yield from _library_reasons(judge, file, use)
     yield from _property_reasons(judge, file, elf)
 

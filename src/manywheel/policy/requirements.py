@@ -63,6 +63,8 @@ class ElfRequirements:
     executable_stack: bool = False
     uses_pyfpe_jbuf: bool = False
     uses_ucs2: bool = False
+    #: An executable that embeds Python: linking libpython is legitimate there.
+    embeds_python: bool = False
 
 
 @dataclass(frozen=True, slots=True)

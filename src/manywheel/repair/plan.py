@@ -14,11 +14,10 @@ from manywheel.audit import (
     AuditOptions,
     AuditReport,
     ElfMember,
-    ElfRole,
     installed_path,
 )
 from manywheel.errors import ManywheelError
-from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements
+from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements, is_libpython
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
 
@@ -31,11 +30,6 @@ __all__ = [
     "plan_repair",
     "without_libraries",
 ]
-
-#: Symbols an executable calls when it really embeds Python (it keeps its libpython).
-_EMBEDDING = frozenset(
-    {"Py_Initialize", "Py_InitializeEx", "Py_InitializeFromConfig", "Py_Main", "Py_BytesMain"}
-)
 
 
 class RepairRefusedError(ManywheelError):
@@ -134,20 +128,21 @@ def plan_repair(
     requested policy (or, for ``auto``, every policy) stays out of reach after repair."""
     if report.verdict is None or report.requirements is None:
         raise RepairRefusedError("not a platform wheel: it has no ELF file", path=report.path)
-    patterns = options.exclude + tuple(w.pattern for w in options.from_wheels)
-    excluded = excluded_sonames(report, patterns)
     provided = _provided(report, options.from_wheels)
+    excluded = excluded_sonames(report, options.exclude) | frozenset(provided)
     verdict = evaluate_for_repair(report, policies, excluded, audit)
     target = _target(report, policies, verdict, options)
     claimed = _claimed(verdict, target, options)
     libs_dir = report.filename.name + options.lib_sdir
     grafts = _grafts(report, claimed, libs_dir, digest, provided)
     new_names = {soname: g.name for g in grafts for soname in g.sonames}
-    patches = tuple(
-        p
-        for m in report.members
-        if (p := _member_patch(m, new_names, libs_dir, report, options, provided)) is not None
-    )
+    patches = []
+    for member in report.members:
+        patch = _member_patch(member, new_names, libs_dir, report, options, provided)
+        if patch is None and options.strip:  # --strip strips every ELF file, as auditwheel
+            patch = MemberPatch(member.member, ElfEdits())
+        if patch is not None:
+            patches.append(patch)
     platforms = None
     if options.update_tags:
         platforms = tuple(t for v in claimed for t in (v.tag, *v.alias_tags))
@@ -157,7 +152,7 @@ def plan_repair(
         claimed,
         libs_dir,
         grafts,
-        patches,
+        tuple(patches),
         tuple(sorted(excluded)),
         tuple(sorted((s, w.distribution) for s, w in provided.items())),
     )
@@ -214,6 +209,12 @@ def _target(
             raise _refusal(report, nearest, f"any policy (the closest is {nearest.tag})")
         return best
     match = policies.lookup(options.plat)
+    if match.policy.is_generic:
+        raise RepairRefusedError(
+            f"{options.plat} is not a policy a repair can target: choose a manylinux or "
+            "musllinux policy, or auto",
+            path=report.path,
+        )
     if match.arch is not None and match.arch != report.arch:
         raise RepairRefusedError(
             f"cannot repair a {report.arch} wheel to {options.plat} ({match.arch})",
@@ -279,6 +280,9 @@ def _grafts(
     for source, group in sorted(by_source.items()):
         needs = {u.soname for s in group for u in report.requirements.libraries[s].needed}
         replacements = tuple(sorted((n, new_names[n]) for n in needs if n in new_names))
+        # A grafted library linking libpython (boost_python, say) gets it from the interpreter,
+        # which on manylinux Pythons is static: the dependency goes, as in the wheel's files.
+        no_libpython = tuple(sorted(n for n in needs if is_libpython(n)))
         member = f"{libs_dir}/{names[source]}"
         entries = (["$ORIGIN"] if replacements else []) + _provider_entries(
             sorted(needs), provided, member
@@ -287,6 +291,7 @@ def _grafts(
         edits = ElfEdits(
             soname=names[source],
             replace_needed=replacements,
+            remove_needed=no_libpython,
             rpath=rpath,
             remove_rpath=rpath is None,
         )
@@ -298,13 +303,6 @@ def _grafts(
 def _is_script(member: str) -> bool:
     parts = member.split("/")
     return len(parts) == 3 and parts[0].endswith(".data") and parts[1] == "scripts"
-
-
-def _embeds_python(member: ElfMember) -> bool:
-    if member.role is not ElfRole.EXECUTABLE:
-        return False
-    imported = {name for group in member.elf.imports for name in group.names}
-    return bool(imported & _EMBEDDING)
 
 
 def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
@@ -329,14 +327,14 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
         (n.soname, new_names[n.soname]) for n in member.needed if n.soname in new_names
     )
     remove: tuple[str, ...] = ()
-    if member.libpython is not None and not _embeds_python(member):
+    if member.libpython is not None and not member.embeds_python:
         remove = (member.libpython,)
     kept = _kept_entries(member, options)
     dirty = options.clean_rpaths and kept != [*member.elf.rpath, *member.elf.runpath]
     needs = [n.soname for n in member.needed]
     moved_to = None
     location = member.member
-    if replacements and _is_script(member.member):
+    if (replacements or any(n in provided for n in needs)) and _is_script(member.member):
         moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
         location = moved_to
     other_wheels = _provider_entries(needs, provided, location)
