@@ -110,3 +110,10 @@ def test_json_report_says_what_was_done(chain: Path, natives: Natives, tmp_path:
 def test_from_wheel_flag_is_validated(chain: Path, tmp_path: Path) -> None:
     code, _, err = _run(["repair", "--from-wheel", "nonsense", "-w", str(tmp_path), str(chain)], {})
     assert code == 2 and "GLOB=DIST:DIR" in err
+
+
+def test_wheel_dir_that_is_a_file_is_an_input_error(chain: Path, tmp_path: Path) -> None:
+    taken = tmp_path / "taken"
+    taken.write_text("")
+    code, _, err = _run(["repair", "-w", str(taken), str(chain)], {})
+    assert code == 3 and "not a directory" in err and "Traceback" not in err

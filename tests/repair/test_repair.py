@@ -414,3 +414,42 @@ def test_strip_strips_every_elf_member(repair: Repair, natives: Natives) -> None
 def test_linux_is_not_a_repair_target(repair: Repair, chain_wheel: Path) -> None:
     with pytest.raises(RepairRefusedError, match="not a policy a repair can target"):
         repair(chain_wheel, plat="linux_x86_64")
+
+
+def test_elf_in_purelib_is_refused(repair: Repair, natives: Natives, tmp_path: Path) -> None:
+    from manywheel.errors import InvalidWheelError
+
+    ext = natives.extension("pureext", "foo(1);", ["-lfoo"], body="int foo(int);")
+    wheel = natives.wheel("purelibext", {"purelibext-1.0.data/purelib/pureext.so": ext})
+    with pytest.raises(InvalidWheelError, match="purelib") as info:
+        repair(wheel)
+    assert info.value.member == "purelibext-1.0.data/purelib/pureext.so"
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+class _Failing:
+    """A patcher backend whose tool fails, as a broken patchelf would."""
+
+    def apply(self, path: Path, edits: ElfEdits) -> None:
+        from manywheel.errors import ToolError
+
+        raise ToolError("patchelf failed (exit 1): cannot patch", path=str(path))
+
+
+def test_a_failing_patcher_names_the_member_and_writes_nothing(
+    chain_wheel: Path, natives: Natives, tmp_path: Path
+) -> None:
+    from manywheel.audit import AuditOptions
+    from manywheel.errors import ToolError
+    from manywheel.repair import repair_wheel
+
+    with pytest.raises(ToolError) as info:
+        repair_wheel(
+            chain_wheel,
+            tmp_path / "out",
+            patcher=_Failing(),
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+        )
+    # Members are patched before grafts: the member is named, not the temporary copy.
+    assert (info.value.path, info.value.member) == (str(chain_wheel), "chainext.so")
+    assert list((tmp_path / "out").iterdir()) == []

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
 from manywheel.elf import read_elf
+from manywheel.errors import ToolError
 from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.patcher import ElfPatcher, strip
@@ -70,9 +71,12 @@ def _patched_copy(
     """``patch.member`` streamed out to ``path``, stripped if asked, then patched."""
     with archive.open_member(patch.member) as stream, path.open("wb") as f:
         shutil.copyfileobj(stream, f, 1 << 20)
-    if strip_it:
-        strip(path)
-    patcher.apply(path, patch.edits)
+    try:
+        if strip_it:
+            strip(path)
+        patcher.apply(path, patch.edits)
+    except ToolError as e:  # name the member, not the temporary copy
+        raise ToolError(e.message, path=str(archive.path), member=patch.member) from e
     return path
 
 
@@ -109,9 +113,12 @@ def _graft_libraries(
         shutil.copyfile(graft.source, path)
         mode = (Path(graft.source).stat().st_mode & 0o7777) | stat.S_IWUSR
         path.chmod(mode)
-        if options.strip:
-            strip(path)
-        patcher.apply(path, graft.edits)
+        try:
+            if options.strip:
+                strip(path)
+            patcher.apply(path, graft.edits)
+        except ToolError as e:
+            raise ToolError(e.message, path=graft.source) from e
         out.additions[graft.member] = MemberContent(path, mode)
         out.elves[graft.member] = path
 

@@ -15,12 +15,12 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from manywheel.audit import AuditOptions, AuditReport, analyze, scan_wheel
-from manywheel.errors import InvalidWheelError, NotPlatformWheelError
+from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.patcher import ElfPatcher
-from manywheel.repair.plan import RepairPlan, RepairRefusedError, plan_repair
+from manywheel.repair.plan import RepairPlan, plan_repair
 from manywheel.wheel import FindingKind, WheelArchive, verify_wheel
 
 __all__ = ["RepairResult", "repair_wheel"]
@@ -110,7 +110,10 @@ def repair_wheel(
     options = options or RepairOptions()
     audit = audit or AuditOptions()
     policies = policies if policies is not None else load_policies()
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("the wheel directory is not a directory", path=str(dest)) from None
     with WheelArchive.open(path) as archive:
         scanned = scan_wheel(archive, workers=audit.workers)
         findings = verify_wheel(archive)
@@ -127,6 +130,12 @@ def repair_wheel(
                 path, output, report, None, path.stat().st_size, output.stat().st_size
             )
         _refuse_bad_container(report)
+        if report.purelib_elves:  # as auditwheel: platlib only, purelib may install elsewhere
+            raise InvalidWheelError(
+                "ELF files in .data/purelib (a platform wheel must install them in platlib)",
+                path=str(path),
+                member=report.purelib_elves[0],
+            )
         plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
         warnings = _undeclared(archive, plan)
         for warning in warnings:
@@ -141,13 +150,7 @@ def repair_wheel(
             policies=policies,
             audit=audit,
         )
-    with pending:
-        final = dest / pending.path.name
-        if final.exists() and final.samefile(path):
-            raise RepairRefusedError(
-                "the repaired wheel would replace its own input; choose another --wheel-dir",
-                path=str(path),
-            )
+    with pending:  # the writer already refused to replace its own input
         output = pending.commit()
     return RepairResult(
         path, output, report, plan, path.stat().st_size, output.stat().st_size, warnings
