@@ -54,7 +54,13 @@ from manywheel.policy import (
     evaluate,
     load_policies,
 )
-from manywheel.wheel import Finding, WheelArchive, WheelFilename, verify_wheel
+from manywheel.wheel import (
+    Finding,
+    WheelArchive,
+    WheelFilename,
+    content_findings,
+    structural_findings,
+)
 
 __all__ = ["AuditOptions", "audit_wheel"]
 
@@ -100,32 +106,29 @@ def audit_wheel(
     members stream, which mostly wait on zlib with the GIL released."""
     options = options or AuditOptions()
     with WheelArchive.open(path) as archive:
-        if isinstance(policies, PolicySet):
-            loaded, scanned = (
-                policies,
-                scan_wheel(archive, workers=options.workers, progress=progress),
-            )
-        else:
-            loaded, scanned = _load_while_scanning(
-                archive, policies or load_policies, options, progress
-            )
-        findings = verify_wheel(archive)  # reuses the digests computed while scanning
+        loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
+        findings = structural + content_findings(archive)  # digests come from the scan
         filename = archive.filename
     return analyze(str(path), filename, scanned, findings, policies=loaded, options=options)
 
 
-def _load_while_scanning(
+def _while_scanning(
     archive: WheelArchive,
-    load: Callable[[], PolicySet],
+    policies: PolicySet | Callable[[], PolicySet] | None,
     options: AuditOptions,
     progress: Callable[[int, int], None] | None,
-) -> tuple[PolicySet, tuple[ScannedElf, ...]]:
+) -> tuple[PolicySet, tuple[ScannedElf, ...], tuple[Finding, ...]]:
+    """Stream the members in the background; meanwhile load the policies (when given a loader)
+    and check the container's structure (WHEEL, METADATA, RECORD parsed): the streaming threads
+    mostly wait on inflate with the GIL released."""
     with ThreadPoolExecutor(max_workers=1) as background:
         scanning = background.submit(
             scan_wheel, archive, workers=options.workers, progress=progress
         )
-        loaded = load()  # an error here still waits for the scan (the pool's exit)
-        return loaded, scanning.result()
+        # an error here still waits for the scan (the pool's exit)
+        loaded = policies if isinstance(policies, PolicySet) else (policies or load_policies)()
+        structural = structural_findings(archive)
+        return loaded, scanning.result(), structural
 
 
 def analyze(

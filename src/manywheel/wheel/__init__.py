@@ -9,7 +9,13 @@ from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
 from manywheel.wheel.stream import MemberReader
 from manywheel.wheel.tags import Retag, replaced_platforms, retag
-from manywheel.wheel.verify import Finding, FindingKind, structural_findings, verify_wheel
+from manywheel.wheel.verify import (
+    Finding,
+    FindingKind,
+    content_findings,
+    structural_findings,
+    verify_wheel,
+)
 from manywheel.wheel.writer import Content, MemberContent, PendingWheel, rewrite_wheel
 from manywheel.wheel.zipformat import HeaderMismatch, Member
 
@@ -30,6 +36,7 @@ __all__ = [
     "WheelFilename",
     "WheelInfo",
     "check_name",
+    "content_findings",
     "replaced_platforms",
     "retag",
     "rewrite_wheel",

@@ -20,7 +20,7 @@ from manywheel.errors import InvalidWheelError
 from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive, dist_info_dirs
 from manywheel.wheel.record import STRONG_ALGORITHMS, Record, RecordEntry, encode_hash
 
-__all__ = ["Finding", "FindingKind", "structural_findings", "verify_wheel"]
+__all__ = ["Finding", "FindingKind", "content_findings", "structural_findings", "verify_wheel"]
 
 
 class FindingKind(IntEnum):
@@ -67,9 +67,9 @@ def verify_wheel(wheel: WheelArchive | str | os.PathLike[str]) -> tuple[Finding,
     member's sha256 and size (one streaming pass per member; digests already computed on the
     archive are reused)."""
     if isinstance(wheel, WheelArchive):
-        return structural_findings(wheel) + _content_findings(wheel)
+        return structural_findings(wheel) + content_findings(wheel)
     with WheelArchive.open(wheel) as archive:
-        return structural_findings(archive) + _content_findings(archive)
+        return structural_findings(archive) + content_findings(archive)
 
 
 def structural_findings(archive: WheelArchive) -> tuple[Finding, ...]:
@@ -260,7 +260,9 @@ def _record_rows(archive: WheelArchive, record: Record, unhashed: set[str]) -> I
             )
 
 
-def _content_findings(archive: WheelArchive) -> tuple[Finding, ...]:
+def content_findings(archive: WheelArchive) -> tuple[Finding, ...]:
+    """Findings about members' content against RECORD (sizes, hashes): digests already computed
+    on the archive are reused, others are streamed."""
     try:
         listed = archive.record.by_path()
         record_name = f"{archive.dist_info}/RECORD"
