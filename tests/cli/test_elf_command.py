@@ -355,10 +355,14 @@ def test_bad_member(wheel: Path, target: str, message: str) -> None:
 
 
 def test_bad_inputs(tmp_path: Path, fixtures: dict[str, Path]) -> None:
-    broken = tmp_path / "broken.whl"
+    broken = tmp_path / "broken-1.0-py3-none-any.whl"
     broken.write_bytes(b"PK\x03\x04 not really")
     code, _, err = _run(str(broken))
-    assert code == 3 and "not a valid zip file" in err
+    assert code == 3 and "not a zip file" in err
+    misnamed = tmp_path / "broken.whl"
+    misnamed.write_bytes(b"PK\x03\x04 not really")
+    code, _, err = _run(str(misnamed))
+    assert code == 3 and "not a valid wheel filename" in err
     text = tmp_path / "notes.txt"
     text.write_text("hello\n")
     code, _, err = _run(str(text))

@@ -101,33 +101,29 @@ def _read_target(target: str, ctx: Context) -> list[ElfFile]:
 
 def _iter_wheel_elf_members(wheel: str, member: str | None) -> Iterator[ElfFile]:
     """Every ELF member of ``wheel`` (by magic), or just ``member``, parsed from the zip as a
-    stream (nothing is extracted). Stand-in until manywheel.wheel's reader is used here."""
-    import zipfile
-
+    stream (nothing is extracted), through the wheel reader's safety checks."""
     from manywheel.elf import read_elf_stream
     from manywheel.errors import InvalidWheelError
+    from manywheel.wheel import WheelArchive
 
-    try:
-        with zipfile.ZipFile(wheel) as zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-            if member is not None:
-                infos = [i for i in infos if i.filename == member]
-                if not infos:
-                    raise InvalidWheelError(f"no member {member!r}", path=wheel)
-            for info in infos:
-                if member is None:
-                    with zf.open(info) as probe:
-                        if probe.read(4) != _ELF_MAGIC:
-                            continue
-                with zf.open(info) as stream:
-                    yield read_elf_stream(
-                        stream,
-                        size=info.file_size,
-                        name=f"{wheel}:{info.filename}",
-                        reopen=lambda info=info: zf.open(info),  # type: ignore[misc]
-                    )
-    except zipfile.BadZipFile as e:
-        raise InvalidWheelError(f"not a valid zip file ({e})", path=wheel) from e
+    with WheelArchive.open(wheel) as archive:
+        members = [m for m in archive.members if not m.is_dir]
+        if member is not None:
+            members = [m for m in members if m.name == member]
+            if not members:
+                raise InvalidWheelError(f"no member {member!r}", path=wheel)
+        for info in members:
+            if member is None:
+                with archive.open_member(info) as probe:
+                    if probe.read(len(_ELF_MAGIC)) != _ELF_MAGIC:
+                        continue
+            with archive.open_member(info) as stream:
+                yield read_elf_stream(
+                    stream,
+                    size=info.file_size,
+                    name=f"{wheel}:{info.name}",
+                    reopen=lambda info=info: archive.open_member(info),  # type: ignore[misc]
+                )
 
 
 # -- text ---------------------------------------------------------------------------------------
