@@ -34,7 +34,7 @@ from manywheel.audit.summary import (
     pure_message,
     refusals,
 )
-from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_wheel
+from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
 
 __all__ = [
     "DETAILS_SCHEMA_VERSION",
@@ -54,6 +54,7 @@ __all__ = [
     "ScannedElf",
     "Where",
     "analyze",
+    "audit_archive",
     "audit_wheel",
     "auditwheel_error",
     "auditwheel_json",

@@ -62,7 +62,7 @@ from manywheel.wheel import (
     structural_findings,
 )
 
-__all__ = ["AuditOptions", "audit_wheel"]
+__all__ = ["AuditOptions", "audit_archive", "audit_wheel"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,12 +104,25 @@ def audit_wheel(
 
     ``policies`` may be a loader (``None``: the shipped policies): it then runs while the
     members stream, which mostly wait on zlib with the GIL released."""
-    options = options or AuditOptions()
     with WheelArchive.open(path) as archive:
-        loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
-        findings = structural + content_findings(archive)  # digests come from the scan
-        filename = archive.filename
-    return analyze(str(path), filename, scanned, findings, policies=loaded, options=options)
+        return audit_archive(archive, policies=policies, options=options, progress=progress)
+
+
+def audit_archive(
+    archive: WheelArchive,
+    *,
+    policies: PolicySet | Callable[[], PolicySet] | None = None,
+    options: AuditOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """:func:`audit_wheel` of an archive already open (a repair keeps it open to rewrite it:
+    the digests computed here are reused by the writer)."""
+    options = options or AuditOptions()
+    loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
+    findings = structural + content_findings(archive)  # digests come from the scan
+    return analyze(
+        str(archive.path), archive.filename, scanned, findings, policies=loaded, options=options
+    )
 
 
 def _while_scanning(

@@ -14,14 +14,14 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from manywheel.audit import AuditOptions, AuditReport, analyze, scan_wheel
+from manywheel.audit import AuditOptions, AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.patcher import ElfPatcher
 from manywheel.repair.plan import RepairPlan, plan_repair
-from manywheel.wheel import FindingKind, WheelArchive, verify_wheel
+from manywheel.wheel import FindingKind, WheelArchive
 
 __all__ = ["RepairResult", "repair_wheel"]
 
@@ -115,11 +115,7 @@ def repair_wheel(
     except (FileExistsError, NotADirectoryError):
         raise InputError("the wheel directory is not a directory", path=str(dest)) from None
     with WheelArchive.open(path) as archive:
-        scanned = scan_wheel(archive, workers=audit.workers)
-        findings = verify_wheel(archive)
-        report = analyze(
-            str(path), archive.filename, scanned, findings, policies=policies, options=audit
-        )
+        report = audit_archive(archive, policies=policies, options=audit)
         if report.pure:
             if not allow_pure:
                 raise NotPlatformWheelError(
