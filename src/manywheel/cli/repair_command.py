@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
+#: auditwheel's ``--patcher`` values (``manywheel.repair.PATCHERS``, spelled out here so that
+#: building the parser imports no library code).
+PATCHERS = ("patchelf", "lief-patchelf", "none")
+
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
@@ -101,7 +105,11 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
     )
     parser.add_argument(
-        "--patcher", choices=("patchelf",), default="patchelf", help=argparse.SUPPRESS
+        "--patcher",
+        choices=PATCHERS,
+        default=None,
+        help="ELF patcher: patchelf, lief-patchelf (LIEF's tool, same arguments) or none (fail "
+        "if any ELF file needs an edit) (default: $AUDITWHEEL_PATCHER or patchelf)",
     )
     add_audit_arguments(parser)
     parser.set_defaults(handler=_handle)
@@ -143,6 +151,18 @@ def _epoch(environ: Mapping[str, str]) -> int | None:
         raise ManywheelError(f"SOURCE_DATE_EPOCH={text!r} is not an integer") from None
 
 
+def _patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
+    """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``patchelf`` (auditwheel's order)."""
+    if args.patcher is not None:
+        return str(args.patcher)
+    text = environ.get("AUDITWHEEL_PATCHER", "")
+    if text and text not in PATCHERS:
+        from manywheel.errors import ManywheelError
+
+        raise ManywheelError(f"AUDITWHEEL_PATCHER={text!r} is not one of {', '.join(PATCHERS)}")
+    return text or "patchelf"
+
+
 def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOptions:
     from manywheel.repair import RepairOptions
 
@@ -182,12 +202,16 @@ def _describe(result: RepairResult) -> str:
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    from manywheel.repair import PatchelfPatcher, find_patchelf, repair_wheel
+    from manywheel.repair import make_patcher, repair_wheel
 
     options = _options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
     policies = policies_from(args)
-    patcher = PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)]))
+    patcher = make_patcher(
+        _patcher_name(args, ctx.environ),
+        [str(Path(sys.executable).parent)],
+        path=ctx.environ.get("PATH"),
+    )
     results = []
     for wheel in args.wheels:
         if not wheel.is_file():

