@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -212,11 +212,11 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         [str(Path(sys.executable).parent)],
         path=ctx.environ.get("PATH"),
     )
-    results = []
-    for wheel in args.wheels:
+
+    def repair(wheel: Path) -> RepairResult:
         if not wheel.is_file():
             raise FileNotFoundError(2, "No such file", str(wheel))
-        result = repair_wheel(
+        return repair_wheel(
             wheel,
             args.wheel_dir,
             patcher=patcher,
@@ -225,11 +225,31 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             policies=policies,
             allow_pure=args.allow_pure_python_wheel,
         )
+
+    results: list[RepairResult] = []
+    for index, wheel in enumerate(args.wheels):
+        try:
+            result = repair(wheel)
+        except Exception as e:
+            # The wheels already written stay written (as auditwheel): say which, then fail.
+            if args.json:
+                _print_json(ctx, results, (wheel, e), args.wheels[index + 1 :])
+            raise
         results.append(result)
         if not args.json:
             print(_describe(result), file=ctx.stdout)
     if args.json:
-        from manywheel.cli.repair_json import repair_json
-
-        print(json.dumps(repair_json(results), indent=2), file=ctx.stdout)
+        _print_json(ctx, results)
     return 0
+
+
+def _print_json(
+    ctx: Context,
+    results: list[RepairResult],
+    failed: tuple[Path, Exception] | None = None,
+    not_attempted: Sequence[Path] = (),
+) -> None:
+    from manywheel.cli.repair_json import repair_json
+
+    document = repair_json(results, failed=failed, not_attempted=not_attempted)
+    print(json.dumps(document, indent=2), file=ctx.stdout)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from manywheel.cli.exit_codes import exit_code_for
 from manywheel.repair import RepairResult
 from manywheel.wheel import WheelFilename
 
@@ -63,5 +64,32 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
     return out
 
 
-def repair_json(results: Sequence[RepairResult]) -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "wheels": [_wheel(r) for r in results]}
+def _error_text(error: BaseException) -> str:
+    """The error as the one line on stderr says it (without the ``manywheel: error:``)."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)
+
+
+def repair_json(
+    results: Sequence[RepairResult],
+    *,
+    failed: tuple[Path, BaseException] | None = None,
+    not_attempted: Sequence[Path] = (),
+) -> dict[str, Any]:
+    """The document for ``results`` (the wheels written, in order) and, when a later wheel
+    failed, that wheel with its error and exit code and the wheels after it, never tried."""
+    failure = None
+    if failed is not None:
+        wheel, error = failed
+        failure = {
+            "input": str(wheel),
+            "error": _error_text(error),
+            "exit_code": int(exit_code_for(error)),
+        }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "wheels": [_wheel(r) for r in results],
+        "failed": failure,
+        "not_attempted": [str(w) for w in not_attempted],
+    }

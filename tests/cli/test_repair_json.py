@@ -1,0 +1,94 @@
+"""``repair --json`` with several wheels when one fails: the wheels already written are reported
+with the one that failed (its error and exit code) and those never tried; the exit code and the
+stderr line are those of the failure."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from manywheel.cli import main
+from tests.repair.natives import Natives, gcc
+
+
+@pytest.fixture(scope="module")
+def good(natives: Natives) -> Path:
+    ext = natives.extension("jsongood", "foo(1);", ["-lfoo"], body="int foo(int);")
+    return natives.wheel("jsongood", {"jsongood.so": ext})
+
+
+@pytest.fixture(scope="module")
+def unfindable(natives: Natives, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Links libgone.so.1, which lives in a directory no search reaches."""
+    gone = tmp_path_factory.mktemp("gone")
+    (gone / "gone.c").write_text("int gone(void) { return 1; }\n")
+    gcc(["-shared", "-fPIC", "-Wl,-soname,libgone.so.1", "-o", str(gone / "libgone.so.1"),
+         str(gone / "gone.c")])  # fmt: skip
+    (gone / "libgone.so").symlink_to("libgone.so.1")
+    ext = natives.extension("jsonbad", "gone();", [f"-L{gone}", "-lgone"], body="int gone(void);")
+    return natives.wheel("jsonbad", {"jsonbad.so": ext})
+
+
+@pytest.fixture(scope="module")
+def later(natives: Natives) -> Path:
+    return natives.wheel("jsonlater", {"jsonlater.so": natives.extension("jsonlater", "", [])})
+
+
+def _run(argv: list[str], natives: Natives) -> tuple[int, dict[str, Any], str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir)}
+    code = main(["repair", "--json", *argv], stdout=out, stderr=err, environ=env)
+    return code, json.loads(out.getvalue()), err.getvalue()
+
+
+def test_success_reports_no_failure(good: Path, natives: Natives, tmp_path: Path) -> None:
+    code, doc, err = _run(["-w", str(tmp_path), str(good)], natives)
+    assert (code, err) == (0, "")
+    assert doc["schema_version"] == 1 and doc["failed"] is None and doc["not_attempted"] == []
+    assert [w["input"] for w in doc["wheels"]] == [str(good)]
+
+
+def test_a_later_failure_reports_what_was_written_and_what_failed(
+    good: Path, unfindable: Path, later: Path, natives: Natives, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "w"
+    code, doc, err = _run(["-w", str(out_dir), str(good), str(unfindable), str(later)], natives)
+    assert code == 2
+    assert err.count("\n") == 1 and "libgone.so.1" in err and "Traceback" not in err
+    (made,) = out_dir.glob("*.whl")  # the first wheel stays written; nothing for the others
+    assert doc["schema_version"] == 1
+    (written,) = doc["wheels"]
+    assert written["input"] == str(good) and written["output"] == str(made)
+    assert {tuple(g["sonames"]) for g in written["grafted"]} == {("libfoo.so.1",), ("libbar.so.1",)}
+    failed = doc["failed"]
+    assert failed["input"] == str(unfindable) and failed["exit_code"] == 2
+    assert "libgone.so.1" in failed["error"] and failed["error"] in err
+    assert doc["not_attempted"] == [str(later)]
+
+
+def test_a_missing_input_is_reported_with_its_exit_code(
+    good: Path, natives: Natives, tmp_path: Path
+) -> None:
+    missing = tmp_path / "nope-1.0-cp311-cp311-linux_x86_64.whl"
+    code, doc, err = _run(["-w", str(tmp_path / "w"), str(good), str(missing)], natives)
+    assert code == 3 and str(missing) in err
+    assert [w["input"] for w in doc["wheels"]] == [str(good)]
+    assert doc["failed"] == {
+        "input": str(missing),
+        "error": f"{missing}: No such file",
+        "exit_code": 3,
+    }
+    assert doc["not_attempted"] == []
+
+
+def test_the_first_wheel_failing_gives_an_empty_list(
+    unfindable: Path, good: Path, natives: Natives, tmp_path: Path
+) -> None:
+    code, doc, _ = _run(["-w", str(tmp_path / "w"), str(unfindable), str(good)], natives)
+    assert code == 2 and doc["wheels"] == []
+    assert doc["failed"]["input"] == str(unfindable) and doc["not_attempted"] == [str(good)]
+    assert list((tmp_path / "w").iterdir()) == []
