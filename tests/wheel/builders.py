@@ -81,6 +81,8 @@ class RawEntry:
     #: Point this central directory entry at the local header of an earlier entry.
     reuse_header_of: int | None = None
     zip64: bool = False
+    #: The member's bytes as stored (default: ``data``, deflated when ``deflate``).
+    payload: bytes | None = None
 
 
 def _extra64(*values: int) -> bytes:
@@ -95,6 +97,7 @@ def raw_zip(entries: Sequence[RawEntry], *, force_zip64_end: bool = False) -> by
     offsets: list[int] = []
     for entry in entries:
         payload = _compress(entry.data) if entry.deflate else entry.data
+        payload = payload if entry.payload is None else entry.payload
         crc = zlib.crc32(entry.data)
         size = len(entry.data) if entry.declared_size is None else entry.declared_size
         method = 8 if entry.deflate else 0

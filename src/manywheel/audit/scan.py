@@ -8,6 +8,7 @@ a time, so memory stays bounded by what the ELF reader keeps of the members in f
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Callable
@@ -67,6 +68,8 @@ class _Prefixed:
 
 def _scan_one(archive: WheelArchive, member: Member) -> ScannedElf | None:
     with archive.open_member(member) as stream:
+        if stream.small:
+            return _scan_small(archive, member, stream.readall())
         head = stream.read(len(ELF_MAGIC))
         if head != ELF_MAGIC:
             stream.drain()
@@ -81,6 +84,22 @@ def _scan_one(archive: WheelArchive, member: Member) -> ScannedElf | None:
                 e.message, path=str(archive.path), member=member.name, offset=e.offset
             ) from e
         stream.drain()
+    return ScannedElf(member.name, elf, member.file_size)
+
+
+def _scan_small(archive: WheelArchive, member: Member, data: bytes) -> ScannedElf | None:
+    """A small member read whole: parsed by the same stream reader, so its facts are the same
+    as a streamed member's."""
+    if not data.startswith(ELF_MAGIC):
+        return None
+    try:
+        elf = read_elf_stream(
+            io.BytesIO(data), size=len(data), name=member.name, reopen=lambda: io.BytesIO(data)
+        )
+    except InvalidElfError as e:
+        raise InvalidElfError(
+            e.message, path=str(archive.path), member=member.name, offset=e.offset
+        ) from e
     return ScannedElf(member.name, elf, member.file_size)
 
 

@@ -17,7 +17,9 @@ import hashlib
 import io
 import os
 import zlib
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
@@ -25,8 +27,43 @@ from manywheel.wheel.zipformat import Member, Method
 
 __all__ = ["CHUNK_SIZE", "MemberReader", "inflate_module"]
 
-#: Compressed bytes read per system call, and the most inflated bytes produced per step.
+#: Compressed bytes read per system call.
 CHUNK_SIZE = 1 << 18
+#: The most inflated bytes produced per step. Each step releases the GIL for its inflate, CRC
+#: and sha256; big steps mean a thread streaming a big member seldom waits for the GIL behind
+#: a thread busy with small ones (1 MiB steps took torch's audit from 1.31 s to 1.24 s).
+STEP_SIZE = 1 << 20
+#: Members whose compressed and inflated sizes are both at most this are inflated in one step
+#: when read whole (one pread, one inflate call): thousands of small members cost little each.
+WHOLE_LIMIT = 1 << 20
+#: Members at least this big are hashed on a thread of their own, behind the inflate: for the
+#: biggest member of a big wheel (libtorch_cpu.so: 434 MB, 0.39 s inflating and 0.24 s hashing)
+#: that takes the hashing off the critical path.
+HASH_BEHIND_SIZE = 64 << 20
+#: Chunks that may wait for the hashing thread before the inflate waits for it.
+_HASH_QUEUE = 4
+
+
+class _HashBehind:
+    """sha256 computed on a thread of its own, in order, a few chunks behind the caller."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="manywheel-sha256")
+        self._pending: deque[Future[None]] = deque()
+
+    def update(self, data: bytes) -> None:
+        if len(self._pending) >= _HASH_QUEUE:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(self._hash.update, data))
+
+    def digest(self) -> bytes:
+        self.close()
+        return self._hash.digest()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._pending.clear()
 
 
 def inflate_module() -> ModuleType:
@@ -70,7 +107,8 @@ class MemberReader(io.RawIOBase):
         self._inflater = self._z.decompressobj(-15) if member.method == Method.DEFLATED else None
         self._produced = 0
         self._crc = 0
-        self._hash = hashlib.sha256()
+        big = member.file_size >= HASH_BEHIND_SIZE
+        self._hash: _HashBehind | hashlib._Hash = _HashBehind() if big else hashlib.sha256()
         self._digest: bytes | None = None
 
     @property
@@ -81,6 +119,16 @@ class MemberReader(io.RawIOBase):
     def size(self) -> int:
         """The content's size in bytes, as declared (and checked at the end)."""
         return self._member.file_size
+
+    def close(self) -> None:
+        if isinstance(self._hash, _HashBehind):
+            self._hash.close()
+        super().close()
+
+    @property
+    def small(self) -> bool:
+        """Whether the member is small enough to be read whole in one step (see ``WHOLE_LIMIT``)."""
+        return max(self._member.compressed_size, self._member.file_size) <= WHOLE_LIMIT
 
     def readable(self) -> bool:
         return True
@@ -94,8 +142,10 @@ class MemberReader(io.RawIOBase):
 
     def drain(self) -> bytes:
         """Read (and check) the rest of the member without keeping it; its sha256 digest."""
+        if self.small and self._produced == 0:
+            self._whole()
         while self._digest is None:
-            self._step(CHUNK_SIZE)
+            self._step(STEP_SIZE)
         return self._digest
 
     def read(self, size: int | None = -1) -> bytes:
@@ -104,15 +154,17 @@ class MemberReader(io.RawIOBase):
         parts: list[bytes] = []
         wanted = size
         while wanted > 0 and self._digest is None:
-            chunk = self._step(min(wanted, CHUNK_SIZE))
+            chunk = self._step(min(wanted, STEP_SIZE))
             parts.append(chunk)
             wanted -= len(chunk)
         return b"".join(parts)
 
     def readall(self) -> bytes:
+        if self.small and self._produced == 0:
+            return self._whole()
         parts: list[bytes] = []
         while self._digest is None:
-            parts.append(self._step(CHUNK_SIZE))
+            parts.append(self._step(STEP_SIZE))
         return b"".join(parts)
 
     def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
@@ -131,9 +183,37 @@ class MemberReader(io.RawIOBase):
         self._pos += size
         return data
 
+    def _whole(self) -> bytes:
+        """The whole content of a small member not read yet, checked, in one inflate call
+        (two, when isal holds output back)."""
+        raw = self._raw(self._end - self._pos)
+        if self._inflater is None:
+            out = raw
+        else:
+            # At most one byte beyond the declared size: a bomb is caught without inflating it.
+            limit = self._member.file_size + 1
+            out = self._decompress(raw, limit)
+            while not self._inflater.eof and len(out) < limit:
+                more = self._decompress(self._inflater.unconsumed_tail, limit - len(out))
+                if not more:
+                    break
+                out += more
+            if not self._inflater.eof and len(out) <= self._member.file_size:
+                raise self._error("compressed data ends before the deflate stream does")
+        self._account(out)
+        if self._digest is None:
+            self._finish()
+        return out
+
     def _step(self, limit: int) -> bytes:
         """Up to ``limit`` (> 0) more content bytes; b"" only once the member is complete."""
         out = self._raw(limit) if self._inflater is None else self._inflate(limit)
+        self._account(out)
+        if not out:
+            self._finish()
+        return out
+
+    def _account(self, out: bytes) -> None:
         self._produced += len(out)
         if self._produced > self._member.file_size:
             raise UnsafeWheelError(
@@ -143,9 +223,6 @@ class MemberReader(io.RawIOBase):
             )
         self._crc = self._z.crc32(out, self._crc)
         self._hash.update(out)
-        if not out:
-            self._finish()
-        return out
 
     def _inflate(self, limit: int) -> bytes:
         assert self._inflater is not None
