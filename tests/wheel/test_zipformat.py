@@ -28,15 +28,19 @@ def test_zip64_central_entry_round_trip(file_size: int, compressed_size: int, of
         0o100644 << 16,
     )
     data = ZipSink._central(entry)
-    parsed, end = _parse_central(data, 0, 0, "test.whl")
+    parsed, end = _parse_central(data, 0, "test.whl")
     assert end == len(data)
-    member = parsed.member
-    assert (member.file_size, member.compressed_size, member.header_offset) == (
+    assert (parsed.file_size, parsed.compressed_size, parsed.header_offset) == (
         file_size,
         compressed_size,
         offset,
     )
-    assert (member.crc, member.mode, member.name) == (0x1234ABCD, 0o100644, "demo/big.bin")
+    assert (parsed.crc, parsed.external_attr >> 16, parsed.create_system, parsed.name) == (
+        0x1234ABCD,
+        0o100644,
+        3,
+        "demo/big.bin",
+    )
 
 
 @pytest.mark.parametrize(

@@ -11,29 +11,39 @@ from manywheel.wheel.zipformat import Member
 __all__ = ["check_member", "check_name"]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
+#: A name that is certainly safe: relative components, none empty, "." or "..", no backslash or
+#: control character, no drive letter. Anything else gets the checks that say what is wrong.
+_SEGMENT = r"(?!\.\.?(?:/|$))[^/\\\x00-\x1f\x7f]+"
+_SAFE = re.compile(rf"(?![^\W\d_]:){_SEGMENT}(?:/{_SEGMENT})*/?")
 
 
 def check_name(name: str, *, path: str | None = None) -> None:
     """Raise :class:`UnsafeWheelError` unless ``name`` is a plain relative POSIX path that stays
     inside the wheel's root: no ``..`` or ``.`` components, no empty component, not absolute, no
-    backslash, no NUL or other control character."""
+    backslash, no NUL or other control character, no drive letter."""
+    if _SAFE.fullmatch(name):
+        return
+    why = why_unsafe(name)
+    if why is not None:
+        raise UnsafeWheelError(f"unsafe member name: {why}", path=path, member=repr(name))
 
-    def refuse(why: str) -> UnsafeWheelError:
-        return UnsafeWheelError(f"unsafe member name: {why}", path=path, member=repr(name))
 
+def why_unsafe(name: str) -> str | None:
+    """What makes ``name`` unsafe, or None (the slow path of :func:`check_name`)."""
     if not name:
-        raise refuse("empty")
+        return "empty"
     if _CONTROL.search(name):
-        raise refuse("contains a NUL or control character")
+        return "contains a NUL or control character"
     if "\\" in name:
-        raise refuse("contains a backslash")
+        return "contains a backslash"
     if name.startswith("/"):
-        raise refuse("absolute path")
+        return "absolute path"
     parts = name[:-1].split("/") if name.endswith("/") else name.split("/")
     if any(part in ("", ".", "..") for part in parts):
-        raise refuse("'.', '..' or empty path component (would land outside the wheel's root)")
+        return "'.', '..' or empty path component (would land outside the wheel's root)"
     if len(parts[0]) >= 2 and parts[0][1] == ":" and parts[0][0].isalpha():
-        raise refuse("drive-letter path")
+        return "drive-letter path"
+    return None
 
 
 def check_member(member: Member, *, path: str | None = None) -> None:

@@ -9,13 +9,13 @@ its local header are returned as data so ``verify`` can report them.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import IntEnum, IntFlag
+from typing import NamedTuple
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
 
@@ -195,6 +195,8 @@ def _end64(fd: int, offset: int, locator_offset: int, path: str) -> _End:
 
 def _zip64_values(extra: bytes, wanted: list[bool], path: str, name: str) -> list[int | None]:
     """Values of the zip64 extra field, in its fixed order, for the fields flagged ``wanted``."""
+    if not extra and not any(wanted):
+        return [None] * len(wanted)
     pos = 0
     while pos + EXTRA_HEADER.size <= len(extra):
         tag, size = EXTRA_HEADER.unpack_from(extra, pos)
@@ -230,13 +232,23 @@ def _decode_name(raw: bytes, flags: int, path: str) -> str:
         raise InvalidWheelError(f"member name is not valid UTF-8: {raw!r}", path=path) from e
 
 
-@dataclass(frozen=True, slots=True)
-class _Central:
-    member: Member
+class _Central(NamedTuple):
+    """A central directory entry, before its local header is read."""
+
+    name: str
     raw_name: bytes
+    method: int
+    flags: int
+    crc: int
+    compressed_size: int
+    file_size: int
+    header_offset: int
+    create_system: int
+    external_attr: int
+    dos_datetime: int
 
 
-def _parse_central(data: bytes, pos: int, index: int, path: str) -> tuple[_Central, int]:
+def _parse_central(data: bytes, pos: int, path: str) -> tuple[_Central, int]:
     if pos + CENTRAL.size > len(data):
         raise InvalidWheelError("central directory truncated", path=path)
     fields = CENTRAL.unpack_from(data, pos)
@@ -244,69 +256,87 @@ def _parse_central(data: bytes, pos: int, index: int, path: str) -> tuple[_Centr
     name_len, extra_len, comment_len, disk, _, ext_attr, offset = fields[10:]
     if sig != _CENTRAL_SIG:
         raise InvalidWheelError("bad central directory entry signature", path=path)
-    end = pos + CENTRAL.size + name_len + extra_len + comment_len
+    name_at = pos + CENTRAL.size
+    end = name_at + name_len + extra_len + comment_len
     if end > len(data):
         raise InvalidWheelError("central directory entry overruns the directory", path=path)
-    raw_name = data[pos + CENTRAL.size : pos + CENTRAL.size + name_len]
+    raw_name = data[name_at : name_at + name_len]
     name = _decode_name(raw_name, flags, path)
-    extra = data[pos + CENTRAL.size + name_len : pos + CENTRAL.size + name_len + extra_len]
+    extra = data[name_at + name_len : name_at + name_len + extra_len]
     wanted = [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT, offset == ZIP64_LIMIT, disk == 0xFFFF]
     big = _zip64_values(extra, wanted, path, name)
     if (big[3] if big[3] is not None else disk) != 0:
         raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
-    member = Member(
-        name=name,
-        index=index,
-        method=method,
-        flags=flags,
-        crc=crc,
-        compressed_size=csize if big[1] is None else big[1],
-        file_size=usize if big[0] is None else big[0],
-        header_offset=offset if big[2] is None else big[2],
-        data_offset=-1,
-        create_system=made_by >> 8,
-        external_attr=ext_attr,
-        dos_datetime=(date << 16) | time,
+    central = _Central(
+        name,
+        raw_name,
+        method,
+        flags,
+        crc,
+        csize if big[1] is None else big[1],
+        usize if big[0] is None else big[0],
+        offset if big[2] is None else big[2],
+        made_by >> 8,
+        ext_attr,
+        (date << 16) | time,
     )
-    return _Central(member, raw_name), end
+    return central, end
 
 
 def _attach_local(
-    fd: int, entry: _Central, cd_offset: int, path: str, mismatches: list[HeaderMismatch]
+    fd: int,
+    c: _Central,
+    *,
+    index: int,
+    cd_offset: int,
+    path: str,
+    mismatches: list[HeaderMismatch],
 ) -> Member:
-    member = entry.member
-    if member.header_offset + LOCAL.size > cd_offset:
-        raise InvalidWheelError("local header out of range", path=path, member=member.name)
-    guess = min(LOCAL.size + len(entry.raw_name) + 64, cd_offset - member.header_offset)
-    head = _pread(fd, guess, member.header_offset, path)
+    if c.header_offset + LOCAL.size > cd_offset:
+        raise InvalidWheelError("local header out of range", path=path, member=c.name)
+    guess = min(LOCAL.size + len(c.raw_name) + 64, cd_offset - c.header_offset)
+    head = _pread(fd, guess, c.header_offset, path)
     fields = LOCAL.unpack_from(head)
-    sig, _, flags, method, time, date, crc, csize, usize, name_len, extra_len = fields
+    sig, _, flags, method, _, _, crc, csize, usize, name_len, extra_len = fields
+    # (timestamps may legitimately differ: extended timestamp extras)
     if sig != _LOCAL_SIG:
         raise InvalidWheelError(
-            "bad local header signature", path=path, member=member.name, offset=member.header_offset
+            "bad local header signature", path=path, member=c.name, offset=c.header_offset
         )
     names_and_extra = head[LOCAL.size : LOCAL.size + name_len + extra_len]
     if len(names_and_extra) != name_len + extra_len:
-        names_and_extra = _pread(fd, name_len + extra_len, member.header_offset + LOCAL.size, path)
-    data_offset = member.header_offset + LOCAL.size + name_len + extra_len
-    if data_offset + member.compressed_size > cd_offset:
-        raise InvalidWheelError("member data runs past its end", path=path, member=member.name)
-
-    def differ(field: str, central: object, local: object) -> None:
-        if central != local:
-            mismatches.append(HeaderMismatch(member.name, field, str(central), str(local)))
-
-    differ("name", entry.raw_name, names_and_extra[:name_len])
-    differ("method", member.method, method)
-    differ("encryption flag", member.flags & _ENCRYPTED, flags & _ENCRYPTED)
+        names_and_extra = _pread(fd, name_len + extra_len, c.header_offset + LOCAL.size, path)
+    data_offset = c.header_offset + LOCAL.size + name_len + extra_len
+    if data_offset + c.compressed_size > cd_offset:
+        raise InvalidWheelError("member data runs past its end", path=path, member=c.name)
+    pairs = [
+        ("name", c.raw_name, names_and_extra[:name_len]),
+        ("method", c.method, method),
+        ("encryption flag", c.flags & _ENCRYPTED, flags & _ENCRYPTED),
+    ]
     if not flags & _DESCRIPTOR:
         extra = names_and_extra[name_len:]
-        big = _zip64_values(extra, [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT], path, member.name)
-        differ("crc", f"{member.crc:08x}", f"{crc:08x}")
-        differ("compressed size", member.compressed_size, csize if big[1] is None else big[1])
-        differ("file size", member.file_size, usize if big[0] is None else big[0])
-    del time, date  # timestamps may legitimately differ (extended timestamp extras)
-    return dataclasses.replace(member, data_offset=data_offset)
+        big = _zip64_values(extra, [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT], path, c.name)
+        pairs.append(("crc", f"{c.crc:08x}", f"{crc:08x}"))
+        pairs.append(("compressed size", c.compressed_size, csize if big[1] is None else big[1]))
+        pairs.append(("file size", c.file_size, usize if big[0] is None else big[0]))
+    for field, central, local in pairs:
+        if central != local:
+            mismatches.append(HeaderMismatch(c.name, field, str(central), str(local)))
+    return Member(
+        c.name,
+        index,
+        c.method,
+        c.flags,
+        c.crc,
+        c.compressed_size,
+        c.file_size,
+        c.header_offset,
+        data_offset,
+        c.create_system,
+        c.external_attr,
+        c.dos_datetime,
+    )
 
 
 def _check_overlaps(members: list[Member], path: str) -> None:
@@ -331,8 +361,11 @@ def read_directory(fd: int, path: str) -> tuple[tuple[Member, ...], tuple[Header
     members: list[Member] = []
     pos = 0
     while pos < len(data):
-        entry, pos = _parse_central(data, pos, len(members), path)
-        members.append(_attach_local(fd, entry, end.cd_offset, path, mismatches))
+        entry, pos = _parse_central(data, pos, path)
+        member = _attach_local(
+            fd, entry, index=len(members), cd_offset=end.cd_offset, path=path, mismatches=mismatches
+        )
+        members.append(member)
     if len(members) != end.entries:
         raise InvalidWheelError(
             f"end record says {end.entries} entries, central directory has {len(members)}",
