@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from types import MappingProxyType
+
 import pytest
 
 from manywheel.policy import (
@@ -305,6 +308,21 @@ def test_private_versions_are_reasons_even_where_versions_are_not_listed(
         musl=(1, 2),
     )
     judged = _verdict_for(policies, requirements, "musllinux_1_2")
+    assert [(r.kind, r.version) for r in judged.reasons] == [
+        (ReasonKind.VERSION_PRIVATE, "GLIBC_PRIVATE")
+    ]
+
+
+def test_private_versions_are_reasons_even_when_a_policy_lists_them(policies: PolicySet) -> None:
+    """A policy whose data lists ``GLIBC_PRIVATE`` still refuses it: private interfaces are no
+    policy's to grant (the fast path for provided versions must not skip it)."""
+    shipped, linux = policies.get("manylinux_2_17"), policies.get("linux")
+    assert shipped is not None and linux is not None
+    versions = shipped.versions("x86_64")
+    listing = replace(versions, names=versions.names | {"GLIBC_PRIVATE"})
+    policy = replace(shipped, symbol_versions=MappingProxyType({"x86_64": listing}))
+    requirements = wheel(elf(EXT, use("libc.so.6", Location.SYSTEM, "GLIBC_PRIVATE", "GLIBC_2.5")))
+    judged = evaluate((policy, linux), requirements).policies[0]
     assert [(r.kind, r.version) for r in judged.reasons] == [
         (ReasonKind.VERSION_PRIVATE, "GLIBC_PRIVATE")
     ]

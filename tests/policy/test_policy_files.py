@@ -113,6 +113,11 @@ BROKEN = [
         [_entry(symbol_versions={"x86_64": {"GLIBC": "2.17"}})],
         "GLIBC must be a list",
     ),
+    (
+        "space-in-version",
+        [_entry(symbol_versions={"x86_64": {"GLIBC": ["2.2.5", "2.17 "]}})],
+        "symbol_versions.x86_64.GLIBC: bad version '2.17 '",
+    ),
     ("bad-blacklist", [_entry(blacklist=["libz.so.1"])], "'blacklist' must be an object"),
     ("linux-priority", [{"name": "linux", "priority": 5}], "priority 0 is reserved"),
     ("zero-priority", [_entry(priority=0)], "priority 0 is reserved"),

@@ -129,6 +129,8 @@ class _Judge:
     options: _Options
     #: Status of each version name judged so far (the same names recur in every file).
     statuses: dict[str, tuple[SymbolVersion, VersionStatus]] = field(default_factory=dict)
+    #: Provider of each (soname, location) judged so far.
+    providers: dict[tuple[str, Location], _Provider] = field(default_factory=dict)
 
     def status(self, name: str) -> tuple[SymbolVersion, VersionStatus]:
         known = self.statuses.get(name)
@@ -205,6 +207,14 @@ def _provider(judge: _Judge, use: LibraryUse) -> _Provider:
     """Who provides a library under this policy. A whitelisted soname counts as the system's
     even when the wheel ships a copy: the system's copy, often already loaded (libz by Python's
     zlib), wins by soname."""
+    key = (use.soname, use.location)
+    known = judge.providers.get(key)
+    if known is None:
+        known = judge.providers[key] = _find_provider(judge, use)
+    return known
+
+
+def _find_provider(judge: _Judge, use: LibraryUse) -> _Provider:
     if is_dynamic_loader(use.soname):
         return _Provider.LOADER
     if is_libpython(use.soname):
@@ -287,6 +297,9 @@ def _library_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Re
 
 
 def _version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
+    names = use.versions.keys()
+    if names <= judge.versions.names and not any(n.endswith("_PRIVATE") for n in names):
+        return  # every version provided (the usual case): nothing to explain
     for name, symbols in sorted(use.versions.items()):
         version, status = judge.status(name)
         if status is VersionStatus.ALLOWED:
@@ -317,7 +330,9 @@ def _version_problem(
 
 
 def _blacklist_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
-    banned = judge.policy.blacklist.get(use.soname, frozenset())
+    banned = judge.policy.blacklist.get(use.soname)
+    if not banned or banned.isdisjoint(use.symbols):
+        return
     for symbol in sorted(use.symbols & banned):
         message = (
             f"{file.label} uses {symbol} from {use.soname}, which {judge.policy.name} blacklists"

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -31,16 +31,32 @@ SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json")
 SHIPPED_PREFIX = "manywheel/policy/data/"
 _KEYS = {"name", "aliases", "priority", "symbol_versions", "lib_whitelist", "blacklist"}
 _USER_KEYS = _KEYS | {"lib_whitelist_add"}
+_SPACE = re.compile(r"\s")
 
 
 def read_shipped() -> list[tuple[str, Any]]:
     """The shipped policy files as ``(source, decoded JSON)`` pairs."""
-    data = resources.files("manywheel.policy").joinpath("data")
     out = []
     for name in SHIPPED_FILES:
         source = f"{SHIPPED_PREFIX}{name}"
-        out.append((source, _decode(data.joinpath(name).read_text(encoding="utf-8"), source)))
+        out.append((source, _decode(_shipped_text(name), source)))
     return out
+
+
+def _shipped_text(name: str) -> str:
+    # Read beside this module when installed as files (the usual case; importlib.resources
+    # costs a few milliseconds of imports, which matters to a small wheel's ``show``).
+    beside = Path(__file__).with_name("data") / name
+    if beside.is_file():
+        return beside.read_text(encoding="utf-8")
+    from importlib import resources  # installed in a zip
+
+    return (
+        resources.files("manywheel.policy")
+        .joinpath("data")
+        .joinpath(name)
+        .read_text(encoding="utf-8")
+    )
 
 
 def read_user_file(path: Path) -> Any:
@@ -149,14 +165,13 @@ def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, Allowe
         what = f"{where}: symbol_versions.{arch}"
         if not isinstance(namespaces, dict):
             raise InvalidPolicyError(f"{what} must be an object", path=source)
-        names = []
+        names: list[str] = []
         for namespace, suffixes in namespaces.items():
-            for suffix in _strings(suffixes, f"{what}.{namespace}", source):
-                if any(c.isspace() for c in suffix):
-                    raise InvalidPolicyError(
-                        f"{what}.{namespace}: bad version {suffix!r}", path=source
-                    )
-                names.append(f"{namespace}_{suffix}")
+            checked = _strings(suffixes, f"{what}.{namespace}", source)
+            if _SPACE.search("".join(checked)):
+                bad = next(s for s in checked if _SPACE.search(s))
+                raise InvalidPolicyError(f"{what}.{namespace}: bad version {bad!r}", path=source)
+            names.extend(f"{namespace}_{suffix}" for suffix in checked)
         out[arch] = (tuple(names), tuple(namespaces))
     return VersionTable(out)
 

@@ -141,5 +141,8 @@ class VersionTable(Mapping[str, AllowedVersions]):
     def __len__(self) -> int:
         return len(self._raw)
 
+    def __contains__(self, arch: object) -> bool:
+        return arch in self._raw  # without parsing (Mapping's would)
+
     def names(self, arch: str) -> frozenset[str]:
         return frozenset(self._raw[arch][0])
