@@ -1,6 +1,14 @@
 """The wheel container: filename and tags, WHEEL, METADATA name/version, RECORD, streaming member
 reads with zip-bomb protection, verification as findings, and a writer that copies unchanged
-members' compressed bytes as they are. Never parses ELF. See docs/wheel.md."""
+members' compressed bytes as they are. Never parses ELF. See docs/wheel.md.
+
+The writer's names load on first use: reading a wheel (``show``) never needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from manywheel.wheel.archive import WheelArchive
 from manywheel.wheel.filename import WheelFilename
@@ -16,8 +24,14 @@ from manywheel.wheel.verify import (
     structural_findings,
     verify_wheel,
 )
-from manywheel.wheel.writer import Content, MemberContent, PendingWheel, rewrite_wheel
 from manywheel.wheel.zipformat import HeaderMismatch, Member
+
+if TYPE_CHECKING:
+    from manywheel.wheel.writer import Content, MemberContent, PendingWheel, rewrite_wheel
+
+_LAZY = dict.fromkeys(
+    ("Content", "MemberContent", "PendingWheel", "rewrite_wheel"), "manywheel.wheel.writer"
+)
 
 __all__ = [
     "Content",
@@ -43,3 +57,12 @@ __all__ = [
     "structural_findings",
     "verify_wheel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.wheel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
