@@ -92,3 +92,20 @@ def test_the_first_wheel_failing_gives_an_empty_list(
     assert code == 2 and doc["wheels"] == []
     assert doc["failed"]["input"] == str(unfindable) and doc["not_attempted"] == [str(good)]
     assert list((tmp_path / "w").iterdir()) == []
+
+
+def test_sbom_is_reported(good: Path, natives: Natives, tmp_path: Path) -> None:
+    ext = natives.extension(
+        "jsonffi", "(void)&ffi_type_sint;", ["-lffi"], body="#include <ffi.h>",
+        extra=["-Wl,--no-as-needed"],
+    )  # fmt: skip
+    ffi = natives.wheel("jsonffi", {"jsonffi.so": ext})
+    code, doc, err = _run(["-w", str(tmp_path), str(good), str(ffi)], natives)
+    assert (code, err) == (0, "")
+    no_sbom, with_sbom = doc["wheels"]
+    assert no_sbom["sbom"] is None
+    (graft,) = with_sbom["grafted"]
+    assert with_sbom["sbom"]["member"] == "jsonffi-1.0.dist-info/sboms/auditwheel.cdx.json"
+    (package,) = with_sbom["sbom"]["packages"]
+    assert package["source"] == graft["source"]
+    assert package["purl"].startswith("pkg:deb/") and "/libffi8@" in package["purl"]

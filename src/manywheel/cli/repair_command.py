@@ -188,7 +188,7 @@ def _describe(result: RepairResult) -> str:
     grown = result.output_size - result.input_size
     lines = [f"{result.input.name} -> {result.output}", f"  tag: {plan.target.tag}"]
     for graft in plan.grafts:
-        size = Path(graft.source).stat().st_size
+        size = Path(graft.file).stat().st_size
         lines.append(f"  grafted {graft.source} as {graft.member} ({size:,} bytes)")
         if graft.included:
             lines.append(f"    (--include: the program must dlopen it from {graft.member})")
@@ -197,6 +197,9 @@ def _describe(result: RepairResult) -> str:
         f"  {name}: from the wheel {provided[name]}" if name in provided else f"  excluded {name}"
         for name in plan.excluded
     )
+    if result.sbom is not None:
+        owners = ", ".join(dict.fromkeys(f"{o.name} {o.version}" for _, o in result.sbom_packages))
+        lines.append(f"  SBOM {result.sbom}: {owners}")
     lines.append(f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})")
     return "\n".join(lines)
 

@@ -34,7 +34,13 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
             "growth": result.output_size - result.input_size,
         },
         "warnings": list(result.warnings),
+        "sbom": None,
     }
+    if result.sbom is not None:
+        out["sbom"] = {
+            "member": result.sbom,
+            "packages": [{"source": p, "purl": o.purl} for p, o in result.sbom_packages],
+        }
     if plan is None:
         return out
     provided = dict(plan.provided)
@@ -43,7 +49,7 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
             "sonames": list(g.sonames),
             "source": g.source,
             "member": g.member,
-            "size": Path(g.source).stat().st_size,
+            "size": Path(g.file).stat().st_size,
             "included": g.included,
         }
         for g in plan.grafts

@@ -2,11 +2,14 @@
 RPATH and SONAME, retag it, and prove the result before it is written.
 
 The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through an
-:class:`ElfPatcher` backend and writes through the wheel writer; :func:`repair_wheel` does both.
+:class:`ElfPatcher` backend and writes through the wheel writer; :func:`repair_wheel` does both,
+and adds auditwheel's CycloneDX SBOM when grafted libraries come from system packages
+(:class:`SystemPackages` answers which).
 """
 
 from manywheel.repair.apply import apply_plan, check_closure, script_shim
 from manywheel.repair.options import RepairOptions, WheelProvided
+from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import (
     MIN_PATCHELF,
     PATCHERS,
@@ -25,21 +28,26 @@ from manywheel.repair.plan import (
     graft_name,
     plan_repair,
 )
+from manywheel.repair.sbom import SBOM_NAME, sbom_document
 from manywheel.repair.wheel_repair import RepairResult, repair_wheel
 
 __all__ = [
     "MIN_PATCHELF",
     "PATCHERS",
+    "SBOM_NAME",
     "ElfEdits",
     "ElfPatcher",
     "Graft",
     "MemberPatch",
     "NonePatcher",
+    "PackageIndex",
+    "PackageOwner",
     "PatchelfPatcher",
     "RepairOptions",
     "RepairPlan",
     "RepairRefusedError",
     "RepairResult",
+    "SystemPackages",
     "WheelProvided",
     "apply_plan",
     "check_closure",
@@ -48,5 +56,6 @@ __all__ = [
     "make_patcher",
     "plan_repair",
     "repair_wheel",
+    "sbom_document",
     "script_shim",
 ]

@@ -110,15 +110,15 @@ def _graft_libraries(
 ) -> None:
     for graft in plan.grafts:
         path = work / graft.name
-        shutil.copyfile(graft.source, path)
-        mode = (Path(graft.source).stat().st_mode & 0o7777) | stat.S_IWUSR
+        shutil.copyfile(graft.file, path)
+        mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
         path.chmod(mode)
         try:
             if options.strip:
                 strip(path)
             patcher.apply(path, graft.edits)
         except ToolError as e:
-            raise ToolError(e.message, path=graft.source) from e
+            raise ToolError(e.message, path=graft.file) from e
         out.additions[graft.member] = MemberContent(path, mode)
         out.elves[graft.member] = path
 
@@ -156,16 +156,19 @@ def apply_plan(
     options: RepairOptions,
     policies: PolicySet,
     audit: AuditOptions,
+    members: Mapping[str, bytes] | None = None,
 ) -> PendingWheel:
     """Write the repaired wheel (not yet committed) and check its closure; on any failure
-    nothing is left in ``dest_dir``. With a :class:`NonePatcher` a plan that edits any ELF file
-    is refused first."""
+    nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM).
+    With a :class:`NonePatcher` a plan that edits any ELF file is refused first."""
     if isinstance(patcher, NonePatcher):
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
         edits = _patch_members(archive, plan, work, patcher, options)
         _graft_libraries(plan, work, patcher, options, edits)
+        for name, data in (members or {}).items():
+            (edits.changes if name in archive else edits.additions)[name] = data
         pending = rewrite_wheel(
             archive,
             dest_dir,

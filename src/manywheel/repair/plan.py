@@ -1,6 +1,7 @@
 """``plan_repair``: from an audit report to what a repair will do — which libraries to graft and
 under which names, which member gets which ELF edits, the tags to claim. Pure: the only outside
-input is ``digest`` (the sha256 of a file to graft), passed in by the caller."""
+input is ``digest`` (the sha256 of a file to graft, given its path on this machine), passed in by
+the caller."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from manywheel.audit import (
     installed_path,
 )
 from manywheel.errors import ManywheelError
+from manywheel.linker import RootFileSystem
 from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements, is_libpython
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
@@ -42,7 +44,7 @@ class Graft:
 
     #: The names it was needed by (usually one soname).
     sonames: tuple[str, ...]
-    #: Its path on the system.
+    #: Its path on the system (inside ``--root`` when there is one).
     source: str
     #: Its new file name and SONAME: ``<base>-<8 hex of sha256>.<rest>``.
     name: str
@@ -51,6 +53,13 @@ class Graft:
     edits: ElfEdits
     #: Named by ``--include`` (loaded with dlopen): the program must load it from ``member``.
     included: bool = False
+    #: Where this machine reads ``source``: below ``--root``; ``None`` means ``source`` itself.
+    host_path: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The file to copy (and hash, and measure) on this machine."""
+        return self.host_path or self.source
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +143,8 @@ def plan_repair(
     target = _target(report, policies, verdict, options)
     claimed = _claimed(verdict, target, options)
     libs_dir = report.filename.name + options.lib_sdir
-    grafts = _grafts(report, claimed, libs_dir, digest, provided)
+    system = RootFileSystem(audit.root)
+    grafts = _grafts(report, claimed, libs_dir, digest, provided, system=system)
     new_names = {soname: g.name for g in grafts for soname in g.sonames}
     patches = []
     for member in report.members:
@@ -263,6 +273,8 @@ def _grafts(
     libs_dir: str,
     digest: Callable[[str], str],
     provided: Mapping[str, WheelProvided],
+    *,
+    system: RootFileSystem,
 ) -> tuple[Graft, ...]:
     assert report.requirements is not None
     sonames = sorted({s for v in claimed for s in v.grafts})
@@ -274,7 +286,8 @@ def _grafts(
         if source is None:  # judged not found: the verdict would have refused
             raise RepairRefusedError(f"{soname} could not be located", path=report.path)
         by_source.setdefault(source, []).append(soname)
-    names = {source: graft_name(source, digest(source)) for source in by_source}
+    host = {source: system.host_path(source) for source in by_source}
+    names = {source: graft_name(source, digest(host[source])) for source in by_source}
     new_names = {s: names[src] for src, group in by_source.items() for s in group}
     grafts = []
     for source, group in sorted(by_source.items()):
@@ -296,7 +309,9 @@ def _grafts(
             remove_rpath=rpath is None,
         )
         included = any(INCLUDE_REQUESTER in needed_by.get(s, ()) for s in group)
-        grafts.append(Graft(tuple(group), source, names[source], member, edits, included))
+        grafts.append(
+            Graft(tuple(group), source, names[source], member, edits, included, host[source])
+        )
     return tuple(grafts)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import logging
 import os
 import shutil
@@ -19,9 +20,11 @@ from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelErro
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
 from manywheel.repair.options import RepairOptions
+from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import ElfPatcher
 from manywheel.repair.plan import RepairPlan, plan_repair
-from manywheel.wheel import FindingKind, WheelArchive
+from manywheel.repair.sbom import sbom_bytes, sbom_document, sbom_member
+from manywheel.wheel import FindingKind, WheelArchive, WheelFilename, retag
 
 __all__ = ["RepairResult", "repair_wheel"]
 
@@ -60,6 +63,10 @@ class RepairResult:
     input_size: int
     output_size: int
     warnings: tuple[str, ...] = ()
+    #: The SBOM member written (``None``: no grafted library came from a system package) and
+    #: the grafted libraries it names: (path on the system, owning package), in its order.
+    sbom: str | None = None
+    sbom_packages: tuple[tuple[str, PackageOwner], ...] = ()
 
 
 def _sha256_file(path: str) -> str:
@@ -94,6 +101,41 @@ def _copy_pure(path: Path, dest_dir: Path) -> Path:
     return target
 
 
+def _output_filename(archive: WheelArchive, plan: RepairPlan) -> WheelFilename:
+    """The repaired wheel's name, as the writer will give it (the SBOM names it)."""
+    if not plan.platforms:
+        return archive.filename
+    new = retag(archive.filename.platform_tags, archive.wheel_info.tags, plan.platforms)
+    return archive.filename.with_platforms(new.platform_tags)
+
+
+def _tool_version() -> str:
+    try:
+        return importlib.metadata.version("manywheel")
+    except importlib.metadata.PackageNotFoundError:  # running from a source tree
+        return "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class _Sbom:
+    member: str | None = None
+    data: bytes = b""
+    packages: tuple[tuple[str, PackageOwner], ...] = ()
+
+
+def _sbom(archive: WheelArchive, plan: RepairPlan, packages: PackageIndex) -> _Sbom:
+    """auditwheel's SBOM for the grafted libraries that system packages own, if any does."""
+    if not plan.grafts:
+        return _Sbom()
+    owners = packages.owners([g.source for g in plan.grafts])
+    filename = _output_filename(archive, plan)
+    document = sbom_document(filename, owners, tool=("manywheel", _tool_version()))
+    if document is None:
+        return _Sbom()
+    ordered = sorted(owners.items(), key=lambda item: (item[1].purl, item[0]))
+    return _Sbom(sbom_member(archive.dist_info), sbom_bytes(document), tuple(ordered))
+
+
 def repair_wheel(
     path: str | os.PathLike[str],
     dest_dir: str | os.PathLike[str],
@@ -103,9 +145,13 @@ def repair_wheel(
     audit: AuditOptions | None = None,
     policies: PolicySet | None = None,
     allow_pure: bool = False,
+    packages: PackageIndex | None = None,
 ) -> RepairResult:
     """Repair the wheel at ``path`` into ``dest_dir`` (created if missing). Exactly one wheel
-    is written there on success and nothing on failure; the input is never modified."""
+    is written there on success and nothing on failure; the input is never modified.
+
+    When grafted libraries belong to system packages (``packages``, by default the package
+    databases of ``audit.root``), the wheel gets auditwheel's CycloneDX SBOM naming them."""
     path, dest = Path(path), Path(dest_dir)
     options = options or RepairOptions()
     audit = audit or AuditOptions()
@@ -136,6 +182,7 @@ def repair_wheel(
         warnings = _undeclared(archive, plan)
         for warning in warnings:
             logger.warning("%s: %s", path.name, warning)
+        sbom = _sbom(archive, plan, packages or SystemPackages(audit.root))
         pending = apply_plan(
             archive,
             report,
@@ -145,9 +192,18 @@ def repair_wheel(
             options=options,
             policies=policies,
             audit=audit,
+            members={sbom.member: sbom.data} if sbom.member else None,
         )
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()
     return RepairResult(
-        path, output, report, plan, path.stat().st_size, output.stat().st_size, warnings
+        path,
+        output,
+        report,
+        plan,
+        path.stat().st_size,
+        output.stat().st_size,
+        warnings,
+        sbom.member,
+        sbom.packages,
     )
