@@ -101,6 +101,14 @@ def test_sbom_names_the_package_of_each_grafted_library(repair: Repair, ffi_yaml
     assert (document["bomFormat"], document["specVersion"]) == ("CycloneDX", "1.4")
 
 
+def test_without_new_tags_the_sbom_names_the_wheel_as_it_is(repair: Repair, ffi_yaml: Path) -> None:
+    result = repair(ffi_yaml, update_tags=False)
+    assert result.output.name == ffi_yaml.name
+    document = _sbom(result.output)
+    assert document is not None
+    assert document["metadata"]["component"]["purl"].endswith(f"file_name={ffi_yaml.name}")
+
+
 def test_sbom_is_auditwheels_document(
     repair: Repair, ffi_yaml: Path, natives: Natives, tmp_path: Path
 ) -> None:
