@@ -5,6 +5,7 @@ the other spelling of a merged-/usr path; apk's database in an Alpine-shaped roo
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -140,3 +141,48 @@ def test_os_release_quoting() -> None:
         "ID": "debian",
         "VERSION_ID": "12",
     }
+
+
+SPEC = """Name: libdemo-libs
+Version: 1.2
+Release: 3.el9
+Summary: a library for the rpm database test
+License: MIT
+BuildArch: noarch
+%description
+demo
+%install
+mkdir -p %{buildroot}/usr/lib64
+echo demo > %{buildroot}/usr/lib64/libdemo.so.1.2
+%files
+/usr/lib64/libdemo.so.1.2
+"""
+
+
+def test_rpm_database_in_a_root_is_asked_with_rpm(tmp_path: Path) -> None:
+    """A package built with rpmbuild and installed into an AlmaLinux-shaped root with
+    ``rpm --root``: ``rpm --root -qf`` names it, with whichprovides's VERSION-RELEASE."""
+    if shutil.which("rpm") is None or shutil.which("rpmbuild") is None:
+        pytest.skip("rpm and rpmbuild are not installed (Debian package rpm)")
+    top, root = tmp_path / "top", tmp_path / "alma"
+    (top / "SPECS").mkdir(parents=True)
+    (top / "SPECS/demo.spec").write_text(SPEC)
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text('ID="almalinux"\n')
+    (root / "var/lib/rpm").mkdir(parents=True)
+    subprocess.run(
+        ["rpmbuild", "--define", f"_topdir {top}", "-bb", str(top / "SPECS/demo.spec")],
+        capture_output=True,
+        check=True,
+    )
+    (package,) = (top / "RPMS/noarch").glob("*.rpm")
+    subprocess.run(
+        ["rpm", "--root", str(root), "-i", "--nodeps", "--noscripts", "--ignoreos", str(package)],
+        capture_output=True,
+        check=True,
+    )
+    owners = SystemPackages(root).owners(["/usr/lib64/libdemo.so.1.2", "/usr/lib64/libnone.so"])
+    assert owners == {
+        "/usr/lib64/libdemo.so.1.2": PackageOwner("rpm", "libdemo-libs", "1.2-3.el9", "almalinux")
+    }
+    assert owners["/usr/lib64/libdemo.so.1.2"].purl == "pkg:rpm/almalinux/libdemo-libs@1.2-3.el9"
