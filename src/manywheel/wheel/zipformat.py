@@ -309,20 +309,26 @@ def _attach_local(
     data_offset = c.header_offset + LOCAL.size + name_len + extra_len
     if data_offset + c.compressed_size > cd_offset:
         raise InvalidWheelError("member data runs past its end", path=path, member=c.name)
-    pairs = [
-        ("name", c.raw_name, names_and_extra[:name_len]),
-        ("method", c.method, method),
-        ("encryption flag", c.flags & _ENCRYPTED, flags & _ENCRYPTED),
-    ]
+    local_name = names_and_extra[:name_len]
+    found: list[tuple[str, object, object]] = []
+    if local_name != c.raw_name:
+        found.append(("name", c.raw_name, local_name))
+    if method != c.method:
+        found.append(("method", c.method, method))
+    if (flags ^ c.flags) & _ENCRYPTED:
+        found.append(("encryption flag", c.flags & _ENCRYPTED, flags & _ENCRYPTED))
     if not flags & _DESCRIPTOR:
         extra = names_and_extra[name_len:]
         big = _zip64_values(extra, [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT], path, c.name)
-        pairs.append(("crc", f"{c.crc:08x}", f"{crc:08x}"))
-        pairs.append(("compressed size", c.compressed_size, csize if big[1] is None else big[1]))
-        pairs.append(("file size", c.file_size, usize if big[0] is None else big[0]))
-    for field, central, local in pairs:
-        if central != local:
-            mismatches.append(HeaderMismatch(c.name, field, str(central), str(local)))
+        csize = csize if big[1] is None else big[1]
+        usize = usize if big[0] is None else big[0]
+        if crc != c.crc:
+            found.append(("crc", f"{c.crc:08x}", f"{crc:08x}"))
+        if csize != c.compressed_size:
+            found.append(("compressed size", c.compressed_size, csize))
+        if usize != c.file_size:
+            found.append(("file size", c.file_size, usize))
+    mismatches.extend(HeaderMismatch(c.name, f, str(a), str(b)) for f, a, b in found)
     return Member(
         c.name,
         index,
