@@ -275,8 +275,25 @@ def _file_reasons(judge: _Judge, elf: ElfRequirements, *, grafted: bool) -> Iter
     for use in elf.needed:
         if elf.embeds_python and is_libpython(use.soname):
             continue  # an executable that starts its own interpreter may link libpython
-        yield from _library_reasons(judge, file, use)
+        if not _unremarkable(judge, use):
+            yield from _library_reasons(judge, file, use)
     yield from _property_reasons(judge, file, elf)
+
+
+def _unremarkable(judge: _Judge, use: LibraryUse) -> bool:
+    """True for a use that certainly gives no reason (most uses): a library of the wheel's, or
+    the system's with every version provided and no blacklisted symbol. A quick test before the
+    full one, which explains."""
+    provider = _provider(judge, use)
+    if provider is _Provider.WHEEL:
+        return True
+    if provider is not _Provider.SYSTEM and provider is not _Provider.LOADER:
+        return False
+    names = use.versions.keys()
+    if not names <= judge.versions.names or any(n.endswith("_PRIVATE") for n in names):
+        return False
+    banned = judge.policy.blacklist.get(use.soname)
+    return not banned or banned.isdisjoint(use.symbols)
 
 
 def _library_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
@@ -297,9 +314,6 @@ def _library_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Re
 
 
 def _version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
-    names = use.versions.keys()
-    if names <= judge.versions.names and not any(n.endswith("_PRIVATE") for n in names):
-        return  # every version provided (the usual case): nothing to explain
     for name, symbols in sorted(use.versions.items()):
         version, status = judge.status(name)
         if status is VersionStatus.ALLOWED:
@@ -330,9 +344,7 @@ def _version_problem(
 
 
 def _blacklist_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
-    banned = judge.policy.blacklist.get(use.soname)
-    if not banned or banned.isdisjoint(use.symbols):
-        return
+    banned = judge.policy.blacklist.get(use.soname, frozenset())
     for symbol in sorted(use.symbols & banned):
         message = (
             f"{file.label} uses {symbol} from {use.soname}, which {judge.policy.name} blacklists"
