@@ -24,7 +24,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.measure import Measurement, best_of, measure_command, ratio_line
+from benchmarks.measure import (
+    Measurement,
+    best_of,
+    compile_bytecode,
+    measure_command,
+    ratio_line,
+)
 
 TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
 EXCLUDES = ("--exclude", "libtorch*.so", "--exclude", "libc10.so")
@@ -55,6 +61,7 @@ def main() -> None:
     auditwheel = shutil.which("auditwheel", path=str(Path(sys.executable).parent))
     if auditwheel is None:
         raise SystemExit("auditwheel 6.8.2 is not installed (pip install auditwheel==6.8.2)")
+    compile_bytecode()
     ours_cmd = [sys.executable, "-m", "manywheel", "repair"]
     same = best_of(args.repeat, lambda: _run("manywheel", ours_cmd, "--no-clean-rpaths"))
     clean = best_of(args.repeat, lambda: _run("manywheel (cleaning RPATHs)", ours_cmd))
