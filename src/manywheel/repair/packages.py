@@ -120,7 +120,8 @@ class SystemPackages:
             other = "/usr/" + "/".join(parts)
         else:
             return
-        if self._fs.resolve(other) == self._fs.resolve(path):
+        real = self._fs.resolve(path)
+        if real is not None and self._fs.resolve(other) == real:
             yield other
 
     def _spellings(self, paths: Collection[str]) -> dict[str, list[str]]:
