@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from manywheel.elf import ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError
-from manywheel.wheel import Member, MemberReader, WheelArchive
+from manywheel.wheel import Member, MemberReader, WheelArchive, is_small
 
 __all__ = ["ELF_MAGIC", "ScannedElf", "default_workers", "scan_wheel"]
 
@@ -67,9 +67,9 @@ class _Prefixed:
 
 
 def _scan_one(archive: WheelArchive, member: Member) -> ScannedElf | None:
+    if is_small(member):
+        return _scan_small(archive, member, archive.read_member(member))
     with archive.open_member(member) as stream:
-        if stream.small:
-            return _scan_small(archive, member, stream.readall())
         head = stream.read(len(ELF_MAGIC))
         if head != ELF_MAGIC:
             stream.drain()

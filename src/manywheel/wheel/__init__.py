@@ -15,7 +15,7 @@ from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
-from manywheel.wheel.stream import MemberReader
+from manywheel.wheel.stream import MemberReader, is_small
 from manywheel.wheel.tags import Retag, replaced_platforms, retag
 from manywheel.wheel.verify import (
     Finding,
@@ -51,6 +51,7 @@ __all__ = [
     "WheelInfo",
     "check_name",
     "content_findings",
+    "is_small",
     "replaced_platforms",
     "retag",
     "rewrite_wheel",

@@ -23,7 +23,7 @@ from manywheel.wheel.metadata import (
 )
 from manywheel.wheel.record import Record, parse_record
 from manywheel.wheel.safety import check_member
-from manywheel.wheel.stream import MemberReader
+from manywheel.wheel.stream import MemberReader, is_small, read_whole
 from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
 
 __all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
@@ -145,9 +145,19 @@ class WheelArchive:
         return MemberReader(self._fd, member, str(self.path), self._remember)
 
     def read_member(self, member: str | Member) -> bytes:
-        """The whole content of a member, in memory: meant for small members."""
-        with self.open_member(member) as stream:
-            return stream.readall()
+        """The whole content of a member, in memory: meant for small members (those of
+        :func:`~manywheel.wheel.stream.is_small` are read in one step). Records its digest, as
+        reading a stream to its end does."""
+        if self._fd < 0:
+            raise ValueError("the archive is closed")
+        if isinstance(member, str):
+            member = self.member(member)
+        if not is_small(member):
+            with self.open_member(member) as stream:
+                return stream.readall()
+        data, digest = read_whole(self._fd, member, str(self.path))
+        self._digests[member.name] = digest
+        return data
 
     def verified_digest(self, name: str) -> bytes | None:
         """The sha256 of a member that was streamed to its end (size and CRC checked), or None."""
