@@ -62,6 +62,8 @@ class _Map:
     loader: _Map | None = None
     found_by: Resolution | None = None
     needed: list[Resolution] = field(default_factory=list)
+    #: The search for this object's NEEDED entries (the same for each of them), once known.
+    phases: tuple[tuple[Phase, ...], tuple[str | None, ...]] | None = None
 
     def chain(self) -> list[_Map]:
         out: list[_Map] = []
@@ -216,7 +218,9 @@ class _Run:
             if resolved is None or path is None:
                 return _not_found(base, tuple(rejected)), None
             return self._admit(requester, name, path, resolved, found)
-        phases, owners = self._phases(requester)
+        if requester.phases is None:
+            requester.phases = self._phases(requester)
+        phases, owners = requester.phases
         outcome = self.cache.search(name, self.target, phases, self._subdirs())
         if outcome.path is None or outcome.resolved is None or outcome.phase is None:
             return _not_found(base, outcome.rejected), None

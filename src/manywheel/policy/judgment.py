@@ -129,8 +129,10 @@ class _Judge:
     options: _Options
     #: Status of each version name judged so far (the same names recur in every file).
     statuses: dict[str, tuple[SymbolVersion, VersionStatus]] = field(default_factory=dict)
-    #: Provider of each (soname, location) judged so far.
-    providers: dict[tuple[str, Location], _Provider] = field(default_factory=dict)
+    #: Provider of each soname judged so far, None where it depends on the library's location.
+    providers: dict[str, _Provider | None] = field(default_factory=dict)
+    #: Whether the policy's data lists a private version (only a user's file would).
+    lists_private: bool = False
 
     def status(self, name: str) -> tuple[SymbolVersion, VersionStatus]:
         known = self.statuses.get(name)
@@ -156,7 +158,11 @@ def _judge(policy: Policy, req: WheelRequirements, options: _Options) -> PolicyV
     wheel = _wheel_reasons(policy, req)
     if any(r.kind in _BLOCKING for r in wheel):
         return PolicyVerdict(policy, tag, aliases, _sorted(wheel), _sorted(wheel), ())
-    judge = _Judge(policy, req.arch, policy.whitelist(req.arch), policy.versions(req.arch), options)
+    versions = policy.versions(req.arch)
+    private = any(n.endswith("_PRIVATE") for n in versions.names)
+    judge = _Judge(
+        policy, req.arch, policy.whitelist(req.arch), versions, options, lists_private=private
+    )
     own = [r for f in req.files for r in _file_reasons(judge, f, grafted=False)]
     grafts = _graft_closure(judge, req)
     grafted = [
@@ -207,25 +213,27 @@ def _provider(judge: _Judge, use: LibraryUse) -> _Provider:
     """Who provides a library under this policy. A whitelisted soname counts as the system's
     even when the wheel ships a copy: the system's copy, often already loaded (libz by Python's
     zlib), wins by soname."""
-    key = (use.soname, use.location)
-    known = judge.providers.get(key)
-    if known is None:
-        known = judge.providers[key] = _find_provider(judge, use)
-    return known
-
-
-def _find_provider(judge: _Judge, use: LibraryUse) -> _Provider:
-    if is_dynamic_loader(use.soname):
-        return _Provider.LOADER
-    if is_libpython(use.soname):
-        return _Provider.LIBPYTHON
-    if use.soname in judge.whitelist:
-        return _Provider.SYSTEM
+    providers = judge.providers
+    if use.soname not in providers:
+        providers[use.soname] = _provider_by_name(judge, use.soname)
+    known = providers[use.soname]
+    if known is not None:
+        return known
     if use.location is Location.WHEEL:
         return _Provider.WHEEL
     if use.location is Location.NOT_FOUND:
         return _Provider.MISSING
     return _Provider.GRAFT
+
+
+def _provider_by_name(judge: _Judge, soname: str) -> _Provider | None:
+    if is_dynamic_loader(soname):
+        return _Provider.LOADER
+    if is_libpython(soname):
+        return _Provider.LIBPYTHON
+    if soname in judge.whitelist:
+        return _Provider.SYSTEM
+    return None
 
 
 def _graft_closure(judge: _Judge, req: WheelRequirements) -> dict[str, ElfRequirements | None]:
@@ -290,7 +298,9 @@ def _unremarkable(judge: _Judge, use: LibraryUse) -> bool:
     if provider is not _Provider.SYSTEM and provider is not _Provider.LOADER:
         return False
     names = use.versions.keys()
-    if not names <= judge.versions.names or any(n.endswith("_PRIVATE") for n in names):
+    if not names <= judge.versions.names:
+        return False
+    if judge.lists_private and any(n.endswith("_PRIVATE") for n in names):
         return False
     banned = judge.policy.blacklist.get(use.soname)
     return not banned or banned.isdisjoint(use.symbols)
