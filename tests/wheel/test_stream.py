@@ -155,3 +155,27 @@ def test_abandoning_a_stream_hashed_behind_stops_its_thread(tmp_path: Path) -> N
         with pytest.raises(ValueError, match="not been read to its end"):
             reader.sha256()
     assert threading.active_count() == before
+
+
+@pytest.mark.parametrize("case", CONTENTS, ids=list(CONTENTS))
+def test_read_member_gives_the_bytes_and_records_the_digest(tmp_path: Path, case: str) -> None:
+    name, data, deflate = CONTENTS[case]
+    path = _archive(tmp_path, RawEntry(name, data, deflate=deflate))
+    with WheelArchive.open(path) as archive:
+        assert archive.read_member(name.decode()) == data
+        assert archive.verified_digest(name.decode()) == hashlib.sha256(data).digest()
+
+
+@pytest.mark.parametrize(
+    ("entry", "error", "match"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE]
+)
+def test_read_member_refuses_hostile_data(
+    tmp_path: Path, entry: RawEntry, error: type[Exception], match: str
+) -> None:
+    path = _archive(tmp_path, entry)
+    with WheelArchive.open(path) as archive:
+        with pytest.raises(error, match=match) as caught:
+            archive.read_member(entry.name.decode())
+        assert archive.verified_digest(entry.name.decode()) is None
+    assert entry.name.decode() in str(caught.value)
+    assert str(path) in str(caught.value)
