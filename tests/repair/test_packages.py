@@ -13,6 +13,7 @@ import pytest
 
 from manywheel.repair import PackageOwner, SystemPackages
 from manywheel.repair.packages import parse_os_release
+from tests.harness.availability import skip_or_fail
 
 LIBDIR = "/usr/lib/x86_64-linux-gnu"
 
@@ -163,7 +164,7 @@ def test_rpm_database_in_a_root_is_asked_with_rpm(tmp_path: Path) -> None:
     """A package built with rpmbuild and installed into an AlmaLinux-shaped root with
     ``rpm --root``: ``rpm --root -qf`` names it, with whichprovides's VERSION-RELEASE."""
     if shutil.which("rpm") is None or shutil.which("rpmbuild") is None:
-        pytest.skip("rpm and rpmbuild are not installed (Debian package rpm)")
+        skip_or_fail("rpm and rpmbuild are not installed (Debian package rpm; scripts/bootstrap)")
     top, root = tmp_path / "top", tmp_path / "alma"
     (top / "SPECS").mkdir(parents=True)
     (top / "SPECS/demo.spec").write_text(SPEC)
