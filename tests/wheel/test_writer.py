@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING
 import pytest
 
 from manywheel.errors import InputError, InvalidWheelError
-from manywheel.wheel import MemberContent, WheelArchive, rewrite_wheel, verify_wheel
+from manywheel.wheel import (
+    MemberContent,
+    WheelArchive,
+    rewrite_wheel,
+    rewritten_filename,
+    verify_wheel,
+)
 from tests.wheel.builders import RawEntry, raw_zip, wheel_files, write_wheel
 from tests.wheel.conftest import clean_pip_env
 
@@ -104,7 +110,9 @@ def test_pure_wheel_retagged_installs(real_wheels: dict[str, Path], tmp_path: Pa
             archive, tmp_path, platforms=["manylinux_2_17_x86_64", "manylinux2014_x86_64"]
         )
         out = pending.commit()
+        named = rewritten_filename(archive, ["manylinux_2_17_x86_64", "manylinux2014_x86_64"])
     assert out.name == "six-1.16.0-py2.py3-none-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+    assert named.raw == out.name
     assert verify_wheel(out) == ()
     with WheelArchive.open(out) as archive:
         info = archive.wheel_info

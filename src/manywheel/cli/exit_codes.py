@@ -7,7 +7,7 @@ from enum import IntEnum
 
 from manywheel.errors import InputError, ManywheelError, NotPlatformWheelError, ToolError
 
-__all__ = ["ExitCode", "exit_code_for"]
+__all__ = ["ExitCode", "describe_error", "exit_code_for"]
 
 
 class ExitCode(IntEnum):
@@ -39,3 +39,10 @@ def exit_code_for(error: BaseException) -> ExitCode:
     if isinstance(error, ManywheelError):
         return ExitCode.USAGE
     return ExitCode.INTERNAL
+
+
+def describe_error(error: BaseException) -> str:
+    """The error as the one line on stderr says it (after ``manywheel: error:``)."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    return str(error)

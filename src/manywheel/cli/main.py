@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from manywheel.cli.context import Context
-from manywheel.cli.exit_codes import ExitCode, exit_code_for
+from manywheel.cli.exit_codes import ExitCode, describe_error, exit_code_for
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -130,14 +130,8 @@ def _report(exc: BaseException, ctx: Context) -> int:
             file=ctx.stderr,
         )
     else:
-        print(f"manywheel: error: {_describe(exc)}", file=ctx.stderr)
+        print(f"manywheel: error: {describe_error(exc)}", file=ctx.stderr)
     return int(code)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, OSError) and exc.filename is not None:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    return str(exc)
 
 
 def run() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from manywheel.cli.exit_codes import exit_code_for
+from manywheel.cli.exit_codes import describe_error, exit_code_for
 from manywheel.repair import RepairResult
 from manywheel.wheel import WheelFilename
 
@@ -70,13 +70,6 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
     return out
 
 
-def _error_text(error: BaseException) -> str:
-    """The error as the one line on stderr says it (without the ``manywheel: error:``)."""
-    if isinstance(error, OSError) and error.filename is not None:
-        return f"{error.filename}: {error.strerror or error}"
-    return str(error)
-
-
 def repair_json(
     results: Sequence[RepairResult],
     *,
@@ -90,7 +83,7 @@ def repair_json(
         wheel, error = failed
         failure = {
             "input": str(wheel),
-            "error": _error_text(error),
+            "error": describe_error(error),
             "exit_code": int(exit_code_for(error)),
         }
     return {

@@ -24,7 +24,7 @@ from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import ElfPatcher
 from manywheel.repair.plan import RepairPlan, plan_repair
 from manywheel.repair.sbom import sbom_bytes, sbom_document, sbom_member
-from manywheel.wheel import FindingKind, WheelArchive, WheelFilename, retag
+from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
 __all__ = ["RepairResult", "repair_wheel"]
 
@@ -101,14 +101,6 @@ def _copy_pure(path: Path, dest_dir: Path) -> Path:
     return target
 
 
-def _output_filename(archive: WheelArchive, plan: RepairPlan) -> WheelFilename:
-    """The repaired wheel's name, as the writer will give it (the SBOM names it)."""
-    if not plan.platforms:
-        return archive.filename
-    new = retag(archive.filename.platform_tags, archive.wheel_info.tags, plan.platforms)
-    return archive.filename.with_platforms(new.platform_tags)
-
-
 def _tool_version() -> str:
     try:
         return importlib.metadata.version("manywheel")
@@ -128,7 +120,7 @@ def _sbom(archive: WheelArchive, plan: RepairPlan, packages: PackageIndex) -> _S
     if not plan.grafts:
         return _Sbom()
     owners = packages.owners([g.source for g in plan.grafts])
-    filename = _output_filename(archive, plan)
+    filename = rewritten_filename(archive, plan.platforms)
     document = sbom_document(filename, owners, tool=("manywheel", _tool_version()))
     if document is None:
         return _Sbom()

@@ -27,10 +27,17 @@ from manywheel.wheel.verify import (
 from manywheel.wheel.zipformat import HeaderMismatch, Member
 
 if TYPE_CHECKING:
-    from manywheel.wheel.writer import Content, MemberContent, PendingWheel, rewrite_wheel
+    from manywheel.wheel.writer import (
+        Content,
+        MemberContent,
+        PendingWheel,
+        rewrite_wheel,
+        rewritten_filename,
+    )
 
 _LAZY = dict.fromkeys(
-    ("Content", "MemberContent", "PendingWheel", "rewrite_wheel"), "manywheel.wheel.writer"
+    ("Content", "MemberContent", "PendingWheel", "rewrite_wheel", "rewritten_filename"),
+    "manywheel.wheel.writer",
 )
 
 __all__ = [
@@ -55,6 +62,7 @@ __all__ = [
     "replaced_platforms",
     "retag",
     "rewrite_wheel",
+    "rewritten_filename",
     "structural_findings",
     "verify_wheel",
 ]

@@ -38,7 +38,7 @@ from manywheel.wheel.verify import structural_findings
 from manywheel.wheel.zipformat import Member, epoch_to_dos
 from manywheel.wheel.zipwriter import Deflated, ZipSink, deflate_file
 
-__all__ = ["Content", "MemberContent", "PendingWheel", "rewrite_wheel"]
+__all__ = ["Content", "MemberContent", "PendingWheel", "rewrite_wheel", "rewritten_filename"]
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,16 @@ def _wheel_text(
     new = retag(source.filename.platform_tags, info.tags, platforms, remove_platforms)
     text = info.with_tags(new.wheel_tags, purelib=False if new.platlib else None)
     return text, source.filename.with_platforms(new.platform_tags).raw
+
+
+def rewritten_filename(
+    source: WheelArchive,
+    platforms: Sequence[str] | None = None,
+    remove_platforms: Sequence[str] | None = None,
+) -> WheelFilename:
+    """The name :func:`rewrite_wheel` gives the wheel it writes with these platform tags (for a
+    file that names the wheel it is written into, such as an SBOM)."""
+    return WheelFilename.parse(_wheel_text(source, platforms, remove_platforms)[1])
 
 
 def rewrite_wheel(
