@@ -47,9 +47,6 @@ class Record:
         return table
 
 
-_URLSAFE = str.maketrans("-_", "+/")
-
-
 def encode_hash(algorithm: str, digest: bytes) -> str:
     return f"{algorithm}={base64.urlsafe_b64encode(digest).rstrip(b'=').decode('ascii')}"
 
@@ -62,7 +59,8 @@ def _decode_hash(text: str, member: str, line: int) -> tuple[str | None, bytes |
         raise InvalidWheelError(f"line {line}: bad hash {text!r}", member=member)
     try:
         # urlsafe_b64decode's meaning, without its per-call overhead (RECORD has a row per file)
-        digest = binascii.a2b_base64(encoded.translate(_URLSAFE) + "=" * (-len(encoded) % 4))
+        standard = encoded.replace("-", "+").replace("_", "/")
+        digest = binascii.a2b_base64(standard + "=" * (-len(encoded) % 4))
     except (binascii.Error, ValueError) as e:
         raise InvalidWheelError(f"line {line}: bad hash encoding {text!r}", member=member) from e
     return algorithm, digest
