@@ -16,10 +16,10 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import queue
+import threading
 import zlib
-from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
@@ -54,25 +54,30 @@ _HASH_QUEUE = 4
 
 
 class _HashBehind:
-    """sha256 computed on a thread of its own, in order, a few chunks behind the caller."""
+    """sha256 computed on a thread of its own, in order, at most ``_HASH_QUEUE`` chunks behind
+    the caller (so memory stays bounded)."""
 
     def __init__(self) -> None:
         self._hash = hashlib.sha256()
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="manywheel-sha256")
-        self._pending: deque[Future[None]] = deque()
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_HASH_QUEUE)
+        self._thread = threading.Thread(target=self._run, name="manywheel-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._chunks.get()) is not None:
+            self._hash.update(chunk)  # releases the GIL for big chunks
 
     def update(self, data: bytes) -> None:
-        if len(self._pending) >= _HASH_QUEUE:
-            self._pending.popleft().result()
-        self._pending.append(self._pool.submit(self._hash.update, data))
+        self._chunks.put(data)
 
     def digest(self) -> bytes:
         self.close()
         return self._hash.digest()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
-        self._pending.clear()
+        if self._thread.is_alive():
+            self._chunks.put(None)
+            self._thread.join()
 
 
 def inflate_module() -> ModuleType:
