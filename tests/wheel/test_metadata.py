@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from manywheel.errors import InvalidWheelError
 from manywheel.wheel.metadata import parse_metadata_identity, parse_wheel_info, read_headers
 
-_NAMES = ["Name", "name", "Version", "Tag", "X-Odd", "Wheel-Version"]
+_NAMES = ["Name", "name", "Version", "Tag", "X-Odd", "Wheel-Version", "From"]
 
 
 def _email(text: str) -> email.message.Message | None:
@@ -28,7 +28,9 @@ _LINE = st.one_of(
     st.builds(lambda n, v: f"{n}:{v}", st.sampled_from(_NAMES), st.text("ab ", max_size=4)),
     st.builds(lambda v: f" {v}", st.text("ab", max_size=3)),
     st.builds(lambda v: f"\t{v}", st.text("ab", max_size=3)),
-    st.sampled_from(["", "no colon here", ":empty name", "Bad Name: x", "Nämé: x", "body"]),
+    st.sampled_from(
+        ["", "no colon here", ":empty name", "Bad Name: x", "Nämé: x", "body", "From someone"]
+    ),
 )
 
 
@@ -67,8 +69,10 @@ def test_wheel_file() -> None:
         ("Name: demo\n", "expected one Version field, found 0"),
         ("Name: demo\nthis line is prose\nVersion: 1\n", "line 2: not a 'Name: value' field"),
         (" Name: demo\nVersion: 1\n", "line 1: a continuation line comes first"),
+        ("Name: demo\nFrom x\nVersion: 1\n", "line 2: an envelope"),
+        (":demo\nName: demo\nVersion: 1\n", "line 1: a field without a name"),
     ],
-    ids=["twice", "missing", "prose", "continuation-first"],
+    ids=["twice", "missing", "prose", "continuation-first", "envelope-inside", "no-name"],
 )
 def test_bad_metadata_is_refused(text: str, problem: str) -> None:
     with pytest.raises(InvalidWheelError, match=problem) as caught:
@@ -79,3 +83,9 @@ def test_bad_metadata_is_refused(text: str, problem: str) -> None:
 def test_metadata_identity_reads_only_the_header_block() -> None:
     identity = parse_metadata_identity("Name: demo\nVersion: 1.0\n\nName: not this\n")
     assert (identity.name, identity.version) == ("demo", "1.0")
+
+
+def test_envelope_lines_first_and_last_are_what_email_makes_of_them() -> None:
+    first = parse_metadata_identity("From someone\nName: demo\nVersion: 1.0\n")
+    last = parse_metadata_identity("Name: demo\nVersion: 1.0\nFrom someone\n\nbody\n")
+    assert (first.name, first.version) == (last.name, last.version) == ("demo", "1.0")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import random
 import threading
+import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -104,6 +105,17 @@ HOSTILE: list[tuple[str, RawEntry, type[Exception], str]] = [
         "continues after the deflate stream ends",
     ),
     (
+        "early-end-then-data",  # the stream ends short of the declared size, bytes follow it
+        RawEntry(
+            b"demo/early.bin",
+            b"hello" * 1000,
+            declared_size=5010,
+            payload=_deflated(b"hello" * 1000) + b"junk",
+        ),
+        InvalidWheelError,
+        "inflated to 5000 bytes, expected 5010",
+    ),
+    (
         "corrupt-deflate",
         RawEntry(b"demo/bad.bin", b"hello" * 100, payload=b"\xff" * 64),
         InvalidWheelError,
@@ -179,3 +191,45 @@ def test_read_member_refuses_hostile_data(
         assert archive.verified_digest(entry.name.decode()) is None
     assert entry.name.decode() in str(caught.value)
     assert str(path) in str(caught.value)
+
+
+_BOMB = _deflated(b"\0" * 2**30)  # 1 GiB of zeros: about 1 MiB compressed
+
+
+@pytest.mark.parametrize("way", ["read_member", *WAYS], ids=["read_member", *WAYS])
+def test_a_high_ratio_bomb_is_refused_without_inflating_it(tmp_path: Path, way: str) -> None:
+    """Declared 1 MiB, inflating to 1 GiB: refused after at most the declared size + 1 byte."""
+    path = _archive(
+        tmp_path, RawEntry(b"demo/bomb.bin", b"\0" * 2**20, declared_size=2**20, payload=_BOMB)
+    )
+    with WheelArchive.open(path) as archive:
+        tracemalloc.start()
+        with pytest.raises(UnsafeWheelError, match="zip bomb"):
+            if way == "read_member":
+                archive.read_member("demo/bomb.bin")
+            else:
+                with archive.open_member("demo/bomb.bin") as reader:
+                    WAYS[way](reader)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    # a few copies of the member's own sizes (compressed bytes, unconsumed tail, output), never
+    # the gibibyte the bomb would inflate to
+    assert peak < 16 * 2**20, f"peak {peak} bytes"
+
+
+@pytest.mark.usefixtures("hash_behind")
+@pytest.mark.parametrize(
+    ("entry", "error", "match"), [h[1:] for h in HOSTILE], ids=[h[0] for h in HOSTILE]
+)
+def test_hashing_behind_stops_on_hostile_data(
+    tmp_path: Path, entry: RawEntry, error: type[Exception], match: str
+) -> None:
+    path = _archive(tmp_path, entry)
+    before = threading.active_count()
+    with (
+        WheelArchive.open(path) as archive,
+        archive.open_member(entry.name.decode()) as reader,
+        pytest.raises(error, match=match),
+    ):
+        _stepwise(reader)
+    assert threading.active_count() == before

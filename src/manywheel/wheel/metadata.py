@@ -62,8 +62,9 @@ class MetadataIdentity:
 
 
 _LINE_BREAK = re.compile(r"(\r\n|\r|\n)")
-#: A field name: printable ASCII without the colon (RFC 5322's ftext).
-_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+#: A line of a header block, as ``email`` tells one: an envelope line, a field (the name is
+#: printable ASCII without the colon, RFC 5322's ftext), or a continuation.
+_HEADER_LINE = re.compile(r"From |[\x21-\x39\x3b-\x7e]*:|[\t ]")
 
 
 class Headers:
@@ -83,25 +84,39 @@ class Headers:
 
 
 def read_headers(text: str, *, member: str) -> Headers:
-    """The header block of ``text`` (up to the first empty line). A field may continue on lines
-    that start with a space or tab; any other line without ``Name:`` is malformed and raises
-    :class:`InvalidWheelError`."""
+    """The header block of ``text`` (up to the first empty line), read as ``email`` reads it.
+
+    A field may continue on lines that start with a space or tab. An mbox envelope line
+    (``From ...``) is skipped first and ends the block last. Anything ``email`` would flag as
+    a defect (a line that is not ``Name: value``, an empty name, a continuation first, an
+    envelope line among the fields) raises :class:`InvalidWheelError`."""
+    pieces = _LINE_BREAK.split(text)  # line, its line break, line, ...
+    lines = pieces[::2]
+    block = 0  # the header block is lines[:block]
+    while block < len(lines) and lines[block] and _HEADER_LINE.match(lines[block]):
+        block += 1
     fields: dict[str, list[str]] = {}
     values: list[str] | None = None
-    pieces = _LINE_BREAK.split(text)  # line, its line break, line, ...
-    for number, line in enumerate(pieces[::2], start=1):
-        if not line:
-            break
+    for index, line in enumerate(lines[:block]):
+        number = index + 1
         if line[0] in " \t":
             if values is None:
                 raise _malformed(member, number, "a continuation line comes first")
-            values[-1] += pieces[2 * number - 3] + line  # folded: the line break is kept
+            values[-1] += pieces[2 * index - 1] + line  # folded: the line break is kept
             continue
-        name, colon, value = line.partition(":")
-        if not colon or _FIELD_NAME.fullmatch(name) is None:
-            raise _malformed(member, number, "not a 'Name: value' field")
+        if line.startswith("From "):
+            if index == 0:
+                continue  # an envelope line
+            if index == block - 1:
+                break  # the body's first line
+            raise _malformed(member, number, "an envelope ('From ') line among the fields")
+        name, _, value = line.partition(":")
+        if not name:
+            raise _malformed(member, number, "a field without a name")
         values = fields.setdefault(name.lower(), [])
         values.append(value.lstrip(" \t"))
+    if block < len(lines) and lines[block]:
+        raise _malformed(member, block + 1, "not a 'Name: value' field")
     return Headers(fields)
 
 

@@ -115,15 +115,22 @@ def read_whole(fd: int, member: Member, path: str) -> tuple[bytes, bytes]:
     raw = os.pread(fd, member.compressed_size, member.data_offset)
     if len(raw) != member.compressed_size:
         raise InvalidWheelError("truncated member data", path=path, member=member.name)
+    z = inflate_module()
+    leftover = b""
     if member.method == Method.STORED:
         out = raw
-        z = inflate_module()
     else:
-        z = inflate_module()
-        out = _inflate_whole(z, z.decompressobj(-15), raw, member, path)
+        inflater = z.decompressobj(-15)
+        out = _inflate_whole(z, inflater, raw, member, path)
+        leftover = inflater.unused_data
+    # the step-by-step reader's order of checks (_finish): size, leftover data, CRC
     if len(out) != member.file_size:
         message = f"inflated to {len(out)} bytes, expected {member.file_size}"
         raise InvalidWheelError(message, path=path, member=member.name)
+    if leftover:
+        raise InvalidWheelError(
+            "compressed data continues after the deflate stream ends", path=path, member=member.name
+        )
     crc = z.crc32(out)
     if crc != member.crc:
         message = f"CRC-32 is {crc:08x}, expected {member.crc:08x}"
@@ -154,10 +161,6 @@ def _inflate_whole(z: ModuleType, inflater: Any, raw: bytes, member: Member, pat
     if not inflater.eof:
         raise InvalidWheelError(
             "compressed data ends before the deflate stream does", path=path, member=member.name
-        )
-    if inflater.unused_data:
-        raise InvalidWheelError(
-            "compressed data continues after the deflate stream ends", path=path, member=member.name
         )
     return bytes(out)
 
