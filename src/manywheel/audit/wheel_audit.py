@@ -141,6 +141,8 @@ def _while_scanning(
         # an error here still waits for the scan (the pool's exit)
         loaded = policies if isinstance(policies, PolicySet) else (policies or load_policies)()
         structural = structural_findings(archive)
+        for arch in _archs_named(archive.filename):
+            loaded.prepare(arch)
         return loaded, scanning.result(), structural
 
 
@@ -241,6 +243,11 @@ def analyze(
         holdouts,
         purelib,
     )
+
+
+def _archs_named(filename: WheelFilename) -> list[str]:
+    """The architectures the filename's platform tags name (the judgment's likely ones)."""
+    return [a for a in ARCHITECTURES if any(p.endswith("_" + a) for p in filename.platform_tags)]
 
 
 def _in_purelib(member: str) -> bool:

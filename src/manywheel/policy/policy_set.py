@@ -88,6 +88,12 @@ class PolicySet:
         """Policies covering ``arch``, highest priority first."""
         return tuple(p for p in self.policies if p.covers(arch))
 
+    def prepare(self, arch: str) -> None:
+        """Parse the symbol versions of every policy for ``arch`` now (they are otherwise
+        parsed on first use): lets an audit do it while the members stream."""
+        for policy in self.for_arch(arch):
+            policy.versions(arch)
+
     def extended(self, documents: Sequence[tuple[str, Any]]) -> PolicySet:
         """A new set with each decoded policy file applied in order (``(source, document)``
         pairs; ``source`` names the file in errors). See docs/policy-format.md."""
