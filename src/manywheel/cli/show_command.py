@@ -107,7 +107,6 @@ def _show_one(
         auditwheel_error,
         auditwheel_json,
         auditwheel_pure,
-        details_json,
         pure_message,
     )
 
@@ -130,12 +129,19 @@ def _show_one(
             _line(auditwheel_pure(name) if ok else auditwheel_error(name, message), ctx)
         elif not args.json_details:
             _render_pure(report, name, message, ok, ctx)
-        return (ExitCode.OK if ok else ExitCode.FINDINGS), details_json(report, name)
+        return (ExitCode.OK if ok else ExitCode.FINDINGS), _details(report, name, args)
     if args.json:
         _line(auditwheel_json(report, name), ctx)
     elif not args.json_details:
         _render(report, name, ctx)
-    return ExitCode.OK, details_json(report, name)
+    return ExitCode.OK, _details(report, name, args)
+
+
+def _details(report: AuditReport, name: str, args: argparse.Namespace) -> dict[str, object]:
+    """The wheel's ``--json-details`` entry; only built when asked for."""
+    from manywheel.audit import details_json
+
+    return details_json(report, name) if args.json_details else {}
 
 
 def _line(document: dict[str, object], ctx: Context) -> None:
