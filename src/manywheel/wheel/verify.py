@@ -270,8 +270,9 @@ def content_findings(archive: WheelArchive) -> tuple[Finding, ...]:
         return ()
     archive.compute_digests(p for p, e in listed.items() if e.algorithm == "sha256")
     findings: list[Finding] = []
+    duplicates = archive.duplicate_names
     for path, entry in listed.items():
-        if path == record_name or path not in archive or path in archive.duplicate_names:
+        if path == record_name or path not in archive or path in duplicates:
             continue
         member = archive.member(path)
         if entry.size is not None and entry.size != member.file_size:
