@@ -88,9 +88,10 @@ class WheelArchive:
             raise
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            members, mismatches = read_directory(fd, str(path))
+            where = str(path)
+            members, mismatches = read_directory(fd, where)
             for member in members:
-                check_member(member, path=str(path))
+                check_member(member, path=where)
         except BaseException:
             os.close(fd)
             raise
