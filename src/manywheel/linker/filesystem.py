@@ -8,6 +8,7 @@ a cross sysroot otherwise) and follows symbolic links without ever leaving that 
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 import posixpath
@@ -100,6 +101,36 @@ class RootFileSystem:
         except OSError:
             return None
 
+    def is_directory(self, path: str) -> bool:
+        """Whether ``path`` is a directory (symbolic links followed inside the root)."""
+        resolved = self._resolve_links(path)
+        return resolved is not None and Path(self.host_path(resolved)).is_dir()
+
+    def list_directory(self, path: str) -> tuple[str, ...]:
+        """The names in the directory ``path`` (symbolic links followed inside the root),
+        sorted. Raises :class:`OSError` (naming ``path`` on the host) when there is no such
+        directory or it cannot be read."""
+        try:
+            return tuple(sorted(p.name for p in Path(self._host_resolved(path)).iterdir()))
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, self.host_path(path)) from e
+
+    def read_regular(self, path: str, *, limit: int) -> bytes:
+        """The content of the regular file ``path`` (symbolic links followed inside the root),
+        of at most ``limit`` bytes. Raises :class:`OSError` (naming ``path`` on the host) when
+        it is absent, not a regular file (a device or a FIFO is never opened for reading),
+        larger than ``limit`` or unreadable."""
+        try:
+            return _read_regular(self._host_resolved(path), limit)
+        except OSError as e:
+            raise OSError(e.errno, e.strerror, self.host_path(path)) from e
+
+    def _host_resolved(self, path: str) -> str:
+        resolved = self._resolve_links(path)
+        if resolved is None:
+            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+        return self.host_path(resolved)
+
     def glob(self, pattern: str) -> tuple[str, ...]:
         base = glob.escape(self._root.rstrip("/"))
         matches = glob.glob(base + "/" + pattern.lstrip("/"))  # noqa: PTH207 (a pattern string)
@@ -132,6 +163,27 @@ class RootFileSystem:
                 done = []
             pending[:0] = [p for p in target.split("/") if p]
         return posixpath.join("/", *done)
+
+
+def _read_regular(host: str, limit: int) -> bytes:
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(host, flags)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        chunks, size = [], 0
+        while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise OSError(errno.EFBIG, f"larger than {limit:,} bytes")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class OverlayFileSystem:
