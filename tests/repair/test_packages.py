@@ -187,3 +187,29 @@ def test_rpm_database_in_a_root_is_asked_with_rpm(tmp_path: Path) -> None:
         "/usr/lib64/libdemo.so.1.2": PackageOwner("rpm", "libdemo-libs", "1.2-3.el9", "almalinux")
     }
     assert owners["/usr/lib64/libdemo.so.1.2"].purl == "pkg:rpm/almalinux/libdemo-libs@1.2-3.el9"
+
+
+def _merged_usr_root(root: Path) -> Path:
+    """``/lib -> usr/lib``; dpkg's database lists libz under /lib and libgone (no file)."""
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text("ID=debian\n")
+    (root / "usr/lib").mkdir(parents=True)
+    (root / "lib").symlink_to("usr/lib")
+    (root / "usr/lib/libz.so.1.3").write_bytes(b"\x7fELF")
+    (root / "var/lib/dpkg/info").mkdir(parents=True)
+    (root / "var/lib/dpkg/info/zlib1g:amd64.list").write_text("/lib/libz.so.1.3\n")
+    (root / "var/lib/dpkg/info/gone:amd64.list").write_text("/lib/libgone.so.1\n")
+    (root / "var/lib/dpkg/status").write_text(
+        "Package: zlib1g\nArchitecture: amd64\nVersion: 1:1.3\n\n"
+        "Package: gone\nArchitecture: amd64\nVersion: 1.0\n\n"
+    )
+    return root
+
+
+def test_a_merged_usr_alias_counts_only_for_a_file_that_exists(tmp_path: Path) -> None:
+    """/usr/lib/libz.so.1.3 and /lib/libz.so.1.3 are one file: either spelling finds zlib1g.
+    /usr/lib/libgone.so.1 exists under neither spelling: "both absent" is not "the same
+    file", so the package listing /lib/libgone.so.1 does not own it (commit 6f6e1c7)."""
+    root = _merged_usr_root(tmp_path / "root")
+    owners = SystemPackages(root).owners(["/usr/lib/libz.so.1.3", "/usr/lib/libgone.so.1"])
+    assert owners == {"/usr/lib/libz.so.1.3": PackageOwner("deb", "zlib1g", "1:1.3", "debian")}

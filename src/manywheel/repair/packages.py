@@ -4,26 +4,39 @@ tool when they differ.
 
 dpkg's and apk's databases are read directly (``var/lib/dpkg/info/*.list`` and ``status``;
 ``lib/apk/db/installed``): no subprocess, and a Debian or Alpine root is answered from its own
-files. rpm's database has no simple text form, so ``rpm -qf`` is run (with ``--root``) when the
-system has one. The package URL is spelled as ``whichprovides`` spells it:
+files, found as the loader emulation finds files (symbolic links followed inside the root, never
+out of it; only regular files of at most :data:`MAX_DATABASE_SIZE` bytes are read). rpm's
+database has no simple text form, so ``rpm -qf`` is run (with ``--root``) when the system has one,
+each run bounded by a timeout. The package URL is spelled as ``whichprovides`` spells it:
 ``pkg:<type>/<os-release ID>/<name>@<version>``.
+
+A database that cannot be read never fails the repair: the path and the reason are logged once as
+a warning ("SBOM may be incomplete") and the lookup goes on without it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import posixpath
 import re
+import shutil
 import subprocess
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote
 
 from manywheel.linker import RootFileSystem
 
-__all__ = ["PackageIndex", "PackageOwner", "SystemPackages"]
+__all__ = ["MAX_DATABASE_SIZE", "PackageIndex", "PackageOwner", "SystemPackages"]
+
+logger = logging.getLogger(__name__)
+
+#: The most read of one database file (dpkg's ``status`` is a few MiB on a big system).
+MAX_DATABASE_SIZE = 256 << 20
+#: Seconds one ``rpm -qf`` may take (a locked database makes rpm wait).
+RPM_TIMEOUT = 30.0
 
 #: Top-level directories merged-/usr systems link into /usr (``/lib -> usr/lib``).
 _MERGED = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
@@ -50,9 +63,14 @@ class PackageOwner:
         """``pkg:deb/debian/libffi8@3.4.4-1``: whichprovides's spelling (no qualifiers)."""
         if not _PURL_TYPE.match(self.type):
             raise ValueError(f"not a package URL type: {self.type!r}")
-        distro = f"{quote(self.distro, safe='')}/" if self.distro else ""
-        name, version = quote(self.name, safe=""), quote(self.version, safe="")
+        distro = f"{_quote(self.distro)}/" if self.distro else ""
+        name, version = _quote(self.name), _quote(self.version)
         return f"pkg:{self.type.lower()}/{distro}{name}@{version}"
+
+
+def _quote(text: str) -> str:
+    # A name read from a file name may carry surrogate escapes: never an exception here.
+    return quote(text, safe="", errors="replace")
 
 
 class PackageIndex(Protocol):
@@ -79,11 +97,22 @@ def parse_os_release(text: str) -> dict[str, str]:
 class SystemPackages:
     """The package databases of the system at ``root``: dpkg, then rpm, then apk, each asked
     only about the paths the ones before did not claim. Nothing is read until :meth:`owners`;
-    nothing is cached between calls."""
+    nothing is cached between calls. ``rpm`` is looked for on ``path`` (a ``PATH`` value;
+    ``None``: the process's); each run of it may take ``rpm_timeout`` seconds."""
 
-    def __init__(self, root: str | os.PathLike[str] = "/", *, rpm: str = "rpm") -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike[str] = "/",
+        *,
+        rpm: str = "rpm",
+        path: str | None = None,
+        rpm_timeout: float = RPM_TIMEOUT,
+    ) -> None:
         self._fs = RootFileSystem(root)
         self._rpm = rpm
+        self._path = path
+        self._rpm_timeout = rpm_timeout
+        self._warned: set[str] = set()
 
     def owners(self, paths: Collection[str]) -> dict[str, PackageOwner]:
         distro = self.distro()
@@ -105,8 +134,24 @@ class SystemPackages:
                 return parse_os_release(data.decode("utf-8", "replace")).get("ID") or None
         return None
 
-    def _host(self, path: str) -> Path:
-        return Path(self._fs.host_path(path))
+    def _warn(self, where: str, why: str) -> None:
+        message = f"SBOM may be incomplete: {where}: {why}"
+        if message not in self._warned:
+            self._warned.add(message)
+            logger.warning("%s", message)
+
+    def _read(self, path: str, *, missing_ok: bool = False) -> bytes | None:
+        """A database file's bytes; ``None`` (and a warning, unless it is absent and
+        ``missing_ok``) when it cannot be read."""
+        try:
+            return self._fs.read_regular(path, limit=MAX_DATABASE_SIZE)
+        except FileNotFoundError:
+            if not missing_ok:
+                self._warn(self._fs.host_path(path), "no such file")
+            return None
+        except OSError as e:
+            self._warn(e.filename or self._fs.host_path(path), e.strerror or str(e))
+            return None
 
     def _aliases(self, path: str) -> Iterator[str]:
         """``path``, then its other spelling on a merged-/usr system (``/usr/lib/x`` and
@@ -133,19 +178,28 @@ class SystemPackages:
         return out
 
     def _dpkg(self, paths: Collection[str], distro: str) -> dict[str, PackageOwner]:
-        info = self._host("/var/lib/dpkg/info")
-        if not info.is_dir():
+        info = "/var/lib/dpkg/info"
+        try:
+            names = self._fs.list_directory(info)
+        except FileNotFoundError:  # no dpkg here
+            return {}
+        except OSError as e:
+            self._warn(e.filename or self._fs.host_path(info), e.strerror or str(e))
             return {}
         wanted = self._spellings(paths)
+        encoded = [os.fsencode(w) for w in wanted]
         owner: dict[str, str] = {}  # path -> "package" or "package:arch" (the .list's name)
-        for listing in sorted(info.glob("*.list")):
-            data = listing.read_bytes()
-            if not any(os.fsencode(w) in data for w in wanted):
+        for listing in (n for n in names if n.endswith(".list")):
+            data = self._read(f"{info}/{listing}")
+            if data is None or not any(w in data for w in encoded):
                 continue
             for line in data.split(b"\n"):
                 for path in wanted.get(os.fsdecode(line), ()):
-                    owner.setdefault(path, listing.name[: -len(".list")])
-        versions = self._dpkg_versions()
+                    name = os.fsencode(listing[: -len(".list")]).decode("utf-8", "replace")
+                    owner.setdefault(path, name)
+        if not owner:
+            return {}
+        versions = dpkg_versions(self._read("/var/lib/dpkg/status") or b"")
         out = {}
         for path, qualified in owner.items():
             name, _, arch = qualified.partition(":")
@@ -154,40 +208,31 @@ class SystemPackages:
                 out[path] = PackageOwner("deb", name, version, distro)
         return out
 
-    def _dpkg_versions(self) -> dict[tuple[str, str], str]:
-        """(package, architecture) and (package, "") -> version, from dpkg's status file."""
-        try:
-            text = self._host("/var/lib/dpkg/status").read_text("utf-8", "replace")
-        except OSError:
-            return {}
-        out: dict[tuple[str, str], str] = {}
-        for stanza in text.split("\n\n"):
-            fields = {}
-            for line in stanza.splitlines():
-                key, sep, value = line.partition(": ")
-                if sep and key in {"Package", "Architecture", "Version"}:
-                    fields[key] = value.strip()
-            name, version = fields.get("Package"), fields.get("Version")
-            if name and version:
-                out[(name, fields.get("Architecture", ""))] = version
-                out.setdefault((name, ""), version)
-        return out
-
     def _rpm_query(self, paths: Collection[str], distro: str) -> dict[str, PackageOwner]:
-        if not any(self._host(d).is_dir() for d in _RPM_DATABASES):
+        if not any(self._fs.is_directory(d) for d in _RPM_DATABASES):
+            return {}
+        rpm = shutil.which(self._rpm, path=self._path)
+        if rpm is None:  # no rpm here: the database cannot be read
             return {}
         root = [] if self._fs.root == "/" else ["--root", self._fs.root]
+        argv = [rpm, *root, "-qf", "--queryformat", "%{NAME} %{VERSION} %{RELEASE}\n"]
         out: dict[str, PackageOwner] = {}
         for path in paths:
             for alias in self._aliases(path):
-                argv = [self._rpm, *root, "-qf", "--queryformat", "%{NAME} %{VERSION} %{RELEASE}\n"]
                 try:
                     done = subprocess.run(
-                        [*argv, alias], capture_output=True, text=True, check=False
+                        [*argv, alias],
+                        capture_output=True,
+                        check=False,
+                        timeout=self._rpm_timeout,
                     )
-                except OSError:  # no rpm here: the database cannot be read
+                except subprocess.TimeoutExpired:
+                    self._warn(rpm, f"no answer within {self._rpm_timeout:g} s (database locked?)")
                     return out
-                fields = done.stdout.split("\n", 1)[0].split()
+                except OSError as e:
+                    self._warn(rpm, e.strerror or str(e))
+                    return out
+                fields = done.stdout.decode("utf-8", "replace").split("\n", 1)[0].split()
                 if done.returncode == 0 and len(fields) == 3:
                     name, version, release = fields
                     out[path] = PackageOwner("rpm", name, f"{version}-{release}", distro)
@@ -198,11 +243,10 @@ class SystemPackages:
         wanted = self._spellings(paths)
         out: dict[str, PackageOwner] = {}
         for database in _APK_DATABASES:
-            try:
-                text = self._host(database).read_text("utf-8", "surrogateescape")
-            except OSError:
+            data = self._read(database, missing_ok=True)
+            if data is None:
                 continue
-            for name, version, files in _apk_packages(text):
+            for name, version, files in apk_packages(data.decode("utf-8", "replace")):
                 for file in files:
                     for path in wanted.get(file, ()):
                         out.setdefault(path, PackageOwner("apk", name, version, distro))
@@ -210,7 +254,24 @@ class SystemPackages:
         return out
 
 
-def _apk_packages(text: str) -> Iterator[tuple[str, str, list[str]]]:
+def dpkg_versions(data: bytes) -> dict[tuple[str, str], str]:
+    """(package, architecture) and (package, "") -> version, from dpkg's ``status`` file
+    (any bytes: text that is not UTF-8 is replaced, stanzas without both fields skipped)."""
+    out: dict[tuple[str, str], str] = {}
+    for stanza in data.decode("utf-8", "replace").split("\n\n"):
+        fields = {}
+        for line in stanza.splitlines():
+            key, sep, value = line.partition(": ")
+            if sep and key in {"Package", "Architecture", "Version"}:
+                fields[key] = value.strip()
+        name, version = fields.get("Package"), fields.get("Version")
+        if name and version:
+            out[(name, fields.get("Architecture", ""))] = version
+            out.setdefault((name, ""), version)
+    return out
+
+
+def apk_packages(text: str) -> Iterator[tuple[str, str, list[str]]]:
     """(name, version, absolute file paths) of each package in apk's ``installed`` database:
     blank-line separated stanzas of ``P:`` name, ``V:`` version, ``F:`` directory, ``R:`` file."""
     for stanza in text.split("\n\n"):
