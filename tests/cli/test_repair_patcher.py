@@ -1,6 +1,6 @@
 """``repair --patcher`` and ``AUDITWHEEL_PATCHER``, auditwheel's three backends: ``patchelf``,
 ``lief-patchelf`` (the same arguments to another executable) and ``none`` (a repair that needs an
-ELF edit fails, naming the files, and writes nothing)."""
+ELF edit fails, naming the files, and writes nothing; manywheel's RPATH clean-up is skipped)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from manywheel.cli import main
 from manywheel.elf import parse_elf
 from manywheel.repair import PATCHERS, find_patchelf
 from tests.repair.natives import Natives
+from tests.repair.reference import run_auditwheel
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +32,12 @@ def plain(natives: Natives) -> Path:
 
 
 @pytest.fixture(scope="module")
-def build_rpath(natives: Natives, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Needs only libc, but carries a build machine's RUNPATH: only the clean-up edits it."""
+def libc_rpath(natives: Natives, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Links libc (so that auditwheel can tell the libc) and carries a build RUNPATH."""
     where = tmp_path_factory.mktemp("build") / "lib"
-    ext = natives.extension("patchdirty", "", [], extra=[f"-Wl,--enable-new-dtags,-rpath,{where}"])
-    return natives.wheel("patchdirty", {"patchdirty.so": ext})
+    rpath = f"-Wl,--enable-new-dtags,-rpath,{where}"
+    ext = natives.extension("patchlibc", "", [], extra=["-Wl,--no-as-needed", "-lc", rpath])
+    return natives.wheel("patchlibc", {"patchlibc.so": ext})
 
 
 def _run(argv: list[str], environ: dict[str, str]) -> tuple[int, str, str]:
@@ -86,22 +88,51 @@ def test_none_retags_a_wheel_that_needs_no_edit(
         assert z.read("patchplain.so") == before.read("patchplain.so")
 
 
-def test_none_with_only_the_rpath_clean_up_says_how_to_skip_it(
-    build_rpath: Path, natives: Natives, tmp_path: Path
+def test_none_skips_the_rpath_clean_up_with_one_warning_as_auditwheel_retags(
+    libc_rpath: Path, natives: Natives, tmp_path: Path
 ) -> None:
-    argv = ["repair", "--patcher", "none", "-w", str(tmp_path), str(build_rpath)]
+    """A wheel needing only libc but carrying a build RUNPATH: auditwheel's ``none`` patcher
+    retags it untouched, and so does manywheel, saying once that its clean-up is skipped."""
+    theirs = run_auditwheel(libc_rpath, tmp_path / "auditwheel", natives, ["--patcher", "none"])
+    argv = ["repair", "--patcher", "none", "-w", str(tmp_path / "w"), str(libc_rpath)]
     code, _, err = _run(argv, _env(natives))
-    assert code == 2 and "patchdirty.so" in err and "--no-clean-rpaths" in err
-    assert list(tmp_path.iterdir()) == []
+    assert code == 0
+    assert err == (
+        f"manywheel: {libc_rpath.name}: the 'none' patcher edits nothing: RPATH/RUNPATH entries"
+        " leading outside the wheel are left in 1 file(s) (patchlibc.so)\n"
+    )
+    (made,) = (tmp_path / "w").glob("*.whl")
+    assert made.name == theirs.name
+    with zipfile.ZipFile(made) as z, zipfile.ZipFile(libc_rpath) as before:
+        assert z.read("patchlibc.so") == before.read("patchlibc.so")
+        assert parse_elf(z.read("patchlibc.so")).runpath != ()
     code, _, err = _run([*argv[:1], "--no-clean-rpaths", *argv[1:]], _env(natives))
-    assert (code, err) == (0, "")
-    (made,) = tmp_path.glob("*.whl")
-    with zipfile.ZipFile(made) as z:
-        assert parse_elf(z.read("patchdirty.so")).runpath != ()
+    assert (code, err) == (0, "")  # nothing skipped: no warning
 
 
 def test_flag_beats_the_environment(chain: Path, natives: Natives, tmp_path: Path) -> None:
     env = _env(natives, AUDITWHEEL_PATCHER="none")
+    code, _, err = _run(["repair", "--patcher", "patchelf", "-w", str(tmp_path), str(chain)], env)
+    assert (code, err) == (0, "")
+    assert len(list(tmp_path.glob("*.whl"))) == 1
+
+
+def test_an_empty_environment_value_means_the_default(
+    chain: Path, natives: Natives, tmp_path: Path
+) -> None:
+    """``AUDITWHEEL_PATCHER=""`` is unset: patchelf (auditwheel refuses the empty value)."""
+    env = _env(natives, AUDITWHEEL_PATCHER="")
+    code, _, err = _run(["repair", "-w", str(tmp_path), str(chain)], env)
+    assert (code, err) == (0, "")
+    assert len(list(tmp_path.glob("*.whl"))) == 1
+
+
+def test_a_valid_flag_wins_over_an_invalid_environment_value(
+    chain: Path, natives: Natives, tmp_path: Path
+) -> None:
+    """The flag decides, so the environment is not read (auditwheel refuses any invalid
+    value, flag or not)."""
+    env = _env(natives, AUDITWHEEL_PATCHER="lief")
     code, _, err = _run(["repair", "--patcher", "patchelf", "-w", str(tmp_path), str(chain)], env)
     assert (code, err) == (0, "")
     assert len(list(tmp_path.glob("*.whl"))) == 1

@@ -30,6 +30,7 @@ __all__ = [
     "RepairRefusedError",
     "excluded_sonames",
     "plan_repair",
+    "rpath_cleanup_members",
     "without_libraries",
 ]
 
@@ -328,6 +329,16 @@ def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
         if e not in member.foreign_rpaths
         or any(fnmatch.fnmatchcase(e, p) for p in options.keep_rpaths)
     ]
+
+
+def rpath_cleanup_members(report: AuditReport, options: RepairOptions) -> tuple[str, ...]:
+    """The members whose RPATH/RUNPATH the clean-up would change (entries leading outside the
+    wheel, not kept by ``--keep-rpath``)."""
+    return tuple(
+        m.member
+        for m in report.members
+        if _kept_entries(m, options) != [*m.elf.rpath, *m.elf.runpath]
+    )
 
 
 def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision

@@ -4,23 +4,28 @@ same name, shape, components and package URLs), naming manywheel as the tool.
 
 The wheel is the main component (``pkg:pypi/<name>@<version>?file_name=<repaired wheel>``); each
 grafted library a system package owns is a component with that package's URL, its ``bom-ref``
-the URL plus ``#`` and the sha256 of the library's path on the system, and the wheel depends on
-each. No owned library, no document. The bytes are deterministic: sorted keys, components in
-(package URL, path) order, no timestamps.
+the URL plus ``#`` and the sha256 of the library's path on the system as auditwheel's lddtree
+spells it (:func:`auditwheel_path`), and the wheel depends on each. No owned library, no
+document. The bytes are auditwheel's (``json.dumps`` of the document: compact, in insertion
+order, no final newline) but for the tool, and deterministic: components in (package URL, path)
+order, no timestamps.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import posixpath
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from manywheel.linker import RootFileSystem
 from manywheel.repair.packages import PackageOwner
 from manywheel.wheel import WheelFilename
 
-__all__ = ["SBOM_NAME", "sbom_bytes", "sbom_document", "sbom_member"]
+__all__ = ["SBOM_NAME", "auditwheel_path", "sbom_bytes", "sbom_document", "sbom_member"]
 
 #: The file's name in ``<dist-info>/sboms/`` (auditwheel's, so a wheel repaired again keeps one).
 SBOM_NAME = "auditwheel.cdx.json"
@@ -29,6 +34,21 @@ SBOM_NAME = "auditwheel.cdx.json"
 def sbom_member(dist_info: str) -> str:
     """The SBOM's path in a wheel whose ``.dist-info`` directory is ``dist_info``."""
     return f"{dist_info}/sboms/{SBOM_NAME}"
+
+
+def auditwheel_path(fs: RootFileSystem, path: str) -> str:
+    """The spelling of the library the loader opens at ``path`` that auditwheel's lddtree
+    reports: only the last component's symbolic links followed, each target joined to the
+    link's directory as written (``/lib/x86_64-linux-gnu/libffi.so.8`` ->
+    ``/lib/x86_64-linux-gnu/libffi.so.8.1.2`` on a merged-/usr Debian, although the file is
+    ``/usr/lib/...``). The bom-ref hashes this path, so the same graft gets auditwheel's."""
+    for _ in range(40):  # Linux's MAXSYMLINKS; lddtree loops on a cycle, this stops
+        try:
+            target = str(Path(fs.host_path(path)).readlink())
+        except OSError:
+            break
+        path = posixpath.join(posixpath.dirname(path), target)
+    return posixpath.normpath(path)
 
 
 def _wheel_purl(filename: WheelFilename) -> str:
@@ -74,5 +94,6 @@ def sbom_document(
 
 
 def sbom_bytes(document: Mapping[str, Any]) -> bytes:
-    """The document as written into the wheel: UTF-8 JSON, sorted keys, a final newline."""
-    return (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8")
+    """The document as auditwheel writes it: ``json.dumps`` (compact, ASCII, insertion order,
+    no final newline), UTF-8."""
+    return json.dumps(document).encode("utf-8")

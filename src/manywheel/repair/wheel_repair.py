@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import logging
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -17,13 +16,14 @@ from packaging.utils import canonicalize_name
 
 from manywheel.audit import AuditOptions, AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
+from manywheel.linker import RootFileSystem
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
-from manywheel.repair.patcher import ElfPatcher
-from manywheel.repair.plan import RepairPlan, plan_repair
-from manywheel.repair.sbom import sbom_bytes, sbom_document, sbom_member
+from manywheel.repair.patcher import ElfPatcher, NonePatcher
+from manywheel.repair.plan import RepairPlan, plan_repair, rpath_cleanup_members
+from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
 __all__ = ["RepairResult", "repair_wheel"]
@@ -101,13 +101,6 @@ def _copy_pure(path: Path, dest_dir: Path) -> Path:
     return target
 
 
-def _tool_version() -> str:
-    try:
-        return importlib.metadata.version("manywheel")
-    except importlib.metadata.PackageNotFoundError:  # running from a source tree
-        return "unknown"
-
-
 @dataclass(frozen=True, slots=True)
 class _Sbom:
     member: str | None = None
@@ -115,17 +108,54 @@ class _Sbom:
     packages: tuple[tuple[str, PackageOwner], ...] = ()
 
 
-def _sbom(archive: WheelArchive, plan: RepairPlan, packages: PackageIndex) -> _Sbom:
-    """auditwheel's SBOM for the grafted libraries that system packages own, if any does."""
+def _sbom(
+    archive: WheelArchive,
+    report: AuditReport,
+    plan: RepairPlan,
+    packages: PackageIndex,
+    *,
+    root: str,
+    tool_version: str,
+) -> _Sbom:
+    """auditwheel's SBOM for the grafted libraries that system packages own, if any does. Each
+    library is named by the path auditwheel's lddtree gives it (:func:`auditwheel_path` of
+    where the loader opens it), so that its bom-ref is auditwheel's."""
     if not plan.grafts:
         return _Sbom()
-    owners = packages.owners([g.source for g in plan.grafts])
+    fs = RootFileSystem(root)
+    opened = {lib.soname: lib.path for lib in report.external}
+    source_of: dict[str, str] = {}  # auditwheel's spelling -> the graft's source
+    for graft in plan.grafts:
+        for soname in graft.sonames:
+            path = opened.get(soname) or graft.source
+            source_of.setdefault(auditwheel_path(fs, path), graft.source)
+    owners = packages.owners(list(source_of))
     filename = rewritten_filename(archive, plan.platforms)
-    document = sbom_document(filename, owners, tool=("manywheel", _tool_version()))
+    document = sbom_document(filename, owners, tool=("manywheel", tool_version))
     if document is None:
         return _Sbom()
     ordered = sorted(owners.items(), key=lambda item: (item[1].purl, item[0]))
-    return _Sbom(sbom_member(archive.dist_info), sbom_bytes(document), tuple(ordered))
+    named = tuple(dict.fromkeys((source_of[path], owner) for path, owner in ordered))
+    return _Sbom(sbom_member(archive.dist_info), sbom_bytes(document), named)
+
+
+def _without_rpath_cleanup(
+    path: Path, report: AuditReport, options: RepairOptions
+) -> RepairOptions:
+    """``--patcher none`` edits nothing, so manywheel's RPATH clean-up (which auditwheel does
+    not do) is skipped, with one warning when it would have changed a file."""
+    if not options.clean_rpaths:
+        return options
+    dirty = rpath_cleanup_members(report, options)
+    if dirty:
+        logger.warning(
+            "%s: the 'none' patcher edits nothing: RPATH/RUNPATH entries leading outside the "
+            "wheel are left in %d file(s) (%s)",
+            path.name,
+            len(dirty),
+            ", ".join(dirty[:3]) + (", ..." if len(dirty) > 3 else ""),
+        )
+    return replace(options, clean_rpaths=False)
 
 
 def repair_wheel(
@@ -138,12 +168,18 @@ def repair_wheel(
     policies: PolicySet | None = None,
     allow_pure: bool = False,
     packages: PackageIndex | None = None,
+    tool_version: str = "unknown",
 ) -> RepairResult:
     """Repair the wheel at ``path`` into ``dest_dir`` (created if missing). Exactly one wheel
     is written there on success and nothing on failure; the input is never modified.
 
     When grafted libraries belong to system packages (``packages``, by default the package
-    databases of ``audit.root``), the wheel gets auditwheel's CycloneDX SBOM naming them."""
+    databases of ``audit.root``), the wheel gets auditwheel's CycloneDX SBOM naming them, and
+    manywheel ``tool_version`` as its tool (the CLI passes ``manywheel.__version__``).
+
+    With a :class:`NonePatcher` the RPATH clean-up is skipped (a warning says so when it would
+    have changed a file): the repair is refused only for the edits auditwheel's ``none``
+    patcher refuses (grafting, SONAME, DT_NEEDED or RPATH changes)."""
     path, dest = Path(path), Path(dest_dir)
     options = options or RepairOptions()
     audit = audit or AuditOptions()
@@ -170,11 +206,20 @@ def repair_wheel(
                 path=str(path),
                 member=report.purelib_elves[0],
             )
+        if isinstance(patcher, NonePatcher):
+            options = _without_rpath_cleanup(path, report, options)
         plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
         warnings = _undeclared(archive, plan)
         for warning in warnings:
             logger.warning("%s: %s", path.name, warning)
-        sbom = _sbom(archive, plan, packages or SystemPackages(audit.root))
+        sbom = _sbom(
+            archive,
+            report,
+            plan,
+            packages or SystemPackages(audit.root),
+            root=audit.root,
+            tool_version=tool_version,
+        )
         pending = apply_plan(
             archive,
             report,
