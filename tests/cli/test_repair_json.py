@@ -6,12 +6,23 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import manywheel
 from manywheel.cli import main
+from manywheel.cli.context import Context
+from manywheel.cli.main import _report
+from manywheel.cli.repair_json import repair_json
+from manywheel.errors import (
+    InputError,
+    ManywheelError,
+    NotPlatformWheelError,
+    ToolError,
+)
 from tests.repair.natives import Natives, gcc
 
 
@@ -66,7 +77,7 @@ def test_a_later_failure_reports_what_was_written_and_what_failed(
     assert {tuple(g["sonames"]) for g in written["grafted"]} == {("libfoo.so.1",), ("libbar.so.1",)}
     failed = doc["failed"]
     assert failed["input"] == str(unfindable) and failed["exit_code"] == 2
-    assert "libgone.so.1" in failed["error"] and failed["error"] in err
+    assert "libgone.so.1" in failed["error"] and err == f"manywheel: {failed['error']}\n"
     assert doc["not_attempted"] == [str(later)]
 
 
@@ -79,7 +90,7 @@ def test_a_missing_input_is_reported_with_its_exit_code(
     assert [w["input"] for w in doc["wheels"]] == [str(good)]
     assert doc["failed"] == {
         "input": str(missing),
-        "error": f"{missing}: No such file",
+        "error": f"error: {missing}: No such file",
         "exit_code": 3,
     }
     assert doc["not_attempted"] == []
@@ -109,3 +120,65 @@ def test_sbom_is_reported(good: Path, natives: Natives, tmp_path: Path) -> None:
     (package,) = with_sbom["sbom"]["packages"]
     assert package["source"] == graft["source"]
     assert package["purl"].startswith("pkg:deb/") and "/libffi8@" in package["purl"]
+    with zipfile.ZipFile(with_sbom["output"]) as z:  # the tool is the version --version prints
+        sbom = json.loads(z.read(with_sbom["sbom"]["member"]))
+    assert sbom["metadata"]["tools"] == [{"name": "manywheel", "version": manywheel.__version__}]
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (NotPlatformWheelError("not a platform wheel", path="a.whl"), 1),
+        (ManywheelError("AUDITWHEEL_PLAT='x' is not a policy"), 2),
+        (InputError("bad wheel", path="a.whl", member="m.so"), 3),
+        (FileNotFoundError(2, "No such file", "a.whl"), 3),
+        (ToolError("patchelf failed", path="m.so"), 4),
+        (RuntimeError("boom"), 70),
+        (KeyboardInterrupt(), 130),
+    ],
+    ids=["findings", "usage", "input", "missing", "tool", "internal", "interrupted"],
+)
+def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> None:
+    """For every exit code, ``failed.error`` is the stderr line's text (after ``manywheel: ``):
+    one function makes both."""
+    err = io.StringIO()
+    ctx = Context(stdout=io.StringIO(), stderr=err, environ={}, verbosity=0, color=False)
+    assert _report(error, ctx) == code
+    failed = repair_json([], failed=(Path("a.whl"), error))["failed"]
+    assert err.getvalue() == f"manywheel: {failed['error']}\n"
+    assert failed["exit_code"] == code
+    if code == 70:
+        assert failed["error"] == (
+            "internal error: RuntimeError: boom "
+            "(run again with -vv for a traceback and please report it)"
+        )
+
+
+INTERRUPTING_PATCHER = """#!/bin/sh
+# Ctrl-C while this wheel is being patched: SIGINT to manywheel, as the terminal sends it.
+kill -INT $PPID
+sleep 1
+exit 1
+"""
+
+
+def test_ctrl_c_still_prints_the_document(
+    good: Path, later: Path, natives: Natives, tmp_path: Path
+) -> None:
+    """Interrupted during the second wheel: the first stays written and is reported, the
+    interrupted one is ``failed`` (exit 130), the third never tried."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "lief-patchelf").write_text(INTERRUPTING_PATCHER)
+    (bin_dir / "lief-patchelf").chmod(0o755)
+    out, err = io.StringIO(), io.StringIO()
+    env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir), "PATH": f"{bin_dir}:/usr/bin:/bin"}
+    argv = ["repair", "--json", "--patcher", "lief-patchelf", "-w", str(tmp_path / "w")]
+    code = main([*argv, str(later), str(good), str(later)], stdout=out, stderr=err, environ=env)
+    assert (code, err.getvalue()) == (130, "manywheel: interrupted\n")
+    doc = json.loads(out.getvalue())
+    (written,) = doc["wheels"]
+    assert written["input"] == str(later) and Path(written["output"]).is_file()
+    assert doc["failed"] == {"input": str(good), "error": "interrupted", "exit_code": 130}
+    assert doc["not_attempted"] == [str(later)]
+    assert [p.name for p in (tmp_path / "w").iterdir()] == [Path(written["output"]).name]

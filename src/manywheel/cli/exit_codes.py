@@ -42,7 +42,17 @@ def exit_code_for(error: BaseException) -> ExitCode:
 
 
 def describe_error(error: BaseException) -> str:
-    """The error as the one line on stderr says it (after ``manywheel: error:``)."""
+    """The one line on stderr for an exception that ended a command, after ``manywheel: ``
+    (``repair --json`` reports the same text): ``error: <what>``, ``internal error: <type>:
+    <what> (...)`` for a bug (exit 70), or ``interrupted`` (exit 130)."""
+    code = exit_code_for(error)
+    if code == ExitCode.INTERRUPTED:
+        return "interrupted"
+    if code == ExitCode.INTERNAL:
+        return (
+            f"internal error: {type(error).__name__}: {error} "
+            "(run again with -vv for a traceback and please report it)"
+        )
     if isinstance(error, OSError) and error.filename is not None:
-        return f"{error.filename}: {error.strerror or error}"
-    return str(error)
+        return f"error: {error.filename}: {error.strerror or error}"
+    return f"error: {error}"

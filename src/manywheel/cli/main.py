@@ -119,20 +119,10 @@ def main(
 
 
 def _report(exc: BaseException, ctx: Context) -> int:
-    code = exit_code_for(exc)
     if ctx.verbosity >= 2:
         traceback.print_exception(exc, file=ctx.stderr)
-    if code == ExitCode.INTERRUPTED:
-        print("manywheel: interrupted", file=ctx.stderr)
-    elif code == ExitCode.INTERNAL:
-        print(
-            f"manywheel: internal error: {type(exc).__name__}: {exc} "
-            "(run again with -vv for a traceback and please report it)",
-            file=ctx.stderr,
-        )
-    else:
-        print(f"manywheel: error: {describe_error(exc)}", file=ctx.stderr)
-    return int(code)
+    print(f"manywheel: {describe_error(exc)}", file=ctx.stderr)
+    return int(exit_code_for(exc))
 
 
 def run() -> None:

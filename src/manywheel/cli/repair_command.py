@@ -108,8 +108,9 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--patcher",
         choices=PATCHERS,
         default=None,
-        help="ELF patcher: patchelf, lief-patchelf (LIEF's tool, same arguments) or none (fail "
-        "if any ELF file needs an edit) (default: $AUDITWHEEL_PATCHER or patchelf)",
+        help="ELF patcher: patchelf, lief-patchelf (LIEF's tool, same arguments) or none (edits "
+        "nothing: no RPATH clean-up, and a repair that grafts or needs another edit fails) "
+        "(default: $AUDITWHEEL_PATCHER or patchelf)",
     )
     add_audit_arguments(parser)
     parser.set_defaults(handler=_handle)
@@ -205,15 +206,15 @@ def _describe(result: RepairResult) -> str:
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    from manywheel.repair import make_patcher, repair_wheel
+    from manywheel import __version__
+    from manywheel.repair import SystemPackages, make_patcher, repair_wheel
 
     options = _options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
     policies = policies_from(args)
+    path = ctx.environ.get("PATH")
     patcher = make_patcher(
-        _patcher_name(args, ctx.environ),
-        [str(Path(sys.executable).parent)],
-        path=ctx.environ.get("PATH"),
+        _patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
     )
 
     def repair(wheel: Path) -> RepairResult:
@@ -227,13 +228,15 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             audit=audit,
             policies=policies,
             allow_pure=args.allow_pure_python_wheel,
+            packages=SystemPackages(audit.root, path=path),
+            tool_version=__version__,
         )
 
     results: list[RepairResult] = []
     for index, wheel in enumerate(args.wheels):
         try:
             result = repair(wheel)
-        except Exception as e:
+        except (Exception, KeyboardInterrupt) as e:
             # The wheels already written stay written (as auditwheel): say which, then fail.
             if args.json:
                 _print_json(ctx, results, (wheel, e), args.wheels[index + 1 :])
@@ -249,7 +252,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
 def _print_json(
     ctx: Context,
     results: list[RepairResult],
-    failed: tuple[Path, Exception] | None = None,
+    failed: tuple[Path, BaseException] | None = None,
     not_attempted: Sequence[Path] = (),
 ) -> None:
     from manywheel.cli.repair_json import repair_json
