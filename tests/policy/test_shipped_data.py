@@ -155,3 +155,15 @@ def test_the_aarch64_glibc_2_18_symbol_is_blacklisted(policies: PolicySet) -> No
     policy = policies.get("manylinux_2_17")
     assert policy is not None
     assert "__cxa_thread_atexit_impl" in policy.blacklist["libc.so.6"]
+
+
+def test_shipped_files_read_through_importlib_resources_when_not_beside_the_module(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A zip install has no files beside the module: the same text comes through
+    importlib.resources."""
+    from manywheel.policy import loading
+
+    direct = loading.read_shipped()
+    monkeypatch.setattr(loading, "_DATA", tmp_path / "nowhere")
+    assert loading.read_shipped() == direct

@@ -43,10 +43,14 @@ def read_shipped() -> list[tuple[str, Any]]:
     return out
 
 
+#: Where the shipped files are when the package is installed as files.
+_DATA = Path(__file__).with_name("data")
+
+
 def _shipped_text(name: str) -> str:
     # Read beside this module when installed as files (the usual case; importlib.resources
     # costs a few milliseconds of imports, which matters to a small wheel's ``show``).
-    beside = Path(__file__).with_name("data") / name
+    beside = _DATA / name
     if beside.is_file():
         return beside.read_text(encoding="utf-8")
     from importlib import resources  # installed in a zip
