@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manywheel.policy import AllowedVersions, SymbolVersion, VersionStatus
+from manywheel.policy.versions import VersionTable
 
 PARSED = [
     ("GLIBC_2.17", "GLIBC", (2, 17)),
@@ -103,3 +104,13 @@ def test_parse_keeps_the_name_and_never_fails(name: str) -> None:
         assert [int(p) for p in name[len(version.namespace) + 1 :].split(".")] == list(
             version.number
         ), suffix
+
+
+def test_version_table_membership_does_not_parse() -> None:
+    """``arch in table`` answers from the raw names: parsing is left to first use."""
+    table = VersionTable({"x86_64": (("GLIBC_2.17", "GLIBC_2.2.5"), ("GLIBC",))})
+    assert "x86_64" in table
+    assert "aarch64" not in table
+    assert table._parsed == {}
+    assert table["x86_64"].names == frozenset({"GLIBC_2.17", "GLIBC_2.2.5"})
+    assert set(table._parsed) == {"x86_64"}
