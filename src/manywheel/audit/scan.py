@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from manywheel.elf import ElfFile, read_elf_stream
+from manywheel.elf import ByteStream, ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError
 from manywheel.wheel import Member, MemberReader, WheelArchive, is_small
 
@@ -67,40 +67,32 @@ class _Prefixed:
 
 
 def _scan_one(archive: WheelArchive, member: Member) -> ScannedElf | None:
-    if is_small(member):
-        return _scan_small(archive, member, archive.read_member(member))
+    if is_small(member):  # read whole in one step; parsed by the same stream reader
+        data = archive.read_member(member)
+        if not data.startswith(ELF_MAGIC):
+            return None
+        elf = _parse(archive, member, io.BytesIO(data), lambda: io.BytesIO(data))
+        return ScannedElf(member.name, elf, member.file_size)
     with archive.open_member(member) as stream:
         head = stream.read(len(ELF_MAGIC))
         if head != ELF_MAGIC:
             stream.drain()
             return None
-        reopen: Callable[[], MemberReader] = lambda: archive.open_member(member)  # noqa: E731
-        try:
-            elf = read_elf_stream(
-                _Prefixed(head, stream), size=member.file_size, name=member.name, reopen=reopen
-            )
-        except InvalidElfError as e:
-            raise InvalidElfError(
-                e.message, path=str(archive.path), member=member.name, offset=e.offset
-            ) from e
+        elf = _parse(archive, member, _Prefixed(head, stream), lambda: archive.open_member(member))
         stream.drain()
     return ScannedElf(member.name, elf, member.file_size)
 
 
-def _scan_small(archive: WheelArchive, member: Member, data: bytes) -> ScannedElf | None:
-    """A small member read whole: parsed by the same stream reader, so its facts are the same
-    as a streamed member's."""
-    if not data.startswith(ELF_MAGIC):
-        return None
+def _parse(
+    archive: WheelArchive, member: Member, stream: ByteStream, reopen: Callable[[], ByteStream]
+) -> ElfFile:
+    """The member's ELF facts; errors name the wheel and the member."""
     try:
-        elf = read_elf_stream(
-            io.BytesIO(data), size=len(data), name=member.name, reopen=lambda: io.BytesIO(data)
-        )
+        return read_elf_stream(stream, size=member.file_size, name=member.name, reopen=reopen)
     except InvalidElfError as e:
         raise InvalidElfError(
             e.message, path=str(archive.path), member=member.name, offset=e.offset
         ) from e
-    return ScannedElf(member.name, elf, member.file_size)
 
 
 def scan_wheel(

@@ -246,8 +246,9 @@ def analyze(
 
 
 def _archs_named(filename: WheelFilename) -> list[str]:
-    """The architectures the filename's platform tags name (the judgment's likely ones)."""
-    return [a for a in ARCHITECTURES if any(p.endswith("_" + a) for p in filename.platform_tags)]
+    """The architectures the filename's platform tags name, in the tags' order."""
+    named = (a for p in filename.platform_tags for a in ARCHITECTURES if p.endswith("_" + a))
+    return list(dict.fromkeys(named))
 
 
 def _in_purelib(member: str) -> bool:
@@ -259,10 +260,9 @@ def _wheel_arch(filename: WheelFilename, scanned: tuple[ScannedElf, ...]) -> str
     """The architecture the wheel's platform tags name, if its ELF files have it; else the one
     most of its ELF members (extensions first) are built for."""
     elf_archs = {s.elf.arch for s in scanned}
-    for platform in filename.platform_tags:
-        for arch in ARCHITECTURES:
-            if platform.endswith("_" + arch) and arch in elf_archs:
-                return arch
+    for arch in _archs_named(filename):
+        if arch in elf_archs:
+            return arch
     counts = Counter(s.elf.arch for s in scanned if s.elf.arch is not None)
     extensions = [s.elf.arch for s in scanned if s.elf.python_extension(s.member) is not None]
     if extensions and extensions[0] is not None:
