@@ -1,6 +1,7 @@
 """The import direction of STYLE.md, enforced: errors -> elf | wheel -> linker -> policy -> audit
--> repair -> cli. Nothing imports cli; elf and wheel never import each other; other packages use a
-subpackage's public names (``manywheel.elf``), not its private modules."""
+-> repair -> report -> build | survey -> cli. Nothing imports cli; siblings (elf and wheel, build
+and survey) never import each other; other packages use a subpackage's public names
+(``manywheel.elf``), not its private modules."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ RANK = {
     "policy": 3,
     "audit": 4,
     "repair": 5,
-    "cli": 6,
+    "report": 6,
+    "build": 7,
+    "survey": 7,
+    "cli": 8,
 }
 
 
