@@ -26,6 +26,7 @@ from manywheel.audit.report import (
     NeededLibrary,
     Where,
 )
+from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.audit.summary import (
     GraftGroup,
@@ -62,9 +63,11 @@ __all__ = [
     "details_json",
     "grafts_by_policy",
     "installed_path",
+    "module_facts",
     "musl_version_from_libc",
     "pure_facts",
     "pure_message",
+    "python_abi_verdict",
     "refusals",
     "scan_wheel",
 ]

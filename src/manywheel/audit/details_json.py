@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from manywheel.audit.auditwheel_json import auditwheel_json, auditwheel_pure
 from manywheel.audit.report import AuditReport, ElfMember
-from manywheel.policy import PolicyVerdict, Reason
+from manywheel.policy import AbiProblem, PolicyVerdict, PythonAbiVerdict, Reason
 from manywheel.wheel import Finding
 
-__all__ = ["DETAILS_SCHEMA_VERSION", "details_json", "pure_facts"]
+__all__ = ["DETAILS_SCHEMA_VERSION", "details_json", "pure_facts", "python_abi_json"]
 
 DETAILS_SCHEMA_VERSION = 1
 
@@ -70,6 +70,42 @@ def details_json(report: AuditReport, wheel: str) -> JsonObject:
         "ignored": [{"member": i.member, "reason": i.reason} for i in report.ignored],
         "purelib_elves": list(report.purelib_elves),
         "findings": [_finding(f) for f in report.findings],
+        "python_abi": python_abi_json(report.python_abi),
+    }
+
+
+def _dotted(version: tuple[int, int] | None) -> str | None:
+    return None if version is None else f"{version[0]}.{version[1]}"
+
+
+def python_abi_json(verdict: PythonAbiVerdict | None) -> JsonObject | None:
+    """The Python-tag verdict (``python_abi`` in ``--json-details``), apart from the
+    platform-tag verdict (``as_is``, ``after_repair``, ``policies``)."""
+    if verdict is None:
+        return None
+    return {
+        "tags": list(verdict.tags),
+        "ok": verdict.ok,
+        "baseline": _dotted(verdict.baseline),
+        "needed": _dotted(verdict.needed),
+        "honest_tags": list(verdict.honest_tags),
+        "members": [
+            {"member": m, "needs": _dotted(verdict.member_needs.get(m))} for m in verdict.members
+        ],
+        "problems": [_abi_problem(p) for p in verdict.problems],
+        "notes": [_abi_problem(p) for p in verdict.notes],
+        "data_source": verdict.source,
+    }
+
+
+def _abi_problem(problem: AbiProblem) -> JsonObject:
+    return {
+        "kind": problem.kind.value,
+        "member": problem.member,
+        "tag": problem.tag,
+        "symbols": list(problem.symbols),
+        "version": problem.version,
+        "message": problem.message,
     }
 
 

@@ -10,7 +10,7 @@ from types import MappingProxyType
 
 from manywheel.elf import ElfFile, PythonExtension
 from manywheel.linker import DependencyTree, VersionFailure
-from manywheel.policy import Libc, PolicyVerdict, Verdict, WheelRequirements
+from manywheel.policy import Libc, PolicyVerdict, PythonAbiVerdict, Verdict, WheelRequirements
 from manywheel.wheel import Finding, WheelFilename
 
 __all__ = [
@@ -134,6 +134,9 @@ class AuditReport:
     holdouts: tuple[Holdout, ...] = ()
     #: ELF members found in a ``.data/purelib`` directory (a wheel must not install them there).
     purelib_elves: tuple[str, ...] = field(default=())
+    #: The Python-tag verdict (abi3/abi3t symbols, suffixes, free-threaded or not), kept apart
+    #: from the platform-tag ``verdict``; ``None`` for a pure wheel or a non-CPython tag.
+    python_abi: PythonAbiVerdict | None = None
 
     @property
     def best(self) -> PolicyVerdict | None:

@@ -27,6 +27,7 @@ from manywheel.audit.report import (
     Holdout,
     IgnoredMember,
 )
+from manywheel.audit.python_abi import python_abi_verdict
 from manywheel.audit.requirements import elf_requirements
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.linker import (
@@ -228,6 +229,7 @@ def analyze(
     )
     verdict = _evaluate(policies, requirements, options)
     holdouts = _holdouts(policies, requirements, verdict, options)
+    python_abi = python_abi_verdict(filename, members, arch=arch, libc=libc)
     return AuditReport(
         path,
         filename,
@@ -242,6 +244,7 @@ def analyze(
         verdict,
         holdouts,
         purelib,
+        python_abi,
     )
 
 

@@ -102,6 +102,14 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "dependencies; the program must then load it from the .libs directory (repeatable)",
     )
     parser.add_argument(
+        "--no-abi-check",
+        dest="abi_check",
+        action="store_false",
+        help="write the wheel even when its Python tag is known to be broken (a symbol outside "
+        "the Stable ABI of an abi3 wheel, a module of the other build, a file name the "
+        "interpreter does not import)",
+    )
+    parser.add_argument(
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
     )
     parser.add_argument(
@@ -179,6 +187,7 @@ def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOpti
         clean_rpaths=args.clean_rpaths,
         keep_rpaths=tuple(args.keep_rpath),
         from_wheels=tuple(args.from_wheel),
+        abi_check=args.abi_check,
     )
 
 

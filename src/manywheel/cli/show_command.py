@@ -206,10 +206,32 @@ def _render(report: AuditReport, name: str, ctx: Context) -> None:
             f"  {ctx.paint('held back by one file', '1;31')}: {holdout.member} alone keeps the "
             f"wheel at {holdout.with_it} after repair; without it: {holdout.without_it}",
         )
+    _render_python_abi(report, ctx)
     _render_refusals(report, ctx)
     _render_grafts(report, ctx)
     _render_members(report, ctx)
     _render_findings(report, ctx)
+
+
+def _render_python_abi(report: AuditReport, ctx: Context) -> None:
+    """The Python tag's verdict, kept apart from the platform tag's."""
+    verdict = report.python_abi
+    if verdict is None:
+        return
+    tags = ".".join(dict.fromkeys(verdict.tags))
+    needs = "" if verdict.needed is None else f"; symbols need the Stable ABI {_v(verdict.needed)}"
+    state = ctx.paint("ok", "1;32") if verdict.ok else ctx.paint("broken", "1;31")
+    _out(ctx, f"  Python tag {tags}: {state}{needs}")
+    if verdict.honest_tags:
+        _out(ctx, f"    it could honestly claim {', '.join(verdict.honest_tags)}")
+    for problem in verdict.problems:
+        _out(ctx, f"    {ctx.paint(problem.kind.value, '31')}: {problem.message}")
+    for note in verdict.notes:
+        _out(ctx, f"    note: {note.message}")
+
+
+def _v(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
 
 
 def _render_refusals(report: AuditReport, ctx: Context) -> None:

@@ -211,5 +211,6 @@ class ElfFile:
         """The Python extension module this file is, judged as auditwheel does: the module
         name is the file's base name up to the first dot (``filename`` or :attr:`name`), and
         the file defines ``PyInit_<mod>`` (Python 3), ``init<mod>`` (Python 2) or
-        ``_cffi_pypyinit_<mod>`` (PyPy cffi)."""
+        ``_cffi_pypyinit_<mod>`` (PyPy cffi); or ``PyModExport_<mod>``, the export hook of
+        PEP 793 (3.15), which an abi3t module may define alone."""
         return self.symbols.python_extension(filename if filename is not None else self.name)

@@ -38,7 +38,7 @@ VERSYM_INDEX = 0x7FFF
 SHN_UNDEF = 0
 PYFPE_NAMES = frozenset({"PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"})
 UCS2_PREFIX = "PyUnicodeUCS2_"
-INIT_PREFIXES = ("PyInit_", "init", "_cffi_pypyinit_")
+INIT_PREFIXES = ("PyInit_", "PyModExport_", "init", "_cffi_pypyinit_")
 _INIT_PREFIXES = tuple(p.encode() for p in INIT_PREFIXES)
 
 
@@ -131,7 +131,8 @@ class SymbolTable(Sequence[Symbol]):
     layout: Layout | None = None
     #: Indexed by version index (hidden bit cleared); ``None`` for unassigned indices.
     version_slots: tuple[VersionSlot | None, ...] = ()
-    #: Defined functions named ``PyInit_*``, ``init*`` or ``_cffi_pypyinit_*``.
+    #: Defined functions named ``PyInit_*``, ``PyModExport_*`` (PEP 793), ``init*`` or
+    #: ``_cffi_pypyinit_*``.
     python_init_names: tuple[str, ...] = ()
     #: Undefined references (function or no type) to PyFPE_jbuf/PyFPE_dummy/PyFPE_counter
     #: (Python built with --with-fpectl; auditwheel's "pyfpe" check, same rule).
@@ -193,7 +194,8 @@ class SymbolTable(Sequence[Symbol]):
         base = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
         module = base.split(".", 1)[0]
         defined = set(self.python_init_names)
-        for prefix, major in (("PyInit_", 3), ("init", 2), ("_cffi_pypyinit_", 2)):
+        hooks = (("PyInit_", 3), ("PyModExport_", 3), ("init", 2), ("_cffi_pypyinit_", 2))
+        for prefix, major in hooks:
             if prefix + module in defined:
                 return PythonExtension(module, prefix + module, major)
         return None

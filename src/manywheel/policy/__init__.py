@@ -19,6 +19,17 @@ from manywheel.policy.definitions import (
 )
 from manywheel.policy.judgment import PolicyVerdict, Verdict, evaluate
 from manywheel.policy.policy_set import PlatformMatch, PolicySet, load_policies
+from manywheel.policy.python_abi import (
+    AbiProblem,
+    AbiProblemKind,
+    ModuleFacts,
+    PythonAbiVerdict,
+    StableAbi,
+    StableAbiSymbol,
+    extension_suffixes,
+    judge_python_abi,
+    python_imports,
+)
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import (
     ElfRequirements,
@@ -30,24 +41,33 @@ from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionSta
 
 __all__ = [
     "ARCHITECTURES",
+    "AbiProblem",
+    "AbiProblemKind",
     "AllowedVersions",
     "ElfRequirements",
     "Libc",
     "LibraryUse",
     "Location",
+    "ModuleFacts",
     "PlatformMatch",
     "Policy",
     "PolicySet",
     "PolicyVerdict",
+    "PythonAbiVerdict",
     "Reason",
     "ReasonKind",
+    "StableAbi",
+    "StableAbiSymbol",
     "SymbolVersion",
     "Verdict",
     "VersionStatus",
     "WheelRequirements",
     "evaluate",
+    "extension_suffixes",
     "is_dynamic_loader",
     "is_libpython",
+    "judge_python_abi",
     "load_policies",
     "parse_policy_name",
+    "python_imports",
 ]

@@ -29,7 +29,7 @@ from manywheel.repair.plan import (
     plan_repair,
 )
 from manywheel.repair.sbom import SBOM_NAME, sbom_document
-from manywheel.repair.wheel_repair import RepairResult, repair_wheel
+from manywheel.repair.wheel_repair import PythonAbiError, RepairResult, repair_wheel
 
 __all__ = [
     "MIN_PATCHELF",
@@ -43,6 +43,7 @@ __all__ = [
     "PackageIndex",
     "PackageOwner",
     "PatchelfPatcher",
+    "PythonAbiError",
     "RepairOptions",
     "RepairPlan",
     "RepairRefusedError",

@@ -49,3 +49,5 @@ class RepairOptions:
     keep_rpaths: tuple[str, ...] = ()
     #: Libraries other wheels provide (``--from-wheel``).
     from_wheels: tuple[WheelProvided, ...] = ()
+    #: Refuse a wheel whose Python tag is broken (``False`` is ``--no-abi-check``).
+    abi_check: bool = True

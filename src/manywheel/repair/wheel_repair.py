@@ -22,11 +22,16 @@ from manywheel.repair.apply import apply_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import ElfPatcher, NonePatcher
-from manywheel.repair.plan import RepairPlan, plan_repair, rpath_cleanup_members
+from manywheel.repair.plan import (
+    RepairPlan,
+    RepairRefusedError,
+    plan_repair,
+    rpath_cleanup_members,
+)
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
-__all__ = ["RepairResult", "repair_wheel"]
+__all__ = ["PythonAbiError", "RepairResult", "repair_wheel"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +89,34 @@ def _refuse_bad_container(report: AuditReport) -> None:
     if serious:
         more = f" (and {len(serious) - 1} more)" if len(serious) > 1 else ""
         raise InvalidWheelError(f"does not verify: {serious[0]}{more}", path=report.path)
+
+
+class PythonAbiError(RepairRefusedError):
+    """The wheel's Python tag promises interpreters its modules do not fit (a symbol outside
+    the Stable ABI, a baseline too old, a file name the interpreter does not import, a module
+    of the other build): repairing it would publish a wheel known to be broken."""
+
+
+def _refuse_broken_abi(report: AuditReport) -> None:
+    verdict = report.python_abi
+    if verdict is None or verdict.ok:
+        return
+    problems = verdict.problems
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    honest = f"; it could claim {', '.join(verdict.honest_tags)}" if verdict.honest_tags else ""
+    raise PythonAbiError(
+        f"the Python tag is broken: {problems[0].message}{more}{honest} "
+        "(--no-abi-check writes it anyway)",
+        path=report.path,
+    )
+
+
+def _abi_warnings(report: AuditReport, options: RepairOptions) -> tuple[str, ...]:
+    """With ``--no-abi-check``, the problems written anyway."""
+    verdict = report.python_abi
+    if options.abi_check or verdict is None:
+        return ()
+    return tuple(f"Python tag: {p.message}" for p in verdict.problems)
 
 
 def _copy_pure(path: Path, dest_dir: Path) -> Path:
@@ -200,6 +233,8 @@ def repair_wheel(
                 path, output, report, None, path.stat().st_size, output.stat().st_size
             )
         _refuse_bad_container(report)
+        if options.abi_check:
+            _refuse_broken_abi(report)
         if report.purelib_elves:  # as auditwheel: platlib only, purelib may install elsewhere
             raise InvalidWheelError(
                 "ELF files in .data/purelib (a platform wheel must install them in platlib)",
@@ -209,7 +244,7 @@ def repair_wheel(
         if isinstance(patcher, NonePatcher):
             options = _without_rpath_cleanup(path, report, options)
         plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
-        warnings = _undeclared(archive, plan)
+        warnings = _undeclared(archive, plan) + _abi_warnings(report, options)
         for warning in warnings:
             logger.warning("%s: %s", path.name, warning)
         sbom = _sbom(

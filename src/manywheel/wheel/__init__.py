@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from manywheel.wheel.abi_tags import AbiKind, InterpreterClaim, cpython_version, interpreter_claims
 from manywheel.wheel.archive import WheelArchive
 from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
@@ -41,10 +42,12 @@ _LAZY = dict.fromkeys(
 )
 
 __all__ = [
+    "AbiKind",
     "Content",
     "Finding",
     "FindingKind",
     "HeaderMismatch",
+    "InterpreterClaim",
     "Member",
     "MemberContent",
     "MemberReader",
@@ -58,6 +61,8 @@ __all__ = [
     "WheelInfo",
     "check_name",
     "content_findings",
+    "cpython_version",
+    "interpreter_claims",
     "is_small",
     "replaced_platforms",
     "retag",
