@@ -16,6 +16,7 @@ from manywheel.audit.details_json import DETAILS_SCHEMA_VERSION, details_json, p
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
+from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
     ElfMember,
@@ -26,7 +27,6 @@ from manywheel.audit.report import (
     NeededLibrary,
     Where,
 )
-from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.audit.summary import (
     GraftGroup,

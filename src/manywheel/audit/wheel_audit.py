@@ -20,6 +20,7 @@ from manywheel.audit.members import (
     root_members,
     system_objects,
 )
+from manywheel.audit.python_abi import python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
     ElfRole,
@@ -27,7 +28,6 @@ from manywheel.audit.report import (
     Holdout,
     IgnoredMember,
 )
-from manywheel.audit.python_abi import python_abi_verdict
 from manywheel.audit.requirements import elf_requirements
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.linker import (
