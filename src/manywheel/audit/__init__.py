@@ -12,7 +12,12 @@ from manywheel.audit.auditwheel_json import (
     auditwheel_json,
     auditwheel_pure,
 )
-from manywheel.audit.details_json import DETAILS_SCHEMA_VERSION, details_json, pure_facts
+from manywheel.audit.details_json import (
+    DETAILS_SCHEMA_VERSION,
+    details_json,
+    pure_facts,
+    python_abi_json,
+)
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
@@ -67,6 +72,7 @@ __all__ = [
     "musl_version_from_libc",
     "pure_facts",
     "pure_message",
+    "python_abi_json",
     "python_abi_verdict",
     "refusals",
     "scan_wheel",

@@ -15,7 +15,7 @@ from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, po
 from manywheel.cli.context import Context, Subparsers
 
 if TYPE_CHECKING:
-    from manywheel.repair import RepairOptions, RepairResult, WheelProvided
+    from manywheel.repair import RepairOptions, RepairResult, UserLicense, WheelProvided
 
 __all__ = ["register"]
 
@@ -102,6 +102,16 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "dependencies; the program must then load it from the .libs directory (repeatable)",
     )
     parser.add_argument(
+        "--license-file",
+        action="append",
+        default=[],
+        type=_user_license,
+        metavar="GLOB=PATH",
+        help="the license text of grafted libraries whose soname or path matches GLOB (a "
+        "library you built, which no system package owns); copied under .dist-info/licenses/ "
+        "(repeatable)",
+    )
+    parser.add_argument(
         "--no-abi-check",
         dest="abi_check",
         action="store_false",
@@ -129,6 +139,15 @@ def _provided(text: str) -> WheelProvided:
 
     try:
         return WheelProvided.parse(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _user_license(text: str) -> UserLicense:
+    from manywheel.repair import UserLicense
+
+    try:
+        return UserLicense.parse(text)
     except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
@@ -188,6 +207,7 @@ def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOpti
         keep_rpaths=tuple(args.keep_rpath),
         from_wheels=tuple(args.from_wheel),
         abi_check=args.abi_check,
+        license_files=tuple(args.license_file),
     )
 
 
@@ -210,13 +230,19 @@ def _describe(result: RepairResult) -> str:
     if result.sbom is not None:
         owners = ", ".join(dict.fromkeys(f"{o.name} {o.version}" for _, o in result.sbom_packages))
         lines.append(f"  SBOM {result.sbom}: {owners}")
+    for text in result.licenses:
+        origin = f"{text.package.name} {text.package.version}" if text.package else "given"
+        lines.append(f"  license {text.member} ({origin})")
+    lines.extend(f"  no license text found for {source}" for source in result.unlicensed)
+    if result.license_note:
+        lines.append(f"  note: {result.license_note}")
     lines.append(f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})")
     return "\n".join(lines)
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel import __version__
-    from manywheel.repair import SystemPackages, make_patcher, repair_wheel
+    from manywheel.repair import SystemLicenses, SystemPackages, make_patcher, repair_wheel
 
     options = _options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
@@ -239,6 +265,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             allow_pure=args.allow_pure_python_wheel,
             packages=SystemPackages(audit.root, path=path),
             tool_version=__version__,
+            licenses=SystemLicenses(audit.root, path=path),
         )
 
     results: list[RepairResult] = []

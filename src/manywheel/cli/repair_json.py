@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from manywheel.audit import python_abi_json
 from manywheel.cli.exit_codes import describe_error, exit_code_for
 from manywheel.repair import RepairResult
 from manywheel.wheel import WheelFilename
@@ -35,6 +36,20 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
         },
         "warnings": list(result.warnings),
         "sbom": None,
+        "licenses": {
+            "files": [
+                {
+                    "member": f.member,
+                    "source": f.source,
+                    "purl": None if f.package is None else f.package.purl,
+                    "libraries": list(f.libraries),
+                }
+                for f in result.licenses
+            ],
+            "missing": list(result.unlicensed),
+            "note": result.license_note,
+        },
+        "python_abi": python_abi_json(result.report.python_abi),
     }
     if result.sbom is not None:
         out["sbom"] = {

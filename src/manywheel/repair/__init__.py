@@ -8,7 +8,8 @@ and adds auditwheel's CycloneDX SBOM when grafted libraries come from system pac
 """
 
 from manywheel.repair.apply import apply_plan, check_closure, script_shim
-from manywheel.repair.options import RepairOptions, WheelProvided
+from manywheel.repair.licenses import LicenseFile, LicenseIndex, LicensePlan, SystemLicenses
+from manywheel.repair.options import RepairOptions, UserLicense, WheelProvided
 from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import (
     MIN_PATCHELF,
@@ -38,6 +39,9 @@ __all__ = [
     "ElfEdits",
     "ElfPatcher",
     "Graft",
+    "LicenseFile",
+    "LicenseIndex",
+    "LicensePlan",
     "MemberPatch",
     "NonePatcher",
     "PackageIndex",
@@ -48,7 +52,9 @@ __all__ = [
     "RepairPlan",
     "RepairRefusedError",
     "RepairResult",
+    "SystemLicenses",
     "SystemPackages",
+    "UserLicense",
     "WheelProvided",
     "apply_plan",
     "check_closure",

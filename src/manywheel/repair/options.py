@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["RepairOptions", "WheelProvided"]
+__all__ = ["RepairOptions", "UserLicense", "WheelProvided"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +26,22 @@ class WheelProvided:
         if not (sep and sep2 and pattern and distribution and directory) or ".." in directory:
             raise ValueError(f"expected GLOB=DIST:DIR (a relative directory), not {text!r}")
         return cls(pattern, distribution, directory)
+
+
+@dataclass(frozen=True, slots=True)
+class UserLicense:
+    """``--license-file GLOB=PATH``: the license text of the grafted libraries whose soname or
+    path matches ``pattern`` (a library the user built, which no package owns)."""
+
+    pattern: str
+    path: str
+
+    @classmethod
+    def parse(cls, text: str) -> UserLicense:
+        pattern, sep, path = text.partition("=")
+        if not (sep and pattern and path):
+            raise ValueError(f"expected GLOB=PATH (a library and its license file), not {text!r}")
+        return cls(pattern, path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +67,5 @@ class RepairOptions:
     from_wheels: tuple[WheelProvided, ...] = ()
     #: Refuse a wheel whose Python tag is broken (``False`` is ``--no-abi-check``).
     abi_check: bool = True
+    #: License texts for grafted libraries no package owns (``--license-file``).
+    license_files: tuple[UserLicense, ...] = ()

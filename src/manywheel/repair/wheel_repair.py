@@ -19,6 +19,13 @@ from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelErro
 from manywheel.linker import RootFileSystem
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
+from manywheel.repair.licenses import (
+    LicenseFile,
+    LicenseIndex,
+    LicensePlan,
+    SystemLicenses,
+    license_plan,
+)
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import ElfPatcher, NonePatcher
@@ -72,6 +79,12 @@ class RepairResult:
     #: the grafted libraries it names: (path on the system, owning package), in its order.
     sbom: str | None = None
     sbom_packages: tuple[tuple[str, PackageOwner], ...] = ()
+    #: The license texts added under ``.dist-info/licenses/`` (PEP 639).
+    licenses: tuple[LicenseFile, ...] = ()
+    #: Grafted libraries (their sources) with no license text found.
+    unlicensed: tuple[str, ...] = ()
+    #: Why the texts are not listed in METADATA (older Metadata-Version), if so.
+    license_note: str | None = None
 
 
 def _sha256_file(path: str) -> str:
@@ -172,6 +185,32 @@ def _sbom(
     return _Sbom(sbom_member(archive.dist_info), sbom_bytes(document), named)
 
 
+def _licenses(
+    archive: WheelArchive,
+    plan: RepairPlan,
+    sbom: _Sbom,
+    index: LicenseIndex,
+    *,
+    audit: AuditOptions,
+    options: RepairOptions,
+) -> LicensePlan:
+    """The grafted libraries' license texts, from the packages the SBOM named (or the user)."""
+    texts = license_plan(
+        plan,
+        dist_info=archive.dist_info,
+        metadata=archive.read_member(f"{archive.dist_info}/METADATA"),
+        owners=dict(sbom.packages),
+        index=index,
+        root=audit.root,
+        user=options.license_files,
+    )
+    for source in texts.missing:
+        logger.warning("%s: no license text found for the grafted %s", archive.path.name, source)
+    if texts.note:
+        logger.warning("%s: %s", archive.path.name, texts.note)
+    return texts
+
+
 def _without_rpath_cleanup(
     path: Path, report: AuditReport, options: RepairOptions
 ) -> RepairOptions:
@@ -202,6 +241,7 @@ def repair_wheel(
     allow_pure: bool = False,
     packages: PackageIndex | None = None,
     tool_version: str = "unknown",
+    licenses: LicenseIndex | None = None,
 ) -> RepairResult:
     """Repair the wheel at ``path`` into ``dest_dir`` (created if missing). Exactly one wheel
     is written there on success and nothing on failure; the input is never modified.
@@ -255,6 +295,12 @@ def repair_wheel(
             root=audit.root,
             tool_version=tool_version,
         )
+        index = licenses or SystemLicenses(audit.root)
+        texts = _licenses(archive, plan, sbom, index, audit=audit, options=options)
+        members = {sbom.member: sbom.data} if sbom.member else {}
+        members.update(texts.members)
+        if texts.metadata is not None:
+            members[f"{archive.dist_info}/METADATA"] = texts.metadata
         pending = apply_plan(
             archive,
             report,
@@ -264,7 +310,7 @@ def repair_wheel(
             options=options,
             policies=policies,
             audit=audit,
-            members={sbom.member: sbom.data} if sbom.member else None,
+            members=members or None,
         )
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()
@@ -278,4 +324,7 @@ def repair_wheel(
         warnings,
         sbom.member,
         sbom.packages,
+        texts.files,
+        texts.missing,
+        texts.note,
     )
