@@ -62,7 +62,7 @@ def modules(tmp_path_factory: pytest.TempPathFactory) -> AbiModules:
     [c[1:] for c in CASES],
     ids=[c[0] for c in CASES],
 )
-def test_verdict_on_real_modules(
+def test_verdict_on_real_modules(  # noqa: PLR0917 (fixtures and parameters)
     modules: AbiModules,
     tmp_path: Path,
     module: str,
@@ -75,7 +75,7 @@ def test_verdict_on_real_modules(
     verdict = audit_wheel(wheel).python_abi
     assert verdict is not None
     assert {p.kind.value for p in verdict.problems} == kinds, verdict.problems
-    assert verdict.ok is not kinds
+    assert verdict.ok is (not kinds)
     got = None if verdict.needed is None else f"{verdict.needed[0]}.{verdict.needed[1]}"
     assert got == needed
     assert all(p.member == f"{module}/{filename}" for p in verdict.problems)

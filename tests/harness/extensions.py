@@ -42,14 +42,16 @@ def write_wheel(
     files: dict[str, bytes],
     *,
     metadata: str = "",
+    metadata_version: str = "2.1",
 ) -> Path:
     """Write ``<distribution>-<version>-<tag>.whl`` holding ``files`` plus valid dist-info;
     ``metadata`` adds header lines to METADATA (``"Requires-Dist: x\\n"``)."""
     dist_info = f"{distribution}-{version}.dist-info"
     members = dict(files)
     members[f"{dist_info}/METADATA"] = (
-        f"Metadata-Version: 2.1\nName: {distribution}\nVersion: {version}\n{metadata}".encode()
-    )
+        f"Metadata-Version: {metadata_version}\nName: {distribution}\nVersion: {version}\n"
+        f"{metadata}"
+    ).encode()
     members[f"{dist_info}/WHEEL"] = (
         f"Wheel-Version: 1.0\nGenerator: manywheel-tests\nRoot-Is-Purelib: false\nTag: {tag}\n"
     ).encode()

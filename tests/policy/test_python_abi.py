@@ -36,7 +36,10 @@ def _name(tags: str) -> WheelFilename:
         ),
         (
             "cp36.cp37-abi3-linux_x86_64",
-            [("cp36-abi3", AbiKind.ABI3, (3, 6), False), ("cp37-abi3", AbiKind.ABI3, (3, 7), False)],
+            [
+                ("cp36-abi3", AbiKind.ABI3, (3, 6), False),
+                ("cp37-abi3", AbiKind.ABI3, (3, 7), False),
+            ],
         ),
         ("py3-none-linux_x86_64", [("py3-none", AbiKind.NONE, None, False)]),
         ("pp310-pypy310_pp73-linux_x86_64", [("pp310-pypy310_pp73", AbiKind.OTHER, None, False)]),
@@ -73,9 +76,7 @@ def _abi3t_wheel(directory: Path, tag_lines: list[str]) -> Path:
 
 def test_compressed_abi3_abi3t_tags_are_read_as_two(tmp_path: Path) -> None:
     """``abi3.abi3t`` is read everywhere tags are: WHEEL must list both expanded tags."""
-    good = _abi3t_wheel(
-        tmp_path / "good", ["cp315-abi3-linux_x86_64", "cp315-abi3t-linux_x86_64"]
-    )
+    good = _abi3t_wheel(tmp_path / "good", ["cp315-abi3-linux_x86_64", "cp315-abi3t-linux_x86_64"])
     assert verify_wheel(good) == ()
     half = _abi3t_wheel(tmp_path / "half", ["cp315-abi3-linux_x86_64"])
     assert any("cp315-abi3t-linux_x86_64" in str(f) for f in verify_wheel(half))
@@ -148,7 +149,5 @@ def test_symbols_linux_release_builds_lack(data: StableAbi, symbol: str, why: st
 def test_libraries_are_judged_by_symbols_not_names(data: StableAbi) -> None:
     """A library (no module name) with a version-specific-looking name is not an extension."""
     library = ModuleFacts("pkg.libs/libhelper.cpython-311.so.1", None, ("PyList_New",))
-    verdict = judge_python_abi(
-        _name("cp38-abi3-linux_x86_64"), [library], arch="x86_64", data=data
-    )
+    verdict = judge_python_abi(_name("cp38-abi3-linux_x86_64"), [library], arch="x86_64", data=data)
     assert verdict.ok and verdict.needed == (3, 2)

@@ -1,5 +1,5 @@
 """The shipped Stable ABI data against real interpreters: every symbol a version's Stable ABI
-has is exported by that version's libpython (pyenv's 3.7–3.13, Debian's 3.14.10 and 3.15.2),
+has is exported by that version's libpython (pyenv's 3.7 to 3.13, Debian's 3.14.10 and 3.15.2),
 no GIL-enabled libpython exports a free-threaded-only symbol, the extension suffixes
 manywheel expects are each interpreter's own ``importlib.machinery.EXTENSION_SUFFIXES``, and
 the versions agree with abi3info (the data abi3audit uses, generated from the same toml)."""
@@ -83,7 +83,8 @@ def test_each_libpython_exports_its_stable_abi(data: StableAbi, version: str) ->
 def test_extension_suffixes_are_the_interpreters_own(version: str) -> None:
     python = _host(version)
     code = "import importlib.machinery as m, json; print(json.dumps(m.EXTENSION_SUFFIXES))"
-    out = subprocess.run([str(python.executable), "-I", "-c", code], capture_output=True)
+    argv = [str(python.executable), "-I", "-c", code]
+    out = subprocess.run(argv, capture_output=True, check=True)
     real = json.loads(out.stdout)
     major, minor = map(int, version.split("."))
     assert list(extension_suffixes((major, minor), False, "x86_64-linux-gnu")) == real
