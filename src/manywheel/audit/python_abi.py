@@ -4,7 +4,7 @@ parse, no second walk), judged by :func:`manywheel.policy.judge_python_abi`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from manywheel.audit.report import ElfMember, ElfRole, Where
 from manywheel.elf import ElfFile
@@ -22,9 +22,13 @@ from manywheel.wheel import AbiKind, WheelFilename, interpreter_claims
 __all__ = ["module_facts", "python_abi_verdict"]
 
 
-def module_facts(members: Iterable[ElfMember]) -> tuple[ModuleFacts, ...]:
+def module_facts(
+    members: Iterable[ElfMember], *, known: Collection[str] | None = None
+) -> tuple[ModuleFacts, ...]:
     """Extension modules and the libraries that import Python symbols (executables embed their
-    own interpreter, if any, and are left out)."""
+    own interpreter, if any, and are left out). With ``known`` (the Stable ABI's names), an
+    import outside it is dropped when a library of the wheel the member links defines it;
+    without, nothing is looked up (no Stable ABI claim to judge it against)."""
     members = tuple(members)
     by_name = {m.member: m.elf for m in members}
     defined: dict[str, frozenset[str]] = {}
@@ -34,8 +38,10 @@ def module_facts(members: Iterable[ElfMember]) -> tuple[ModuleFacts, ...]:
             continue
         # Python's symbols are never versioned: only the unversioned groups can hold them.
         imports = python_imports(g.names for g in member.elf.imports if g.version is None)
-        if imports:
-            imports = _not_from_wheel(member, imports, by_name, defined)
+        strangers = [n for n in imports if n not in known] if known is not None else []
+        if strangers:
+            theirs = _from_wheel(member, strangers, by_name, defined)
+            imports = tuple(n for n in imports if n not in theirs)
         extension = member.extension
         module = extension.module if extension and extension.python_major == 3 else None
         if not imports and module is None:
@@ -54,29 +60,30 @@ def module_facts(members: Iterable[ElfMember]) -> tuple[ModuleFacts, ...]:
     return tuple(out)
 
 
-def _not_from_wheel(
+def _from_wheel(
     member: ElfMember,
-    imports: tuple[str, ...],
+    names: Sequence[str],
     elves: Mapping[str, ElfFile],
     defined: dict[str, frozenset[str]],
-) -> tuple[str, ...]:
-    """``imports`` less those a library of the wheel that ``member`` links defines (PySide's
-    ``PySideProperty_TypeF``: a ``Py`` name, not the interpreter's). The libraries' symbol
-    tables are decoded only when a member links one, once each."""
+) -> set[str]:
+    """Those of ``names`` that a library of the wheel ``member`` links defines (PySide's
+    ``PySideProperty_TypeF``: a ``Py`` name, not the interpreter's). Only done for imports
+    outside the Stable ABI, so rarely; each library's ``Py`` definitions are read once."""
     own = [n.path for n in member.needed if n.where is Where.WHEEL and n.path is not None]
-    own = [path for path in own if path in elves]
-    if not own:
-        return imports
-    names: set[str] = set()
-    for path in own:
+    found: set[str] = set()
+    for path in (p for p in own if p in elves):
         if path not in defined:
             defined[path] = _defined_names(elves[path])
-        names |= defined[path]
-    return tuple(n for n in imports if n not in names)
+        found.update(n for n in names if n in defined[path])
+    return found
 
 
 def _defined_names(elf: ElfFile) -> frozenset[str]:
-    return frozenset(s.name for s in elf.symbols if s.defined and s.name.startswith(("Py", "_Py")))
+    """The ``Py*``/``_Py*`` names ``elf`` defines: the names decoded at C speed, a
+    :class:`Symbol` made only for those."""
+    table = elf.symbols
+    indices = [i for i, n in enumerate(table.names) if n.startswith(("Py", "_Py"))]
+    return frozenset(table[i].name for i in indices if table[i].defined)
 
 
 def python_abi_verdict(
@@ -91,6 +98,7 @@ def python_abi_verdict(
     claims = interpreter_claims(filename)
     if all(c.kind is AbiKind.OTHER for c in claims):
         return None
-    return judge_python_abi(
-        filename, module_facts(members), arch=arch, musl=libc is Libc.MUSL, data=data
-    )
+    data = data or StableAbi.load()
+    known = data.symbols.keys() if any(c.stable for c in claims) else None
+    facts = module_facts(members, known=known)
+    return judge_python_abi(filename, facts, arch=arch, musl=libc is Libc.MUSL, data=data)
