@@ -204,10 +204,11 @@ def _licenses(
         root=audit.root,
         user=options.license_files,
     )
+    # in the repair's report (text and --json), so only logged, not warned about
     for source in texts.missing:
-        logger.warning("%s: no license text found for the grafted %s", archive.path.name, source)
+        logger.info("%s: no license text found for the grafted %s", archive.path.name, source)
     if texts.note:
-        logger.warning("%s: %s", archive.path.name, texts.note)
+        logger.info("%s: %s", archive.path.name, texts.note)
     return texts
 
 
