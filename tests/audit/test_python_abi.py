@@ -1,11 +1,14 @@
-"""The Python-tag verdict on modules built here against real CPython headers (see abi_fixtures):
-each problem found where the module breaks the tag's promise, and none where it keeps it; and
-the verdict where users meet it: ``show`` (text and --json-details) and ``repair``."""
+"""The Python-tag verdict on modules built here against real CPython headers (see abi_fixtures)
+and on a real free-threaded wheel (MarkupSafe 3.0.2, cp313t, from the package index): each
+problem found where the module breaks the tag's promise, and none where it keeps it; and the
+verdict where users meet it: ``show`` (text and --json-details) and ``repair``."""
 
 from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -16,6 +19,8 @@ from manywheel.cli import main
 from manywheel.repair import PatchelfPatcher, PythonAbiError, RepairOptions, repair_wheel
 from tests.audit.abi_fixtures import AbiModules, build_abi_modules, module_wheel
 from tests.harness.availability import Unavailable, skip_or_fail
+from tests.harness.cache import HarnessCache
+from tests.harness.extensions import write_wheel
 
 X86 = "x86_64-linux-gnu"
 
@@ -162,3 +167,49 @@ def test_repair_refuses_a_broken_abi3_wheel_unless_told(
     assert any("PyObject_Vectorcall" in w for w in result.warnings)
     with zipfile.ZipFile(result.output) as z:
         assert "limited312/limited312.abi3.so" in z.namelist()
+
+
+MARKUPSAFE_FT = "markupsafe==3.0.2"
+
+
+def _free_threaded_wheel() -> Path:
+    """MarkupSafe's real cp313t wheel from the package index (cached; skips without it)."""
+    directory = HarnessCache.default().wheels
+    found = sorted(directory.glob("[Mm]ark[Uu]p[Ss]afe-3.0.2-cp313-cp313t-manylinux*x86_64*.whl"))
+    if not found:
+        directory.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+            "--python-version", "3.13", "--implementation", "cp", "--abi", "cp313t",
+            "--platform", "manylinux_2_17_x86_64", "--platform", "manylinux2014_x86_64",
+            MARKUPSAFE_FT, "-d", str(directory),
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=600)
+        found = sorted(directory.glob("[Mm]ark[Uu]p[Ss]afe-3.0.2-cp313-cp313t-*.whl"))
+        if not found:
+            pytest.skip(f"cannot download {MARKUPSAFE_FT} (cp313t): {done.stderr[-300:]}")
+    return found[0]
+
+
+@pytest.mark.network
+def test_real_free_threaded_wheel_and_its_mislabelled_twin(tmp_path: Path) -> None:
+    """A real cp313t wheel passes; its module relabelled for the GIL-enabled build is caught by
+    the symbol only the free-threaded build has (PyUnstable_Module_SetGIL)."""
+    real = _free_threaded_wheel()
+    verdict = audit_wheel(real).python_abi
+    assert verdict is not None and verdict.ok
+    assert verdict.members == ("markupsafe/_speedups.cpython-313t-x86_64-linux-gnu.so",)
+    with zipfile.ZipFile(real) as z:
+        module = z.read(verdict.members[0])
+    twin = write_wheel(
+        tmp_path,
+        "markupsafe",
+        "3.0.2",
+        "cp313-cp313-linux_x86_64",
+        {f"markupsafe/_speedups.cpython-313-{X86}.so": module},
+    )
+    relabelled = audit_wheel(twin).python_abi
+    assert relabelled is not None
+    (problem,) = relabelled.problems
+    assert problem.kind.value == "free-threaded-build"
+    assert problem.symbols == ("PyUnstable_Module_SetGIL",)
