@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -132,8 +132,33 @@ class StableAbi:
 
     @classmethod
     def from_json(cls, document: Mapping[str, Any]) -> StableAbi:
-        symbols = {
-            name: StableAbiSymbol(
+        for name, item in document["symbols"].items():  # the shape, checked once
+            if not isinstance(item, dict) or "kind" not in item:
+                raise ValueError(f"symbol {name!r}: expected an object with kind and added")
+            _version(item["added"])
+        return cls(
+            _Symbols(document["symbols"]),
+            MappingProxyType({k: _version(v) for k, v in document["free_threaded_only"].items()}),
+            MappingProxyType({k: _version(v) for k, v in document.get("gil_only", {}).items()}),
+            str(document["source"]["from"]),
+        )
+
+
+class _Symbols(Mapping[str, StableAbiSymbol]):
+    """The symbols, each made into a :class:`StableAbiSymbol` when first looked up: a wheel's
+    modules import a few dozen of the ~970, and ``show`` on a small wheel is start-up bound."""
+
+    __slots__ = ("_made", "_raw")
+
+    def __init__(self, raw: Mapping[str, Mapping[str, Any]]) -> None:
+        self._raw = raw
+        self._made: dict[str, StableAbiSymbol] = {}
+
+    def __getitem__(self, name: str) -> StableAbiSymbol:
+        made = self._made.get(name)
+        if made is None:
+            item = self._raw[name]
+            made = StableAbiSymbol(
                 name,
                 str(item["kind"]),
                 _version(item["added"]),
@@ -141,14 +166,17 @@ class StableAbi:
                 item.get("ifdef"),
                 bool(item.get("abi3t", True)),
             )
-            for name, item in document["symbols"].items()
-        }
-        return cls(
-            MappingProxyType(symbols),
-            MappingProxyType({k: _version(v) for k, v in document["free_threaded_only"].items()}),
-            MappingProxyType({k: _version(v) for k, v in document.get("gil_only", {}).items()}),
-            str(document["source"]["from"]),
-        )
+            self._made[name] = made
+        return made
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._raw
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
 
 
 def _shipped_text() -> str:
