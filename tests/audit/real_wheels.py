@@ -16,7 +16,7 @@ import pytest
 from tests.harness.cache import HarnessCache
 from tests.harness.downloads import download_wheel
 
-__all__ = ["AUDITWHEEL", "CACHE", "RealWheel", "auditwheel_show", "fetch"]
+__all__ = ["AUDITWHEEL", "CACHE", "RealWheel", "auditwheel_show", "fetch", "tool_in_venv"]
 
 CACHE = HarnessCache.default().root
 AUDITWHEEL = "auditwheel==6.8.2"
@@ -52,20 +52,26 @@ def _auditwheel_bin() -> Path:
     beside = Path(sys.executable).parent / "auditwheel"
     if beside.is_file():
         return beside
-    venv = CACHE / "auditwheel-6.8.2"
-    exe = venv / "bin" / "auditwheel"
+    return tool_in_venv(AUDITWHEEL, "auditwheel")
+
+
+def tool_in_venv(requirement: str, executable: str) -> Path:
+    """``executable`` of ``requirement`` (``NAME==VERSION``), installed once in a venv of its
+    own under the cache (skips when it cannot be installed)."""
+    venv = CACHE / requirement.replace("==", "-")
+    exe = venv / "bin" / executable
     if exe.is_file():
         return exe
     try:
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
         subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", AUDITWHEEL],
+            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", requirement],
             check=True,
             timeout=600,
             capture_output=True,
         )
     except (subprocess.SubprocessError, OSError) as e:
-        pytest.skip(f"cannot install {AUDITWHEEL}: {e}")
+        pytest.skip(f"cannot install {requirement}: {e}")
     return exe
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ import pytest
 from manywheel.audit import AuditReport, audit_wheel
 from manywheel.policy import AbiProblemKind
 from tests.audit.abi_fixtures import AbiModules, build_abi_modules, module_wheel
-from tests.audit.real_wheels import CACHE
+from tests.audit.real_wheels import tool_in_venv
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.downloads import download_wheel
 
@@ -58,21 +57,7 @@ _LOCAL = (Path("/opt/pypi/files"), Path("/opt/pypi-more/files"), Path("/opt/whee
 
 
 def _abi3audit() -> Path:
-    venv = CACHE / "abi3audit-0.0.26"
-    exe = venv / "bin" / "abi3audit"
-    if exe.is_file():
-        return exe
-    try:
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", ABI3AUDIT],
-            check=True,
-            timeout=600,
-            capture_output=True,
-        )
-    except (subprocess.SubprocessError, OSError) as e:
-        skip_or_fail(f"cannot install {ABI3AUDIT}: {e}")
-    return exe
+    return tool_in_venv(ABI3AUDIT, "abi3audit")
 
 
 def _real(requirement: str) -> Path:
