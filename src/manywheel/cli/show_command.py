@@ -354,7 +354,8 @@ def _member_flags(member: ElfMember) -> str:
     if member.libpython:
         flags.append(f"links {member.libpython}")
     if member.low_alignment:
-        flags.append(f"LOAD alignment {member.elf.load_alignment:#x} < 64 KiB pages")
+        page = "16 KiB" if member.tree.flavor.value == "bionic" else "64 KiB"
+        flags.append(f"LOAD alignment {member.elf.load_alignment:#x} < {page} pages")
     return f"  [{'; '.join(flags)}]" if flags else ""
 
 

@@ -19,7 +19,14 @@ from manywheel.audit import (
 )
 from manywheel.errors import ManywheelError
 from manywheel.linker import RootFileSystem
-from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements, is_libpython
+from manywheel.policy import (
+    Libc,
+    PolicySet,
+    PolicyVerdict,
+    Verdict,
+    WheelRequirements,
+    is_libpython,
+)
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
 
@@ -296,7 +303,9 @@ def _grafts(
         replacements = tuple(sorted((n, new_names[n]) for n in needs if n in new_names))
         # A grafted library linking libpython (boost_python, say) gets it from the interpreter,
         # which on manylinux Pythons is static: the dependency goes, as in the wheel's files.
-        no_libpython = tuple(sorted(n for n in needs if is_libpython(n)))
+        # On Android the app has loaded libpython: linking it is normal, it stays.
+        android = report.libc is Libc.ANDROID
+        no_libpython = () if android else tuple(sorted(n for n in needs if is_libpython(n)))
         member = f"{libs_dir}/{names[source]}"
         entries = (["$ORIGIN"] if replacements else []) + _provider_entries(
             sorted(needs), provided, member
@@ -308,6 +317,7 @@ def _grafts(
             remove_needed=no_libpython,
             rpath=rpath,
             remove_rpath=rpath is None,
+            keep_runpath=android,  # Bionic reads DT_RUNPATH only
         )
         included = any(INCLUDE_REQUESTER in needed_by.get(s, ()) for s in group)
         grafts.append(
@@ -382,6 +392,7 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
         remove_needed=remove,
         rpath=rpath,
         remove_rpath=remove_rpath,
-        keep_runpath=keep_runpath,
+        # Bionic ignores DT_RPATH: Android's search path is always DT_RUNPATH.
+        keep_runpath=keep_runpath or report.libc is Libc.ANDROID,
     )
     return MemberPatch(member.member, edits, moved_to)
