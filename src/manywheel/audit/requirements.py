@@ -16,7 +16,8 @@ _LOCATION = {
     Where.WHEEL: Location.WHEEL,
     Where.SYSTEM: Location.SYSTEM,
     Where.LOADER: Location.SYSTEM,
-    Where.PLATFORM: Location.SYSTEM,
+    # Not a file a repair could graft: allowed only where the policy whitelists it.
+    Where.PLATFORM: Location.NOT_FOUND,
     Where.NOT_FOUND: Location.NOT_FOUND,
 }
 

@@ -417,8 +417,8 @@ def _bionic_version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iter
         if level is None:
             kind, why = ReasonKind.VERSION_PRIVATE, "not a public NDK interface of any API level"
         else:
-            kind = ReasonKind.ANDROID_API_LEVEL
-            why = f"Android API {level}; {judge.policy.name} guarantees API {have}"
+            kind = ReasonKind.VERSION_TOO_NEW
+            why = f"too new: Android API {level}; {judge.policy.name} guarantees API {have}"
         message = f"{file.label} needs {name} from {use.soname}{users}: {why}"
         yield file.reason(
             kind, message, library=use.soname, version=name, symbols=tuple(sorted(symbols))

@@ -147,6 +147,7 @@ def plan_repair(
         raise RepairRefusedError("not a platform wheel: it has no ELF file", path=report.path)
     provided = _provided(report, options.from_wheels)
     excluded = excluded_sonames(report, options.exclude) | frozenset(provided)
+    policies = _with_requested(policies, options.plat)
     verdict = evaluate_for_repair(report, policies, excluded, audit)
     target = _target(report, policies, verdict, options)
     claimed = _claimed(verdict, target, options)
@@ -251,11 +252,22 @@ def _target(
     return found
 
 
+def _with_requested(policies: PolicySet, plat: str) -> PolicySet:
+    """``policies`` with the Android policy ``plat`` names when it is of a level the set does not
+    list (``--plat android_23_arm64_v8a``): its verdict is then judged like the others'."""
+    match = policies.find(plat)
+    if match is None or match.policy.libc is not Libc.ANDROID or match.policy in policies:
+        return policies
+    return PolicySet((*policies.policies, match.policy))
+
+
 def _claimed(
     verdict: Verdict, target: PolicyVerdict, options: RepairOptions
 ) -> tuple[PolicyVerdict, ...]:
     """The target, preceded by the best policy the repaired wheel also satisfies — unless asked
-    not to, or unless that policy needs grafts the target does not (auditwheel's rule)."""
+    not to, or unless that policy needs grafts the target does not (auditwheel's rule). An
+    Android wheel has one tag (PEP 738; auditwheel refuses more): the better one alone, since
+    every device accepting the target's API level accepts a lower one."""
     best = verdict.best_after_repair
     if (
         options.only_plat
@@ -263,6 +275,8 @@ def _claimed(
         or not set(best.grafts) <= set(target.grafts)
     ):
         return (target,)
+    if target.policy.libc is Libc.ANDROID:
+        return (best,)
     return (best, target)
 
 
