@@ -320,7 +320,7 @@ def _render_members(report: AuditReport, ctx: Context) -> None:
                 absent += missing
                 continue
             where = needed.path or ""
-            rule = f" [{needed.rule}]" if needed.rule else ""
+            rule = f" [{needed.rule}]" if needed.rule and needed.rule != needed.where.value else ""
             bad = missing and needed.soname in notable
             label = ctx.paint(needed.where.value, "31" if bad else "2")
             _out(ctx, f"    └ {needed.soname} → {label} {where}{rule}".rstrip())
