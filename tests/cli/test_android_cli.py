@@ -7,7 +7,10 @@ import json
 import zipfile
 from pathlib import Path
 
+import jsonschema
+
 from manywheel.cli import main
+from tests.cli.test_elf_command import SCHEMA
 from tests.fixtures.android.build import Case
 from tests.fixtures.android.cases import android_cases
 
@@ -43,7 +46,9 @@ def test_elf_shows_the_api_level(android_cases: dict[str, Case]) -> None:
     assert code == 0
     assert "Android API  24 (NDK r27d, build manywheel-fixture)" in out
     code, out, _ = _run("elf", "--json", str(android_cases["built-lower"].wheel))
-    (facts,) = json.loads(out)["files"]
+    document = json.loads(out)
+    jsonschema.validate(document, SCHEMA)
+    (facts,) = document["files"]
     assert facts["android"] == {
         "api_level": 21, "ndk_version": "r27d", "ndk_build": "manywheel-fixture"
     }  # fmt: skip
