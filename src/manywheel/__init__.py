@@ -1,11 +1,18 @@
-"""manywheel: audit and repair Linux binary wheels for the manylinux and musllinux policies.
+"""manywheel: audit and repair Linux binary wheels for the manylinux, musllinux and Android
+(PEP 738) policies.
 
-The main entry points are re-exported here; they load on first use, so ``import manywheel``
-(and the CLI's start-up) stays cheap::
+The public API is the names in ``__all__``; see docs/api.md and the compatibility promise in
+the README. They load on first use, so ``import manywheel`` (and the CLI's start-up) stays
+cheap::
 
     import manywheel
     report = manywheel.audit_wheel("dist/pkg-1.0-cp311-cp311-linux_x86_64.whl")
     print(report.best.tag, report.best_after_repair.tag)
+
+To add a public name: put it in ``__all__``, in ``_LAZY`` (which subpackage defines it) and in
+the ``TYPE_CHECKING`` imports (so type checkers see it) — ``tests/test_public_api.py`` checks
+the three agree — then run ``python -m tests.test_public_api`` to rewrite the pinned surface
+(``tests/public_api.txt``), add it to docs/api.md, and say so in CHANGELOG.md.
 """
 
 from __future__ import annotations
@@ -27,12 +34,13 @@ from manywheel.errors import (
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, audit_wheel
     from manywheel.elf import ElfFile, parse_elf, read_elf, read_elf_stream
-    from manywheel.linker import DependencyTree, Resolver, SearchSettings
+    from manywheel.linker import DependencyTree, Resolver, RootFileSystem, SearchSettings
     from manywheel.policy import PolicySet, Verdict, load_policies
     from manywheel.repair import (
         PatchelfPatcher,
         RepairOptions,
         RepairResult,
+        find_patchelf,
         plan_repair,
         repair_wheel,
     )
@@ -40,7 +48,8 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0.dev0"
 
-#: Public name -> the subpackage that defines it (imported on first access).
+#: Public name -> the subpackage that defines it (imported on first access). With the errors
+#: above and ``__version__``, this is the public API: ``__all__`` is made from it.
 _LAZY = {
     "AuditOptions": "manywheel.audit",
     "AuditReport": "manywheel.audit",
@@ -51,6 +60,7 @@ _LAZY = {
     "read_elf_stream": "manywheel.elf",
     "DependencyTree": "manywheel.linker",
     "Resolver": "manywheel.linker",
+    "RootFileSystem": "manywheel.linker",
     "SearchSettings": "manywheel.linker",
     "PolicySet": "manywheel.policy",
     "Verdict": "manywheel.policy",
@@ -58,6 +68,7 @@ _LAZY = {
     "PatchelfPatcher": "manywheel.repair",
     "RepairOptions": "manywheel.repair",
     "RepairResult": "manywheel.repair",
+    "find_patchelf": "manywheel.repair",
     "plan_repair": "manywheel.repair",
     "repair_wheel": "manywheel.repair",
     "WheelArchive": "manywheel.wheel",
@@ -65,6 +76,7 @@ _LAZY = {
     "verify_wheel": "manywheel.wheel",
 }
 
+#: The public API (see the README's compatibility promise), sorted.
 __all__ = [
     "AuditOptions",
     "AuditReport",
@@ -81,6 +93,7 @@ __all__ = [
     "RepairOptions",
     "RepairResult",
     "Resolver",
+    "RootFileSystem",
     "SearchSettings",
     "ToolError",
     "UnsafeWheelError",
@@ -88,6 +101,7 @@ __all__ = [
     "WheelArchive",
     "__version__",
     "audit_wheel",
+    "find_patchelf",
     "load_policies",
     "parse_elf",
     "plan_repair",

@@ -63,6 +63,7 @@ SCHEMA: dict[str, Any] = {
                     "x86_isa_needed",
                     "x86_isa_used",
                     "build_id",
+                    "android",
                     "executable_stack",
                     "has_gnu_stack",
                     "load_alignment",
@@ -158,6 +159,21 @@ SCHEMA: dict[str, Any] = {
                     "x86_isa_needed": _INT,
                     "x86_isa_used": _INT,
                     "build_id": _STR_OR_NULL,
+                    "android": {
+                        "oneOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["api_level", "ndk_version", "ndk_build"],
+                                "properties": {
+                                    "api_level": _INT,
+                                    "ndk_version": _STR_OR_NULL,
+                                    "ndk_build": _STR_OR_NULL,
+                                },
+                            },
+                        ]
+                    },
                     "executable_stack": {"type": "boolean"},
                     "has_gnu_stack": {"type": "boolean"},
                     "load_alignment": {"type": ["integer", "null"]},

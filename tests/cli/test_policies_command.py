@@ -38,7 +38,10 @@ def test_text_table_lists_every_policy() -> None:
         "architectures",
     ]
     rows = {line.split()[0]: line.split() for line in lines[1:]}
-    assert len(rows) == 19
+    assert len(rows) == 23
+    assert rows["android_24"] == [
+        "android_24", "-", "Android", "API", "24", "76", "18", "x86_64", "aarch64"
+    ]  # fmt: skip
     assert rows["manylinux_2_17"][:6] == [
         "manylinux_2_17",
         "manylinux2014",

@@ -21,6 +21,11 @@ from manywheel.policy import (
 from tests.policy.builders import elf, needs, use, wheel
 
 EXT = "pkg/_ext.cpython-311-x86_64-linux-gnu.so"
+AEXT = "pkg/_ext.cpython-313-aarch64-linux-android.so"
+
+
+def _android(elf: ElfRequirements, tag_level: int | None = None) -> WheelRequirements:
+    return WheelRequirements("aarch64", Libc.ANDROID, (elf,), android_tag_level=tag_level)
 
 
 def _verdict_for(policies: PolicySet, requirements: WheelRequirements, name: str) -> PolicyVerdict:
@@ -132,6 +137,24 @@ CULPRITS = [
         wheel(elf(EXT, uses_ucs2=True)),
         "manylinux_2_5",
         (EXT, None, None, ()),
+    ),
+    (
+        ReasonKind.ANDROID_API_LEVEL,
+        _android(ElfRequirements(AEXT, android_api_level=26)),
+        "android_24",
+        (AEXT, None, "API 26", ()),
+    ),
+    (
+        ReasonKind.ANDROID_API_UNKNOWN,
+        _android(ElfRequirements(AEXT), tag_level=24),
+        "android_21",
+        (AEXT, None, "API 24", ()),
+    ),
+    (
+        ReasonKind.ANDROID_RUNPATH,
+        _android(ElfRequirements(AEXT, android_api_level=21, runpath_in_wheel=True)),
+        "android_21",
+        (AEXT, None, "API 24", ()),
     ),
 ]
 

@@ -17,6 +17,7 @@ from manywheel.policy import ARCHITECTURES, Libc, PolicySet
 PINNED = {
     "manylinux-policy.json": "104863eb197685edf6407a51ccde6cbd906be736efb959a991a60d102f1ccf96",
     "musllinux-policy.json": "672309ffe4e8d0c408cdfb35ebe4dc46a37a8f5b2e32b55151b30a147f1a865d",
+    "android-policy.json": "778cfc5ca56e37fad01ed8845aa98c34c0791e8c8674312029daf260e64db7df",
 }
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 

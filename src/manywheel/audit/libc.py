@@ -12,7 +12,13 @@ from manywheel.linker import DependencyTree, FileSystem, Flavor, detect_flavor
 from manywheel.policy import Libc, parse_policy_name
 from manywheel.wheel import WheelFilename
 
-__all__ = ["libc_of", "musl_version_from_libc", "musl_version_of"]
+__all__ = [
+    "android_tag_level",
+    "flavor_of",
+    "libc_of",
+    "musl_version_from_libc",
+    "musl_version_of",
+]
 
 #: musl's libc.so carries its version as a NUL-terminated string (``VERSION`` in version.h).
 _MUSL_VERSION = re.compile(rb"\x00(1\.\d{1,2}\.\d{1,3})\x00")
@@ -27,16 +33,35 @@ def _tag_libc(filename: WheelFilename) -> tuple[Libc, tuple[int, int]] | None:
 
 
 def _policy_of(platform: str) -> tuple[Libc, tuple[int, int]] | None:
-    """``musllinux_1_2_x86_64`` -> (MUSL, (1, 2)); legacy aliases and ``linux_*`` -> None."""
-    return parse_policy_name("_".join(platform.split("_")[:3]))
+    """``musllinux_1_2_x86_64`` -> (MUSL, (1, 2)); ``android_24_arm64_v8a`` -> (ANDROID,
+    (24, 0)); legacy aliases and ``linux_*`` -> None."""
+    parts = platform.split("_")
+    if parts[0] == "android":
+        return parse_policy_name("_".join(parts[:2]))
+    return parse_policy_name("_".join(parts[:3]))
 
 
 def libc_of(filename: WheelFilename, elves: Iterable[ElfFile]) -> Libc:
-    """musl when the wheel's tags say musllinux or any ELF member is musl's; glibc otherwise."""
+    """The libc the wheel's tags name (musllinux, android, manylinux); untagged, Android when an
+    ELF member is Bionic's, musl when one is musl's, glibc otherwise."""
     tagged = _tag_libc(filename)
     if tagged is not None:
         return tagged[0]
-    return Libc.MUSL if any(detect_flavor(e) is Flavor.MUSL for e in elves) else Libc.GLIBC
+    flavors = {detect_flavor(e) for e in elves}
+    if Flavor.BIONIC in flavors:
+        return Libc.ANDROID
+    return Libc.MUSL if Flavor.MUSL in flavors else Libc.GLIBC
+
+
+def flavor_of(libc: Libc) -> Flavor:
+    """The loader whose rules resolve a wheel of ``libc``."""
+    return {Libc.MUSL: Flavor.MUSL, Libc.ANDROID: Flavor.BIONIC}.get(libc, Flavor.GLIBC)
+
+
+def android_tag_level(filename: WheelFilename) -> int | None:
+    """The lowest API level the wheel's ``android_N_<abi>`` tags claim, ``None`` without one."""
+    tagged = _tag_libc(filename)
+    return tagged[1][0] if tagged is not None and tagged[0] is Libc.ANDROID else None
 
 
 def musl_version_from_libc(data: bytes) -> tuple[int, int] | None:

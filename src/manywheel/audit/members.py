@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from manywheel.audit.layout import WHEEL_ROOT, is_inside_wheel
 from manywheel.audit.report import ElfMember, ElfRole, NeededLibrary, Where
 from manywheel.elf import ElfFile, ElfType
-from manywheel.linker import DependencyTree, LoadedObject, Resolution, Rule
+from manywheel.linker import DependencyTree, Flavor, LoadedObject, Resolution, Rule
 from manywheel.policy import is_libpython
 
 __all__ = ["LARGE_PAGE_ARCHS", "build_member", "merged_resolutions", "versions_needed"]
@@ -18,6 +18,10 @@ __all__ = ["LARGE_PAGE_ARCHS", "build_member", "merged_resolutions", "versions_n
 #: Architectures whose kernels may use 64 KiB pages: a LOAD alignment below it fails to load.
 LARGE_PAGE_ARCHS = frozenset({"aarch64", "ppc64le", "ppc64", "loongarch64"})
 LARGE_PAGE = 0x10000
+#: Android's largest page size (16 KiB, Android 15 and later on arm64 and x86_64). Bionic
+#: wheels link libpython on purpose: the app has loaded it.
+ANDROID_PAGE = 0x4000
+ANDROID_LARGE_PAGE_ARCHS = frozenset({"aarch64", "x86_64"})
 _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
 
 
@@ -70,6 +74,8 @@ def where_of(res: Resolution, realpaths: Mapping[str, str]) -> Where:
         return Where.NOT_FOUND
     if res.rule in _LOADER_RULES:
         return Where.LOADER
+    if res.rule is Rule.PLATFORM:
+        return Where.PLATFORM
     assert res.path is not None or res.rule is Rule.VDSO
     real = realpaths.get(res.path or "", res.path or "")
     return Where.WHEEL if is_inside_wheel(real) else Where.SYSTEM
@@ -154,6 +160,10 @@ def build_member(
     elf = tree.root.elf
     arch = elf.arch or ""
     align = elf.load_alignment
+    android = tree.flavor is Flavor.BIONIC
+    archs, page = (
+        (ANDROID_LARGE_PAGE_ARCHS, ANDROID_PAGE) if android else (LARGE_PAGE_ARCHS, LARGE_PAGE)
+    )
     return ElfMember(
         member=member,
         role=role_of(elf, member),
@@ -162,8 +172,8 @@ def build_member(
         needed=needed_libraries(elf, resolutions, realpaths, members),
         versions=versions_needed(elf),
         foreign_rpaths=foreign_rpaths(elf, virtual),
-        low_alignment=arch in LARGE_PAGE_ARCHS and align is not None and align < LARGE_PAGE,
-        libpython=next((n for n in elf.needed if is_libpython(n)), None),
+        low_alignment=arch in archs and align is not None and align < page,
+        libpython=None if android else next((n for n in elf.needed if is_libpython(n)), None),
         embeds_python=embeds_python(elf, member),
         version_failures=tuple(f for f in tree.version_failures if f.requester == virtual),
         tree=tree,

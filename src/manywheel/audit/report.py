@@ -42,6 +42,9 @@ class Where(Enum):
     SYSTEM = "system"
     #: The dynamic loader itself or the vDSO: always there.
     LOADER = "loader"
+    #: Android: provided to every app by the platform (a public NDK library, the app's
+    #: libpython), with no file under the audited root.
+    PLATFORM = "platform"
     NOT_FOUND = "not-found"
 
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from manywheel.audit.members import embeds_python, versions_needed, where_of
 from manywheel.audit.report import Where
 from manywheel.elf import ElfFile
-from manywheel.linker import Resolution
+from manywheel.linker import Resolution, Rule
 from manywheel.policy import ElfRequirements, LibraryUse, Location
 
 __all__ = ["elf_requirements"]
@@ -16,6 +16,8 @@ _LOCATION = {
     Where.WHEEL: Location.WHEEL,
     Where.SYSTEM: Location.SYSTEM,
     Where.LOADER: Location.SYSTEM,
+    # Not a file a repair could graft: allowed only where the policy whitelists it.
+    Where.PLATFORM: Location.NOT_FOUND,
     Where.NOT_FOUND: Location.NOT_FOUND,
 }
 
@@ -49,6 +51,11 @@ def elf_requirements(
 ) -> ElfRequirements:  # path: a member's name, or a library's path on the system
     """What the ELF file ``elf`` (called ``path`` in reasons) needs from the system."""
     level = elf.x86_isa_level
+    in_wheel = (where_of(r, realpaths) is Where.WHEEL for r in resolutions.values())
+    runpath_in_wheel = bool(elf.runpath) and any(
+        r.rule is Rule.RUNPATH and inside
+        for r, inside in zip(resolutions.values(), in_wheel, strict=True)
+    )
     return ElfRequirements(
         path=path,
         needed=_uses(elf, resolutions, realpaths),
@@ -57,4 +64,6 @@ def elf_requirements(
         uses_pyfpe_jbuf=bool(elf.symbols.pyfpe_names),
         uses_ucs2=bool(elf.symbols.ucs2_names),
         embeds_python=embeds_python(elf, path),
+        android_api_level=None if elf.android is None else elf.android.api_level,
+        runpath_in_wheel=runpath_in_wheel,
     )

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
 from manywheel.audit.layout import installed_path, is_inside_wheel
-from manywheel.audit.libc import libc_of, musl_version_of
+from manywheel.audit.libc import android_tag_level, flavor_of, libc_of, musl_version_of
 from manywheel.audit.members import (
     build_member,
     merged_resolutions,
@@ -32,7 +32,6 @@ from manywheel.audit.requirements import elf_requirements
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.linker import (
     DependencyTree,
-    Flavor,
     OverlayFileSystem,
     Resolution,
     Resolver,
@@ -42,6 +41,7 @@ from manywheel.linker import (
     SearchSettings,
 )
 from manywheel.policy import (
+    ANDROID_ABIS,
     ARCHITECTURES,
     ElfRequirements,
     Libc,
@@ -67,7 +67,8 @@ __all__ = ["AuditOptions", "audit_archive", "audit_wheel"]
 
 logger = logging.getLogger(__name__)
 
-_LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO})
+#: Resolutions that are not libraries outside the wheel (nothing to graft, no file to name).
+_LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO, Rule.PLATFORM})
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +179,7 @@ def analyze(
         ld_library_path=options.ld_library_path,
         extra_ldpaths=options.extra_ldpaths,
         system_ldpaths=options.system_ldpaths,
-        flavor=Flavor.MUSL if libc is Libc.MUSL else Flavor.GLIBC,
+        flavor=flavor_of(libc),
     )
     resolver = Resolver(fs, settings, ResolverCache(fs))
     trees = {v: resolver.resolve(v) for v in virtual}
@@ -226,6 +227,7 @@ def analyze(
         ),
         libraries=libraries,
         musl_version=musl_version_of(filename, trees.values(), fs) if libc is Libc.MUSL else None,
+        android_tag_level=android_tag_level(filename) if libc is Libc.ANDROID else None,
     )
     verdict = _evaluate(policies, requirements, options)
     holdouts = _holdouts(policies, requirements, verdict, options)
@@ -249,9 +251,17 @@ def analyze(
 
 
 def _archs_named(filename: WheelFilename) -> list[str]:
-    """The architectures the filename's platform tags name, in the tags' order."""
+    """The architectures the filename's platform tags name, in the tags' order (PEP 738's ABI
+    names in Android tags: ``arm64_v8a`` is aarch64)."""
     named = (a for p in filename.platform_tags for a in ARCHITECTURES if p.endswith("_" + a))
-    return list(dict.fromkeys(named))
+    android = (
+        a
+        for p in filename.platform_tags
+        if p.startswith("android_")
+        for a, abi in ANDROID_ABIS.items()
+        if p.endswith("_" + abi)
+    )
+    return list(dict.fromkeys((*named, *android)))
 
 
 def _in_purelib(member: str) -> bool:

@@ -166,6 +166,8 @@ def _render(elf: ElfFile, ctx: Context, *, all_symbols: bool) -> str:
     align = elf.load_alignment
     add(_row(ctx, "LOAD align", f"0x{align:x}" if align is not None else "-"))
     add(_row(ctx, "build id", elf.build_id.hex() if elf.build_id else "-"))
+    if elf.android is not None:
+        add(_row(ctx, "Android API", _android_text(elf)))
     ext = elf.python_extension()
     add(_row(ctx, "python ext", f"{ext.module} ({ext.init_symbol})" if ext else "-"))
     for label, names in (
@@ -177,6 +179,14 @@ def _render(elf: ElfFile, ctx: Context, *, all_symbols: bool) -> str:
     lines += _version_rows(elf, ctx)
     lines += _import_rows(elf, ctx, all_symbols=all_symbols)
     return "\n".join(lines) + "\n"
+
+
+def _android_text(elf: ElfFile) -> str:
+    """``24 (NDK r27d, build 13750724)`` from the ident note."""
+    assert elf.android is not None
+    ndk = [f"NDK {elf.android.ndk_version}"] if elf.android.ndk_version else []
+    ndk += [f"build {elf.android.ndk_build}"] if elf.android.ndk_build else []
+    return f"{elf.android.api_level}" + (f" ({', '.join(ndk)})" if ndk else "")
 
 
 def _isa_name(level: int) -> str:
@@ -310,6 +320,13 @@ def _to_json(elf: ElfFile) -> dict[str, Any]:
         "x86_isa_needed": elf.gnu_properties.x86_isa_needed,
         "x86_isa_used": elf.gnu_properties.x86_isa_used,
         "build_id": elf.build_id.hex() if elf.build_id is not None else None,
+        "android": None
+        if elf.android is None
+        else {
+            "api_level": elf.android.api_level,
+            "ndk_version": elf.android.ndk_version,
+            "ndk_build": elf.android.ndk_build,
+        },
         "executable_stack": elf.executable_stack,
         "has_gnu_stack": elf.has_gnu_stack,
         "load_alignment": elf.load_alignment,

@@ -108,6 +108,8 @@ def _file_system(file: str, root: str | None) -> tuple[Any, str]:
 def _render(tree: DependencyTree, ctx: Context) -> None:
     root = tree.root
     interp = tree.interpreter.path if tree.interpreter else "not found"
+    if tree.interpreter is None and root.elf.interpreter is None and tree.flavor.value == "bionic":
+        interp = "none (a library: Android's linker is in the process already)"
     arch = root.elf.arch or "?"
     print(f"{root.path}  [{tree.flavor.value} {arch}, interpreter {interp}]", file=ctx.stdout)
     expanded: set[str] = {root.path}

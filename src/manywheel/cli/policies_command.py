@@ -23,7 +23,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     parser = subparsers.add_parser(
         "policies",
         parents=[parent],
-        help="list the manylinux/musllinux policies and what each allows",
+        help="list the manylinux/musllinux/Android policies and what each allows",
         description="List the known policies: libc version, aliases, architectures, library "
         "whitelist and, with --arch, the newest allowed symbol version of each namespace.",
     )
@@ -34,7 +34,9 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "s390x, riscv64, loongarch64), with their tags and newest symbol versions",
     )
     parser.add_argument(
-        "--libc", choices=("glibc", "musl"), help="only manylinux (glibc) or musllinux (musl)"
+        "--libc",
+        choices=("glibc", "musl", "android"),
+        help="only manylinux (glibc), musllinux (musl) or Android (PEP 738) policies",
     )
     add_policy_file_argument(parser)
     parser.add_argument("--json", action="store_true", help="print JSON (schema_version 1)")
@@ -81,9 +83,7 @@ def _as_json(policy: Policy, arch: str | None) -> dict[str, Any]:
         "aliases": list(policy.aliases),
         "priority": policy.priority,
         "libc": None if policy.libc is None else policy.libc.value,
-        "libc_version": None
-        if policy.libc_version is None
-        else ".".join(map(str, policy.libc_version)),
+        "libc_version": _version_text(policy),
         "archs": list(policy.archs),
         "source": policy.source,
         "lib_whitelist": sorted(whitelist),
@@ -95,7 +95,27 @@ def _as_json(policy: Policy, arch: str | None) -> dict[str, Any]:
     }
     if arch is not None:
         out["tags"] = [policy.tag(arch), *policy.alias_tags(arch)]
+    if policy.api_level is not None:
+        out["api_level"] = policy.api_level
+        out["bionic_versions"] = _bionic_versions(policy.api_level)
     return out
+
+
+def _version_text(policy: Policy) -> str | None:
+    """``2.17``, ``1.2``; an Android policy's API level (``24``)."""
+    if policy.api_level is not None:
+        return str(policy.api_level)
+    return None if policy.libc_version is None else ".".join(map(str, policy.libc_version))
+
+
+def _bionic_versions(level: int) -> dict[str, list[str]]:
+    """The symbol versions of Bionic's libraries available at API ``level``."""
+    from manywheel.policy import BIONIC_VERSIONS
+
+    return {
+        lib: [v for v, introduced in versions.items() if introduced <= level]
+        for lib, versions in BIONIC_VERSIONS.items()
+    }
 
 
 def _print_table(policies: list[Policy], ctx: Context) -> None:
@@ -112,11 +132,24 @@ def _print_table(policies: list[Policy], ctx: Context) -> None:
         print(ctx.paint(line, "1") if index == 0 else line, file=ctx.stdout)
 
 
+def _print_android(policy: Policy, level: int, arch: str, ctx: Context) -> None:
+    from manywheel.policy import RUNPATH_API_LEVEL
+
+    for lib, versions in _bionic_versions(level).items():
+        print(f"  {lib} versions: {' '.join(versions)}", file=ctx.stdout)
+    runpath = "yes" if level >= RUNPATH_API_LEVEL else f"no (API {RUNPATH_API_LEVEL} and later)"
+    print(f"  DT_RUNPATH (and so grafting): {runpath}", file=ctx.stdout)
+    print(f"  whitelist: {' '.join(sorted(policy.whitelist(arch)))}", file=ctx.stdout)
+
+
 def _print_details(policy: Policy, arch: str, ctx: Context) -> None:
     tags = ", ".join([policy.tag(arch), *policy.alias_tags(arch)])
     print(f"\n{ctx.paint(tags, '1')} ({policy.libc_version_text})", file=ctx.stdout)
     if policy.is_generic:
         print("  any library, any symbol version", file=ctx.stdout)
+        return
+    if policy.api_level is not None:
+        _print_android(policy, policy.api_level, arch, ctx)
         return
     newest = _newest(policy, arch)
     print(f"  newest versions: {' '.join(newest.values()) or '(not listed)'}", file=ctx.stdout)

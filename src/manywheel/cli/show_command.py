@@ -342,7 +342,7 @@ def _render_members(report: AuditReport, ctx: Context) -> None:
                 absent += missing
                 continue
             where = needed.path or ""
-            rule = f" [{needed.rule}]" if needed.rule else ""
+            rule = f" [{needed.rule}]" if needed.rule and needed.rule != needed.where.value else ""
             bad = missing and needed.soname in notable
             label = ctx.paint(needed.where.value, "31" if bad else "2")
             _out(ctx, f"    └ {needed.soname} → {label} {where}{rule}".rstrip())
@@ -376,7 +376,8 @@ def _member_flags(member: ElfMember) -> str:
     if member.libpython:
         flags.append(f"links {member.libpython}")
     if member.low_alignment:
-        flags.append(f"LOAD alignment {member.elf.load_alignment:#x} < 64 KiB pages")
+        page = "16 KiB" if member.tree.flavor.value == "bionic" else "64 KiB"
+        flags.append(f"LOAD alignment {member.elf.load_alignment:#x} < {page} pages")
     return f"  [{'; '.join(flags)}]" if flags else ""
 
 

@@ -18,6 +18,7 @@ from manywheel.elf.constants import (
     X86IsaLevel,
 )
 from manywheel.elf.model import (
+    AndroidIdent,
     ElfFile,
     ElfHeader,
     GnuProperties,
@@ -33,6 +34,7 @@ from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTa
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
+    "AndroidIdent",
     "ByteStream",
     "DynamicTag",
     "ElfClass",

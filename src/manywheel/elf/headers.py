@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from manywheel.elf.constants import ElfClass, ElfData, Machine
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.layout import ELF_MAGIC, IDENT, Image, Layout, layout_for, phdr_fields
-from manywheel.elf.model import ElfHeader, GnuProperties, Section, Segment
+from manywheel.elf.model import AndroidIdent, ElfHeader, GnuProperties, Section, Segment
 from manywheel.elf.notes import Note, parse_notes, summarize_notes
 from manywheel.errors import InvalidElfError
 
@@ -135,9 +135,9 @@ def read_interpreter(image: Image, segments: Sequence[Segment]) -> str | None:
 
 def read_notes(
     image: Image, layout: Layout, segments: Sequence[Segment], sections: Sequence[Section] = ()
-) -> tuple[bytes | None, GnuProperties]:
-    """(build-id, GNU properties) from the PT_NOTE segments, or from the SHT_NOTE sections of
-    a file without any (relocatable objects)."""
+) -> tuple[bytes | None, GnuProperties, AndroidIdent | None]:
+    """(build-id, GNU properties, Android ident) from the PT_NOTE segments, or from the SHT_NOTE
+    sections of a file without any (relocatable objects)."""
     places = {(s.offset, s.filesz, s.align) for s in segments if s.p_type == PT.NOTE}
     if not places:
         places = {(s.offset, s.size, s.addralign) for s in sections if s.sh_type == SHT_NOTE}

@@ -16,6 +16,7 @@ from manywheel.elf.constants import (
 from manywheel.elf.symbols import ImportGroup, PythonExtension, SymbolTable
 
 __all__ = [
+    "AndroidIdent",
     "ElfFile",
     "ElfHeader",
     "GnuProperties",
@@ -172,6 +173,18 @@ class GnuProperties:
 
 
 @dataclass(frozen=True, slots=True)
+class AndroidIdent:
+    """What an Android ``.note.android.ident`` note says: the API level the file was built for
+    (the NDK's ``__ANDROID_API__``, its ``minSdkVersion``) and the NDK that built it."""
+
+    api_level: int
+    #: ``r27d``; ``None`` before NDK r14 or when blank.
+    ndk_version: str | None = None
+    #: ``13750724``; ``None`` when absent.
+    ndk_build: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ElfFile:
     name: str
     header: ElfHeader
@@ -198,6 +211,8 @@ class ElfFile:
     executable_stack: bool
     #: The smallest p_align of the PT_LOAD segments (the largest page size the file supports).
     load_alignment: int | None
+    #: The Android ident note (files linked by the NDK carry one); ``None`` without it.
+    android: AndroidIdent | None = None
 
     @property
     def x86_isa_level(self) -> X86IsaLevel | None:

@@ -1,16 +1,28 @@
-"""ELF notes: GNU build-id and GNU properties (x86 ISA level, CET features)."""
+"""ELF notes: GNU build-id, GNU properties (x86 ISA level, CET features) and Android's
+``.note.android.ident`` (the API level a file was built for)."""
 
 from __future__ import annotations
 
 from manywheel.elf.constants import NoteType
 from manywheel.elf.layout import Layout
-from manywheel.elf.model import GnuProperties
+from manywheel.elf.model import AndroidIdent, GnuProperties
 
-__all__ = ["Note", "parse_notes", "read_gnu_properties", "summarize_notes"]
+__all__ = [
+    "Note",
+    "parse_notes",
+    "read_android_ident",
+    "read_gnu_properties",
+    "summarize_notes",
+]
 
 GNU_PROPERTY_X86_FEATURE_1_AND = 0xC0000002
 GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
 GNU_PROPERTY_X86_ISA_1_USED = 0xC0010002
+#: Bionic's ``NT_ANDROID_TYPE_IDENT`` (libc/private/bionic_asm_note.h), in the ``Android``
+#: namespace: the descriptor is an int32 API level, and since NDK r14 a 64-byte NDK version and a
+#: 64-byte NDK build number, NUL-padded (libc/arch-common/bionic/crtbrand.S and the NDK's copy).
+NT_ANDROID_TYPE_IDENT = 1
+_NDK_FIELD = 64
 # binutils < 2.32 used 0xc0000000/0xc0000001 for per-extension bits (CMOV, SSE, ...), not
 # micro-architecture levels; they are deliberately not read as levels.
 
@@ -61,11 +73,32 @@ def read_gnu_properties(layout: Layout, desc: bytes) -> GnuProperties:
     )
 
 
-def summarize_notes(layout: Layout, notes: list[Note]) -> tuple[bytes | None, GnuProperties]:
-    """(build-id, GNU properties) from all notes of a file."""
+def read_android_ident(layout: Layout, desc: bytes) -> AndroidIdent | None:
+    """The API level (and NDK version, when recorded) of an Android ident note's descriptor;
+    ``None`` when it is too short to hold the level."""
+    if len(desc) < 4:
+        return None
+    level = layout.word.unpack_from(desc, 0)[0]
+    version = _text(desc[4 : 4 + _NDK_FIELD])
+    build = _text(desc[4 + _NDK_FIELD : 4 + 2 * _NDK_FIELD])
+    return AndroidIdent(level, version, build)
+
+
+def _text(field: bytes) -> str | None:
+    value = field.split(b"\0", 1)[0].decode("ascii", "replace")
+    return value or None
+
+
+def summarize_notes(
+    layout: Layout, notes: list[Note]
+) -> tuple[bytes | None, GnuProperties, AndroidIdent | None]:
+    """(build-id, GNU properties, Android ident) from all notes of a file."""
     build_id: bytes | None = None
     props = GnuProperties()
+    android: AndroidIdent | None = None
     for name, ntype, desc in notes:
+        if name == b"Android" and ntype == NT_ANDROID_TYPE_IDENT and android is None:
+            android = read_android_ident(layout, desc)
         if name != b"GNU":
             continue
         if ntype == NoteType.GNU_BUILD_ID and build_id is None:
@@ -77,4 +110,4 @@ def summarize_notes(layout: Layout, notes: list[Note]) -> tuple[bytes | None, Gn
                 props.x86_isa_used | found.x86_isa_used,
                 props.x86_feature_1_and | found.x86_feature_1_and,
             )
-    return build_id, props
+    return build_id, props, android

@@ -111,7 +111,7 @@ def parse_image(image: Image, *, with_sections: bool = True) -> ElfFile:
     segments = read_segments(image, layout, raw)
     sections = read_sections(image, layout, raw) if with_sections else ()
     dynamic = _read_dynamic(image, layout, segments, sections)
-    build_id, props = read_notes(image, layout, segments, sections)
+    build_id, props, android = read_notes(image, layout, segments, sections)
     loads = [s for s in segments if s.p_type == PT.LOAD]
     stacks = [s for s in segments if s.p_type == PT.GNU_STACK]
     return ElfFile(
@@ -135,6 +135,7 @@ def parse_image(image: Image, *, with_sections: bool = True) -> ElfFile:
         gnu_properties=props,
         executable_stack=bool(stacks[0].flags & SegmentFlag.X) if stacks else bool(loads),
         load_alignment=min(s.align for s in loads) if loads else None,
+        android=android,
     )
 
 

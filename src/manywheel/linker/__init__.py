@@ -1,11 +1,18 @@
-"""Emulating the dynamic loader (glibc and musl): which file each DT_NEEDED resolves to, why, and
-whether it defines every version the requester needs. Never runs the files it inspects.
+"""Emulating the dynamic loader (glibc, musl and Android's Bionic): which file each DT_NEEDED
+resolves to, why, and whether it defines every version the requester needs. Never runs the files
+it inspects.
 
 >>> from manywheel.linker import Resolver, RootFileSystem, SearchSettings
 >>> tree = Resolver(RootFileSystem("/"), SearchSettings()).resolve("/usr/bin/ls")  # doctest: +SKIP
 >>> [(r.name, r.path, r.rule) for r in tree.root.needed]  # doctest: +SKIP
 """
 
+from manywheel.linker.bionic import (
+    PLATFORM_LIBRARIES,
+    bionic_default_dirs,
+    is_bionic,
+    is_platform_library,
+)
 from manywheel.linker.config import read_ld_so_conf, read_musl_path
 from manywheel.linker.filesystem import FileSystem, OverlayFileSystem, RootFileSystem
 from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
@@ -25,6 +32,7 @@ from manywheel.linker.search import ResolverCache, SearchSettings
 from manywheel.linker.tokens import expand_tokens, split_search_path
 
 __all__ = [
+    "PLATFORM_LIBRARIES",
     "CacheEntry",
     "DependencyTree",
     "FileSystem",
@@ -42,8 +50,11 @@ __all__ = [
     "Rule",
     "SearchSettings",
     "VersionFailure",
+    "bionic_default_dirs",
     "detect_flavor",
     "expand_tokens",
+    "is_bionic",
+    "is_platform_library",
     "loader_platform",
     "parse_ld_cache",
     "read_ld_so_conf",

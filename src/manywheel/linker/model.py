@@ -26,6 +26,8 @@ class Flavor(Enum):
 
     GLIBC = "glibc"
     MUSL = "musl"
+    #: Android's linker (see :mod:`manywheel.linker.bionic`).
+    BIONIC = "bionic"
 
 
 class Rule(Enum):
@@ -50,6 +52,9 @@ class Rule(Enum):
     DEFAULT_DIRS = "default-dirs"
     #: musl's ``/etc/ld-musl-<arch>.path`` or its built-in list.
     MUSL_PATH = "musl-path"
+    #: Bionic: no file answers the name, but Android provides it to every app (a public NDK
+    #: library through the system namespace, or the libpython the app has loaded); no path.
+    PLATFORM = "platform"
 
 
 class RejectionReason(Enum):
@@ -100,7 +105,7 @@ class Resolution:
 
     @property
     def found(self) -> bool:
-        return self.path is not None or self.rule is Rule.VDSO
+        return self.path is not None or self.rule in (Rule.VDSO, Rule.PLATFORM)
 
     @property
     def error(self) -> str | None:

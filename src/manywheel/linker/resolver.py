@@ -13,6 +13,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from manywheel.errors import InputError, InvalidElfError
+from manywheel.linker.bionic import (
+    bionic_default_dirs,
+    bionic_lib,
+    expand_bionic_entry,
+    is_bionic,
+    is_platform_library,
+)
 from manywheel.linker.filesystem import FileSystem, RootFileSystem
 from manywheel.linker.model import (
     DependencyTree,
@@ -41,7 +48,10 @@ _MUSL_RESERVED = re.compile(r"lib(c|pthread|rt|m|dl|util|xnet|resolv|crypt)\.so(
 
 
 def detect_flavor(elf: ElfFile) -> Flavor:
-    """musl when the interpreter or a NEEDED is musl's, glibc otherwise."""
+    """Bionic when the file is Android's (see :func:`~manywheel.linker.bionic.is_bionic`), musl
+    when the interpreter or a NEEDED is musl's, glibc otherwise."""
+    if is_bionic(elf):
+        return Flavor.BIONIC
     interp = posixpath.basename(elf.interpreter or "")
     if interp.startswith("ld-musl-") or any(
         n == "libc.so" or n.startswith("libc.musl-") for n in elf.needed
@@ -136,12 +146,15 @@ class _Run:
         return elf
 
     def _soname(self, elf: ElfFile) -> tuple[str, ...]:
-        """glibc also answers a name with a loaded object's DT_SONAME; musl never does."""
-        return (elf.soname,) if elf.soname and self.flavor is Flavor.GLIBC else ()
+        """glibc and Bionic also answer a name with a loaded object's DT_SONAME; musl never
+        does."""
+        return (elf.soname,) if elf.soname and self.flavor is not Flavor.MUSL else ()
 
     def _interpreter(self, elf: ElfFile) -> _Map | None:
         if elf.interpreter is None and (not elf.needed or elf.header.e_type != ET_DYN):
             return None  # a static program, or a library that needs nothing: no loader in play
+        if elf.interpreter is None and self.flavor is Flavor.BIONIC:
+            return None  # Bionic's linker answers no NEEDED: a library names none
         musl = self.flavor is Flavor.MUSL
         default = self.platform.musl_interpreter if musl else self.platform.interpreter
         path = elf.interpreter or default
@@ -223,6 +236,8 @@ class _Run:
         phases, owners = requester.phases
         outcome = self.cache.search(name, self.target, phases, self._subdirs())
         if outcome.path is None or outcome.resolved is None or outcome.phase is None:
+            if self.flavor is Flavor.BIONIC and is_platform_library(name) and not outcome.stopped:
+                return replace(base, rule=Rule.PLATFORM, rejected=outcome.rejected), None
             return _not_found(base, outcome.rejected), None
         found = Resolution(
             name,
@@ -268,7 +283,7 @@ class _Run:
         return found, new
 
     def _subdirs(self) -> tuple[str, ...]:
-        return () if self.flavor is Flavor.MUSL else self.settings.subdirs
+        return self.settings.subdirs if self.flavor is Flavor.GLIBC else ()
 
     def _expand(self, entry: str, origin: str) -> str | None:
         if self.flavor is Flavor.MUSL:
@@ -290,6 +305,8 @@ class _Run:
         holds (the object for RPATH and RUNPATH)."""
         if self.flavor is Flavor.MUSL:
             return self._musl_phases(requester)
+        if self.flavor is Flavor.BIONIC:
+            return self._bionic_phases(requester)
         phases: list[tuple[Phase, str | None]] = []
         elf = requester.elf
         if not elf.runpath:
@@ -355,6 +372,28 @@ class _Run:
             listed = self.cache.musl_path(self.platform.musl_arch)
             dirs = listed if listed is not None else self.platform.musl_default_dirs
             phases.append((Phase(Rule.MUSL_PATH, tuple((d, d) for d in dirs)), None))
+        return tuple(p for p, _ in phases), tuple(o for _, o in phases)
+
+    def _bionic_phases(self, requester: _Map) -> tuple[tuple[Phase, ...], tuple[str | None, ...]]:
+        """``LD_LIBRARY_PATH``, the requester's own DT_RUNPATH (DT_RPATH is ignored), the extra
+        directories, then the namespace's defaults (or ``--ldpaths``)."""
+        phases: list[tuple[Phase, str | None]] = []
+        llp = tuple((e, e if e.startswith("/") else None) for e in self.settings.ld_library_path)
+        if llp:
+            phases.append((Phase(Rule.LD_LIBRARY_PATH, llp), None))
+        elf = requester.elf
+        if elf.runpath:
+            origin, lib = posixpath.dirname(requester.realpath), bionic_lib(self.root.elf)
+            entries = tuple(
+                (e, expand_bionic_entry(e, origin=origin, lib=lib)) for e in elf.runpath
+            )
+            phases.append((Phase(Rule.RUNPATH, entries), requester.path))
+        phases.extend((p, None) for p in self._extra_phases())
+        system = self.settings.system_ldpaths
+        dirs = bionic_default_dirs(self.root.elf) if system is None else system
+        rule = Rule.DEFAULT_DIRS if system is None else Rule.EXTRA_LDPATHS
+        if dirs:
+            phases.append((Phase(rule, tuple((d, d) for d in dirs)), None))
         return tuple(p for p, _ in phases), tuple(o for _, o in phases)
 
 

@@ -103,12 +103,16 @@ class Target:
     elf_class: int
     data: int
     machine: int
+    #: Every misfit ends the search (musl and Bionic take the first file they find).
     musl: bool = False
+    #: Bionic: the OS ABI byte is not checked.
+    any_osabi: bool = False
 
     @classmethod
     def of(cls, header: ElfHeader, flavor: Flavor) -> Target:
-        musl = flavor is Flavor.MUSL
-        return cls(int(header.elf_class), int(header.data), header.e_machine, musl)
+        strict = flavor is not Flavor.GLIBC
+        bionic = flavor is Flavor.BIONIC
+        return cls(int(header.elf_class), int(header.data), header.e_machine, strict, bionic)
 
 
 @dataclass(slots=True)
@@ -262,7 +266,7 @@ def misfit(elf: ElfFile, target: Target) -> tuple[RejectionReason, str] | None:
     if int(header.data) != target.data:
         order = "little" if target.data == 1 else "big"
         return RejectionReason.WRONG_DATA, f"ELF file data encoding not {order}-endian"
-    if header.osabi not in _OSABI_OK:
+    if header.osabi not in _OSABI_OK and not target.any_osabi:
         return RejectionReason.WRONG_OSABI, "ELF file OS ABI invalid"
     if header.e_machine != target.machine:
         return RejectionReason.WRONG_MACHINE, f"wrong machine: {header.e_machine}"

@@ -1,4 +1,4 @@
-"""manywheel.policy: the manylinux/musllinux policies as data, and the judgment of a wheel's
+"""manywheel.policy: the manylinux/musllinux/Android policies as data, and the judgment of a wheel's
 requirements against them.
 
 Build :class:`WheelRequirements` (plain data the audit fills from ELF facts), then::
@@ -9,7 +9,15 @@ Build :class:`WheelRequirements` (plain data the audit fills from ELF facts), th
     for reason in verdict.get("manylinux2014").reasons: ...
 """
 
+from manywheel.policy.android import (
+    BIONIC_VERSIONS,
+    LOWEST_API_LEVEL,
+    RUNPATH_API_LEVEL,
+    android_policy,
+    bionic_version_level,
+)
 from manywheel.policy.definitions import (
+    ANDROID_ABIS,
     ARCHITECTURES,
     Libc,
     Policy,
@@ -40,7 +48,11 @@ from manywheel.policy.requirements import (
 from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionStatus
 
 __all__ = [
+    "ANDROID_ABIS",
     "ARCHITECTURES",
+    "BIONIC_VERSIONS",
+    "LOWEST_API_LEVEL",
+    "RUNPATH_API_LEVEL",
     "AbiProblem",
     "AbiProblemKind",
     "AllowedVersions",
@@ -62,6 +74,8 @@ __all__ = [
     "Verdict",
     "VersionStatus",
     "WheelRequirements",
+    "android_policy",
+    "bionic_version_level",
     "evaluate",
     "extension_suffixes",
     "is_dynamic_loader",

@@ -11,6 +11,7 @@ from enum import Enum
 from manywheel.policy.versions import AllowedVersions
 
 __all__ = [
+    "ANDROID_ABIS",
     "ARCHITECTURES",
     "Libc",
     "Policy",
@@ -46,6 +47,10 @@ _MUSL_LIBC = {
 }
 
 _NAME = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)$", re.ASCII)
+#: PEP 738: ``android_<API level>``.
+_ANDROID_NAME = re.compile(r"^android_(?P<level>[1-9]\d{0,3})$", re.ASCII)
+#: PEP 738's ABI names in Android platform tags, by policy architecture.
+ANDROID_ABIS = {"aarch64": "arm64_v8a", "x86_64": "x86_64", "armv7l": "armeabi_v7a", "i686": "x86"}
 _LOADER = re.compile(r"^(ld-linux.*\.so\.\d+|ld64\.so\.[12]|ld\.so\.1|ld-musl-.*\.so\.1)$")
 _LIBPYTHON = re.compile(r"^libpython\d+\.\d+[a-z]*\.so(\.\d+)*$", re.ASCII)
 
@@ -53,10 +58,16 @@ _LIBPYTHON = re.compile(r"^libpython\d+\.\d+[a-z]*\.so(\.\d+)*$", re.ASCII)
 class Libc(Enum):
     GLIBC = "glibc"
     MUSL = "musl"
+    #: Bionic (PEP 738 Android wheels); the "version" is the Android API level.
+    ANDROID = "android"
 
 
 def parse_policy_name(name: str) -> tuple[Libc, tuple[int, int]] | None:
-    """``manylinux_2_17`` -> (GLIBC, (2, 17)); ``musllinux_1_2`` -> (MUSL, (1, 2)); else None."""
+    """``manylinux_2_17`` -> (GLIBC, (2, 17)); ``musllinux_1_2`` -> (MUSL, (1, 2));
+    ``android_24`` -> (ANDROID, (24, 0)); else None."""
+    android = _ANDROID_NAME.match(name)
+    if android is not None:
+        return Libc.ANDROID, (int(android["level"]), 0)
     match = _NAME.match(name)
     if match is None:
         return None
@@ -118,19 +129,33 @@ class Policy:
             return self.lib_whitelist | {_MUSL_LIBC[arch]}
         return self.lib_whitelist
 
+    @property
+    def api_level(self) -> int | None:
+        """The Android API level of an ``android_N`` policy; ``None`` for the others."""
+        if self.libc is not Libc.ANDROID or self.libc_version is None:
+            return None
+        return self.libc_version[0]
+
+    def tag_arch(self, arch: str) -> str:
+        """How a platform tag names ``arch``: PEP 738's ABI name for Android (``arm64_v8a``),
+        the architecture itself elsewhere."""
+        return ANDROID_ABIS.get(arch, arch) if self.libc is Libc.ANDROID else arch
+
     def tag(self, arch: str) -> str:
-        """The platform tag, e.g. ``manylinux_2_17_x86_64``."""
-        return f"{self.name}_{arch}"
+        """The platform tag, e.g. ``manylinux_2_17_x86_64`` or ``android_24_arm64_v8a``."""
+        return f"{self.name}_{self.tag_arch(arch)}"
 
     def alias_tags(self, arch: str) -> tuple[str, ...]:
         """The legacy tags, e.g. ``("manylinux2014_x86_64",)``."""
-        return tuple(f"{alias}_{arch}" for alias in self.aliases)
+        return tuple(f"{alias}_{self.tag_arch(arch)}" for alias in self.aliases)
 
     @property
     def libc_version_text(self) -> str:
-        """``glibc 2.17``, ``musl 1.2`` or ``any``."""
+        """``glibc 2.17``, ``musl 1.2``, ``Android API 24`` or ``any``."""
         if self.libc is None or self.libc_version is None:
             return "any"
+        if self.libc is Libc.ANDROID:
+            return f"Android API {self.libc_version[0]}"
         major, minor = self.libc_version
         return f"{self.libc.value} {major}.{minor}"
 

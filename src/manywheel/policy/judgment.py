@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from manywheel.errors import InvalidPolicyError
+from manywheel.policy.android import RUNPATH_API_LEVEL, bionic_version_level, is_bionic_library
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import ElfRequirements, LibraryUse, Location, WheelRequirements
@@ -133,6 +134,8 @@ class _Judge:
     providers: dict[str, _Provider | None] = field(default_factory=dict)
     #: Whether the policy's data lists a private version (only a user's file would).
     lists_private: bool = False
+    #: Android: the API level the wheel's tag claims (the floor for files that do not say).
+    tag_level: int | None = None
 
     def status(self, name: str) -> tuple[SymbolVersion, VersionStatus]:
         known = self.statuses.get(name)
@@ -161,13 +164,20 @@ def _judge(policy: Policy, req: WheelRequirements, options: _Options) -> PolicyV
     versions = policy.versions(req.arch)
     private = any(n.endswith("_PRIVATE") for n in versions.names)
     judge = _Judge(
-        policy, req.arch, policy.whitelist(req.arch), versions, options, lists_private=private
+        policy,
+        req.arch,
+        policy.whitelist(req.arch),
+        versions,
+        options,
+        lists_private=private,
+        tag_level=req.android_tag_level,
     )
     own = [r for f in req.files for r in _file_reasons(judge, f, grafted=False)]
     grafts = _graft_closure(judge, req)
     grafted = [
         r for f in grafts.values() if f is not None for r in _file_reasons(judge, f, grafted=True)
     ]
+    grafted.extend(_android_graft_reasons(policy, grafts))
     after = [r for r in (*wheel, *own, *grafted) if not r.repairable]
     return PolicyVerdict(
         policy, tag, aliases, _sorted([*wheel, *own]), _sorted(after), tuple(sorted(grafts))
@@ -230,7 +240,9 @@ def _provider_by_name(judge: _Judge, soname: str) -> _Provider | None:
     if is_dynamic_loader(soname):
         return _Provider.LOADER
     if is_libpython(soname):
-        return _Provider.LIBPYTHON
+        # On Android, extension modules link libpython, which the app has already loaded.
+        android = judge.policy.libc is Libc.ANDROID
+        return _Provider.SYSTEM if android else _Provider.LIBPYTHON
     if soname in judge.whitelist:
         return _Provider.SYSTEM
     return None
@@ -324,6 +336,9 @@ def _library_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Re
 
 
 def _version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
+    if judge.policy.libc is Libc.ANDROID:
+        yield from _bionic_version_reasons(judge, file, use)
+        return
     for name, symbols in sorted(use.versions.items()):
         version, status = judge.status(name)
         if status is VersionStatus.ALLOWED:
@@ -366,10 +381,17 @@ def _blacklist_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[
 
 def _property_reasons(judge: _Judge, file: _File, elf: ElfRequirements) -> Iterator[Reason]:
     level, label = elf.isa_level, file.label
-    if judge.options.check_isa and judge.arch in _X86 and level is not None and level > 1:
-        message = f"{label} needs x86-64-v{level}; {judge.policy.name} guarantees only baseline"
+    android = judge.policy.libc is Libc.ANDROID
+    # Android's x86_64 ABI includes SSE4.2 and POPCNT (x86-64-v2); others guarantee baseline.
+    allowed = 2 if android and judge.arch == "x86_64" else 1
+    if judge.options.check_isa and judge.arch in _X86 and level is not None and level > allowed:
+        guaranteed = "only baseline" if allowed == 1 else f"only x86-64-v{allowed}"
+        message = f"{label} needs x86-64-v{level}; {judge.policy.name} guarantees {guaranteed}"
         yield file.reason(ReasonKind.ISA_LEVEL, message, version=f"x86-64-v{level}")
-    if judge.options.check_execstack and elf.executable_stack:
+    if android:
+        # Bionic ignores PT_GNU_STACK: no executable-stack reason.
+        yield from _android_reasons(judge, file, elf)
+    elif judge.options.check_execstack and elf.executable_stack:
         message = f"{label} asks for an executable stack (glibc >= 2.41 refuses to dlopen it)"
         yield file.reason(ReasonKind.EXECUTABLE_STACK, message)
     if elf.uses_pyfpe_jbuf:
@@ -378,6 +400,68 @@ def _property_reasons(judge: _Judge, file: _File, elf: ElfRequirements) -> Itera
     if elf.uses_ucs2:
         message = f"{label} uses UCS2 (narrow-unicode Python 2) symbols"
         yield file.reason(ReasonKind.UCS2, message)
+
+
+def _bionic_version_reasons(judge: _Judge, file: _File, use: LibraryUse) -> Iterator[Reason]:
+    """Bionic names each symbol version after the release that added it: a version newer than
+    the policy's API level is a reason, a platform-internal one (``LIBC_PRIVATE``) always is.
+    Versions of other libraries are not judged (the data lists none)."""
+    if not is_bionic_library(use.soname):
+        return
+    have = judge.policy.api_level or 0
+    for name, symbols in sorted(use.versions.items()):
+        users = f" (for {_few(symbols)})" if symbols else ""
+        level = bionic_version_level(use.soname, name)
+        if level is not None and level <= have:
+            continue
+        if level is None:
+            kind, why = ReasonKind.VERSION_PRIVATE, "not a public NDK interface of any API level"
+        else:
+            kind = ReasonKind.VERSION_TOO_NEW
+            why = f"too new: Android API {level}; {judge.policy.name} guarantees API {have}"
+        message = f"{file.label} needs {name} from {use.soname}{users}: {why}"
+        yield file.reason(
+            kind, message, library=use.soname, version=name, symbols=tuple(sorted(symbols))
+        )
+
+
+def _android_reasons(judge: _Judge, file: _File, elf: ElfRequirements) -> Iterator[Reason]:
+    """The API level a file was built for (its ident note), or the wheel's tag when it does not
+    say; and DT_RUNPATH, which Bionic reads from API 24 on."""
+    have, name, label = judge.policy.api_level or 0, judge.policy.name, file.label
+    built = elf.android_api_level
+    if built is not None and built > have:
+        message = f"{label} was built for Android API {built} (its .note.android.ident); {name} "
+        message += f"guarantees API {have}"
+        yield file.reason(ReasonKind.ANDROID_API_LEVEL, message, version=f"API {built}")
+    tagged = judge.tag_level
+    if built is None and tagged is not None and tagged > have:
+        message = (
+            f"{label} does not say which Android API level it was built for (no "
+            f".note.android.ident), so nothing below the wheel's tag (API {tagged}) can be promised"
+        )
+        yield file.reason(ReasonKind.ANDROID_API_UNKNOWN, message, version=f"API {tagged}")
+    if elf.runpath_in_wheel and have < RUNPATH_API_LEVEL:
+        message = (
+            f"{label} finds libraries of the wheel through DT_RUNPATH, which Bionic reads from "
+            f"API {RUNPATH_API_LEVEL} on; {name} guarantees API {have}"
+        )
+        yield file.reason(ReasonKind.ANDROID_RUNPATH, message, version=f"API {RUNPATH_API_LEVEL}")
+
+
+def _android_graft_reasons(
+    policy: Policy, grafts: dict[str, ElfRequirements | None]
+) -> Iterator[Reason]:
+    """Grafted libraries are found through DT_RUNPATH: not below API 24."""
+    have = policy.api_level
+    if have is None or have >= RUNPATH_API_LEVEL or not grafts:
+        return
+    names = ", ".join(sorted(grafts))
+    message = (
+        f"grafting {names} needs DT_RUNPATH, which Bionic reads from API {RUNPATH_API_LEVEL} on; "
+        f"{policy.name} guarantees API {have}"
+    )
+    yield Reason(ReasonKind.ANDROID_RUNPATH, message, version=f"API {RUNPATH_API_LEVEL}")
 
 
 def _few(symbols: Iterable[str], limit: int = 3) -> str:

@@ -26,7 +26,7 @@ __all__ = ["SHIPPED_FILES", "SHIPPED_PREFIX", "parse_policy_file", "read_shipped
 
 logger = logging.getLogger(__name__)
 
-SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json")
+SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json", "android-policy.json")
 #: How the shipped files are named in errors and in ``Policy.source``.
 SHIPPED_PREFIX = "manywheel/policy/data/"
 _KEYS = {"name", "aliases", "priority", "symbol_versions", "lib_whitelist", "blacklist"}
@@ -121,7 +121,8 @@ def _new_policy(name: str, where: str, source: str) -> Policy:
         parsed = parse_policy_name(name)
         if parsed is None:
             raise InvalidPolicyError(
-                f"{where}: a policy name must be 'linux', 'manylinux_X_Y' or 'musllinux_X_Y'",
+                f"{where}: a policy name must be 'linux', 'manylinux_X_Y', 'musllinux_X_Y' "
+                "or 'android_N'",
                 path=source,
             )
         libc, version = parsed

@@ -9,18 +9,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manywheel.errors import InvalidPolicyError, ManywheelError
-from manywheel.policy.definitions import ARCHITECTURES, Libc, Policy
+from manywheel.policy.android import android_ladder, android_levels, android_policy
+from manywheel.policy.definitions import (
+    ANDROID_ABIS,
+    ARCHITECTURES,
+    Libc,
+    Policy,
+    parse_policy_name,
+)
 from manywheel.policy.loading import (
     SHIPPED_PREFIX,
     parse_policy_file,
     read_shipped,
     read_user_file,
 )
+from manywheel.policy.requirements import WheelRequirements
 from manywheel.policy.versions import VersionTable
 
 if TYPE_CHECKING:
     from manywheel.policy.judgment import Verdict
-    from manywheel.policy.requirements import WheelRequirements
 
 __all__ = ["PlatformMatch", "PolicySet", "load_policies"]
 
@@ -59,16 +66,43 @@ class PolicySet:
 
     def find(self, name: str) -> PlatformMatch | None:
         """Look up a policy name, an alias, or a platform tag built from either
-        (``manylinux_2_17_x86_64``, ``manylinux2014_x86_64``, ``linux_aarch64``)."""
-        policy = self.get(name)
+        (``manylinux_2_17_x86_64``, ``manylinux2014_x86_64``, ``linux_aarch64``,
+        ``android_24_arm64_v8a``). Any Android API level is known: ``android_30`` is the listed
+        policy of the highest level <= 30 under that name."""
+        policy = self._get_any_level(name)
         if policy is not None:
             return PlatformMatch(policy, None)
         for arch in ARCHITECTURES:
             if name.endswith(f"_{arch}"):
-                policy = self.get(name[: -len(arch) - 1])
-                if policy is not None:
+                policy = self._get_any_level(name[: -len(arch) - 1])
+                if policy is not None and (
+                    policy.libc is not Libc.ANDROID or policy.tag(arch) == name
+                ):
+                    return PlatformMatch(policy, arch)
+        for arch, abi in ANDROID_ABIS.items():
+            if name.endswith(f"_{abi}"):
+                policy = self._get_any_level(name[: -len(abi) - 1])
+                if policy is not None and policy.tag(arch) == name:
                     return PlatformMatch(policy, arch)
         return None
+
+    def _get_any_level(self, name: str) -> Policy | None:
+        found = self.get(name)
+        if found is not None:
+            return found
+        parsed = parse_policy_name(name)
+        if parsed is None or parsed[0] is not Libc.ANDROID:
+            return None
+        return android_policy((p for p in self.policies if p.libc is Libc.ANDROID), parsed[1][0])
+
+    def for_requirements(self, requirements: WheelRequirements) -> PolicySet:
+        """The set to judge ``requirements`` against: for an Android wheel, the listed policies
+        plus one for each API level where its verdict can change (its tag's, its files' notes',
+        its Bionic versions'); any other wheel is judged against this set as it is."""
+        if requirements.libc is not Libc.ANDROID:
+            return self
+        added = android_ladder(self.policies, android_levels(requirements))
+        return self if len(added) == len(self.policies) else PolicySet(tuple(added))
 
     def lookup(self, name: str) -> PlatformMatch:
         """Like :meth:`find`, but an unknown name, or an architecture the policy has no data
@@ -113,7 +147,8 @@ class PolicySet:
         """Judge ``requirements`` against every policy; see :func:`manywheel.policy.evaluate`."""
         from manywheel.policy.judgment import evaluate
 
-        return evaluate(self, requirements, check_isa=check_isa, check_execstack=check_execstack)
+        judged = self.for_requirements(requirements)
+        return evaluate(judged, requirements, check_isa=check_isa, check_execstack=check_execstack)
 
 
 def load_policies(extra: Sequence[Path] = ()) -> PolicySet:

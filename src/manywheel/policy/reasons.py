@@ -43,6 +43,15 @@ class ReasonKind(Enum):
     PYFPE_JBUF = "pyfpe-jbuf"
     #: The file uses UCS2 Python 2 symbols (manylinux forbids narrow-unicode builds).
     UCS2 = "ucs2"
+    #: Android: the file was built for a higher API level (its ident note). (A Bionic symbol
+    #: version of a higher level is a :attr:`VERSION_TOO_NEW`.)
+    ANDROID_API_LEVEL = "android-api-level"
+    #: Android: the file does not say its API level (no ident note), so no level below the
+    #: wheel's tag can be promised.
+    ANDROID_API_UNKNOWN = "android-api-unknown"
+    #: Android: finding libraries of the wheel (its own or grafted ones) takes DT_RUNPATH, which
+    #: Bionic reads from API 24 on.
+    ANDROID_RUNPATH = "android-runpath"
 
     @property
     def repairable(self) -> bool:

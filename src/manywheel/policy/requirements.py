@@ -65,6 +65,12 @@ class ElfRequirements:
     uses_ucs2: bool = False
     #: An executable that embeds Python: linking libpython is legitimate there.
     embeds_python: bool = False
+    #: Android: the API level its ``.note.android.ident`` says it was built for (``None``: no
+    #: note).
+    android_api_level: int | None = None
+    #: Android: it finds a library of the wheel through its DT_RUNPATH (Bionic reads DT_RUNPATH
+    #: from API 24 on, and never DT_RPATH).
+    runpath_in_wheel: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,9 @@ class WheelRequirements:
     #: For musl: the musl version the wheel needs, taken from the wheel (its musllinux tag or its
     #: ELF files), never from the machine running the tool. ``None`` when unknown.
     musl_version: tuple[int, int] | None = None
+    #: For Android: the (lowest) API level the wheel's android tags claim, ``None`` untagged. The
+    #: floor for files that do not say which level they were built for.
+    android_tag_level: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.libraries, MappingProxyType):

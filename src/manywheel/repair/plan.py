@@ -19,7 +19,14 @@ from manywheel.audit import (
 )
 from manywheel.errors import ManywheelError
 from manywheel.linker import RootFileSystem
-from manywheel.policy import PolicySet, PolicyVerdict, Verdict, WheelRequirements, is_libpython
+from manywheel.policy import (
+    Libc,
+    PolicySet,
+    PolicyVerdict,
+    Verdict,
+    WheelRequirements,
+    is_libpython,
+)
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
 
@@ -140,6 +147,7 @@ def plan_repair(
         raise RepairRefusedError("not a platform wheel: it has no ELF file", path=report.path)
     provided = _provided(report, options.from_wheels)
     excluded = excluded_sonames(report, options.exclude) | frozenset(provided)
+    policies = _with_requested(policies, options.plat)
     verdict = evaluate_for_repair(report, policies, excluded, audit)
     target = _target(report, policies, verdict, options)
     claimed = _claimed(verdict, target, options)
@@ -244,11 +252,22 @@ def _target(
     return found
 
 
+def _with_requested(policies: PolicySet, plat: str) -> PolicySet:
+    """``policies`` with the Android policy ``plat`` names when it is of a level the set does not
+    list (``--plat android_23_arm64_v8a``): its verdict is then judged like the others'."""
+    match = policies.find(plat)
+    if match is None or match.policy.libc is not Libc.ANDROID or match.policy in policies:
+        return policies
+    return PolicySet((*policies.policies, match.policy))
+
+
 def _claimed(
     verdict: Verdict, target: PolicyVerdict, options: RepairOptions
 ) -> tuple[PolicyVerdict, ...]:
     """The target, preceded by the best policy the repaired wheel also satisfies — unless asked
-    not to, or unless that policy needs grafts the target does not (auditwheel's rule)."""
+    not to, or unless that policy needs grafts the target does not (auditwheel's rule). An
+    Android wheel has one tag (PEP 738; auditwheel refuses more): the better one alone, since
+    every device accepting the target's API level accepts a lower one."""
     best = verdict.best_after_repair
     if (
         options.only_plat
@@ -256,6 +275,8 @@ def _claimed(
         or not set(best.grafts) <= set(target.grafts)
     ):
         return (target,)
+    if target.policy.libc is Libc.ANDROID:
+        return (best,)
     return (best, target)
 
 
@@ -296,7 +317,9 @@ def _grafts(
         replacements = tuple(sorted((n, new_names[n]) for n in needs if n in new_names))
         # A grafted library linking libpython (boost_python, say) gets it from the interpreter,
         # which on manylinux Pythons is static: the dependency goes, as in the wheel's files.
-        no_libpython = tuple(sorted(n for n in needs if is_libpython(n)))
+        # On Android the app has loaded libpython: linking it is normal, it stays.
+        android = report.libc is Libc.ANDROID
+        no_libpython = () if android else tuple(sorted(n for n in needs if is_libpython(n)))
         member = f"{libs_dir}/{names[source]}"
         entries = (["$ORIGIN"] if replacements else []) + _provider_entries(
             sorted(needs), provided, member
@@ -308,6 +331,7 @@ def _grafts(
             remove_needed=no_libpython,
             rpath=rpath,
             remove_rpath=rpath is None,
+            keep_runpath=android,  # Bionic reads DT_RUNPATH only
         )
         included = any(INCLUDE_REQUESTER in needed_by.get(s, ()) for s in group)
         grafts.append(
@@ -382,6 +406,7 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
         remove_needed=remove,
         rpath=rpath,
         remove_rpath=remove_rpath,
-        keep_runpath=keep_runpath,
+        # Bionic ignores DT_RPATH: Android's search path is always DT_RUNPATH.
+        keep_runpath=keep_runpath or report.libc is Libc.ANDROID,
     )
     return MemberPatch(member.member, edits, moved_to)

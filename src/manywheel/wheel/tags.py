@@ -4,6 +4,8 @@
 - the filename's platform tags: the replaced ones (``linux_<arch>`` for a manylinux/musllinux
   target) dropped, the new ones added, deduplicated and sorted, as auditwheel 6 writes them
   (``manylinux2014_x86_64.manylinux_2_17_x86_64``);
+- an Android (PEP 738) wheel has one platform tag: a new ``android_N_<abi>`` replaces the old
+  ``android_*_<abi>`` and ``linux_<arch>`` (auditwheel never changes an Android tag);
 - ``any`` cannot stand beside another platform: it is dropped and the wheel becomes platlib;
 - WHEEL's Tag lines: each distinct ``python-abi`` pair gets every new platform, and the lines
   for replaced platforms go, other lines stay in their order.
@@ -38,6 +40,23 @@ def replaced_platforms(platform: str) -> tuple[str, ...]:
     return ("linux_" + "_".join(parts[1:]),)
 
 
+#: PEP 738's ABI names and the architectures of their ``linux_*`` tags.
+_ANDROID_ARCH = {"arm64_v8a": "aarch64", "x86_64": "x86_64", "armeabi_v7a": "armv7l", "x86": "i686"}
+
+
+def _android_replaced(platform: str, existing: Iterable[str]) -> list[str] | None:
+    """For an ``android_N_<abi>`` target, the tags it replaces among ``existing``; else None."""
+    if not platform.startswith("android_"):
+        return None
+    abi = platform.split("_", 2)[2]
+    arch = _ANDROID_ARCH.get(abi, abi)
+    return [
+        t
+        for t in existing
+        if t == f"linux_{arch}" or (t.startswith("android_") and t.split("_", 2)[2:] == [abi])
+    ]
+
+
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -52,8 +71,11 @@ def retag(
     defaults to :func:`replaced_platforms` of ``platforms[0]``."""
     if not platforms:
         raise ValueError("retag needs at least one platform tag")
-    to_remove = list(replaced_platforms(platforms[0]) if remove is None else remove)
     original = sorted(set(filename_platforms))
+    android = _android_replaced(platforms[0], [*original, *(t.split("-")[-1] for t in wheel_tags)])
+    if remove is None and android is not None:
+        remove = [t for t in android if t not in platforms]
+    to_remove = list(replaced_platforms(platforms[0]) if remove is None else remove)
     names = _unique([tag for tag in original if tag not in to_remove] + list(platforms))
     platlib = False
     if "any" in names and len(names) > 1:
