@@ -44,11 +44,13 @@ def expand_braces(pattern: str) -> list[str]:
 
 
 def _unescape(text: str) -> str:
-    return re.sub(r"\\([{},\\])", r"\1", text)
+    return re.sub(r"\\(.)", r"\1", text, flags=re.DOTALL)
 
 
 def _expand(pattern: str) -> list[str]:
-    found = _first_group(pattern)
+    # bash keeps a "{}" (find's placeholder) that starts a word, an alternative or what follows
+    # a group as it is
+    found = _first_group(pattern, 2 if pattern.startswith("{}") else 0)
     if found is None:
         return [pattern]
     start, end, alternatives = found
@@ -66,9 +68,9 @@ def _expand(pattern: str) -> list[str]:
     return results
 
 
-def _first_group(pattern: str) -> tuple[int, int, list[str]] | None:
-    """The first brace group that expands: (its start, its closing brace, the alternatives)."""
-    index = 0
+def _first_group(pattern: str, index: int) -> tuple[int, int, list[str]] | None:
+    """The first brace group from ``index`` that expands: (its start, its closing brace, the
+    alternatives)."""
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
@@ -83,7 +85,10 @@ def _first_group(pattern: str) -> tuple[int, int, list[str]] | None:
 
 
 def _group_at(pattern: str, start: int) -> tuple[int, int, list[str]] | None:
-    depth, index, commas = 0, start, [start]
+    """The group opened at ``start``, as bash finds it: a ``}`` at the group's own level before
+    any comma closes a sequence (``{1..3}``; an invalid one is no group at all); otherwise that
+    ``}`` is text and the group goes on to a later one."""
+    depth, index, commas = 1, start + 1, [start]
     while index < len(pattern):
         char = pattern[index]
         if char == "\\":
@@ -91,24 +96,21 @@ def _group_at(pattern: str, start: int) -> tuple[int, int, list[str]] | None:
             continue
         if char == "{":
             depth += 1
-        elif char == "}":
+        elif char == "}" and depth > 1:
             depth -= 1
-            if depth == 0:
-                return _alternatives(pattern, start, index, commas)
+        elif char == "}":
+            if len(commas) > 1:
+                bounds = [*commas, index]
+                alternatives = [pattern[a + 1 : b] for a, b in itertools.pairwise(bounds)]
+                return start, index, alternatives
+            body = pattern[start + 1 : index]
+            if ".." in body:  # a sequence, or (invalid) no group at all
+                sequence = _sequence(body)
+                return None if sequence is None else (start, index, sequence)
         elif char == "," and depth == 1:
             commas.append(index)
         index += 1
     return None
-
-
-def _alternatives(
-    pattern: str, start: int, end: int, commas: list[int]
-) -> tuple[int, int, list[str]] | None:
-    if len(commas) > 1:
-        bounds = [*commas, end]
-        return start, end, [pattern[a + 1 : b] for a, b in itertools.pairwise(bounds)]
-    sequence = _sequence(pattern[start + 1 : end])
-    return None if sequence is None else (start, end, sequence)
 
 
 def _sequence(body: str) -> list[str] | None:
