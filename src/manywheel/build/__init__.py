@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         local_runner,
         parse_environment,
     )
+    from manywheel.build.check import CheckResult, Problem, ProblemKind, TagVerdict, check_wheel
     from manywheel.build.config import (
         DEFAULT_REPAIR_COMMAND,
         BuildOptions,
@@ -56,6 +57,10 @@ _LAZY = {
         ),
         "manywheel.build.config",
     ),
+    **dict.fromkeys(
+        ("CheckResult", "Problem", "ProblemKind", "TagVerdict", "check_wheel"),
+        "manywheel.build.check",
+    ),
     **dict.fromkeys(("expand_braces", "selector_matches"), "manywheel.build.patterns"),
 }
 
@@ -63,14 +68,19 @@ __all__ = [
     "DEFAULT_REPAIR_COMMAND",
     "Assignment",
     "BuildOptions",
+    "CheckResult",
     "CommandRunner",
     "ConfigError",
     "ContainerEngine",
     "Frontend",
     "GlobalOptions",
     "ParsedEnvironment",
+    "Problem",
+    "ProblemKind",
     "ProjectConfig",
     "ShellSyntaxError",
+    "TagVerdict",
+    "check_wheel",
     "expand_braces",
     "load_config",
     "local_runner",
