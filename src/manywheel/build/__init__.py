@@ -30,7 +30,21 @@ if TYPE_CHECKING:
         ProjectConfig,
         load_config,
     )
+    from manywheel.build.credentials import (
+        CredentialsError,
+        Repository,
+        RepositoryRequest,
+        resolve_repository,
+    )
     from manywheel.build.patterns import expand_braces, selector_matches
+    from manywheel.build.transport import TransportError
+    from manywheel.build.upload import (
+        Outcome,
+        UploadError,
+        UploadReport,
+        WheelUpload,
+        upload_wheels,
+    )
 
 _LAZY = {
     **dict.fromkeys(
@@ -61,7 +75,16 @@ _LAZY = {
         ("CheckResult", "Problem", "ProblemKind", "TagVerdict", "check_wheel"),
         "manywheel.build.check",
     ),
+    **dict.fromkeys(
+        ("CredentialsError", "Repository", "RepositoryRequest", "resolve_repository"),
+        "manywheel.build.credentials",
+    ),
     **dict.fromkeys(("expand_braces", "selector_matches"), "manywheel.build.patterns"),
+    "TransportError": "manywheel.build.transport",
+    **dict.fromkeys(
+        ("Outcome", "UploadError", "UploadReport", "WheelUpload", "upload_wheels"),
+        "manywheel.build.upload",
+    ),
 }
 
 __all__ = [
@@ -72,20 +95,30 @@ __all__ = [
     "CommandRunner",
     "ConfigError",
     "ContainerEngine",
+    "CredentialsError",
     "Frontend",
     "GlobalOptions",
+    "Outcome",
     "ParsedEnvironment",
     "Problem",
     "ProblemKind",
     "ProjectConfig",
+    "Repository",
+    "RepositoryRequest",
     "ShellSyntaxError",
     "TagVerdict",
+    "TransportError",
+    "UploadError",
+    "UploadReport",
+    "WheelUpload",
     "check_wheel",
     "expand_braces",
     "load_config",
     "local_runner",
     "parse_environment",
+    "resolve_repository",
     "selector_matches",
+    "upload_wheels",
 ]
 
 

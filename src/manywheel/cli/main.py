@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "manywheel.cli.policies_command",
     "manywheel.cli.verify_command",
     "manywheel.cli.check_command",
+    "manywheel.cli.upload_command",
 )
 
 
