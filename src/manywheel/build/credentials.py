@@ -99,7 +99,8 @@ def _pypirc(path: Path, explicit: bool) -> configparser.RawConfigParser:
         parser.read_string(text, source=str(path))
     except configparser.Error as e:
         # configparser's message may quote a line holding a password: say only where
-        line = getattr(e, "lineno", None)
+        errors = getattr(e, "errors", None)
+        line = errors[0][0] if errors else getattr(e, "lineno", None)
         where = f" at line {line}" if line else ""
         raise CredentialsError(f"malformed .pypirc{where}", path=str(path)) from None
     return parser

@@ -136,13 +136,14 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         client_cert=args.client_cert,
         non_interactive=not _interactive(args, ctx),
     )
-    repository = resolve_repository(
-        request, ctx.environ, prompt=_prompt if _interactive(args, ctx) else None
-    )
+    repository = resolve_repository(request, ctx.environ)  # a bad configuration stops here
     checks = check_all(args, ctx)
     for check in checks:
         if not check.passed(strict=args.strict):
             render_text(check, ctx, strict=args.strict)
+    uploading = all(c.passed(strict=args.strict) for c in checks) or args.skip_failed
+    if repository.password is None and uploading and _interactive(args, ctx):
+        repository = resolve_repository(request, ctx.environ, prompt=_prompt)
     try:
         report = upload_wheels(
             args.wheels,
