@@ -370,3 +370,44 @@ def test_every_option_has_a_field() -> None:
     images = {n for n in per_build if n.endswith("-image")}
     assert per_build - images <= options.sources.keys()
     assert "manylinux-x86_64-image" in options.sources
+
+
+def test_manywheel_options_and_identifier_objects(tmp_path: Path) -> None:
+    """manywheel's own keys (the flags of ``manywheel build``) and identifiers given as objects
+    whose ``str()`` is the identifier (the runner's ``BuildIdentifier``)."""
+
+    class Identifier:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+        def __str__(self) -> str:
+            return self.text
+
+    project = _project(
+        tmp_path,
+        """
+[tool.cibuildwheel]
+manylinux = "not read from cibuildwheel's table"
+
+[tool.manywheel]
+env = "debian:bullseye"
+manylinux = "manylinux2014"
+musllinux = "musllinux_1_2"
+
+[[tool.manywheel.overrides]]
+select = "cp313-*"
+manylinux = "manylinux_2_28"
+""",
+    )
+    config = load_config(project, environ={"MANYWHEEL_MUSLLINUX": "musllinux_1_1"})
+    assert config.globals.env == "debian:bullseye"
+    assert config.options_for(Identifier("cp311-manylinux_x86_64")).target == "manylinux2014"
+    assert config.options_for(Identifier("cp313-manylinux_x86_64")).target == "manylinux_2_28"
+    assert config.options_for("cp313-musllinux_x86_64").target == "musllinux_1_1"
+    assert config.globals.selects(Identifier("cp313-musllinux_x86_64"))
+    assert any("[tool.cibuildwheel] manylinux: unknown option" in w for w in config.warnings)
+    environ = {"CIBW_ENV": "ignored", "MANYWHEEL_ENV": "zig"}
+    assert load_config(project, environ=environ, cli={"env": "container:img"}).globals.env == (
+        "container:img"
+    )
+    assert load_config(project, environ=environ).globals.env == "zig"

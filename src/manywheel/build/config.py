@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -77,6 +77,7 @@ __all__ = [
     "ContainerEngine",
     "Frontend",
     "GlobalOptions",
+    "Identifier",
     "ProjectConfig",
     "load_config",
 ]
@@ -95,6 +96,12 @@ PRERELEASE_PYTHONS = ("cp316",)
 OBSOLETE_GROUPS = frozenset({"cpython-freethreading", "cpython-experimental-riscv64"})
 
 _TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
+
+
+class Identifier(Protocol):
+    """A build identifier: ``str()`` gives cibuildwheel's spelling (``cp311-manylinux_x86_64``)."""
+
+    def __str__(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,19 +134,23 @@ class GlobalOptions:
     requires_python: SpecifierSet | None = None
     allow_empty: bool = False
     output_dir: str = "wheelhouse"
+    #: ``env``: the build environment (``zig``, ``debian:bullseye``, ``container:IMAGE``);
+    #: ``None``: the runner's default.
+    env: str | None = None
 
-    def selects(self, identifier: str) -> bool:
+    def selects(self, identifier: Identifier) -> bool:
         """Whether ``identifier`` is built: ``requires-python``, the ``enable`` groups, then
         ``build`` and not ``skip`` (cibuildwheel's rules)."""
+        identifier = str(identifier)
         if not self._python_allowed(identifier) or not self._group_enabled(identifier):
             return False
         return selector_matches(self.build, identifier) and not selector_matches(
             self.skip, identifier
         )
 
-    def tests(self, identifier: str) -> bool:
+    def tests(self, identifier: Identifier) -> bool:
         """Whether ``identifier``'s wheel is tested (not matched by ``test-skip``)."""
-        return not selector_matches(self.test_skip, identifier)
+        return not selector_matches(self.test_skip, str(identifier))
 
     def _python_allowed(self, identifier: str) -> bool:
         if self.requires_python is None:
@@ -183,6 +194,10 @@ class BuildOptions:
     #: ``manylinux-<arch>-image`` or ``musllinux-<arch>-image`` for this identifier's platform
     #: and architecture (``manylinux2014``, ``manylinux_2_28`` or an image reference).
     image: str | None = None
+    #: ``manylinux``/``musllinux``: the policy to build for (``manylinux2014``,
+    #: ``manylinux_2_28``, ``musllinux_1_2``); ``None``: the runner's default.
+    manylinux: str | None = None
+    musllinux: str | None = None
     test_command: str = ""
     before_test: str = ""
     test_sources: tuple[str, ...] = ()
@@ -210,6 +225,13 @@ class BuildOptions:
         return self.environment.with_passed(names, host).evaluate(base, run)
 
     @property
+    def target(self) -> str | None:
+        """``manylinux`` for a manylinux identifier, ``musllinux`` for a musllinux one."""
+        if self.identifier is None:
+            return None
+        return self.musllinux if "-musllinux_" in self.identifier else self.manylinux
+
+    @property
     def test_extras_text(self) -> str:
         """``[a,b]`` for ``pip install wheel[a,b]``, ``""`` without extras."""
         return f"[{','.join(self.test_extras)}]" if self.test_extras else ""
@@ -228,12 +250,13 @@ class ProjectConfig:
     cli: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
 
-    def options_for(self, identifier: str | None) -> BuildOptions:
-        """The options of ``identifier`` (``None``: without any override). Raises
-        :class:`ConfigError` naming where a bad value came from."""
-        return _Resolver(self, identifier).build_options()
+    def options_for(self, identifier: Identifier | None) -> BuildOptions:
+        """The options of ``identifier`` — a string in cibuildwheel's spelling or anything
+        whose ``str()`` is one, such as the runner's ``BuildIdentifier`` (``None``: without any
+        override). Raises :class:`ConfigError` naming where a bad value came from."""
+        return _Resolver(self, None if identifier is None else str(identifier)).build_options()
 
-    def check(self, identifiers: Sequence[str]) -> None:
+    def check(self, identifiers: Sequence[Identifier]) -> None:
         """Resolve every identifier's options now, so a bad value in an override is reported
         before any build starts."""
         for identifier in identifiers:
@@ -404,6 +427,8 @@ class _Resolver:
             build_verbosity=self.get("build-verbosity"),
             container_engine=self.get("container-engine"),
             image=(self.text(image) or None) if image in OPTIONS else None,
+            manylinux=self.text("manylinux") or None,
+            musllinux=self.text("musllinux") or None,
             test_command=test_command,
             before_test=self.text("before-test"),
             test_sources=self.get("test-sources"),
@@ -521,6 +546,7 @@ def _globals(config: ProjectConfig) -> tuple[GlobalOptions, list[str]]:
             requires_python=_requires_python(config),
             allow_empty=text("allow-empty").strip().lower() in _TRUE,
             output_dir=text("output-dir") or "wheelhouse",
+            env=text("env") or None,
         ),
         warnings,
     )

@@ -123,6 +123,10 @@ OPTIONS: dict[str, Option] = {
         Option("build-verbosity", Format.TEXT, default="0"),
         Option("container-engine", Format.FIELDS),
         *_images(),
+        # manywheel's own (the flags of ``manywheel build``): where to build and for which policy
+        Option("env", Format.TEXT, Scope.GLOBAL, platform_variable=False, cibuildwheel=False),
+        Option("manylinux", Format.TEXT, cibuildwheel=False),
+        Option("musllinux", Format.TEXT, cibuildwheel=False),
         # testing
         Option("test-command", Format.COMMANDS),
         Option("before-test", Format.COMMANDS),
