@@ -33,6 +33,9 @@ __all__ = ["MetadataCheck", "check_metadata"]
 logger = logging.getLogger(__name__)
 
 _RENDERED_TYPES = ("text/plain", "text/markdown")
+#: A reStructuredText description longer than this is not rendered (a bound on the time docutils
+#: may take; real descriptions are a few KiB).
+MAX_RENDERED_CHARACTERS = 2 * 2**20
 
 #: docutils' report lines, as twine rewrites them: ``line N: Level: message``.
 _REPORT = re.compile(
@@ -119,6 +122,12 @@ def _description(raw: RawMetadata) -> tuple[list[str], list[str]]:
 
 
 def _render_rst(description: str, params: Mapping[str, str]) -> list[str]:
+    if len(description) > MAX_RENDERED_CHARACTERS:
+        logger.warning(
+            "the reStructuredText description (%d characters) is too long to render here",
+            len(description),
+        )
+        return []
     try:
         from readme_renderer.rst import render
     except ImportError:
