@@ -72,6 +72,7 @@ def test_manylinux1_tag_needing_a_newer_glibc_is_refused(extensions: dict[str, P
     assert result.best_tag == "manylinux_2_34_x86_64"
 
 
+@pytest.mark.network
 def test_real_manylinux1_wheel_needing_glibc_2_28_is_refused() -> None:
     """playwright 1.63.0's wheel on the index claims manylinux1; its node binary needs
     GLIBC_2.28 (fcntl64): the reason named is that need, not the first of its older ones."""
@@ -104,6 +105,7 @@ def test_broken_record_is_refused(extensions: dict[str, Path]) -> None:
     assert problem.message.startswith("hash-mismatch: content does not match RECORD")
 
 
+@pytest.mark.network
 @pytest.mark.parametrize(("requirement", "platform"), GOOD_REAL, ids=[g[0] for g in GOOD_REAL])
 def test_real_wheels_pass(requirement: str, platform: str) -> None:
     result = check_wheel(download_wheel(requirement, platform))

@@ -51,6 +51,7 @@ def _env(server: IndexServer, **extra: str) -> dict[str, str]:
     return {"TWINE_USERNAME": server.username, "TWINE_PASSWORD": server.password, **extra}
 
 
+@pytest.mark.slow
 def test_upload_rerun_and_pip_install(
     server: IndexServer, wheels: dict[str, Path], python: HostPython, tmp_path: Path
 ) -> None:
