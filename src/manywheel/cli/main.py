@@ -27,6 +27,8 @@ COMMAND_MODULES = (
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",
     "manywheel.cli.verify_command",
+    "manywheel.cli.check_command",
+    "manywheel.cli.upload_command",
 )
 
 
