@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.policy import ModuleFacts, StableAbi, judge_python_abi, python_imports
+from manywheel.policy import Libc, ModuleFacts, StableAbi, judge_python_abi, python_imports
 from manywheel.wheel import AbiKind, WheelFilename, interpreter_claims, verify_wheel
 from tests.harness.extensions import write_wheel
 
@@ -93,24 +93,27 @@ def data() -> StableAbi:
 
 
 @pytest.mark.parametrize(
-    ("arch", "musl", "suffix", "ok"),
+    ("arch", "libc", "suffix", "ok"),
     [
-        ("aarch64", False, ".cpython-311-aarch64-linux-gnu.so", True),
-        ("aarch64", False, ".cpython-311-x86_64-linux-gnu.so", False),
-        ("x86_64", True, ".cpython-311-x86_64-linux-musl.so", True),
-        ("x86_64", True, ".cpython-311-x86_64-linux-gnu.so", False),
-        ("armv7l", False, ".cpython-311-arm-linux-gnueabihf.so", True),
-        ("i686", False, ".cpython-311-i386-linux-gnu.so", True),
-        ("sparc64", False, ".cpython-311-sparc64-linux-gnu.so", True),  # unknown: any triple
-        ("x86_64", False, ".cpython-310-x86_64-linux-gnu.so", False),
+        ("aarch64", Libc.GLIBC, ".cpython-311-aarch64-linux-gnu.so", True),
+        ("aarch64", Libc.GLIBC, ".cpython-311-x86_64-linux-gnu.so", False),
+        ("x86_64", Libc.MUSL, ".cpython-311-x86_64-linux-musl.so", True),
+        ("x86_64", Libc.MUSL, ".cpython-311-x86_64-linux-gnu.so", False),
+        ("aarch64", Libc.ANDROID, ".cpython-311-aarch64-linux-android.so", True),
+        ("x86_64", Libc.ANDROID, ".cpython-311-x86_64-linux-android.so", True),
+        ("x86_64", Libc.ANDROID, ".cpython-311-x86_64-linux-gnu.so", False),
+        ("armv7l", Libc.GLIBC, ".cpython-311-arm-linux-gnueabihf.so", True),
+        ("i686", Libc.GLIBC, ".cpython-311-i386-linux-gnu.so", True),
+        ("sparc64", Libc.GLIBC, ".cpython-311-sparc64-linux-gnu.so", True),  # unknown: any
+        ("x86_64", Libc.GLIBC, ".cpython-310-x86_64-linux-gnu.so", False),
     ],
 )
 def test_version_specific_suffix(
-    data: StableAbi, arch: str, musl: bool, suffix: str, ok: bool
+    data: StableAbi, arch: str, libc: Libc, suffix: str, ok: bool
 ) -> None:
     module = ModuleFacts(f"pkg/m{suffix}", "m", ("PyList_New",))
     verdict = judge_python_abi(
-        _name(f"cp311-cp311-linux_{arch}"), [module], arch=arch, musl=musl, data=data
+        _name(f"cp311-cp311-linux_{arch}"), [module], arch=arch, libc=libc, data=data
     )
     assert verdict.ok is ok, verdict.problems
 

@@ -101,4 +101,4 @@ def python_abi_verdict(
     data = data or StableAbi.load()
     known = data.symbols.keys() if any(c.stable for c in claims) else None
     facts = module_facts(members, known=known)
-    return judge_python_abi(filename, facts, arch=arch, musl=libc is Libc.MUSL, data=data)
+    return judge_python_abi(filename, facts, arch=arch, libc=libc or Libc.GLIBC, data=data)

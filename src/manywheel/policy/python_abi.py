@@ -33,6 +33,7 @@ from types import MappingProxyType
 from typing import Any
 
 from manywheel.errors import InvalidPolicyError
+from manywheel.policy.definitions import Libc
 from manywheel.wheel import AbiKind, InterpreterClaim, WheelFilename, interpreter_claims
 
 __all__ = [
@@ -262,7 +263,7 @@ def judge_python_abi(
     modules: Sequence[ModuleFacts],
     *,
     arch: str | None,
-    musl: bool = False,
+    libc: Libc = Libc.GLIBC,
     data: StableAbi | None = None,
 ) -> PythonAbiVerdict:
     """Judge ``modules`` against what ``filename``'s tags claim (see the module's doc)."""
@@ -270,7 +271,7 @@ def judge_python_abi(
     claims = interpreter_claims(filename)
     problems: dict[tuple[object, ...], AbiProblem] = {}
     notes: list[AbiProblem] = []
-    triple = _triple(arch, musl)
+    triple = _triple(arch, libc)
     needs = {m.member: _needed(m, data) for m in modules}
     for claim in claims:
         for problem in _claim_problems(claim, modules, data, triple, notes):
@@ -290,10 +291,14 @@ def judge_python_abi(
     )
 
 
-def _triple(arch: str | None, musl: bool) -> str | None:
+def _triple(arch: str | None, libc: Libc) -> str | None:
+    """The multiarch triple in the extension suffixes of a CPython for ``arch`` and ``libc``
+    (Android's CPython says ``aarch64-linux-android``, as its sysconfig's ``MULTIARCH``)."""
     triple = _TRIPLES.get(arch or "")
-    if triple is None or not musl:
+    if triple is None or libc is Libc.GLIBC:
         return triple
+    if libc is Libc.ANDROID:
+        return triple.split("-", 1)[0] + "-linux-android"
     return triple.replace("-gnueabihf", "-musleabihf").replace("-gnu", "-musl")
 
 
