@@ -1,0 +1,143 @@
+"""The ``debian:SUITE`` environment, driven through the Environment/Session Protocols as the
+build runner drives it: which identifiers it can build, and PyYAML built in bookworm with
+before-all installing libyaml-dev, repaired against the root (libyaml grafted from the root,
+not the host), then proven in a clean root that has no libyaml."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from manywheel.build.debian import DebianEnvironment
+from manywheel.build.environment import Environment, Workspace
+from manywheel.build.identifiers import BuildIdentifier
+from manywheel.build.roots import RootStore
+from manywheel.build.roots_cache import CacheDirectory
+from manywheel.build.roots_index import PackageIndex
+from manywheel.build.roots_systems import CleanSystems
+from manywheel.build.testing import TestSettings, TestStatus, test_wheel
+from manywheel.repair import PatchelfPatcher, RepairOptions, repair_wheel
+
+
+def _environment(tmp_path: Path) -> DebianEnvironment:
+    store = RootStore(CacheDirectory(tmp_path / "cache"), native_arch="amd64")
+    return DebianEnvironment("bookworm", store=store, workdir=tmp_path / "work")
+
+
+@pytest.mark.parametrize(
+    ("identifier", "reason"),
+    [
+        ("cp311-manylinux_x86_64", None),
+        ("cp311-manylinux_aarch64", None),
+        ("cp312-manylinux_x86_64", "Debian bookworm ships CPython 3.11, not 3.12"),
+        ("cp311-musllinux_x86_64", "glibc system: build musllinux wheels with the zig"),
+        ("cp313t-manylinux_x86_64", "no free-threaded CPython 3.13t"),
+        ("pp310-manylinux_x86_64", "builds CPython wheels only"),
+    ],
+)
+def test_what_bookworm_can_build(tmp_path: Path, identifier: str, reason: str | None) -> None:
+    environment = _environment(tmp_path)
+    found = environment.unavailable(BuildIdentifier.parse(identifier))
+    assert found is None if reason is None else reason in (found or "")
+    assert environment.name == "debian:bookworm"
+
+
+def test_targets_and_platform_tags(tmp_path: Path) -> None:
+    environment: Environment = _environment(tmp_path)
+    x86 = BuildIdentifier.parse("cp311-manylinux_x86_64")
+    arm = BuildIdentifier.parse("cp311-manylinux_aarch64")
+    assert environment.target(x86) == "bookworm-amd64-py3.11"
+    assert environment.target(arm) == "bookworm-arm64-py3.11"
+    assert isinstance(environment, DebianEnvironment)
+    assert environment.platform_tag(arm) == "manylinux_2_36_aarch64"
+
+
+def test_without_qemu_an_arm64_build_is_unavailable(tmp_path: Path) -> None:
+    store = RootStore(CacheDirectory(tmp_path), native_arch="amd64")
+    environment = DebianEnvironment("bookworm", store=store, binfmt_conf_dirs=[tmp_path])
+    reason = environment.unavailable(BuildIdentifier.parse("cp311-manylinux_aarch64"))
+    assert reason == (
+        "building for aarch64 on this amd64 machine needs qemu-user-static "
+        "(apt-get install qemu-user-static)"
+    )
+
+
+def _host_index() -> PackageIndex:
+    """pip inside gets what the host's pip is configured with (PyPI and the local index)."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
+    )
+    return PackageIndex.from_pip_config(listed.stdout, os.environ)
+
+
+BUILD = (
+    "python3.11 -m venv {scratch}/venv && {scratch}/venv/bin/pip wheel --no-deps"
+    " --no-binary pyyaml pyyaml==6.0.3 -w {scratch}/dist"
+)
+
+
+@pytest.mark.root
+@pytest.mark.slow
+@pytest.mark.network
+def test_pyyaml_builds_with_before_all_and_carries_the_roots_libyaml(
+    root_store: RootStore, patcher: PatchelfPatcher, tmp_path: Path
+) -> None:
+    identifier = BuildIdentifier.parse("cp311-manylinux_x86_64")
+    log_path = tmp_path / "build.log"
+    with (
+        DebianEnvironment("bookworm", store=root_store, index=_host_index()) as environment,
+        log_path.open("wb") as log,
+    ):
+        environment.prepare([identifier], log)
+        before_all = Workspace(tmp_path / "before-all", tmp_path / "prefix")
+        before_all.scratch.mkdir()
+        with environment.open(identifier, before_all, log) as session:
+            cwd = session.inside(before_all.scratch)
+            missing = ["apt-get", "install", "-y", "no-such-package"]
+            assert session.run(missing, cwd=cwd, env={}, log=log) != 0
+            code = session.run(
+                ["sh", "-c", "apt-get install -y libyaml-dev"], cwd=cwd, env={}, log=log
+            )
+            assert code == 0, log_path.read_text()[-3000:]
+        build = Workspace(tmp_path / "build", tmp_path / "prefix")
+        build.scratch.mkdir()
+        with environment.open(identifier, build, log) as session:
+            scratch = session.inside(build.scratch)
+            command = BUILD.format(scratch=scratch)
+            code = session.run(["sh", "-c", command], cwd=scratch, env={}, log=log, timeout=900)
+            assert code == 0, log_path.read_text()[-3000:]
+            (built,) = (build.scratch / "dist").glob("*.whl")
+            result = repair_wheel(
+                built,
+                tmp_path / "wheelhouse",
+                patcher=patcher,
+                options=RepairOptions(plat=session.platform_tag),
+                audit=session.audit_options(),
+            )
+            root = session.root
+    assert result.plan is not None
+    (graft,) = result.plan.grafts
+    assert graft.sonames == ("libyaml-0.so.2",)
+    assert graft.host_path is not None  # read below the root, not from the host's /usr/lib
+    assert graft.host_path.startswith(str(root)), graft.host_path
+    with zipfile.ZipFile(result.output) as wheel:
+        names = wheel.namelist()
+        sbom = next(n for n in names if n.endswith("sboms/auditwheel.cdx.json"))
+        assert "pkg:deb/debian/libyaml-0-2@" in wheel.read(sbom).decode()
+    assert any(n.startswith("yaml/_yaml.cpython-311-x86_64-linux-gnu") for n in names)
+    assert not root.exists(), "the environment removes its roots when closed"
+    settings = TestSettings(
+        command="python -c 'import yaml._yaml; print(yaml.load(\"a: 1\", Loader=yaml.CLoader))'"
+    )
+    systems = CleanSystems(root_store)
+    tested = test_wheel(result.output, systems=systems, settings=settings, project=tmp_path)
+    assert tested.status is TestStatus.PASSED, tested.output
+    assert tested.output.splitlines()[-1] == "{'a': 1}"
+    unrepaired = test_wheel(built, systems=systems, settings=settings, project=tmp_path)
+    assert unrepaired.status is TestStatus.FAILED
+    assert "libyaml-0.so.2: cannot open shared object file" in unrepaired.output
