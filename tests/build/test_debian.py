@@ -5,9 +5,6 @@ not the host), then proven in a clean root that has no libyaml."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -18,10 +15,10 @@ from manywheel.build.environment import Environment, Workspace
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.roots import RootStore
 from manywheel.build.roots_cache import CacheDirectory
-from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_systems import CleanSystems
 from manywheel.build.testing import TestSettings, TestStatus, test_wheel
-from manywheel.repair import PatchelfPatcher, RepairOptions, repair_wheel
+from manywheel.repair import PatchelfPatcher
+from tests.build.pyyaml_build import build_pyyaml, host_index
 
 
 def _environment(tmp_path: Path) -> DebianEnvironment:
@@ -67,20 +64,6 @@ def test_without_qemu_an_arm64_build_is_unavailable(tmp_path: Path) -> None:
     )
 
 
-def _host_index() -> PackageIndex:
-    """pip inside gets what the host's pip is configured with (PyPI and the local index)."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=False
-    )
-    return PackageIndex.from_pip_config(listed.stdout, os.environ)
-
-
-BUILD = (
-    "python3.11 -m venv {scratch}/venv && {scratch}/venv/bin/pip wheel --no-deps"
-    " --no-binary pyyaml pyyaml==6.0.3 -w {scratch}/dist"
-)
-
-
 @pytest.mark.root
 @pytest.mark.slow
 @pytest.mark.network
@@ -88,38 +71,25 @@ def test_pyyaml_builds_with_before_all_and_carries_the_roots_libyaml(
     root_store: RootStore, patcher: PatchelfPatcher, tmp_path: Path
 ) -> None:
     identifier = BuildIdentifier.parse("cp311-manylinux_x86_64")
-    log_path = tmp_path / "build.log"
-    with (
-        DebianEnvironment("bookworm", store=root_store, index=_host_index()) as environment,
-        log_path.open("wb") as log,
-    ):
-        environment.prepare([identifier], log)
-        before_all = Workspace(tmp_path / "before-all", tmp_path / "prefix")
-        before_all.scratch.mkdir()
-        with environment.open(identifier, before_all, log) as session:
-            cwd = session.inside(before_all.scratch)
-            missing = ["apt-get", "install", "-y", "no-such-package"]
-            assert session.run(missing, cwd=cwd, env={}, log=log) != 0
-            code = session.run(
-                ["sh", "-c", "apt-get install -y libyaml-dev"], cwd=cwd, env={}, log=log
-            )
-            assert code == 0, log_path.read_text()[-3000:]
-        build = Workspace(tmp_path / "build", tmp_path / "prefix")
-        build.scratch.mkdir()
-        with environment.open(identifier, build, log) as session:
-            scratch = session.inside(build.scratch)
-            command = BUILD.format(scratch=scratch)
-            code = session.run(["sh", "-c", command], cwd=scratch, env={}, log=log, timeout=900)
-            assert code == 0, log_path.read_text()[-3000:]
-            (built,) = (build.scratch / "dist").glob("*.whl")
-            result = repair_wheel(
-                built,
-                tmp_path / "wheelhouse",
-                patcher=patcher,
-                options=RepairOptions(plat=session.platform_tag),
-                audit=session.audit_options(),
-            )
-            root = session.root
+    with DebianEnvironment("bookworm", store=root_store, index=host_index()) as environment:
+        with (tmp_path / "missing.log").open("wb") as log:
+            workspace = Workspace(tmp_path / "scratch", tmp_path / "prefix")
+            workspace.scratch.mkdir()
+            with environment.open(identifier, workspace, log) as session:
+                missing = ["apt-get", "install", "-y", "no-such-package"]
+                cwd = session.inside(workspace.scratch)
+                assert session.run(missing, cwd=cwd, env={}, log=log) == 100
+        tag = environment.platform_tag(identifier)
+        build = build_pyyaml(
+            environment,
+            identifier,
+            tmp_path,
+            platform_tag=tag,
+            patcher=patcher,
+            before_all="apt-get install -y libyaml-dev",
+        )
+        root = Path(build.audit_root)
+    result, built = build.repaired, build.built
     assert result.plan is not None
     (graft,) = result.plan.grafts
     assert graft.sonames == ("libyaml-0.so.2",)
