@@ -5,12 +5,13 @@ not the host), then proven in a clean root that has no libyaml."""
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from manywheel.build.debian import DebianEnvironment
+from manywheel.build.debian import DebianEnvironment, build_root_spec
 from manywheel.build.environment import Environment, Workspace
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.roots import RootStore
@@ -19,6 +20,7 @@ from manywheel.build.roots_systems import CleanSystems
 from manywheel.build.testing import TestSettings, TestStatus, test_wheel
 from manywheel.repair import PatchelfPatcher
 from tests.build.pyyaml_build import build_pyyaml, host_index
+from tests.harness.nobody import as_nobody, shared_directory
 
 
 def _environment(tmp_path: Path) -> DebianEnvironment:
@@ -111,3 +113,40 @@ def test_pyyaml_builds_with_before_all_and_carries_the_roots_libyaml(
     unrepaired = test_wheel(built, systems=systems, settings=settings, project=tmp_path)
     assert unrepaired.status is TestStatus.FAILED
     assert "libyaml-0.so.2: cannot open shared object file" in unrepaired.output
+
+
+def _before_all_as_nobody(cache: CacheDirectory, base: Path) -> str:
+    identifier = BuildIdentifier.parse("cp311-manylinux_x86_64")
+    store = RootStore(cache, native_arch="amd64")
+    with (
+        DebianEnvironment("bookworm", store=store, workdir=base / "work") as environment,
+        (base / "log").open("wb") as log,
+    ):
+        environment.prepare([identifier], log)
+        workspace = Workspace(base / "scratch", base / "prefix")
+        workspace.scratch.mkdir()
+        with environment.open(identifier, workspace, log) as session:
+            command = "apt-get install -y -q libyaml-dev && id -u && ls /usr/include/yaml.h"
+            cwd = session.inside(workspace.scratch)
+            code = session.run(["sh", "-c", command], cwd=cwd, env={}, log=log)
+    return f"{code}\n{(base / 'log').read_text()}"
+
+
+@pytest.mark.root
+@pytest.mark.slow
+@pytest.mark.network
+def test_before_all_installs_with_apt_without_root(root_store: RootStore) -> None:
+    """As nobody, with the build root cached: the environment runs in a user namespace, where
+    apt-get update and install work (apt's sandbox user is turned off there)."""
+    spec = build_root_spec("bookworm", "amd64", "3.11")
+    archive = root_store.archive(spec)
+    with shared_directory() as shared:
+        cache = CacheDirectory(shared / "cache")
+        cache.roots.mkdir(parents=True)
+        shutil.copy(archive, cache.roots)
+        for path in (cache.root, cache.roots, cache.roots / archive.name):
+            path.chmod(0o777)
+        outcome = as_nobody(lambda: _before_all_as_nobody(cache, shared))
+    code, *output = outcome.splitlines()
+    assert code == "0", outcome[-3000:]
+    assert output[-2:] == ["0", "/usr/include/yaml.h"]

@@ -169,6 +169,7 @@ class DebianEnvironment:
         self._workdir = workdir or Path(
             tempfile.mkdtemp(prefix=f"manywheel-{suite}-", dir=scratch_base())
         )
+        self._workdir.mkdir(parents=True, exist_ok=True)
         self._user_namespace = user_namespace
         self._binfmt_conf_dirs = tuple(binfmt_conf_dirs)
         self._roots: dict[str, Path] = {}
