@@ -27,7 +27,7 @@ from manywheel.build.identifiers import (
     Platform,
     PythonImplementation,
 )
-from manywheel.errors import InputError
+from manywheel.errors import InputError, ManywheelError
 
 __all__ = [
     "BuildSelector",
@@ -59,7 +59,9 @@ class EnableGroup(enum.Enum):
                 groups.add(cls(word))
             except ValueError:
                 known = ", ".join(g.value for g in cls)
-                raise InputError(f"unknown enable group {word!r} (known: {known}, all)") from None
+                raise ManywheelError(
+                    f"unknown enable group {word!r} (known: {known}, all)"
+                ) from None
         return frozenset(groups)
 
 
@@ -102,7 +104,7 @@ def _alternatives(body: str) -> list[str] | None:
     if numeric:
         first, last = int(numeric[1]), int(numeric[2])
         if abs(last - first) >= MAX_EXPANSION:
-            raise InputError(f"brace range {{{body}}} is too large")
+            raise ManywheelError(f"brace range {{{body}}} is too large")
         step = 1 if last >= first else -1
         return [str(n) for n in range(first, last + step, step)]
     parts = _split_top(body)
@@ -124,7 +126,7 @@ def expand_braces(pattern: str) -> list[str]:
             for word in words:
                 results.extend(expand_braces(head + word + tail))
                 if len(results) > MAX_EXPANSION:
-                    raise InputError(f"pattern {pattern!r} expands to too many words")
+                    raise ManywheelError(f"pattern {pattern!r} expands to too many words")
             return results
         start = pattern.find("{", start + 1)
     return [pattern]
@@ -178,8 +180,11 @@ class BuildSelector:
         reported when they cannot be built instead of being left out quietly."""
         if self.build is None:
             return ()
-        words = self.build.split()
-        return tuple(BuildIdentifier.parse(w) for w in words if not _has_wildcard(w))
+        try:
+            words = self.build.split()
+            return tuple(BuildIdentifier.parse(w) for w in words if not _has_wildcard(w))
+        except InputError as e:
+            raise ManywheelError(f"--build: {e}") from e
 
 
 def parse_archs(text: str, native: str) -> tuple[str, ...]:
@@ -204,12 +209,12 @@ def parse_archs(text: str, native: str) -> tuple[str, ...]:
         elif word in ARCHITECTURES:
             found.append(word)
         else:
-            raise InputError(
+            raise ManywheelError(
                 f"unknown architecture {word!r} (known: {', '.join(ARCHITECTURES)}, native, auto, "
                 "auto64, auto32, all)"
             )
     if not found:
-        raise InputError("no architecture selected")
+        raise ManywheelError("no architecture selected")
     return tuple(dict.fromkeys(found))
 
 

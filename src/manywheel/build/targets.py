@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from manywheel.build.identifiers import BuildIdentifier, Platform
-from manywheel.errors import InputError
+from manywheel.errors import ManywheelError
 from manywheel.policy import Libc, PolicySet, parse_policy_name
 
 __all__ = ["TargetPolicies"]
@@ -22,7 +22,7 @@ class TargetPolicies:
     @classmethod
     def from_names(cls, policies: PolicySet, manylinux: str, musllinux: str) -> TargetPolicies:
         """Resolve names or aliases (``manylinux2014``) against ``policies``; a name of the
-        wrong family or an unknown one is an :class:`InputError`."""
+        wrong family or an unknown one is a usage error (:class:`ManywheelError`)."""
         return cls(
             _canonical(policies, manylinux, Libc.GLIBC, "--manylinux"),
             _canonical(policies, musllinux, Libc.MUSL, "--musllinux"),
@@ -46,5 +46,5 @@ def _canonical(policies: PolicySet, name: str, libc: Libc, option: str) -> str:
     if policy is None or policy.libc is not libc:
         family = "manylinux" if libc is Libc.GLIBC else "musllinux"
         known = ", ".join(p.name for p in policies if p.libc is libc)
-        raise InputError(f"{option} {name!r} is not a {family} policy (known: {known})")
+        raise ManywheelError(f"{option} {name!r} is not a {family} policy (known: {known})")
     return policy.name
