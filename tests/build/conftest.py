@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from manywheel.cli.main import main
@@ -36,6 +37,18 @@ class BuildCall:
 
     def builds(self) -> dict[str, dict[str, Any]]:
         return {b["identifier"]: b for b in self.document["builds"]}
+
+
+def assert_schema(call: BuildCall) -> None:
+    """The document matches docs/build-json.md's schema (tests/build/data/build-schema.json)."""
+    schema = json.loads((Path(__file__).parent / "data" / "build-schema.json").read_text())
+    jsonschema.validate(call.document, schema)
+    statuses = [b["status"] for b in call.document["builds"]]
+    summary = call.document["summary"]
+    assert [summary[s] for s in ("built", "failed", "unavailable")] == [
+        statuses.count(s) for s in ("built", "failed", "unavailable")
+    ]
+    assert summary["exit_code"] == call.code
 
 
 def run_build(args: Sequence[str], *, log_dir: Path) -> BuildCall:

@@ -14,7 +14,12 @@ from pathlib import Path
 import pytest
 
 from manywheel.audit import audit_wheel
-from tests.build.conftest import DemoMatrix, cpython_tag, environ_without_python
+from tests.build.conftest import (
+    DemoMatrix,
+    assert_schema,
+    cpython_tag,
+    environ_without_python,
+)
 from tests.harness.install import Outcome, install_and_import
 from tests.harness.sdists import find_python
 
@@ -50,6 +55,7 @@ def test_every_cpython_is_built_and_only_repaired_wheels_are_written(
         "unavailable": 0,
         "exit_code": 0,
     }
+    assert_schema(call)
 
 
 def test_the_project_directory_is_not_modified(demo_matrix: DemoMatrix) -> None:

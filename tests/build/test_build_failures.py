@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import EXAMPLES, PROJECTS, run_build, tree_digest
+from tests.build.conftest import EXAMPLES, PROJECTS, assert_schema, run_build, tree_digest
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.sdists import find_python
 
@@ -58,6 +58,7 @@ def test_a_failing_build_and_a_missing_interpreter_leave_the_others(tmp_path: Pa
     assert "unavailable cp315-manylinux_x86_64: no CPython 3.15" in call.stderr
     assert [p.name for p in wheelhouse.iterdir()] == [builds["cp311-manylinux_x86_64"]["wheel"]]
     assert tree_digest(project) == before
+    assert_schema(call)
 
 
 @pytest.mark.slow

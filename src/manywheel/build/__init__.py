@@ -49,7 +49,7 @@ from manywheel.build.selectors import (
 from manywheel.build.source import ProjectSource, copy_tree, open_source
 from manywheel.build.targets import TargetPolicies
 from manywheel.build.zig import ZIG_VERSION, ZigToolchain, fetch_zig, write_wrappers, zig_target
-from manywheel.build.zig_environment import ZigEnvironment
+from manywheel.build.zig_environment import RootSupport, ZigEnvironment
 
 __all__ = [
     "ARCHITECTURES",
@@ -75,6 +75,7 @@ __all__ = [
     "ProjectSource",
     "PythonImplementation",
     "RepairSettings",
+    "RootSupport",
     "RunDirectory",
     "Selection",
     "Session",

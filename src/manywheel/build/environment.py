@@ -10,6 +10,9 @@ How the runner uses one (``manywheel build``)::
         session.run(["sh", "-c", "..."], cwd=session.inside(workspace.scratch), env={}, log=log)
         ...                           # the PEP 517 frontend runs through session.run too
         repair_wheel(..., audit=session.audit_options())   # while the session is still open
+    env.close()                       # once, at the end: remove unpacked roots and the like
+
+The repair targets ``session.variables["AUDITWHEEL_PLAT"]`` (the policy's platform tag).
 
 The runner owns the host directories of a :class:`Workspace` (the build's scratch directory
 with the project's copy and the frontend's output, the target's native-dependency prefix, the
@@ -173,6 +176,11 @@ class Environment(Protocol):
         self, identifier: BuildIdentifier, workspace: Workspace, log: BinaryIO
     ) -> AbstractContextManager[Session]:
         """A session for ``identifier`` with ``workspace``'s directories visible inside."""
+        ...
+
+    def close(self) -> None:
+        """Release what :meth:`prepare` and :meth:`open` made for the run (unpacked roots,
+        containers); the caches stay. Called once, after the last session."""
         ...
 
 

@@ -11,17 +11,23 @@ build requirements into it with pip, exactly as ``python -m build --wheel`` does
 from __future__ import annotations
 
 import hashlib
-import shlex
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, staging_dir
+from manywheel.build.tools import UV_VERSION, run_logged
 from manywheel.errors import ToolError
 
-__all__ = ["FRONTEND_PINS", "Frontend", "ensure_frontend", "frontend_pins", "wheel_command"]
+__all__ = [
+    "FRONTENDS",
+    "FRONTEND_PINS",
+    "Frontend",
+    "ensure_frontend",
+    "frontend_pins",
+    "wheel_command",
+]
 
 #: pypa/build and its dependencies, pinned per Python range (pure-Python wheels; tomli and
 #: importlib-metadata are installed for every version in the range and used where needed).
@@ -56,12 +62,19 @@ def frontend_pins(version: tuple[int, int]) -> str:
     return "py38" if version < (3, 10) else "py310"
 
 
+#: cibuildwheel's ``build-frontend`` values this supports: pypa/build with pip, or with uv as
+#: its installer (uv's static binary, installed next to the frontend where pypa/build finds it).
+FRONTENDS = ("build", "build[uv]")
+
+
 @dataclass(frozen=True, slots=True)
 class Frontend:
     """An installed frontend: ``directory`` goes first on the launcher's ``sys.path``."""
 
     directory: Path
     pins: tuple[str, ...]
+    #: ``uv`` is installed with it (``--installer uv``).
+    uv: bool = False
 
 
 def ensure_frontend(
@@ -71,32 +84,28 @@ def ensure_frontend(
     pip: Sequence[str],
     environ: Mapping[str, str],
     log: BinaryIO,
+    uv_arch: str | None = None,
 ) -> Frontend:
-    """The cached frontend for ``key`` (see :data:`FRONTEND_PINS`), installed the first time."""
-    pins = FRONTEND_PINS[key]
-    digest = hashlib.sha256("\n".join(pins).encode()).hexdigest()[:12]
+    """The cached frontend for ``key`` (see :data:`FRONTEND_PINS`), installed the first time;
+    with ``uv_arch``, uv's static binary for that (the machine's) architecture too."""
+    pins = FRONTEND_PINS[key] + ((f"uv=={UV_VERSION}",) if uv_arch else ())
+    digest = hashlib.sha256("\n".join([*pins, uv_arch or ""]).encode()).hexdigest()[:12]
     parent = cache.root / "frontend"
-    directory = parent / f"{key}-{digest}"
-    frontend = Frontend(directory, pins)
+    name = f"{key}{'-uv' if uv_arch else ''}-{digest}"
+    directory = parent / name
+    frontend = Frontend(directory, pins, uv=uv_arch is not None)
     if (directory / "build" / "__main__.py").is_file():
         return frontend
-    with exclusive_lock(cache, f"frontend-{key}-{digest}"):
+    with exclusive_lock(cache, f"frontend-{name}"):
         if (directory / "build" / "__main__.py").is_file():
             return frontend
-        with staging_dir(parent, f"{key}-{digest}") as staging:
+        with staging_dir(parent, name) as staging:
             target = staging / "site"
             argv = [*pip, "install", "--no-deps", "--only-binary", ":all:", "--no-compile"]
+            argv += ["--platform", f"musllinux_1_1_{uv_arch}"] if uv_arch else []
             argv += ["--disable-pip-version-check", "--target", str(target), *pins]
-            log.write(f"$ {shlex.join(argv)}\n".encode())
-            log.flush()
             env = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}
-            try:
-                code = subprocess.run(
-                    argv, stdout=log, stderr=subprocess.STDOUT, env=env, check=False
-                ).returncode
-            except OSError as e:
-                raise ToolError(f"cannot run pip ({argv[0]}): {e.strerror or e}") from e
-            if code != 0:
+            if run_logged(argv, env, log) != 0:
                 raise ToolError(f"pip could not install the PEP 517 frontend ({', '.join(pins)})")
             target.replace(directory)
     return frontend
@@ -108,9 +117,11 @@ def wheel_command(
     source: PurePosixPath,
     outdir: PurePosixPath,
     config_settings: Sequence[str] = (),
+    *,
+    uv: bool = False,
 ) -> list[str]:
-    """``python -m build --wheel --outdir OUTDIR SOURCE`` with the cached frontend: the
-    argument list :meth:`Session.run` gets (paths as seen inside)."""
+    """``python -m build --wheel --outdir OUTDIR SOURCE`` with the cached frontend (``uv``:
+    ``--installer uv``): the argument list :meth:`Session.run` gets (paths as seen inside)."""
     settings = [f"--config-setting={setting}" for setting in config_settings]
     return [
         python,
@@ -118,6 +129,7 @@ def wheel_command(
         _LAUNCHER,
         str(frontend),
         "--wheel",
+        *(["--installer", "uv"] if uv else []),
         *settings,
         "--outdir",
         str(outdir),

@@ -61,13 +61,16 @@ def _frontends(
     pip: Sequence[str],
     environ: Mapping[str, str],
     run: RunDirectory,
+    uv_arch: str | None,
 ) -> dict[BuildIdentifier, Frontend]:
     installed: dict[str, Frontend] = {}
     with run.log("frontend").open("wb") as log:
         for identifier in identifiers:
             key = frontend_pins(identifier.version)
             if key not in installed:
-                installed[key] = ensure_frontend(cache, key, pip=pip, environ=environ, log=log)
+                installed[key] = ensure_frontend(
+                    cache, key, pip=pip, environ=environ, log=log, uv_arch=uv_arch
+                )
     return {i: installed[frontend_pins(i.version)] for i in identifiers}
 
 
@@ -85,6 +88,7 @@ def build_wheels(
     environ: Mapping[str, str],
     log_parent: Path,
     progress: Progress,
+    host_arch: str,
 ) -> BuildRun:
     """Build every identifier of ``selection.build``; the unavailable ones become outcomes with
     their reason. A failure to prepare the environment or the frontend (a missing tool) raises
@@ -96,8 +100,9 @@ def build_wheels(
             try:
                 with prepare_log.open("wb") as log:
                     environment.prepare(selection.build, log)
+                uv_arch = host_arch if settings.frontend == "build[uv]" else None
                 frontends = _frontends(
-                    selection.build, cache=cache, pip=pip, environ=environ, run=run
+                    selection.build, cache=cache, pip=pip, environ=environ, run=run, uv_arch=uv_arch
                 )
             except ManywheelError as e:
                 e.message = f"{e.message} (log: {run.logs})"

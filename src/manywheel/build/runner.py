@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -65,6 +65,10 @@ class BuildSettings:
     jobs: int = 2
     #: Seconds a single command may take (``None``: no limit).
     timeout: float | None = None
+    #: cibuildwheel's ``build-frontend``: ``build`` (pypa/build with pip) or ``build[uv]``.
+    frontend: str = "build"
+    #: Variables the frontend gets besides the session's (uv's index settings).
+    frontend_env: Mapping[str, str] = field(default_factory=dict)
 
 
 class Progress(Protocol):
@@ -148,10 +152,15 @@ def _frontend_build(ctx: _Run, session: Session, project: Path, out: Path, log: 
         session.inside(project),
         session.inside(out),
         _config_settings(ctx, session),
+        uv=frontend.uv,
     )
+    env = dict(ctx.settings.frontend_env)
+    if frontend.uv:  # uv's cache in the build's scratch: writable in every environment
+        uv_cache = session.inside(out.parent / "uv-cache")
+        env.update(UV_CACHE_DIR=str(uv_cache), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
     ctx.progress.stage(str(identifier), Stage.BUILD)
     code = session.run(
-        argv, cwd=session.inside(project), env={}, log=log, timeout=ctx.settings.timeout
+        argv, cwd=session.inside(project), env=env, log=log, timeout=ctx.settings.timeout
     )
     if code != 0:
         raise _Failure(Stage.BUILD, f"the PEP 517 build failed (exit status {code})")
@@ -172,7 +181,8 @@ def _repair(ctx: _Run, session: Session, built: Path, staging: Path, log: Binary
         extra_ldpaths=(*inside.extra_ldpaths, *user.extra_ldpaths),
         ld_library_path=user.ld_library_path if inside.root == "/" else (),
     )
-    options = replace(ctx.repair.options, plat=ctx.targets.platform_tag(identifier))
+    plat = session.variables.get("AUDITWHEEL_PLAT") or ctx.targets.platform_tag(identifier)
+    options = replace(ctx.repair.options, plat=plat)
     log.write(f"manywheel: repairing {built.name} for {options.plat}\n".encode())
     try:
         result = repair_wheel(

@@ -19,19 +19,15 @@ them over (``CMAKE_TOOLCHAIN_FILE``; meson-python's ``setup-args``).
 
 from __future__ import annotations
 
-import logging
 import shlex
-import stat
-import subprocess
-import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from manywheel.build.identifiers import gnu_triple
-from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, staging_dir
-from manywheel.errors import ToolError
+from manywheel.build.roots_cache import CacheDirectory
+from manywheel.build.tools import fetch_wheel_tool
 from manywheel.policy import Libc
 
 __all__ = [
@@ -43,8 +39,6 @@ __all__ = [
     "write_wrappers",
     "zig_target",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: The ``ziglang`` release fetched from PyPI (checked: glibc 2.17 targets, musl, aarch64).
 ZIG_VERSION = "0.17.1"
@@ -101,37 +95,6 @@ class ZigToolchain:
         return self.home / "zig"
 
 
-def _run_logged(argv: Sequence[str], environ: Mapping[str, str], log: BinaryIO) -> int:
-    log.write(f"$ {shlex.join(argv)}\n".encode())
-    log.flush()
-    try:
-        return subprocess.run(
-            list(argv),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=dict(environ),
-            check=False,
-            stdin=subprocess.DEVNULL,
-        ).returncode
-    except OSError as e:
-        raise ToolError(f"cannot run {argv[0]}: {e.strerror or e}") from e
-
-
-def _unpack(wheel: Path, dest: Path) -> None:
-    with zipfile.ZipFile(wheel) as archive:
-        for info in archive.infolist():
-            name = PurePosixPath(info.filename)
-            if name.is_absolute() or ".." in name.parts or not name.parts:
-                raise ToolError(f"{wheel.name}: unsafe member {info.filename!r}")
-            if name.parts[0] != "ziglang":
-                continue
-            archive.extract(info, dest)
-    zig = dest / "ziglang" / "zig"
-    if not zig.is_file():
-        raise ToolError(f"{wheel.name} has no ziglang/zig")
-    zig.chmod(zig.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-
 def fetch_zig(
     cache: CacheDirectory,
     *,
@@ -142,26 +105,17 @@ def fetch_zig(
 ) -> ZigToolchain:
     """The cached zig ``version``, fetched with ``pip download ziglang==version`` (``pip`` is
     the command to run pip with) and unpacked the first time, under a lock."""
-    toolchains = cache.root / "toolchains"
-    home = toolchains / f"zig-{version}"
-    toolchain = ZigToolchain(home, version)
-    if toolchain.executable.is_file():
-        return toolchain
-    with exclusive_lock(cache, f"zig-{version}"):
-        if toolchain.executable.is_file():
-            return toolchain
-        with staging_dir(toolchains, f"zig-{version}") as staging:
-            download = staging / "download"
-            argv = [*pip, "download", "--no-deps", "--only-binary", ":all:"]
-            argv += ["--dest", str(download), f"ziglang=={version}"]
-            if _run_logged(argv, environ, log) != 0:
-                raise ToolError(f"pip could not download ziglang=={version} (see the log)")
-            wheels = sorted(download.glob("ziglang-*.whl"))
-            if not wheels:
-                raise ToolError(f"pip downloaded no ziglang=={version} wheel")
-            _unpack(wheels[0], staging / "unpacked")
-            (staging / "unpacked" / "ziglang").replace(home)
-    return toolchain
+    home = fetch_wheel_tool(
+        cache,
+        project="ziglang",
+        version=version,
+        directory="ziglang",
+        executables=["ziglang/zig"],
+        pip=pip,
+        environ=environ,
+        log=log,
+    )
+    return ZigToolchain(home / "ziglang", version)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,8 +8,10 @@ import importlib.util
 import json
 import os
 import platform
+import subprocess
 import sys
 import tempfile
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,13 +22,23 @@ from manywheel.cli.exit_codes import ExitCode
 from manywheel.cli.repair_arguments import add_repair_arguments, patcher_name, repair_options
 
 if TYPE_CHECKING:
-    from manywheel.build import BuildRun, Environment, Interpreter, Selection, TargetPolicies
+    from manywheel.build import (
+        BuildRun,
+        BuildSettings,
+        Environment,
+        Interpreter,
+        RepairSettings,
+        Selection,
+        TargetPolicies,
+    )
+    from manywheel.build.roots import RootStore
     from manywheel.build.roots_cache import CacheDirectory
+    from manywheel.build.roots_index import PackageIndex
     from manywheel.policy import PolicySet
 
 __all__ = ["register"]
 
-ENVIRONMENTS = "zig"
+ENVIRONMENTS = "zig, debian:SUITE"
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -84,7 +96,22 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         default="zig",
         metavar="ENV",
         help="where builds run: zig (zig from PyPI as the compiler, for the policy's glibc or "
-        "musl, on this machine's interpreters) (default: zig)",
+        "musl, on this machine's interpreters or Debian roots') or debian:SUITE (bullseye, "
+        "bookworm, trixie, sid: the suite's gcc and python in a Debian root) (default: zig)",
+    )
+    how.add_argument(
+        "--build-frontend",
+        choices=("build", "build[uv]"),
+        default="build",
+        help="pypa/build with pip (as 'python -m build'), or with uv as its installer (much "
+        "faster, above all under qemu) (default: build)",
+    )
+    how.add_argument(
+        "--make-interpreters",
+        action="store_true",
+        help="make the Debian roots and build the CPythons (musl, free-threaded) that "
+        "identifiers need and the cache lacks (minutes each, once); without it only cached "
+        "ones are used",
     )
     how.add_argument(
         "--manylinux",
@@ -166,6 +193,33 @@ def _pip(interpreters: list[Interpreter]) -> list[str]:
     return [interpreters[0].path, "-m", "pip"] if interpreters else [sys.executable, "-m", "pip"]
 
 
+def _package_index(pip: list[str], ctx: Context) -> PackageIndex:
+    """Where pip inside a root finds packages: the host's pip configuration, said explicitly."""
+    from manywheel.build.roots_index import PackageIndex
+
+    env = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
+    try:
+        listed = subprocess.run(
+            [*pip, "config", "list"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        listed = ""
+    return PackageIndex.from_pip_config(listed, ctx.environ)
+
+
+def _store(ctx: Context, host_arch: str) -> RootStore:
+    from manywheel.build.qemu import debian_arch
+    from manywheel.build.roots import FALLBACK_MIRROR, RootStore, host_debian_mirror
+
+    mirror = host_debian_mirror() or FALLBACK_MIRROR
+    return RootStore(_cache(ctx), native_arch=debian_arch(host_arch), mirror=mirror)
+
+
 def _environment(
     args: argparse.Namespace,
     ctx: Context,
@@ -173,18 +227,32 @@ def _environment(
     interpreters: list[Interpreter],
     host_arch: str,
 ) -> Environment:
-    from manywheel.build import ZigEnvironment, best_interpreters
+    from manywheel.build import RootSupport, ZigEnvironment, best_interpreters
+    from manywheel.build.debian import DebianEnvironment
+    from manywheel.build.roots import SUITES
     from manywheel.errors import ManywheelError
 
+    pip = _pip(interpreters)
+    kind, _, detail = str(args.env).partition(":")
+    if kind == "debian" and detail in SUITES:
+        return DebianEnvironment(
+            detail, store=_store(ctx, host_arch), index=_package_index(pip, ctx)
+        )
     if args.env != "zig":
         raise ManywheelError(f"--env {args.env!r}: unknown environment (known: {ENVIRONMENTS})")
+    roots = RootSupport(
+        _store(ctx, host_arch),
+        index=_package_index(pip, ctx),
+        make_interpreters=args.make_interpreters,
+    )
     return ZigEnvironment(
         interpreters=best_interpreters(interpreters),
         targets=targets,
         cache=_cache(ctx),
-        pip=_pip(interpreters),
+        pip=pip,
         environ=ctx.environ,
         host_arch=host_arch,
+        roots=roots,
     )
 
 
@@ -253,79 +321,67 @@ def _exit_code(run: BuildRun) -> ExitCode:
     return ExitCode.OK if all(o.ok for o in run.outcomes) else ExitCode.FINDINGS
 
 
-def _handle(args: argparse.Namespace, ctx: Context) -> int:
+def _repair_settings(args: argparse.Namespace, ctx: Context, policies: PolicySet) -> RepairSettings:
     from manywheel import __version__
-    from manywheel.build import (
-        BuildSettings,
-        RepairSettings,
-        build_document,
-        build_wheels,
-        check_wheelhouse,
-        open_source,
-    )
-    from manywheel.cli.build_output import BuildProgress, summary_table
-    from manywheel.errors import ManywheelError
+    from manywheel.build import RepairSettings
     from manywheel.repair import make_patcher
 
-    if args.jobs is not None and args.jobs < 1:
-        raise ManywheelError("--jobs must be at least 1")
-    policies = policies_from(args)
-    targets = _targets(args, policies)
-    host_arch = _host_arch()
-    with tempfile.TemporaryDirectory(prefix="manywheel-sdist-") as unpack:
-        source = open_source(args.project, Path(unpack))
-        interpreters = _interpreters(args, ctx)
-        environment = _environment(args, ctx, targets, interpreters, host_arch)
-        selection = _selection(args, source.requires_python, environment, host_arch)
-        if ctx.verbosity >= 1:
-            for identifier, why in selection.left_out:
-                print(f"manywheel: left out {identifier}: {why}", file=ctx.stderr)
-        if args.print_build_identifiers:
-            for identifier in sorted([*selection.build, *(i for i, _ in selection.unavailable)]):
-                print(identifier, file=ctx.stdout)
-            return ExitCode.OK
-        if not selection.build and not selection.unavailable:
-            hint = f" ({len(selection.left_out)} matched but cannot be built here; -v says why)"
-            raise ManywheelError(
-                "no build identifier selected" + (hint if selection.left_out else "")
-            )
-        wheelhouse = check_wheelhouse(args.wheel_dir)
-        path = ctx.environ.get("PATH")
-        repair = RepairSettings(
-            options=repair_options(args, ctx.environ),
-            audit=replace(audit_options(args, ctx.environ), include=tuple(args.include)),
-            policies=policies,
-            patcher=make_patcher(
-                patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
-            ),
-            allow_pure=args.allow_pure_python_wheel,
-            tool_version=__version__,
-            path=path,
-        )
-        settings = BuildSettings(
-            before_all=args.before_all,
-            before_build=args.before_build,
-            config_settings=tuple(args.config_setting),
-            jobs=args.jobs or max(1, len(os.sched_getaffinity(0))),
-            timeout=args.timeout,
-        )
-        total = len(selection.build)
-        live = ctx.stderr.isatty() and ctx.environ.get("TERM") != "dumb"
-        with BuildProgress(ctx, total=total, live=live) as progress:
-            run = build_wheels(
-                selection,
-                environment=environment,
-                source=source,
-                wheelhouse=wheelhouse,
-                targets=targets,
-                settings=settings,
-                repair=repair,
-                cache=_cache(ctx),
-                pip=_pip(interpreters),
-                environ=ctx.environ,
-                log_parent=args.log_dir or _cache(ctx).root / "build-logs",
-                progress=progress,
-            )
+    path = ctx.environ.get("PATH")
+    return RepairSettings(
+        options=repair_options(args, ctx.environ),
+        audit=replace(audit_options(args, ctx.environ), include=tuple(args.include)),
+        policies=policies,
+        patcher=make_patcher(
+            patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
+        ),
+        allow_pure=args.allow_pure_python_wheel,
+        tool_version=__version__,
+        path=path,
+    )
+
+
+def _settings(args: argparse.Namespace, ctx: Context, pip: list[str]) -> BuildSettings:
+    from manywheel.build import BuildSettings
+    from manywheel.build.tools import uv_index_environment
+
+    env: dict[str, str] = {}
+    if args.build_frontend == "build[uv]":
+        index = _package_index(pip, ctx)
+        env = uv_index_environment(index.index_url, index.extra_index_urls, index.find_links)
+    return BuildSettings(
+        before_all=args.before_all,
+        before_build=args.before_build,
+        config_settings=tuple(args.config_setting),
+        jobs=args.jobs or max(1, len(os.sched_getaffinity(0))),
+        timeout=args.timeout,
+        frontend=args.build_frontend,
+        frontend_env=env,
+    )
+
+
+def _listed(args: argparse.Namespace, ctx: Context, selection: Selection) -> bool:
+    """Say what was left out (with -v) and, for --print-build-identifiers, what would be
+    built; True when that was all there was to do."""
+    from manywheel.errors import ManywheelError
+
+    if ctx.verbosity >= 1:
+        for identifier, why in selection.left_out:
+            print(f"manywheel: left out {identifier}: {why}", file=ctx.stderr)
+    if args.print_build_identifiers:
+        for identifier in sorted([*selection.build, *(i for i, _ in selection.unavailable)]):
+            print(identifier, file=ctx.stdout)
+        return True
+    if not selection.build and not selection.unavailable:
+        hint = f" ({len(selection.left_out)} matched but cannot be built here; -v says why)"
+        raise ManywheelError("no build identifier selected" + (hint if selection.left_out else ""))
+    return False
+
+
+def _render(args: argparse.Namespace, ctx: Context, run: BuildRun) -> int:
+    from manywheel import __version__
+    from manywheel.build import build_document
+    from manywheel.cli.build_output import summary_table
+
     code = _exit_code(run)
     if args.json:
         document = build_document(run, tool_version=__version__, exit_code=int(code))
@@ -333,3 +389,42 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     else:
         print(summary_table(run), file=ctx.stdout)
     return code
+
+
+def _handle(args: argparse.Namespace, ctx: Context) -> int:
+    from manywheel.build import build_wheels, check_wheelhouse, open_source
+    from manywheel.cli.build_output import BuildProgress
+    from manywheel.errors import ManywheelError
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ManywheelError("--jobs must be at least 1")
+    policies = policies_from(args)
+    targets = _targets(args, policies)
+    host_arch = _host_arch()
+    with tempfile.TemporaryDirectory(prefix="manywheel-sdist-") as unpack, ExitStack() as stack:
+        source = open_source(args.project, Path(unpack))
+        interpreters = _interpreters(args, ctx)
+        environment = _environment(args, ctx, targets, interpreters, host_arch)
+        stack.callback(environment.close)
+        selection = _selection(args, source.requires_python, environment, host_arch)
+        if _listed(args, ctx, selection):
+            return ExitCode.OK
+        wheelhouse = check_wheelhouse(args.wheel_dir)
+        live = ctx.stderr.isatty() and ctx.environ.get("TERM") != "dumb"
+        with BuildProgress(ctx, total=len(selection.build), live=live) as progress:
+            run = build_wheels(
+                selection,
+                environment=environment,
+                source=source,
+                wheelhouse=wheelhouse,
+                targets=targets,
+                settings=_settings(args, ctx, _pip(interpreters)),
+                repair=_repair_settings(args, ctx, policies),
+                cache=_cache(ctx),
+                pip=_pip(interpreters),
+                environ=ctx.environ,
+                log_parent=args.log_dir or _cache(ctx).root / "build-logs",
+                progress=progress,
+                host_arch=host_arch,
+            )
+    return _render(args, ctx, run)
