@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from manywheel.build import BuildIdentifier, Libc, Platform, PythonImplementation, gnu_triple
+from manywheel.build import BuildIdentifier, Platform, PythonImplementation, gnu_triple
 from manywheel.errors import InputError
+from manywheel.policy import Libc
 
 SPELLINGS = [
     "cp38-manylinux_x86_64",

@@ -10,6 +10,9 @@ How the runner uses one (``manywheel build``)::
         session.run(["sh", "-c", "..."], cwd=session.inside(workspace.scratch), env={}, log=log)
         ...                           # the PEP 517 frontend runs through session.run too
         repair_wheel(..., audit=session.audit_options())   # while the session is still open
+    env.close()                       # once, at the end: remove unpacked roots and the like
+
+The repair targets ``session.variables["AUDITWHEEL_PLAT"]`` (the policy's platform tag).
 
 The runner owns the host directories of a :class:`Workspace` (the build's scratch directory
 with the project's copy and the frontend's output, the target's native-dependency prefix, the
@@ -43,6 +46,7 @@ __all__ = [
     "EnvironmentUnavailableError",
     "Session",
     "Workspace",
+    "target_variables",
 ]
 
 #: The variables every session sets besides the toolchain's, for before-all/before-build
@@ -68,8 +72,8 @@ class Workspace:
 
     ``scratch`` is the build's own (the project's copy, the frontend's output, temporary files);
     ``prefix`` is shared by every build of the same :meth:`Environment.target` (before-all
-    installs there, builds link against it); ``tools`` are read-only to commands (the PEP 517
-    frontend's files)."""
+    installs there, builds link against it); ``tools`` are the runner's own files that commands
+    use but should not change (the PEP 517 frontend)."""
 
     scratch: Path
     prefix: Path
@@ -173,3 +177,25 @@ class Environment(Protocol):
     ) -> AbstractContextManager[Session]:
         """A session for ``identifier`` with ``workspace``'s directories visible inside."""
         ...
+
+    def close(self) -> None:
+        """Release what :meth:`prepare` and :meth:`open` made for the run (unpacked roots,
+        containers); the caches stay. Called once, after the last session."""
+        ...
+
+
+def target_variables(
+    identifier: BuildIdentifier, prefix: PurePosixPath, platform_tag: str, host_triple: str
+) -> dict[str, str]:
+    """:data:`TARGET_VARIABLES` and the prefix's search paths, for an environment's
+    :attr:`Session.variables` (``prefix`` and ``host_triple`` as seen inside)."""
+    return {
+        "MANYWHEEL_PREFIX": str(prefix),
+        "MANYWHEEL_IDENTIFIER": str(identifier),
+        "MANYWHEEL_ARCH": identifier.arch,
+        "MANYWHEEL_PLATFORM": platform_tag,
+        "MANYWHEEL_HOST": host_triple,
+        "AUDITWHEEL_PLAT": platform_tag,
+        "PKG_CONFIG_PATH": f"{prefix}/lib/pkgconfig:{prefix}/share/pkgconfig",
+        "CMAKE_PREFIX_PATH": str(prefix),
+    }

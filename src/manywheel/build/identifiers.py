@@ -14,12 +14,12 @@ import re
 from dataclasses import dataclass
 
 from manywheel.errors import InputError
+from manywheel.policy import Libc
 
 __all__ = [
     "ARCHITECTURES",
     "KNOWN_PYTHONS",
     "BuildIdentifier",
-    "Libc",
     "Platform",
     "PythonImplementation",
     "gnu_triple",
@@ -44,11 +44,6 @@ class Platform(enum.Enum):
     @property
     def libc(self) -> Libc:
         return Libc.GLIBC if self is Platform.MANYLINUX else Libc.MUSL
-
-
-class Libc(enum.Enum):
-    GLIBC = "glibc"
-    MUSL = "musl"
 
 
 _IDENTIFIER = re.compile(
