@@ -272,3 +272,24 @@ def test_an_aarch64_wheel_is_tested_in_an_arm64_root_under_qemu(
     assert result.status is TestStatus.PASSED, result.output
     assert result.system == "Debian bookworm arm64 (qemu), CPython 3.11"
     assert result.output.splitlines()[-2:] == ["aarch64 init", "aarch64"]
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_a_python_only_sid_ships_is_installed_into_a_sid_root(
+    root_store: RootStore, tmp_path: Path
+) -> None:
+    """cp314: no released suite has it; sid's python3.14 goes into a derived sid root."""
+    wheel = write_wheel(tmp_path, "pure", "1.0", "py3-none-any", {"pure.py": b"X = 1\n"})
+    settings = TestSettings(command="python -c 'import pure, sys; print(sys.version_info[:2])'")
+    identifier = BuildIdentifier.parse("cp314-manylinux_x86_64")
+    result = test_wheel(
+        wheel,
+        systems=CleanSystems(root_store),
+        settings=settings,
+        project=tmp_path,
+        identifier=identifier,
+    )
+    assert result.status is TestStatus.PASSED, result.output
+    assert result.system == "Debian sid amd64, CPython 3.14"
+    assert result.output.splitlines()[-1] == "(3, 14)"
