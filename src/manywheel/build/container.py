@@ -27,7 +27,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-from types import TracebackType
 from typing import BinaryIO
 
 from manywheel.audit import AuditOptions
@@ -37,6 +36,13 @@ from manywheel.build.roots import ROOT_FORMAT_VERSION, RootSpec, RootStore
 from manywheel.build.roots_errors import RootCommandError, UnavailableError
 from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_run import TIMEOUT_EXIT, Bind
+from manywheel.build.roots_session import (
+    ROOT_PREFIX,
+    Closing,
+    environment_binds,
+    shared_inside,
+    workspace_binds,
+)
 
 __all__ = [
     "ContainerEngine",
@@ -48,7 +54,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PREFIX = PurePosixPath("/usr/local")
 #: Changes a session may leave that are not the system's: temporary files, caches, and the
 #: files the engine itself writes.
 _NOT_CHANGES = (
@@ -177,18 +182,14 @@ class ContainerSession:
 
     @property
     def prefix(self) -> PurePosixPath:
-        return PREFIX
+        return ROOT_PREFIX
 
     @property
     def meson_native_file(self) -> PurePosixPath | None:
         return None
 
     def inside(self, path: Path) -> PurePosixPath:
-        absolute = path.absolute()
-        for shared in (self.workspace.scratch, *self.workspace.tools):
-            if absolute == shared.absolute() or shared.absolute() in absolute.parents:
-                return PurePosixPath(absolute)
-        raise ValueError(f"{path} is not shared with container {self.container}")
+        return shared_inside(self.workspace, path, f"container {self.container}")
 
     def outside(self, path: PurePosixPath) -> Path:
         host = Path(path)
@@ -222,11 +223,11 @@ class ContainerSession:
         """The live container's file system, through its first process's root."""
         return AuditOptions(
             root=f"/proc/{self.pid}/root",
-            extra_ldpaths=(f"{PREFIX}/lib", f"{PREFIX}/lib64"),
+            extra_ldpaths=(f"{ROOT_PREFIX}/lib", f"{ROOT_PREFIX}/lib64"),
         )
 
 
-class ContainerEnvironment:
+class ContainerEnvironment(Closing):
     """``container:IMAGE`` for one run; a context manager (or :meth:`close`) that removes the
     images it committed."""
 
@@ -242,9 +243,7 @@ class ContainerEnvironment:
         self.image = image
         self.engine = engine
         self.index = index or PackageIndex()
-        self._binds = [*self.index.binds(), *binds]
-        if ca_bundle is not None and ca_bundle.is_file():
-            self._binds.append(Bind(ca_bundle, PurePosixPath("/etc/ssl/certs/ca-certificates.crt")))
+        self._binds = environment_binds(self.index, binds, ca_bundle)
         self._images: dict[str, str] = {}
         self._committed: list[str] = []
         self._facts: dict[str, str] = {}
@@ -253,17 +252,6 @@ class ContainerEnvironment:
     @property
     def name(self) -> str:
         return f"container:{self.image}"
-
-    def __enter__(self) -> ContainerEnvironment:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         with self._lock:
@@ -318,12 +306,10 @@ class ContainerEnvironment:
 
     def _start(self, image: str, workspace: Workspace) -> str:
         name = f"manywheel-{uuid.uuid4().hex[:12]}"
-        volumes = [f"--volume={workspace.scratch}:{workspace.scratch}:rw"]
-        volumes += [f"--volume={tool}:{tool}:ro" for tool in workspace.tools]
-        for bind in self._binds:
-            volumes.append(
-                f"--volume={bind.source}:{bind.inside}:{'rw' if bind.writable else 'ro'}"
-            )
+        volumes = [
+            f"--volume={bind.source}:{bind.inside}:{'rw' if bind.writable else 'ro'}"
+            for bind in (*workspace_binds(workspace), *self._binds)
+        ]
         argv = self.engine(
             "run", "--detach", f"--name={name}", "--network=host", *self.engine.run_options
         )
@@ -384,7 +370,7 @@ class ContainerEnvironment:
                 **self.index.environment(),
                 "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                 "PIP_ROOT_USER_ACTION": "ignore",
-                "MANYWHEEL_PREFIX": str(PREFIX),
+                "MANYWHEEL_PREFIX": str(ROOT_PREFIX),
                 "MANYWHEEL_IDENTIFIER": str(identifier),
                 "MANYWHEEL_ARCH": identifier.arch,
                 "MANYWHEEL_PLATFORM": tag,
