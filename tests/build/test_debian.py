@@ -150,3 +150,14 @@ def test_before_all_installs_with_apt_without_root(root_store: RootStore) -> Non
     code, *output = outcome.splitlines()
     assert code == "0", outcome[-3000:]
     assert output[-2:] == ["0", "/usr/include/yaml.h"]
+
+
+def test_without_root_an_uncached_root_is_unavailable() -> None:
+    with shared_directory() as shared:
+        store = RootStore(CacheDirectory(shared / "cache"), native_arch="amd64")
+        environment = DebianEnvironment("trixie", store=store, workdir=shared / "work")
+        identifier = BuildIdentifier.parse("cp313-manylinux_x86_64")
+        reason = as_nobody(lambda: environment.unavailable(identifier))
+    assert reason == (
+        "the trixie amd64 root is not cached and making it needs root (run manywheel once as root)"
+    )

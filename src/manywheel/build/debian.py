@@ -25,7 +25,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 from manywheel.build.environment import Workspace
-from manywheel.build.identifiers import BuildIdentifier, Platform, PythonImplementation
+from manywheel.build.identifiers import (
+    BuildIdentifier,
+    Platform,
+    PythonImplementation,
+    gnu_triple,
+)
 from manywheel.build.qemu import ARCHITECTURES, BINFMT_CONF_DIRS, debian_arch, needs_emulation
 from manywheel.build.roots import SUITES, RootSpec, RootStore, root_facts, scratch_base
 from manywheel.build.roots_cache import remove_tree
@@ -37,7 +42,6 @@ from manywheel.build.roots_session import (
     Closing,
     RootSession,
     environment_binds,
-    multiarch,
     workspace_binds,
 )
 
@@ -123,6 +127,13 @@ class DebianEnvironment(Closing):
         arch = debian_arch(identifier.arch)
         if arch not in ARCHITECTURES:
             return f"no Debian architecture for {identifier.arch}"
+        if os.geteuid() != 0:
+            base = self.store.cache.roots / RootSpec(self.suite, arch).archive_name
+            if not base.is_file():
+                return (
+                    f"the {self.suite} {arch} root is not cached and making it needs root "
+                    "(run manywheel once as root)"
+                )
         native = self.store.native_arch
         if needs_emulation(arch, native):
             qemu = ARCHITECTURES[arch].qemu
@@ -164,7 +175,8 @@ class DebianEnvironment(Closing):
             if result.returncode != 0:
                 remove_tree(directory, ignore_errors=True)
                 raise RootCommandError(
-                    f"apt-get update in the {spec.name} root failed (exit {result.returncode})",
+                    f"apt-get update in the {spec.name} root failed (exit {result.returncode}; "
+                    "its output is in the log)",
                     tail="",
                 )
             self._roots[target] = root
@@ -211,7 +223,6 @@ class DebianEnvironment(Closing):
 
 
 def _variables(identifier: BuildIdentifier, platform_tag: str) -> dict[str, str]:
-    triple = multiarch(identifier.arch)
     return {
         "CC": "gcc",
         "CXX": "g++",
@@ -219,6 +230,6 @@ def _variables(identifier: BuildIdentifier, platform_tag: str) -> dict[str, str]
         "MANYWHEEL_IDENTIFIER": str(identifier),
         "MANYWHEEL_ARCH": identifier.arch,
         "MANYWHEEL_PLATFORM": platform_tag,
-        "MANYWHEEL_HOST": triple,
+        "MANYWHEEL_HOST": gnu_triple(identifier.arch, identifier.libc),
         "AUDITWHEEL_PLAT": platform_tag,
     }
