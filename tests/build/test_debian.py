@@ -46,6 +46,16 @@ def test_what_bookworm_can_build(tmp_path: Path, identifier: str, reason: str | 
     assert environment.name == "debian:bookworm"
 
 
+def test_asking_makes_nothing(tmp_path: Path) -> None:
+    """Constructing, asking and closing an environment touches no file: roots come with
+    prepare/open."""
+    with _environment(tmp_path) as environment:
+        environment.unavailable(BuildIdentifier.parse("cp311-manylinux_x86_64"))
+        environment.target(BuildIdentifier.parse("cp311-manylinux_x86_64"))
+    assert not (tmp_path / "work").exists()
+    assert not (tmp_path / "cache").exists()
+
+
 def test_targets_and_platform_tags(tmp_path: Path) -> None:
     environment: Environment = _environment(tmp_path)
     x86 = BuildIdentifier.parse("cp311-manylinux_x86_64")

@@ -85,11 +85,8 @@ class DebianEnvironment(Closing):
         self.store = store
         self.index = index or PackageIndex()
         self._binds = environment_binds(self.index, binds, ca_bundle)
-        self._own_workdir = workdir is None
-        self._workdir = workdir or Path(
-            tempfile.mkdtemp(prefix=f"manywheel-{suite}-", dir=scratch_base())
-        )
-        self._workdir.mkdir(parents=True, exist_ok=True)
+        self._workdir = workdir
+        self._own_workdir: Path | None = None
         self._user_namespace = user_namespace
         self._binfmt_conf_dirs = tuple(binfmt_conf_dirs)
         self._roots: dict[str, Path] = {}
@@ -105,8 +102,20 @@ class DebianEnvironment(Closing):
             for root in self._roots.values():
                 remove_tree(root.parent, ignore_errors=True)
             self._roots.clear()
-            if self._own_workdir:
-                remove_tree(self._workdir, ignore_errors=True)
+            if self._own_workdir is not None:
+                remove_tree(self._own_workdir, ignore_errors=True)
+                self._own_workdir = None
+
+    def _work(self) -> Path:
+        """Where the targets' roots go: made on first use (so constructing is free of side
+        effects); a scratch directory of its own unless the caller named one."""
+        if self._workdir is not None:
+            self._workdir.mkdir(parents=True, exist_ok=True)
+            return self._workdir
+        if self._own_workdir is None:
+            prefix = f"manywheel-{self.suite}-"
+            self._own_workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_base()))
+        return self._own_workdir
 
     def _spec(self, identifier: BuildIdentifier) -> RootSpec:
         major, minor = identifier.version
@@ -160,7 +169,7 @@ class DebianEnvironment(Closing):
             spec = self._spec(identifier)
             log.write(f"manywheel: preparing the {spec.name} root for {target}\n".encode())
             log.flush()
-            directory = Path(tempfile.mkdtemp(prefix=f"{target}-", dir=self._workdir))
+            directory = Path(tempfile.mkdtemp(prefix=f"{target}-", dir=self._work()))
             root = self.store.unpack(spec, directory / "root")
             if self._user_namespace_for_run():
                 (root / "etc/apt/apt.conf.d/99manywheel-userns").write_text(_SANDBOX_CONF)
