@@ -20,8 +20,8 @@ import pytest
 from manywheel.build import (
     DEFAULT_REPAIR_COMMAND,
     BuildOptions,
-    ContainerEngine,
-    Frontend,
+    ContainerEngineOption,
+    FrontendOption,
     load_config,
     local_runner,
 )
@@ -350,13 +350,13 @@ def _compare(ours: BuildOptions, theirs: Any, identifier: str, env: Mapping[str,
     assert ours.test_environment.evaluate(BASE, local_runner()) == (
         theirs.test_environment.as_dictionary(BASE)
     )
-    assert (ours.build_frontend or Frontend("build")) == Frontend(
+    assert (ours.build_frontend or FrontendOption("build")) == FrontendOption(
         theirs.build_frontend.name, tuple(theirs.build_frontend.args)
     )
     assert [f"{k}={v}" for k, v in ours.config_settings] == shlex.split(theirs.config_settings)
     assert ours.build_verbosity == theirs.build_verbosity
     engine = theirs.container_engine
-    assert (ours.container_engine or ContainerEngine("docker")) == ContainerEngine(
+    assert (ours.container_engine or ContainerEngineOption("docker")) == ContainerEngineOption(
         engine.name, tuple(engine.create_args), engine.disable_host_mount
     )
     python, platform = identifier.split("-", 1)

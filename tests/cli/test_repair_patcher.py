@@ -51,7 +51,7 @@ def _env(natives: Natives, **extra: str) -> dict[str, str]:
 
 
 def test_cli_offers_the_library_patchers() -> None:
-    from manywheel.cli.repair_command import PATCHERS as CLI_PATCHERS
+    from manywheel.cli.repair_arguments import PATCHERS as CLI_PATCHERS
 
     assert CLI_PATCHERS == PATCHERS == ("patchelf", "lief-patchelf", "none")
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from collections.abc import Mapping, Sequence
 from typing import NoReturn
 
 import pytest
+
+from manywheel.build.roots_errors import UnavailableError
+from manywheel.build.roots_run import isolation_problems
 
 __all__ = [
     "REQUIRE_ROOTS_ENV",
@@ -28,8 +30,9 @@ __all__ = [
 REQUIRE_ROOTS_ENV = "MANYWHEEL_REQUIRE_ROOTS"
 
 
-class Unavailable(Exception):
-    """This machine cannot provide what was asked for; the message says what is missing."""
+#: This machine cannot provide what was asked for; the message says what is missing. The
+#: production error, so what manywheel's own roots and interpreters raise is caught alike.
+Unavailable = UnavailableError
 
 
 def skips_become_failures(environ: Mapping[str, str] | None = None) -> bool:
@@ -52,19 +55,10 @@ def missing_tools(tools: Sequence[str]) -> list[str]:
 def namespace_problems() -> list[str]:
     """Why :func:`tests.harness.run_in_root` cannot work here; empty when it can.
 
-    Being root is not enough inside some containers, so this really creates a mount namespace.
+    As root, mount and PID namespaces; otherwise a user namespace too. Being root is not enough
+    inside some containers, so this really creates the namespaces.
     """
-    if os.geteuid() != 0:
-        return ["not running as root (chroot and mount namespaces need it)"]
-    missing = missing_tools(["unshare", "chroot", "mount", "tar", "zstd"])
-    if missing:
-        return [f"missing tools: {', '.join(missing)} (apt-get install util-linux coreutils zstd)"]
-    probe = subprocess.run(
-        ["unshare", "--mount", "--fork", "true"], capture_output=True, text=True, check=False
-    )
-    if probe.returncode != 0:
-        return [f"cannot create a mount namespace: {probe.stderr.strip()}"]
-    return []
+    return isolation_problems(os.geteuid() != 0, tools=["tar", "zstd"])
 
 
 def require(problems: Sequence[str], environ: Mapping[str, str] | None = None) -> None:

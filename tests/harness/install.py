@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tests.harness.namespace import inside, run_in_root
+from manywheel.build.roots_run import inside, run_in_root
+from manywheel.build.roots_venv import DEBIAN_PIP_WHEELS, RootVenv, find_pip_wheel, make_venv
 
 __all__ = ["ImportResult", "Outcome", "install_and_import", "unzip_and_import"]
 
@@ -46,33 +47,18 @@ class ImportResult:
         return self.outcome is Outcome.IMPORTED
 
 
-@dataclass(frozen=True, slots=True)
-class _Venv:
-    host: Path  # the venv's directory seen from the host
-    path: PurePosixPath  # the same directory seen from inside the root
-
-    @property
-    def python(self) -> str:
-        return str(self.path / "bin" / "python")
-
-
 def _bundled_pip(root: Path) -> PurePosixPath:
-    wheels = sorted(inside(root, "/usr/share/python-wheels").glob("pip-*.whl"))
-    if not wheels:
+    wheel = find_pip_wheel(root, [DEBIAN_PIP_WHEELS])
+    if wheel is None:
         raise FileNotFoundError(f"{root} has no bundled pip wheel (is python3-venv installed?)")
-    return PurePosixPath("/usr/share/python-wheels") / wheels[-1].name
+    return wheel
 
 
-def _make_venv(root: Path, scratch: Path) -> _Venv:
-    host = scratch / "venv"
-    path = PurePosixPath("/") / scratch.relative_to(root) / "venv"
-    result = run_in_root(root, ["python3", "-m", "venv", "--without-pip", str(path)])
-    if result.returncode != 0:
-        raise RuntimeError(f"python3 -m venv failed in {root}:\n{result.stderr}")
-    return _Venv(host, path)
+def _make_venv(root: Path, scratch: Path) -> RootVenv:
+    return make_venv(root, PurePosixPath("/") / scratch.relative_to(root) / "venv")
 
 
-def _site_packages(venv: _Venv) -> Path:
+def _site_packages(venv: RootVenv) -> Path:
     found = sorted(venv.host.glob("lib/python3*/site-packages"))
     if len(found) != 1:
         raise RuntimeError(f"expected one site-packages in {venv.host}, found {found}")
@@ -80,7 +66,7 @@ def _site_packages(venv: _Venv) -> Path:
 
 
 def _import(
-    root: Path, venv: _Venv, module: str, code: str | None, hide: Sequence[str]
+    root: Path, venv: RootVenv, module: str, code: str | None, hide: Sequence[str]
 ) -> ImportResult:
     source = f"import {module}" + (f"\n{code}" if code else "")
     result = run_in_root(root, [venv.python, "-I", "-c", source], hide=hide)
@@ -103,8 +89,8 @@ def install_and_import(
     try:
         venv = _make_venv(root, scratch)
         shutil.copyfile(wheel, scratch / wheel.name)
-        pip = [venv.python, str(_bundled_pip(root) / "pip"), "install", "--no-index", "--no-deps"]
-        pip += ["--no-cache-dir", "--disable-pip-version-check", str(venv.path.parent / wheel.name)]
+        pip = [*venv.pip(_bundled_pip(root)), "install", "--no-index", "--no-deps"]
+        pip += ["--no-cache-dir", str(venv.path.parent / wheel.name)]
         installed = run_in_root(root, pip)
         if installed.returncode != 0:
             outcome = (

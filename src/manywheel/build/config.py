@@ -74,8 +74,8 @@ __all__ = [
     "DEFAULT_REPAIR_COMMAND",
     "BuildOptions",
     "ConfigError",
-    "ContainerEngine",
-    "Frontend",
+    "ContainerEngineOption",
+    "FrontendOption",
     "GlobalOptions",
     "Identifier",
     "ProjectConfig",
@@ -105,7 +105,7 @@ class Identifier(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class Frontend:
+class FrontendOption:
     """``build-frontend``: ``build``, ``build[uv]``, ``pip`` or ``uv``, with extra arguments."""
 
     name: str
@@ -113,7 +113,7 @@ class Frontend:
 
 
 @dataclass(frozen=True, slots=True)
-class ContainerEngine:
+class ContainerEngineOption:
     """``container-engine``: ``docker`` or ``podman``, with arguments for ``create``."""
 
     name: str
@@ -187,10 +187,10 @@ class BuildOptions:
     #: :data:`DEFAULT_REPAIR_COMMAND` (manywheel's repair, run in-process).
     repair_command: str = DEFAULT_REPAIR_COMMAND
     #: ``None``: the runner's default frontend.
-    build_frontend: Frontend | None = None
+    build_frontend: FrontendOption | None = None
     config_settings: tuple[tuple[str, str], ...] = ()
     build_verbosity: int = 0
-    container_engine: ContainerEngine | None = None
+    container_engine: ContainerEngineOption | None = None
     #: ``manylinux-<arch>-image`` or ``musllinux-<arch>-image`` for this identifier's platform
     #: and architecture (``manylinux2014``, ``manylinux_2_28`` or an image reference).
     image: str | None = None
@@ -330,14 +330,14 @@ def _words(text: str) -> tuple[str, ...]:
         raise SettingError(f"{e} in {text!r}") from e
 
 
-def _frontend(text: str) -> Frontend | None:
+def _frontend(text: str) -> FrontendOption | None:
     if text in ("", "default"):
         return None
     fields = key_value_fields(text, ["name"], ["args"])
     name = " ".join(fields.get("name", []))
     if name not in FRONTENDS:
         raise SettingError(f"unknown frontend {name!r} (one of {', '.join(FRONTENDS)})")
-    return Frontend(name, tuple(fields.get("args", [])))
+    return FrontendOption(name, tuple(fields.get("args", [])))
 
 
 def _verbosity(text: str) -> int:
@@ -347,7 +347,7 @@ def _verbosity(text: str) -> int:
         raise SettingError(f"expected an integer, found {text!r}") from e
 
 
-def _container_engine(text: str) -> ContainerEngine | None:
+def _container_engine(text: str) -> ContainerEngineOption | None:
     if not text:
         return None
     keywords = ["create_args", "create-args", "disable_host_mount", "disable-host-mount"]
@@ -357,7 +357,7 @@ def _container_engine(text: str) -> ContainerEngine | None:
         raise SettingError(f"unknown container engine {name!r}")
     args = fields.get("create_args") or fields.get("create-args") or []
     mount = fields.get("disable_host_mount") or fields.get("disable-host-mount") or []
-    return ContainerEngine(name, tuple(args), bool(mount) and mount[-1].lower() in _TRUE)
+    return ContainerEngineOption(name, tuple(args), bool(mount) and mount[-1].lower() in _TRUE)
 
 
 def _extras(text: str) -> tuple[str, ...]:

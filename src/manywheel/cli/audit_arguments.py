@@ -20,7 +20,8 @@ __all__ = [
 ]
 
 
-def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -> None:
+    """The audit's flags; ``--root`` only when ``root`` (``build`` decides the system itself)."""
     parser.add_argument(
         "--ldpaths",
         metavar="PATHS",
@@ -38,12 +39,13 @@ def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept pure Python wheels (no platform-specific binaries) without error",
     )
-    parser.add_argument(
-        "--root",
-        metavar="DIR",
-        default="/",
-        help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
-    )
+    if root:
+        parser.add_argument(
+            "--root",
+            metavar="DIR",
+            default="/",
+            help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
+        )
     add_policy_file_argument(parser)
 
 
@@ -68,7 +70,7 @@ def audit_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Audit
     ``--ldpaths`` replaces the system's directories."""
     from manywheel.audit import AuditOptions
 
-    root = args.root
+    root = getattr(args, "root", "/")
     return AuditOptions(
         root=root,
         ld_library_path=() if root != "/" else _split(environ.get("LD_LIBRARY_PATH")),

@@ -23,6 +23,7 @@ __all__ = ["build_parser", "main", "run"]
 COMMAND_MODULES = (
     "manywheel.cli.show_command",
     "manywheel.cli.repair_command",
+    "manywheel.cli.build_command",
     "manywheel.cli.elf_command",
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",

@@ -5,23 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, policies_from
+from manywheel.cli.audit_arguments import audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
+from manywheel.cli.repair_arguments import add_repair_arguments, patcher_name, repair_options
 
 if TYPE_CHECKING:
-    from manywheel.repair import RepairOptions, RepairResult, UserLicense, WheelProvided
+    from manywheel.repair import RepairResult
 
 __all__ = ["register"]
-
-#: auditwheel's ``--patcher`` values (``manywheel.repair.PATCHERS``, spelled out here so that
-#: building the parser imports no library code).
-PATCHERS = ("patchelf", "lief-patchelf", "none")
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -35,180 +31,13 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("wheels", metavar="WHEEL_FILE", nargs="+", type=Path)
     parser.add_argument(
-        "--plat",
-        metavar="PLATFORM",
-        default=None,
-        help="target policy (manylinux_2_17, manylinux2014, manylinux_2_17_x86_64, ...) or "
-        "'auto' for the best the wheel can have (default: $AUDITWHEEL_PLAT or auto)",
-    )
-    parser.add_argument(
-        "-L", "--lib-sdir", default=".libs", help="suffix of the directory for grafted libraries"
-    )
-    parser.add_argument(
         "-w", "--wheel-dir", type=Path, default=Path("wheelhouse"), help="output directory"
-    )
-    parser.add_argument("--no-update-tags", dest="update_tags", action="store_false")
-    parser.add_argument("--strip", action="store_true", help="strip symbols (strip -s)")
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="do not graft libraries whose soname or path matches (repeatable)",
-    )
-    parser.add_argument(
-        "--only-plat", action="store_true", help="do not claim a better policy than --plat"
-    )
-    parser.add_argument(
-        "-z",
-        "--zip-compression-level",
-        type=int,
-        default=None,
-        choices=range(-1, 10),
-        metavar="LEVEL",
-        help="deflate level 0-9 for changed members (default: $AUDITWHEEL_ZIP_COMPRESSION_LEVEL"
-        " or 6)",
-    )
-    parser.add_argument(
-        "--keep-rpath",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="keep RPATH/RUNPATH entries matching GLOB (as written) although they lead outside "
-        "the wheel (repeatable); others are removed from every ELF file",
-    )
-    parser.add_argument(
-        "--no-clean-rpaths",
-        dest="clean_rpaths",
-        action="store_false",
-        help="leave RPATH/RUNPATH alone in files no graft patches (auditwheel's behaviour)",
-    )
-    parser.add_argument(
-        "--from-wheel",
-        action="append",
-        default=[],
-        type=_provided,
-        metavar="GLOB=DIST:DIR",
-        help="libraries matching GLOB come from the wheel DIST, installed at "
-        "<site-packages>/DIR (e.g. 'libcublas.so.*=nvidia-cublas-cu12:nvidia/cublas/lib'): "
-        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable)",
-    )
-    parser.add_argument(
-        "--include",
-        action="append",
-        default=[],
-        metavar="LIB",
-        help="also graft LIB (a soname or a path), which the wheel loads with dlopen, with its "
-        "dependencies; the program must then load it from the .libs directory (repeatable)",
-    )
-    parser.add_argument(
-        "--license-file",
-        action="append",
-        default=[],
-        type=_user_license,
-        metavar="GLOB=PATH",
-        help="the license text of grafted libraries whose soname or path matches GLOB (a "
-        "library you built, which no system package owns); copied under .dist-info/licenses/ "
-        "(repeatable)",
-    )
-    parser.add_argument(
-        "--no-abi-check",
-        dest="abi_check",
-        action="store_false",
-        help="write the wheel even when its Python tag is known to be broken (a symbol outside "
-        "the Stable ABI of an abi3 wheel, a module of the other build, a file name the "
-        "interpreter does not import)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
     )
-    parser.add_argument(
-        "--patcher",
-        choices=PATCHERS,
-        default=None,
-        help="ELF patcher: patchelf, lief-patchelf (LIEF's tool, same arguments) or none (edits "
-        "nothing: no RPATH clean-up, and a repair that grafts or needs another edit fails) "
-        "(default: $AUDITWHEEL_PATCHER or patchelf)",
-    )
-    add_audit_arguments(parser)
+    add_repair_arguments(parser)
     parser.set_defaults(handler=_handle)
-
-
-def _provided(text: str) -> WheelProvided:
-    from manywheel.repair import WheelProvided
-
-    try:
-        return WheelProvided.parse(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _user_license(text: str) -> UserLicense:
-    from manywheel.repair import UserLicense
-
-    try:
-        return UserLicense.parse(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _level(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    level = args.zip_compression_level
-    if level is None:
-        text = environ.get("AUDITWHEEL_ZIP_COMPRESSION_LEVEL", "")
-        try:
-            level = int(text) if text else zlib.Z_DEFAULT_COMPRESSION
-        except ValueError:
-            level = -2
-        if not -1 <= level <= 9:
-            from manywheel.errors import ManywheelError
-
-            raise ManywheelError(f"AUDITWHEEL_ZIP_COMPRESSION_LEVEL={text!r} is not 0-9")
-    return 6 if level == zlib.Z_DEFAULT_COMPRESSION else int(level)
-
-
-def _epoch(environ: Mapping[str, str]) -> int | None:
-    text = environ.get("SOURCE_DATE_EPOCH")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        from manywheel.errors import ManywheelError
-
-        raise ManywheelError(f"SOURCE_DATE_EPOCH={text!r} is not an integer") from None
-
-
-def _patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``patchelf`` (auditwheel's order)."""
-    if args.patcher is not None:
-        return str(args.patcher)
-    text = environ.get("AUDITWHEEL_PATCHER", "")
-    if text and text not in PATCHERS:
-        from manywheel.errors import ManywheelError
-
-        raise ManywheelError(f"AUDITWHEEL_PATCHER={text!r} is not one of {', '.join(PATCHERS)}")
-    return text or "patchelf"
-
-
-def _options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOptions:
-    from manywheel.repair import RepairOptions
-
-    return RepairOptions(
-        plat=args.plat or environ.get("AUDITWHEEL_PLAT") or "auto",
-        lib_sdir=args.lib_sdir,
-        exclude=tuple(args.exclude),
-        only_plat=args.only_plat,
-        update_tags=args.update_tags,
-        strip=args.strip,
-        compress_level=_level(args, environ),
-        source_date_epoch=_epoch(environ),
-        clean_rpaths=args.clean_rpaths,
-        keep_rpaths=tuple(args.keep_rpath),
-        from_wheels=tuple(args.from_wheel),
-        abi_check=args.abi_check,
-        license_files=tuple(args.license_file),
-    )
 
 
 def _describe(result: RepairResult) -> str:
@@ -244,12 +73,12 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel import __version__
     from manywheel.repair import SystemLicenses, SystemPackages, make_patcher, repair_wheel
 
-    options = _options(args, ctx.environ)
+    options = repair_options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
     policies = policies_from(args)
     path = ctx.environ.get("PATH")
     patcher = make_patcher(
-        _patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
+        patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
     )
 
     def repair(wheel: Path) -> RepairResult:

@@ -1,0 +1,153 @@
+"""Time ``manywheel build`` against ``python -m build --wheel`` of the same project on the host,
+and a matrix built on two jobs against the same matrix built one after another.
+
+Run from the repository root: ``python -m benchmarks.bench_build [--repeat N]``.
+
+1. *Overhead* (target: <= 15% of the build time). The project is examples/demo for CPython
+   3.11: the reference runs its ``build-libdemo.sh`` and then ``python -m build --wheel`` (pypa/
+   build from a venv, the same version manywheel runs) with the same compiler manywheel uses,
+   zig for glibc 2.17 (a wrapper around the cached zig), so the difference is manywheel's own
+   work: copying the project, the environment's set-up on a warm cache, the in-process repair,
+   logs and bookkeeping. A second reference line uses gcc, as a build without manywheel would.
+2. *Parallel matrix* (target: <= 0.6x). ``manywheel build`` of every host CPython (>= 3.8) with
+   ``-j 2`` against ``-j 1``, the same identifiers, warm caches.
+
+Each measurement is the best of N runs (default 3), after one warm-up run of each command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.measure import Measurement, best_of, compile_bytecode, measure_command
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO = REPO / "examples" / "demo"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "manywheel"
+
+
+def _manywheel(*args: str) -> list[str]:
+    return [sys.executable, "-m", "manywheel", "build", *args]
+
+
+def _python(version: str) -> str:
+    found = sorted(Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}"))
+    path = str(found[-1]) if found else shutil.which(f"python{version}")
+    if path is None:
+        raise SystemExit(f"no CPython {version} on this machine")
+    return path
+
+
+def _zig_wrapper(directory: Path) -> Path:
+    """``cc`` running the cached zig for x86_64 glibc 2.17, with the system's headers and
+    libraries after zig's (as manywheel's own wrapper)."""
+    zigs = sorted(CACHE.glob("toolchains/ziglang-*/ziglang/zig"))
+    if not zigs:
+        raise SystemExit("no cached zig: run manywheel build once first")
+    version = zigs[-1].parent.parent.name.removeprefix("ziglang-")
+    cache = CACHE / "toolchains" / f"zig-{version}-cache"
+    wrapper = directory / "cc"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f"export ZIG_GLOBAL_CACHE_DIR={cache} ZIG_LOCAL_CACHE_DIR={cache}\n"
+        f'exec {zigs[-1]} cc -target x86_64-linux-gnu.2.17 "$@" -Wno-unused-command-line-argument'
+        " -idirafter /usr/include/x86_64-linux-gnu -idirafter /usr/include"
+        " -L/usr/lib/x86_64-linux-gnu -L/lib/x86_64-linux-gnu\n"
+    )
+    wrapper.chmod(0o755)
+    return wrapper
+
+
+def _reference_venv(directory: Path, python: str, pins: str) -> Path:
+    venv = directory / "venv"
+    subprocess.run([python, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "install", "-q", pins],
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
+    )
+    return venv / "bin" / "python"
+
+
+def _reference(python: Path, cc: str, work: Path) -> Measurement:
+    """build-libdemo.sh, then python -m build --wheel, in a fresh copy of the demo."""
+    project = work / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    shutil.copytree(DEMO, project)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env.update(CC=cc, LDSHARED=f"{cc} -shared", DEMO_LIB_DIR=str(project / "build/libdemo"))
+    script = (
+        f"cd {project} && ./build-libdemo.sh && "
+        f"{python} -m build --wheel --outdir {work / 'dist'} . >/dev/null"
+    )
+    return measure_command(["sh", "-c", script], env=env)
+
+
+def _ours(work: Path, *args: str) -> Measurement:
+    wheelhouse = work / "wheelhouse"
+    shutil.rmtree(wheelhouse, ignore_errors=True)
+    argv = _manywheel(str(DEMO), "-w", str(wheelhouse), "--before-all", "./build-libdemo.sh")
+    argv += ["--log-dir", str(work / "logs"), *args]
+    return measure_command(argv)
+
+
+def overhead(repeat: int, work: Path) -> None:
+    from manywheel.build import FRONTEND_PINS
+
+    python = _reference_venv(work, _python("3.11"), FRONTEND_PINS["py310"][0])
+    zig_cc = str(_zig_wrapper(work))
+    one = ("--build", "cp311-manylinux_x86_64")
+    _ours(work, *one)  # warm-up: caches, page cache
+    _reference(python, zig_cc, work)
+    ours = best_of(repeat, lambda: _ours(work, *one))
+    with_zig = best_of(repeat, lambda: _reference(python, zig_cc, work))
+    with_gcc = best_of(repeat, lambda: _reference(python, "gcc", work))
+    share = (ours.seconds - with_zig.seconds) / with_zig.seconds
+    print(f"overhead, examples/demo cp311 (best of {repeat}):")
+    print(f"  manywheel build (before-all, build, repair)   {ours.seconds:6.2f} s")
+    print(f"  build-libdemo.sh + python -m build, zig cc    {with_zig.seconds:6.2f} s")
+    print(f"  build-libdemo.sh + python -m build, gcc       {with_gcc.seconds:6.2f} s")
+    print(f"  -> manywheel's own overhead: {share:+.1%} of the build (target <= +15%)")
+
+
+def matrix(repeat: int, work: Path, versions: list[str]) -> None:
+    selector = " ".join(f"cp{v.replace('.', '')}-manylinux_x86_64" for v in versions)
+    args = ("--build", selector)
+    _ours(work, *args, "-j", "2")  # warm-up
+    serial = best_of(repeat, lambda: _ours(work, *args, "-j", "1"))
+    parallel = best_of(repeat, lambda: _ours(work, *args, "-j", "2"))
+    ratio = parallel.seconds / serial.seconds
+    print(f"matrix of {len(versions)} identifiers ({', '.join(versions)}), best of {repeat}:")
+    print(f"  -j 1: {serial.seconds:6.2f} s   -j 2: {parallel.seconds:6.2f} s")
+    print(f"  -> parallel / serial = {ratio:.2f}x (target <= 0.6x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-matrix", action="store_true")
+    parser.add_argument("--skip-overhead", action="store_true")
+    args = parser.parse_args()
+    compile_bytecode()
+    print(f"cores usable: {len(os.sched_getaffinity(0))}; load: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-build-") as tmp:
+        work = Path(tmp)
+        if not args.skip_overhead:
+            overhead(args.repeat, work)
+        if not args.skip_matrix:
+            versions = [
+                v
+                for v in ("3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
+                if sorted(Path.home().glob(f".pyenv/versions/{v}.*"))
+            ]
+            matrix(args.repeat, work, versions)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""Where a run keeps its logs (one per build and per before-all, kept after the run) and its
+scratch space (copies of the project, prefixes, frontend output: removed after the run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["KEPT_RUNS", "RunDirectory", "log_tail"]
+
+#: Log directories of older runs beyond this many are removed when a run starts.
+KEPT_RUNS = 20
+
+#: How much of a log's end is read for the lines shown on failure.
+_TAIL_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class RunDirectory:
+    logs: Path
+    scratch: Path
+
+    @classmethod
+    def create(cls, log_parent: Path, *, scratch_parent: Path | None = None) -> RunDirectory:
+        """A new ``<log_parent>/<time>-<pid>`` for the logs (older runs pruned to
+        :data:`KEPT_RUNS`) and a new scratch directory (in ``scratch_parent`` or the system's
+        temporary directory)."""
+        log_parent.mkdir(parents=True, exist_ok=True)
+        _prune(log_parent, KEPT_RUNS - 1)
+        logs = log_parent / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        logs.mkdir()
+        if scratch_parent is not None:
+            scratch_parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix="manywheel-build-", dir=scratch_parent))
+        return cls(logs, scratch)
+
+    def log(self, name: str) -> Path:
+        return self.logs / f"{name}.log"
+
+    def remove_scratch(self) -> None:
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _prune(parent: Path, keep: int) -> None:
+    runs = sorted((p for p in parent.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in runs[: max(0, len(runs) - keep)]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def log_tail(path: Path, lines: int = 20) -> tuple[str, ...]:
+    """The last ``lines`` non-empty lines of a log (decoded leniently), or nothing."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - _TAIL_BYTES))
+            data = f.read()
+    except OSError:
+        return ()
+    text = data.decode("utf-8", "replace").replace("\r", "\n")
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return tuple(kept[-lines:])

@@ -1,0 +1,70 @@
+"""What a build run produces: one :class:`BuildOutcome` per identifier, whatever happened."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from pathlib import Path
+
+from manywheel.build.identifiers import BuildIdentifier
+from manywheel.repair import RepairResult
+
+__all__ = ["BuildOutcome", "Stage", "Status"]
+
+
+class Status(enum.Enum):
+    #: Built, repaired and written to the wheelhouse.
+    BUILT = "built"
+    #: A stage failed; nothing of this identifier is in the wheelhouse.
+    FAILED = "failed"
+    #: Asked for by name, but the environment cannot build it here (no interpreter, ...).
+    UNAVAILABLE = "unavailable"
+
+
+class Stage(enum.Enum):
+    """Where a build was when it failed (or is now, for progress)."""
+
+    ENVIRONMENT = "environment"
+    BEFORE_ALL = "before-all"
+    BEFORE_BUILD = "before-build"
+    BUILD = "build"
+    REPAIR = "repair"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    identifier: BuildIdentifier
+    status: Status
+    seconds: float = 0.0
+    #: The repaired wheel in the wheelhouse.
+    wheel: Path | None = None
+    #: The wheel the frontend built, before repair (its file name).
+    built_wheel: str | None = None
+    size: int | None = None
+    #: The stage that failed, for a failure.
+    stage: Stage | None = None
+    #: One line: why it failed or is unavailable.
+    error: str | None = None
+    log: Path | None = None
+    #: The last lines of the log, for a failure.
+    log_tail: tuple[str, ...] = ()
+    repair: RepairResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.BUILT
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """The repaired wheel's platform tags (``manylinux_2_12_x86_64``, ...)."""
+        if self.wheel is None:
+            return ()
+        return tuple(self.wheel.name.removesuffix(".whl").rsplit("-", 1)[-1].split("."))
+
+    @property
+    def tag(self) -> str | None:
+        """The best tag the repair gave it (``manylinux_2_12_x86_64``)."""
+        plan = self.repair.plan if self.repair is not None else None
+        if plan is not None:
+            return plan.target.tag
+        return self.tags[0] if self.tags else None

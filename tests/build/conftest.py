@@ -1,0 +1,129 @@
+"""Fixtures for the build tests: running ``manywheel build`` in-process, and the demo's matrix
+(every CPython the zig environment can target on this machine), built once per session."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from manywheel.cli.main import main
+from tests.harness.availability import Unavailable, skip_or_fail
+from tests.harness.sdists import find_python
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+PROJECTS = Path(__file__).resolve().parent / "projects"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildCall:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def document(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.stdout)
+        return loaded
+
+    def builds(self) -> dict[str, dict[str, Any]]:
+        return {b["identifier"]: b for b in self.document["builds"]}
+
+
+def assert_schema(call: BuildCall) -> None:
+    """The document matches docs/build-json.md's schema (tests/build/data/build-schema.json)."""
+    schema = json.loads((Path(__file__).parent / "data" / "build-schema.json").read_text())
+    jsonschema.validate(call.document, schema)
+    statuses = [b["status"] for b in call.document["builds"]]
+    summary = call.document["summary"]
+    assert [summary[s] for s in ("built", "failed", "unavailable")] == [
+        statuses.count(s) for s in ("built", "failed", "unavailable")
+    ]
+    assert summary["exit_code"] == call.code
+
+
+def run_build(args: Sequence[str], *, log_dir: Path) -> BuildCall:
+    """``manywheel build ARGS --log-dir LOG_DIR`` in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", *args, "--log-dir", str(log_dir)], stdout=out, stderr=err)
+    return BuildCall(code, out.getvalue(), err.getvalue())
+
+
+def tree_digest(root: Path) -> str:
+    """Every path, mode and content under ``root``: equal digests mean an untouched tree."""
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*")):
+        h.update(str(path.relative_to(root)).encode() + b"\0")
+        h.update(oct(path.lstat().st_mode).encode())
+        if path.is_file() and not path.is_symlink():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def host_cpythons(minimum: tuple[int, int] = (3, 8)) -> list[str]:
+    """The CPython versions with headers this machine has (found by the harness's own probe,
+    not manywheel's discovery): the ones the zig environment must build."""
+    found = []
+    for minor in range(minimum[1], 16):
+        try:
+            find_python(f"3.{minor}")
+        except Unavailable:
+            continue
+        found.append(f"3.{minor}")
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class DemoMatrix:
+    call: BuildCall
+    wheelhouse: Path
+    versions: tuple[str, ...]
+    digest_before: str
+    digest_after: str
+
+
+@pytest.fixture(scope="session")
+def demo_matrix(tmp_path_factory: pytest.TempPathFactory) -> DemoMatrix:
+    """examples/demo for every host CPython >= 3.8, manylinux_x86_64, with before-all building
+    libdemo with zig into the prefix: one run (``--json``) shared by the tests that check it."""
+    versions = host_cpythons()
+    if not versions:
+        skip_or_fail("no CPython >= 3.8 with headers on this machine (pyenv or python3.X)")
+    base = tmp_path_factory.mktemp("demo-matrix")
+    demo = EXAMPLES / "demo"
+    before = tree_digest(demo)
+    call = run_build(
+        [
+            str(demo),
+            "-w",
+            str(base / "wheelhouse"),
+            "--build",
+            "*-manylinux_x86_64",
+            "--archs",
+            "x86_64",
+            "--before-all",
+            "./build-libdemo.sh",
+            "--json",
+        ],
+        log_dir=base / "logs",
+    )
+    if call.code != 0 and "could not download ziglang" in call.stderr:
+        skip_or_fail(f"zig cannot be fetched here: {call.stderr.strip()}")
+    return DemoMatrix(call, base / "wheelhouse", tuple(versions), before, tree_digest(demo))
+
+
+def cpython_tag(version: str) -> str:
+    return "cp" + version.replace(".", "")
+
+
+def environ_without_python() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
