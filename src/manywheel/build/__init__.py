@@ -35,8 +35,9 @@ from manywheel.build.interpreters import (
 )
 from manywheel.build.logs import RunDirectory, log_tail
 from manywheel.build.pipeline import BuildRun, build_wheels, check_wheelhouse
+from manywheel.build.repair_stage import RepairSettings
 from manywheel.build.results import BuildOutcome, Stage, Status
-from manywheel.build.runner import BuildSettings, Progress, RepairSettings, run_builds
+from manywheel.build.runner import BuildSettings, Progress, run_builds
 from manywheel.build.selectors import (
     BuildSelector,
     EnableGroup,

@@ -101,7 +101,7 @@ def ensure_frontend(
             return frontend
         with staging_dir(parent, name) as staging:
             target = staging / "site"
-            argv = [*pip, "install", "--no-deps", "--only-binary", ":all:", "--no-compile"]
+            argv = [*pip, "install", "--no-deps", "--only-binary", ":all:"]
             argv += ["--platform", f"musllinux_1_1_{uv_arch}"] if uv_arch else []
             argv += ["--disable-pip-version-check", "--target", str(target), *pins]
             env = {k: v for k, v in environ.items() if not k.startswith("PYTHON")}

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -53,16 +53,30 @@ __all__ = ["MIN_PYTHON", "RootSupport", "ZigEnvironment"]
 MIN_PYTHON = (3, 8)
 
 
-@dataclass(frozen=True, slots=True)
 class RootSupport:
     """What root-backed zig builds need: the store that makes and caches roots, where pip
-    inside finds packages, and whether missing roots and interpreters may be made."""
+    inside finds packages (a :class:`PackageIndex`, or a function giving one, asked only when
+    a root is used: reading pip's configuration takes a subprocess), and whether missing roots
+    and interpreters may be made."""
 
-    store: RootStore
-    index: PackageIndex = field(default_factory=PackageIndex)
-    make_interpreters: bool = False
-    user_namespace: bool | None = None
-    binfmt_conf_dirs: tuple[Path, ...] = BINFMT_CONF_DIRS
+    def __init__(
+        self,
+        store: RootStore,
+        *,
+        index: PackageIndex | Callable[[], PackageIndex] = PackageIndex,
+        make_interpreters: bool = False,
+        user_namespace: bool | None = None,
+        binfmt_conf_dirs: tuple[Path, ...] = BINFMT_CONF_DIRS,
+    ) -> None:
+        self.store = store
+        self._index = index
+        self.make_interpreters = make_interpreters
+        self.user_namespace = user_namespace
+        self.binfmt_conf_dirs = binfmt_conf_dirs
+
+    @cached_property
+    def index(self) -> PackageIndex:
+        return self._index if isinstance(self._index, PackageIndex) else self._index()
 
 
 class ZigEnvironment:

@@ -17,15 +17,17 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from manywheel.audit import AuditOptions
-from manywheel.build.environment import Workspace
+from manywheel.build.environment import Workspace, shared_path
 from manywheel.build.identifiers import BuildIdentifier, Platform, PythonImplementation
 from manywheel.build.qemu import ARCHITECTURES, BINFMT_CONF_DIRS, debian_arch, needs_emulation
 from manywheel.build.roots import SUITES, RootSpec, RootStore
 from manywheel.build.roots_python import PythonRecipe, overlay_path
 from manywheel.build.roots_run import ROOT_PATH, Bind, run_in_root
+
+if TYPE_CHECKING:
+    from manywheel.audit import AuditOptions
 
 __all__ = [
     "ROOT_PREFIX",
@@ -144,16 +146,15 @@ class ZigRootSession:
         return ROOT_PREFIX
 
     def inside(self, path: Path) -> PurePosixPath:
-        absolute = path.absolute()
-        for shared in (self.workspace.scratch, *self.workspace.tools):
-            if absolute == shared.absolute() or shared.absolute() in absolute.parents:
-                return PurePosixPath(absolute)
-        raise ValueError(f"{path} is not shared with the {self.root} root")
+        return shared_path(path, self._shared, f"the {self.root} root")
 
     def outside(self, path: PurePosixPath) -> Path:
-        host = Path(path)
-        self.inside(host)
-        return host
+        return Path(shared_path(Path(path), self._shared, f"the {self.root} root"))
+
+    @property
+    def _shared(self) -> tuple[Path, ...]:
+        """Bound at their own paths (the prefix is the root's own directory, not shared)."""
+        return (self.workspace.scratch, *self.workspace.tools)
 
     def run(
         self,
@@ -181,6 +182,8 @@ class ZigRootSession:
         return result.returncode
 
     def audit_options(self) -> AuditOptions:
+        from manywheel.audit import AuditOptions
+
         return AuditOptions(
             root=str(self.root), extra_ldpaths=(f"{ROOT_PREFIX}/lib", f"{ROOT_PREFIX}/lib64")
         )

@@ -228,13 +228,14 @@ def _environment(
     host_arch: str,
 ) -> Environment:
     from manywheel.build import RootSupport, ZigEnvironment, best_interpreters
-    from manywheel.build.debian import DebianEnvironment
     from manywheel.build.roots import SUITES
     from manywheel.errors import ManywheelError
 
     pip = _pip(interpreters)
     kind, _, detail = str(args.env).partition(":")
     if kind == "debian" and detail in SUITES:
+        from manywheel.build.debian import DebianEnvironment
+
         return DebianEnvironment(
             detail, store=_store(ctx, host_arch), index=_package_index(pip, ctx)
         )
@@ -242,7 +243,7 @@ def _environment(
         raise ManywheelError(f"--env {args.env!r}: unknown environment (known: {ENVIRONMENTS})")
     roots = RootSupport(
         _store(ctx, host_arch),
-        index=_package_index(pip, ctx),
+        index=lambda: _package_index(pip, ctx),
         make_interpreters=args.make_interpreters,
     )
     return ZigEnvironment(
@@ -268,6 +269,7 @@ def _host_arch() -> str:
 
 def _interpreters(args: argparse.Namespace, ctx: Context) -> list[Interpreter]:
     from manywheel.build import InterpreterSearch, discover_interpreters
+    from manywheel.build.probe_cache import ProbeCache
 
     pyenv = ctx.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     search = InterpreterSearch(
@@ -276,7 +278,8 @@ def _interpreters(args: argparse.Namespace, ctx: Context) -> list[Interpreter]:
         path=ctx.environ.get("PATH", os.defpath),
         environ=ctx.environ,
     )
-    found, problems = discover_interpreters(search)
+    cache = ProbeCache(_cache(ctx).root / "interpreter-probes.json")
+    found, problems = discover_interpreters(search, cache=cache)
     for problem in problems:
         print(f"manywheel: warning: {problem}", file=ctx.stderr)
     return found
@@ -419,7 +422,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
                 wheelhouse=wheelhouse,
                 targets=targets,
                 settings=_settings(args, ctx, _pip(interpreters)),
-                repair=_repair_settings(args, ctx, policies),
+                repair=lambda: _repair_settings(args, ctx, policies),
                 cache=_cache(ctx),
                 pip=_pip(interpreters),
                 environ=ctx.environ,
