@@ -4,11 +4,15 @@ and a matrix built on two jobs against the same matrix built one after another.
 Run from the repository root: ``python -m benchmarks.bench_build [--repeat N]``.
 
 1. *Overhead* (target: <= 15% of the build time). The project is examples/demo for CPython
-   3.11: the reference runs its ``build-libdemo.sh`` and then ``python -m build --wheel`` (pypa/
-   build from a venv, the same version manywheel runs) with the same compiler manywheel uses,
-   zig for glibc 2.17 (a wrapper around the cached zig), so the difference is manywheel's own
-   work: copying the project, the environment's set-up on a warm cache, the in-process repair,
-   logs and bookkeeping. A second reference line uses gcc, as a build without manywheel would.
+   3.11: the reference runs its ``build-libdemo.sh`` and then ``python3.11 -m build --wheel``
+   with the interpreter manywheel builds with (pyenv's), the same pypa/build and the same
+   compiler, zig for glibc 2.17 (a wrapper around the cached zig), so the difference is
+   manywheel's own work: copying the project, the environment's set-up on a warm cache, the
+   in-process repair, logs and bookkeeping. Two more reference lines, for information: pypa/build
+   installed in a venv (``venv/bin/python -m build``: a venv's python skips the base
+   interpreter's site-packages and its .pth files, which on this machine import certifi at every
+   start), and gcc instead of zig. Last, manywheel's own work is also read from its logs: the
+   best run's wall time against the time its commands (before-all, the frontend) took.
 2. *Parallel matrix* (target: <= 0.6x). ``manywheel build`` of every host CPython (>= 3.8) with
    ``-j 2`` against ``-j 1``, the same identifiers, warm caches.
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -91,18 +96,33 @@ def _reference_venv(directory: Path, python: str, pins: str) -> Path:
     return venv / "bin" / "python"
 
 
-def _reference(python: Path, cc: str, work: Path) -> Measurement:
-    """build-libdemo.sh, then python -m build --wheel, in a fresh copy of the demo."""
+def _reference(python: list[str], cc: str, work: Path) -> Measurement:
+    """build-libdemo.sh, then ``python -m build --wheel`` (``python``: the command that runs
+    pypa/build), in a fresh copy of the demo."""
     project = work / "project"
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(DEMO, project)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(CC=cc, LDSHARED=f"{cc} -shared", DEMO_LIB_DIR=str(project / "build/libdemo"))
+    build = " ".join(shlex.quote(a) for a in python)
     script = (
         f"cd {project} && ./build-libdemo.sh && "
-        f"{python} -m build --wheel --outdir {work / 'dist'} . >/dev/null"
+        f"{build} --wheel --outdir {work / 'dist'} . >/dev/null"
     )
     return measure_command(["sh", "-c", script], env=env)
+
+
+def _same_interpreter_build(python: str) -> list[str]:
+    """``python -m build`` with the pypa/build manywheel caches for it, run by ``python``
+    itself (put on its ``sys.path`` by the command, as manywheel does)."""
+    frontends = sorted(CACHE.glob("frontend/py310-*/build/__main__.py"))
+    if not frontends:
+        raise SystemExit("no cached frontend: run manywheel build once first")
+    launcher = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from build.__main__ import entrypoint; sys.argv[0] = 'build'; entrypoint()"
+    )
+    return [python, "-c", launcher, str(frontends[0].parent.parent)]
 
 
 def _ours(work: Path, *args: str) -> Measurement:
@@ -131,25 +151,29 @@ def _commands_in_last_run(logs: Path) -> float:
 def overhead(repeat: int, work: Path) -> None:
     from manywheel.build import FRONTEND_PINS
 
-    python = _reference_venv(work, _python("3.11"), FRONTEND_PINS["py310"][0])
+    interpreter = _python("3.11")
+    same = _same_interpreter_build(interpreter)
+    venv = [str(_reference_venv(work, interpreter, FRONTEND_PINS["py310"][0])), "-m", "build"]
     zig_cc = str(_zig_wrapper(work))
     one = ("--build", "cp311-manylinux_x86_64")
     _ours(work, *one)  # warm-up: caches, page cache
-    _reference(python, zig_cc, work)
+    _reference(same, zig_cc, work)
     _COMMAND_SECONDS.clear()
-    ours, with_zig, with_gcc = _taking_turns(
+    ours, with_zig, in_venv, with_gcc = _taking_turns(
         repeat,
         lambda: _ours(work, *one),
-        lambda: _reference(python, zig_cc, work),
-        lambda: _reference(python, "gcc", work),
+        lambda: _reference(same, zig_cc, work),
+        lambda: _reference(venv, zig_cc, work),
+        lambda: _reference(same, "gcc", work),
     )
     share = (ours.seconds - with_zig.seconds) / with_zig.seconds
     wall, commands = min(_COMMAND_SECONDS)
     own = (wall - commands) / commands
-    print(f"overhead, examples/demo cp311 (best of {repeat}):")
-    print(f"  manywheel build (before-all, build, repair)   {ours.seconds:6.2f} s")
-    print(f"  build-libdemo.sh + python -m build, zig cc    {with_zig.seconds:6.2f} s")
-    print(f"  build-libdemo.sh + python -m build, gcc       {with_gcc.seconds:6.2f} s")
+    print(f"overhead, examples/demo cp311 with {interpreter} (best of {repeat}):")
+    print(f"  manywheel build (before-all, build, repair)         {ours.seconds:6.2f} s")
+    print(f"  build-libdemo.sh + python -m build, zig cc          {with_zig.seconds:6.2f} s")
+    print(f"  the same, pypa/build in a venv (venv/bin/python)    {in_venv.seconds:6.2f} s")
+    print(f"  the same as the first reference, gcc                {with_gcc.seconds:6.2f} s")
     print(f"  -> manywheel against python -m build: {share:+.1%} (target <= +15%)")
     print(
         f"  -> in manywheel's best run, its commands (before-all, frontend) took {commands:.2f} s "

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import stat
 import tarfile
+from collections.abc import Collection
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -24,10 +25,12 @@ from manywheel.build import (
     write_wrappers,
     zig_target,
 )
+from manywheel.build.repair_stage import BuildPackages
 from manywheel.cli.build_output import BuildProgress, summary_table
 from manywheel.cli.context import Context
 from manywheel.errors import InputError
 from manywheel.policy import Libc
+from manywheel.repair import PackageOwner
 from tests.build.conftest import EXAMPLES
 
 
@@ -220,3 +223,26 @@ def test_progress_lines_and_failure_tail(tmp_path: Path) -> None:
     assert "    | error: boom" in text
     assert f"    log: {tmp_path / 'cp312.log'}" in text
     assert "\r\x1b[K[0/2] cp311-manylinux_x86_64 (build, 0 s)" in text
+
+
+class _Recording:
+    """A package index that owns everything it is asked about, and remembers the question."""
+
+    def __init__(self) -> None:
+        self.asked: list[list[str]] = []
+
+    def owners(self, paths: Collection[str]) -> dict[str, PackageOwner]:
+        self.asked.append(sorted(paths))
+        owner = PackageOwner(type="deb", name="libfoo1", version="1.0", distro="debian")
+        return dict.fromkeys(paths, owner)
+
+
+def test_the_prefix_is_never_looked_up_in_the_package_databases() -> None:
+    system = _Recording()
+    packages = BuildPackages(system, ("/tmp/run/prefix/lib", "/tmp/run/prefix/lib64/"))
+    assert packages.owners(["/tmp/run/prefix/lib/libdemo.so.1"]) == {}
+    assert system.asked == []
+    owned = packages.owners(["/tmp/run/prefix/lib/libdemo.so.1", "/usr/lib/libyaml.so.0"])
+    assert list(owned) == ["/usr/lib/libyaml.so.0"]
+    assert system.asked == [["/usr/lib/libyaml.so.0"]]
+    assert packages.owners(["/tmp/run/prefix/library/libx.so"]) != {}  # not the same directory

@@ -9,7 +9,7 @@ the patcher) happens while the first frontend runs rather than before it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -19,9 +19,21 @@ from manywheel.errors import ManywheelError
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
     from manywheel.policy import PolicySet
-    from manywheel.repair import ElfPatcher, RepairOptions, RepairResult
+    from manywheel.repair import (
+        ElfPatcher,
+        PackageIndex,
+        PackageOwner,
+        RepairOptions,
+        RepairResult,
+    )
 
-__all__ = ["RepairFailedError", "RepairSettings", "RepairSettingsSource", "repair_built"]
+__all__ = [
+    "BuildPackages",
+    "RepairFailedError",
+    "RepairSettings",
+    "RepairSettingsSource",
+    "repair_built",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +50,22 @@ class RepairSettings:
     tool_version: str = "unknown"
     #: ``PATH`` to find ``rpm`` on, for the SBOM's package lookups.
     path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BuildPackages:
+    """The system's package databases, asked only about libraries that are not the build's
+    own: a library in the build's prefix was made by before-all, never installed by a package
+    (scanning dpkg's file lists for it would cost more than the rest of the repair)."""
+
+    system: PackageIndex
+    #: The prefix's library directories (as the audited system spells them).
+    own: tuple[str, ...]
+
+    def owners(self, paths: Collection[str]) -> dict[str, PackageOwner]:
+        own = tuple(d.rstrip("/") + "/" for d in self.own)
+        asked = [p for p in paths if not p.startswith(own)]
+        return self.system.owners(asked) if asked else {}
 
 
 class RepairFailedError(ManywheelError):
@@ -105,7 +133,9 @@ def repair_built(
             audit=audit,
             policies=settings.policies,
             allow_pure=settings.allow_pure,
-            packages=SystemPackages(audit.root, path=settings.path),
+            packages=BuildPackages(
+                SystemPackages(audit.root, path=settings.path), system.extra_ldpaths
+            ),
             tool_version=settings.tool_version,
         )
     except NotPlatformWheelError as e:

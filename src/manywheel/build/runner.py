@@ -183,7 +183,9 @@ def _build_stages(ctx: _Run, identifier: BuildIdentifier, log: BinaryIO) -> Repa
     out.mkdir(parents=True)
     staging = Path(tempfile.mkdtemp(prefix=".manywheel-", dir=ctx.wheelhouse))
     try:
+        started = time.monotonic()
         project = ctx.copy_project(scratch / "project")
+        log.write(f"manywheel: project copied in {time.monotonic() - started:.2f} s\n".encode())
         target = ctx.environment.target(identifier)
         workspace = Workspace(
             scratch, ctx.prefix(target), tools=(ctx.frontends[identifier].directory,)
@@ -198,7 +200,9 @@ def _build_stages(ctx: _Run, identifier: BuildIdentifier, log: BinaryIO) -> Repa
                 if code != 0:
                     raise _Failure(Stage.BEFORE_BUILD, f"before-build exited with status {code}")
             built = _frontend_build(ctx, session, project, out, log)
+            started = time.monotonic()
             result = _repair(ctx, session, built, staging, log)
+            log.write(f"manywheel: repair took {time.monotonic() - started:.2f} s\n".encode())
         final = ctx.wheelhouse / result.output.name
         result.output.replace(final)
         return replace(result, output=final)
