@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 
 from tests.harness.availability import (
@@ -19,8 +13,7 @@ from tests.harness.availability import (
 )
 from tests.harness.cache import HarnessCache
 from tests.harness.fixtures import session_root
-
-NOBODY = 65534
+from tests.harness.nobody import as_nobody, shared_directory
 
 
 @pytest.mark.parametrize(
@@ -49,28 +42,6 @@ def test_require_passes_without_problems_and_joins_them_otherwise() -> None:
         require(["not root", "no zstd"], {})
 
 
-def _as_nobody(action: Callable[[], object]) -> str:
-    """Run ``action`` in a forked child that dropped root; "<exception type>: <message>" or "ok"."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        os.close(read_end)
-        outcome = "ok"
-        try:
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            action()
-        except BaseException as e:  # pytest.skip and .fail raise BaseExceptions
-            outcome = f"{type(e).__name__}: {e}"
-        os.write(write_end, outcome.encode())
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as pipe:
-        result = pipe.read().decode()
-    os.waitpid(pid, 0)
-    return result
-
-
 @pytest.mark.root
 @pytest.mark.parametrize("required", [False, True], ids=["skips", "fails-when-required"])
 def test_root_fixture_without_root(required: bool, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,18 +49,14 @@ def test_root_fixture_without_root(required: bool, monkeypatch: pytest.MonkeyPat
     empty cache there is no root to run (making one needs root): skip, or fail under the CI
     variable, with that reason."""
     monkeypatch.setenv(REQUIRE_ROOTS_ENV, "1" if required else "0")
-    # Somewhere nobody can reach (pytest's tmp_path is under a directory only root may enter).
-    shared = Path(tempfile.mkdtemp(prefix="manywheel-nobody-"))
-    shared.chmod(0o777)
+    with shared_directory() as shared:
 
-    def use_root() -> None:
-        assert namespace_problems() == []
-        next(session_root("bookworm", HarnessCache(shared / "cache")))
+        def use_root() -> None:
+            assert namespace_problems() == []
+            next(session_root("bookworm", HarnessCache(shared / "cache")))
 
-    try:
-        outcome = _as_nobody(use_root)
-        expected = "Failed" if required else "Skipped"
-        assert outcome.startswith(f"{expected}: making a bookworm root needs root"), outcome
-        assert not list((shared / "cache" / "roots").iterdir())
-    finally:
-        shutil.rmtree(shared)
+        outcome = as_nobody(use_root)
+        leftovers = list((shared / "cache" / "roots").iterdir())
+    expected = "Failed" if required else "Skipped"
+    assert outcome.startswith(f"{expected}: making a bookworm root needs root"), outcome
+    assert leftovers == []

@@ -17,29 +17,36 @@ namespace otherwise (where apt still works; making the cached roots needs root o
 from __future__ import annotations
 
 import os
-import shlex
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from types import TracebackType
+from pathlib import Path
 from typing import BinaryIO
 
-from manywheel.audit import AuditOptions
 from manywheel.build.environment import Workspace
-from manywheel.build.identifiers import BuildIdentifier, Platform, PythonImplementation
+from manywheel.build.identifiers import (
+    BuildIdentifier,
+    Platform,
+    PythonImplementation,
+    gnu_triple,
+)
 from manywheel.build.qemu import ARCHITECTURES, BINFMT_CONF_DIRS, debian_arch, needs_emulation
 from manywheel.build.roots import SUITES, RootSpec, RootStore, root_facts, scratch_base
 from manywheel.build.roots_cache import remove_tree
 from manywheel.build.roots_errors import RootCommandError
 from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_run import Bind, run_in_root
+from manywheel.build.roots_session import (
+    ROOT_PREFIX,
+    Closing,
+    RootSession,
+    environment_binds,
+    workspace_binds,
+)
 
-__all__ = ["DebianEnvironment", "DebianSession", "build_root_spec"]
+__all__ = ["DebianEnvironment", "build_root_spec"]
 
-PREFIX = PurePosixPath("/usr/local")
 #: What a build root adds to the base root, besides the build's ``python3.X-dev``/``-venv``.
 BUILD_PACKAGES = ("gcc", "g++", "make", "libc6-dev", "pkg-config")
 _SANDBOX_CONF = 'APT::Sandbox::User "root";\n'
@@ -51,91 +58,7 @@ def build_root_spec(suite: str, arch: str, python: str) -> RootSpec:
     return RootSpec(suite, arch, (*BUILD_PACKAGES, f"python{python}-dev", f"python{python}-venv"))
 
 
-@dataclass(frozen=True, slots=True)
-class DebianSession:
-    """One build's view of its target's root (see :class:`~manywheel.build.Session`)."""
-
-    identifier: BuildIdentifier
-    root: Path
-    workspace: Workspace
-    base_env: Mapping[str, str]
-    binds: tuple[Bind, ...]
-    user_namespace: bool
-    platform_tag: str
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def python(self) -> str:
-        major, minor = self.identifier.version
-        return f"python{major}.{minor}"
-
-    @property
-    def prefix(self) -> PurePosixPath:
-        return PREFIX
-
-    @property
-    def meson_native_file(self) -> PurePosixPath | None:
-        return None
-
-    def _shared(self) -> tuple[Path, ...]:
-        return (self.workspace.scratch, *self.workspace.tools)
-
-    def inside(self, path: Path) -> PurePosixPath:
-        """Shared directories are bound at their own paths. The workspace's prefix is not
-        shared: the root's ``/usr/local`` is the target's prefix."""
-        absolute = path.absolute()
-        for shared in self._shared():
-            if absolute == shared.absolute() or shared.absolute() in absolute.parents:
-                return PurePosixPath(absolute)
-        raise ValueError(f"{path} is not shared with the {self.root.name} root")
-
-    def outside(self, path: PurePosixPath) -> Path:
-        host = Path(path)
-        self.inside(host)
-        return host
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: PurePosixPath,
-        env: Mapping[str, str],
-        log: BinaryIO,
-        timeout: float | None = None,
-    ) -> int:
-        log.write(f"$ {shlex.join(argv)}\n".encode())
-        result = run_in_root(
-            self.root,
-            argv,
-            binds=self.binds,
-            env={**self.base_env, **self.variables, **env},
-            cwd=str(cwd),
-            timeout=timeout,
-            log=log,
-            user_namespace=self.user_namespace,
-        )
-        return result.returncode
-
-    def audit_options(self) -> AuditOptions:
-        multiarch = f"{PREFIX}/lib/{_multiarch(self.identifier.arch)}"
-        return AuditOptions(
-            root=str(self.root), extra_ldpaths=(f"{PREFIX}/lib", f"{PREFIX}/lib64", multiarch)
-        )
-
-
-_MULTIARCH = {
-    "i686": "i386-linux-gnu",
-    "armv7l": "arm-linux-gnueabihf",
-    "ppc64le": "powerpc64le-linux-gnu",
-}
-
-
-def _multiarch(machine: str) -> str:
-    """Debian's multiarch directory name for a wheel tag's architecture."""
-    return _MULTIARCH.get(machine, f"{machine}-linux-gnu")
-
-
-class DebianEnvironment:
+class DebianEnvironment(Closing):
     """``debian:SUITE`` for one ``manywheel build`` run. Use it as a context manager (or call
     :meth:`close`): the targets' roots live in a scratch directory until then.
 
@@ -161,14 +84,12 @@ class DebianEnvironment:
         self.suite = suite
         self.store = store
         self.index = index or PackageIndex()
-        self._binds = (*self.index.binds(), *binds)
-        if ca_bundle is not None and ca_bundle.is_file():
-            ca = Bind(ca_bundle, PurePosixPath("/etc/ssl/certs/ca-certificates.crt"))
-            self._binds = (*self._binds, ca)
+        self._binds = environment_binds(self.index, binds, ca_bundle)
         self._own_workdir = workdir is None
         self._workdir = workdir or Path(
             tempfile.mkdtemp(prefix=f"manywheel-{suite}-", dir=scratch_base())
         )
+        self._workdir.mkdir(parents=True, exist_ok=True)
         self._user_namespace = user_namespace
         self._binfmt_conf_dirs = tuple(binfmt_conf_dirs)
         self._roots: dict[str, Path] = {}
@@ -177,17 +98,6 @@ class DebianEnvironment:
     @property
     def name(self) -> str:
         return f"debian:{self.suite}"
-
-    def __enter__(self) -> DebianEnvironment:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Remove the targets' roots (and the scratch directory, if this made it)."""
@@ -217,6 +127,13 @@ class DebianEnvironment:
         arch = debian_arch(identifier.arch)
         if arch not in ARCHITECTURES:
             return f"no Debian architecture for {identifier.arch}"
+        if os.geteuid() != 0:
+            base = self.store.cache.roots / RootSpec(self.suite, arch).archive_name
+            if not base.is_file():
+                return (
+                    f"the {self.suite} {arch} root is not cached and making it needs root "
+                    "(run manywheel once as root)"
+                )
         native = self.store.native_arch
         if needs_emulation(arch, native):
             qemu = ARCHITECTURES[arch].qemu
@@ -258,7 +175,8 @@ class DebianEnvironment:
             if result.returncode != 0:
                 remove_tree(directory, ignore_errors=True)
                 raise RootCommandError(
-                    f"apt-get update in the {spec.name} root failed (exit {result.returncode})",
+                    f"apt-get update in the {spec.name} root failed (exit {result.returncode}; "
+                    "its output is in the log)",
                     tail="",
                 )
             self._roots[target] = root
@@ -283,38 +201,35 @@ class DebianEnvironment:
     @contextmanager
     def open(
         self, identifier: BuildIdentifier, workspace: Workspace, log: BinaryIO
-    ) -> Iterator[DebianSession]:
+    ) -> Iterator[RootSession]:
         root = self._root(identifier, log)
-        binds = [Bind(workspace.scratch, writable=True)]
-        binds += [Bind(tool) for tool in workspace.tools]
         base = {
             **self.index.environment(),
             "DEBIAN_FRONTEND": "noninteractive",
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_ROOT_USER_ACTION": "ignore",
         }
-        tag = self.platform_tag(identifier)
-        yield DebianSession(
+        major, minor = identifier.version
+        yield RootSession(
             identifier,
             root,
+            f"python{major}.{minor}",
             workspace,
+            (*self._binds, *workspace_binds(workspace)),
             base,
-            (*self._binds, *binds),
+            _variables(identifier, self.platform_tag(identifier)),
             self._user_namespace_for_run(),
-            tag,
-            _variables(identifier, tag),
         )
 
 
 def _variables(identifier: BuildIdentifier, platform_tag: str) -> dict[str, str]:
-    triple = _multiarch(identifier.arch)
     return {
         "CC": "gcc",
         "CXX": "g++",
-        "MANYWHEEL_PREFIX": str(PREFIX),
+        "MANYWHEEL_PREFIX": str(ROOT_PREFIX),
         "MANYWHEEL_IDENTIFIER": str(identifier),
         "MANYWHEEL_ARCH": identifier.arch,
         "MANYWHEEL_PLATFORM": platform_tag,
-        "MANYWHEEL_HOST": triple,
+        "MANYWHEEL_HOST": gnu_triple(identifier.arch, identifier.libc),
         "AUDITWHEEL_PLAT": platform_tag,
     }

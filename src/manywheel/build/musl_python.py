@@ -68,8 +68,11 @@ def musl_preparation(arch: str, jobs: int) -> list[str]:
         "export CC=/build/musl-bin/musl-cc",
         source_download_script("zlib"),
         'mkdir zlib && tar -xf "$source" -C zlib --strip-components=1',
-        f"(cd zlib && ./configure --static --prefix={MUSL_DEPS} && make -j{jobs} && make install)",
-        f'export CPPFLAGS="-I{MUSL_DEPS}/include -isystem /build/kernel-headers"',
+        # -fPIC: the static library is linked into the zlib extension module, a shared object.
+        f'(cd zlib && CFLAGS="-O2 -fPIC" ./configure --static --prefix={MUSL_DEPS}'
+        f" && make -j{jobs} && make install)",
+        # -I, not -isystem: CPython's setup.py passes on only the -I options of CPPFLAGS.
+        f'export CPPFLAGS="-I{MUSL_DEPS}/include -I/build/kernel-headers"',
         f'export LDFLAGS="-L{MUSL_DEPS}/lib"',
         f"export PKG_CONFIG_LIBDIR={MUSL_DEPS}/lib/pkgconfig",
     ]

@@ -177,11 +177,9 @@ def root_facts(root: Path) -> RootFacts:
     glibc = re.match(r"(?:\d+:)?(\d+)\.(\d+)", version or "")
     if glibc is None or arch is None:
         raise ValueError(f"{root}: no libc6 in the dpkg database; not a Debian root")
-    pythons = sorted(
-        (p.name.removeprefix("python") for p in (root / "usr/bin").glob("python3.*")),
-        key=lambda v: tuple(int(x) for x in v.split(".") if x.isdigit()),
-    )
-    pythons = [v for v in pythons if re.fullmatch(r"3\.\d+t?", v)]
+    found = (re.fullmatch(r"python(3)\.(\d+)(t?)", p.name) for p in (root / "usr/bin").glob("py*"))
+    versions = sorted((int(m[1]), int(m[2]), m[3]) for m in found if m)
+    pythons = [f"{major}.{minor}{t}" for major, minor, t in versions]
     python3 = root / "usr/bin/python3"
     target = str(python3.readlink()) if python3.is_symlink() else ""
     return RootFacts(

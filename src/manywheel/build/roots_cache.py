@@ -2,7 +2,7 @@
 processes share it safely.
 
 Everything slow to make (packed Debian roots, the .deb files they come from, interpreters built
-from source, container images) is kept under one directory, by default
+from source) is kept under one directory, by default
 ``$XDG_CACHE_HOME/manywheel`` or ``~/.cache/manywheel``. An entry is published by renaming a
 finished file into place, so a reader never sees half of one, and its builder holds an exclusive
 lock file first, so two processes never build the same entry at once. The directory is always
@@ -49,11 +49,6 @@ class CacheDirectory:
     def interpreters(self) -> Path:
         """Interpreters built from source (free-threaded, musl), packed like roots."""
         return self.root / "interpreters"
-
-    @property
-    def images(self) -> Path:
-        """Stamps of container images imported from packed roots."""
-        return self.root / "images"
 
     @property
     def locks(self) -> Path:

@@ -107,6 +107,9 @@ def _device_lines(root: Path) -> list[str]:
         f"mount -t tmpfs -o mode=1777 shm {_q(dev / 'shm')}",
     ]
     lines += [f": > {_q(dev / d)}; mount --bind /dev/{d} {_q(dev / d)}" for d in _DEVICES]
+    # Terminals of its own (apt logs through one); not every kernel allows it in a namespace.
+    pts = f"mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts {_q(dev / 'pts')}"
+    lines.append(f"{pts} 2>/dev/null && ln -s pts/ptmx {_q(dev / 'ptmx')} || true")
     links = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1"}
     links["stderr"] = "/proc/self/fd/2"
     lines += [f"ln -s {target} {_q(dev / name)}" for name, target in links.items()]

@@ -25,15 +25,15 @@ if TYPE_CHECKING:
     from manywheel.build import (
         BuildRun,
         BuildSettings,
+        CacheDirectory,
         Environment,
         Interpreter,
+        PackageIndex,
         RepairSettings,
+        RootStore,
         Selection,
         TargetPolicies,
     )
-    from manywheel.build.roots import RootStore
-    from manywheel.build.roots_cache import CacheDirectory
-    from manywheel.build.roots_index import PackageIndex
     from manywheel.policy import PolicySet
 
 __all__ = ["register"]
@@ -181,7 +181,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def _cache(ctx: Context) -> CacheDirectory:
-    from manywheel.build.roots_cache import CacheDirectory
+    from manywheel.build import CacheDirectory
 
     return CacheDirectory.default(ctx.environ, Path.home())
 
@@ -195,7 +195,7 @@ def _pip(interpreters: list[Interpreter]) -> list[str]:
 
 def _package_index(pip: list[str], ctx: Context) -> PackageIndex:
     """Where pip inside a root finds packages: the host's pip configuration, said explicitly."""
-    from manywheel.build.roots_index import PackageIndex
+    from manywheel.build import PackageIndex
 
     env = {k: v for k, v in ctx.environ.items() if not k.startswith("PYTHON")}
     try:
@@ -213,8 +213,7 @@ def _package_index(pip: list[str], ctx: Context) -> PackageIndex:
 
 
 def _store(ctx: Context, host_arch: str) -> RootStore:
-    from manywheel.build.qemu import debian_arch
-    from manywheel.build.roots import FALLBACK_MIRROR, RootStore, host_debian_mirror
+    from manywheel.build import FALLBACK_MIRROR, RootStore, debian_arch, host_debian_mirror
 
     mirror = host_debian_mirror() or FALLBACK_MIRROR
     return RootStore(_cache(ctx), native_arch=debian_arch(host_arch), mirror=mirror)
@@ -227,15 +226,18 @@ def _environment(
     interpreters: list[Interpreter],
     host_arch: str,
 ) -> Environment:
-    from manywheel.build import RootSupport, ZigEnvironment, best_interpreters
-    from manywheel.build.roots import SUITES
+    from manywheel.build import (
+        SUITES,
+        DebianEnvironment,
+        RootSupport,
+        ZigEnvironment,
+        best_interpreters,
+    )
     from manywheel.errors import ManywheelError
 
     pip = _pip(interpreters)
     kind, _, detail = str(args.env).partition(":")
     if kind == "debian" and detail in SUITES:
-        from manywheel.build.debian import DebianEnvironment
-
         return DebianEnvironment(
             detail, store=_store(ctx, host_arch), index=_package_index(pip, ctx)
         )
@@ -344,8 +346,7 @@ def _repair_settings(args: argparse.Namespace, ctx: Context, policies: PolicySet
 
 
 def _settings(args: argparse.Namespace, ctx: Context, pip: list[str]) -> BuildSettings:
-    from manywheel.build import BuildSettings
-    from manywheel.build.tools import uv_index_environment
+    from manywheel.build import BuildSettings, uv_index_environment
 
     env: dict[str, str] = {}
     if args.build_frontend == "build[uv]":
