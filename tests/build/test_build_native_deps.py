@@ -1,7 +1,8 @@
-"""A native dependency from a distribution's packages: PyYAML's sdist built in a Debian root
-(``--env debian:bookworm``) with before-all installing libyaml-dev through apt. The repaired
-wheel carries libyaml (and auditwheel's SBOM naming Debian's package), and its compiled module
-imports in a clean bookworm root that has no libyaml."""
+"""Native dependencies from a distribution's packages, in the environments that have one:
+PyYAML's sdist built in a Debian root (``--env debian:bookworm``) with before-all installing
+libyaml-dev through apt (the repaired wheel carries libyaml and auditwheel's SBOM naming Debian's
+package, and its compiled module imports in a clean bookworm root without libyaml); and the demo
+built in a container (``--env container:IMAGE``) whose before-all installs zlib's headers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import run_build
+from tests.build.conftest import EXAMPLES, run_build
 from tests.harness.availability import skip_or_fail
 from tests.harness.cache import HarnessCache, exclusive_lock
 from tests.harness.install import Outcome, install_and_import
@@ -73,3 +74,46 @@ def test_pyyaml_with_libyaml_from_apt_in_a_debian_root(tmp_path: Path, bookworm_
     )
     assert result.outcome is Outcome.IMPORTED, result.stderr
     assert result.stdout.strip().endswith("True")
+
+
+def test_container_environment_with_an_image_made_from_a_debian_root(
+    tmp_path: Path, bookworm_root: Path
+) -> None:
+    """``--env container:IMAGE`` through podman (or docker): no image can be pulled here, so the
+    image is imported from the packed bookworm build root. before-all installs zlib's headers
+    with apt and builds libdemo into /usr/local; the repair grafts it from the container."""
+    from manywheel.build import UnavailableError, find_engine, fit_engine, root_image
+    from manywheel.build.debian import build_root_spec
+    from tests.harness.roots import root_store
+
+    try:
+        engine = find_engine()
+        image = root_image(
+            engine, root_store(HarnessCache.default()), build_root_spec("bookworm", "amd64", "3.11")
+        )
+        fit_engine(engine, image)
+    except UnavailableError as e:
+        skip_or_fail(str(e))
+    call = run_build(
+        [
+            str(EXAMPLES / "demo"),
+            "-w",
+            str(tmp_path / "wh"),
+            "--env",
+            f"container:{image}",
+            "--build",
+            "cp311-manylinux_x86_64",
+            "--before-all",
+            "apt-get install -y -q zlib1g-dev && CC=gcc ./build-libdemo.sh",
+            "--json",
+        ],
+        log_dir=tmp_path / "logs",
+    )
+    assert call.code == 0, call.stderr
+    assert call.document["environment"] == f"container:{image}"
+    build = call.builds()["cp311-manylinux_x86_64"]
+    assert [g["source"] for g in build["grafted"]] == ["/usr/local/lib/libdemo.so.1"]
+    result = install_and_import(
+        bookworm_root, Path(build["path"]), "demo", code="print(demo.greeting())"
+    )
+    assert result.outcome is Outcome.IMPORTED, result.stderr

@@ -37,7 +37,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.errors import ManywheelError
+from manywheel.errors import ToolError
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -64,9 +64,10 @@ TARGET_VARIABLES = (
 )
 
 
-class EnvironmentUnavailableError(ManywheelError):
+class EnvironmentUnavailableError(ToolError):
     """This machine cannot provide the environment at all (no root, no container engine, no
-    way to run the target's architecture). The message says what is missing."""
+    way to run the target's architecture): like a missing tool, exit code 4. The message says
+    what is missing."""
 
 
 @dataclass(frozen=True, slots=True)
