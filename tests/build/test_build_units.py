@@ -5,7 +5,9 @@ interpreter probes, the summary table and progress lines."""
 from __future__ import annotations
 
 import io
+import os
 import stat
+import sys
 import tarfile
 from collections.abc import Collection
 from pathlib import Path, PurePosixPath
@@ -28,7 +30,7 @@ from manywheel.build import (
 from manywheel.build.repair_stage import BuildPackages
 from manywheel.cli.build_output import BuildProgress, summary_table
 from manywheel.cli.context import Context
-from manywheel.errors import InputError
+from manywheel.errors import InputError, ToolError
 from manywheel.policy import Libc
 from manywheel.repair import PackageOwner
 from tests.build.conftest import EXAMPLES
@@ -246,3 +248,21 @@ def test_the_prefix_is_never_looked_up_in_the_package_databases() -> None:
     assert list(owned) == ["/usr/lib/libyaml.so.0"]
     assert system.asked == [["/usr/lib/libyaml.so.0"]]
     assert packages.owners(["/tmp/run/prefix/library/libx.so"]) != {}  # not the same directory
+
+
+@pytest.mark.network
+def test_a_tool_that_cannot_be_fetched_is_a_tool_error(tmp_path: Path) -> None:
+    """A missing compiler: zig cannot be had (a release the index does not have) is one
+    ToolError naming it (exit 4), and nothing is left half-made in the cache."""
+    from manywheel.build import CacheDirectory, fetch_zig
+
+    cache = CacheDirectory(tmp_path / "cache")
+    log_path = tmp_path / "fetch.log"
+    with (
+        log_path.open("wb") as log,
+        pytest.raises(ToolError, match=r"pip could not download ziglang==0\.0\.1 \(see the log\)"),
+    ):
+        pip = [sys.executable, "-m", "pip"]
+        fetch_zig(cache, pip=pip, environ=dict(os.environ), log=log, version="0.0.1")
+    assert "ziglang==0.0.1" in log_path.read_text()
+    assert list((tmp_path / "cache" / "toolchains").iterdir()) == []
