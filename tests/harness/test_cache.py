@@ -79,3 +79,14 @@ def test_compatible_platforms_spell_out_older_tags() -> None:
         "musllinux_1_1_x86_64",
     ]
     assert compatible_platforms("any") == ["any"]
+
+
+def test_staging_dir_spares_a_longer_prefixs_builds(tmp_path: Path) -> None:
+    """ ".build-bookworm-arm64-..." is another root's build (under another lock)."""
+    (tmp_path / ".build-bookworm-arm64-running").mkdir()
+    (tmp_path / ".build-bookworm-with-1a2b3c4d-running").mkdir()
+    (tmp_path / ".build-bookworm-killed1").mkdir()
+    with staging_dir(tmp_path, "build-bookworm") as staging:
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+            [staging.name, ".build-bookworm-arm64-running", ".build-bookworm-with-1a2b3c4d-running"]
+        )

@@ -19,7 +19,7 @@ pip installs from files and a local index without them.
 from __future__ import annotations
 
 from manywheel.build.qemu import ARCHITECTURES
-from manywheel.build.roots import source_download_script
+from manywheel.build.roots_apt import source_download_script
 
 __all__ = ["MUSL_BUILD_PACKAGES", "MUSL_DEPS", "musl_loader", "musl_preparation"]
 

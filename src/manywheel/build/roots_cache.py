@@ -77,7 +77,10 @@ def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
     """
     parent.mkdir(parents=True, exist_ok=True)
     for leftover in parent.glob(f".{prefix}-*"):
-        remove_tree(leftover, ignore_errors=True)
+        # Only this prefix's: mkdtemp's suffix has no "-", so ".build-bookworm-arm64-x1y2"
+        # (another lock's build, maybe running now) is not ".build-bookworm"'s leftover.
+        if "-" not in leftover.name[len(prefix) + 2 :]:
+            remove_tree(leftover, ignore_errors=True)
     path = Path(tempfile.mkdtemp(prefix=f".{prefix}-", dir=parent))
     try:
         yield path

@@ -27,8 +27,8 @@ from manywheel.build.roots import (
     RootSpec,
     RootStore,
     pack_root,
-    source_download_script,
 )
+from manywheel.build.roots_apt import source_download_script
 from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, staging_dir
 from manywheel.build.roots_errors import RootCommandError
 from manywheel.build.roots_run import run_in_root
