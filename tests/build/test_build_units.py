@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import subprocess
 import sys
 import tarfile
 from collections.abc import Collection
@@ -266,3 +267,18 @@ def test_a_tool_that_cannot_be_fetched_is_a_tool_error(tmp_path: Path) -> None:
         fetch_zig(cache, pip=pip, environ=dict(os.environ), log=log, version="0.0.1")
     assert "ziglang==0.0.1" in log_path.read_text()
     assert list((tmp_path / "cache" / "toolchains").iterdir()) == []
+
+
+def test_every_public_name_loads_and_the_package_imports_little() -> None:
+    """``manywheel.build`` loads its names on first use: each one exists, and importing the
+    package (as the CLI's start-up does) imports neither the audit nor the repair."""
+    import manywheel.build
+
+    missing = [n for n in manywheel.build.__all__ if getattr(manywheel.build, n, None) is None]
+    assert missing == []
+    heavy = "{'manywheel.audit', 'manywheel.repair'}"
+    code = f"import sys, manywheel.build; print(sorted(m for m in sys.modules if m in {heavy}))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
