@@ -85,6 +85,7 @@ def test_glibc_wrapper_puts_the_system_after_zig(tmp_path: Path) -> None:
     assert 'set(CMAKE_CXX_COMPILER "/in/toolchain/bin/c++")' in toolchain
     native = (tmp_path / "meson-native.ini").read_text()
     assert "c = '/in/toolchain/bin/cc'" in native
+    assert "pkg_config_libdir" not in native  # the system's .pc files count (zlib.pc)
 
 
 def test_musl_wrapper_never_sees_the_glibc_system(tmp_path: Path) -> None:
@@ -93,6 +94,8 @@ def test_musl_wrapper_never_sees_the_glibc_system(tmp_path: Path) -> None:
     assert "/usr/include" not in cc
     assert "/usr/lib" not in cc
     assert variables["MANYWHEEL_HOST"] == "x86_64-linux-musl"
+    native = (tmp_path / "meson-native.ini").read_text()
+    assert "pkg_config_libdir = ['/prefix/lib/pkgconfig']" in native
 
 
 def _tar(path: Path, members: dict[str, bytes], *, link: str | None = None) -> Path:

@@ -159,8 +159,9 @@ def write_wrappers(
         f"ZIG_LOCAL_CACHE_DIR={shlex.quote(str(zig_cache))}",
         "export ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR",
     ]
+    system = system_libraries and libc is Libc.GLIBC
     after = ["-Wno-unused-command-line-argument", f"-I{prefix}/include", f"-L{prefix}/lib"]
-    if system_libraries and libc is Libc.GLIBC:
+    if system:
         after += _system_flags(arch)
     tail = " ".join(shlex.quote(flag) for flag in after)
     z = shlex.quote(str(zig))
@@ -171,11 +172,13 @@ def write_wrappers(
         _write_executable(bin_dir / tool, _script([*cache_lines, f'exec {z} {tool} "$@"']))
     cc, cxx, ar = inside_bin / "cc", inside_bin / "c++", inside_bin / "ar"
     native = directory / "meson-native.ini"
+    # pkg-config: the prefix's (PKG_CONFIG_PATH) and, with the system's libraries, the
+    # system's; without them (musl) only the prefix's: the system's .pc files name glibc builds.
+    properties = (
+        "" if system else f"\n[properties]\npkg_config_libdir = ['{prefix}/lib/pkgconfig']\n"
+    )
     native.write_text(
-        "[binaries]\n"
-        f"c = '{cc}'\ncpp = '{cxx}'\nar = '{ar}'\n"
-        f"\n[properties]\npkg_config_libdir = ['{prefix}/lib/pkgconfig']\n",
-        encoding="utf-8",
+        f"[binaries]\nc = '{cc}'\ncpp = '{cxx}'\nar = '{ar}'\n{properties}", encoding="utf-8"
     )
     toolchain = directory / "toolchain.cmake"
     toolchain.write_text(
