@@ -4,32 +4,53 @@ and a matrix built on two jobs against the same matrix built one after another.
 Run from the repository root: ``python -m benchmarks.bench_build [--repeat N]``.
 
 1. *Overhead* (target: <= 15% of the build time). The project is examples/demo for CPython
-   3.11: the reference runs its ``build-libdemo.sh`` and then ``python -m build --wheel`` (pypa/
-   build from a venv, the same version manywheel runs) with the same compiler manywheel uses,
-   zig for glibc 2.17 (a wrapper around the cached zig), so the difference is manywheel's own
-   work: copying the project, the environment's set-up on a warm cache, the in-process repair,
-   logs and bookkeeping. A second reference line uses gcc, as a build without manywheel would.
+   3.11: the reference runs its ``build-libdemo.sh`` and then ``python3.11 -m build --wheel``
+   with the interpreter manywheel builds with (pyenv's), the same pypa/build and the same
+   compiler, zig for glibc 2.17 (a wrapper around the cached zig), so the difference is
+   manywheel's own work: copying the project, the environment's set-up on a warm cache, the
+   in-process repair, logs and bookkeeping. Two more reference lines, for information: pypa/build
+   installed in a venv (``venv/bin/python -m build``: a venv's python skips the base
+   interpreter's site-packages and its .pth files, which on this machine import certifi at every
+   start), and gcc instead of zig. Last, manywheel's own work is also read from its logs: the
+   best run's wall time against the time its commands (before-all, the frontend) took.
 2. *Parallel matrix* (target: <= 0.6x). ``manywheel build`` of every host CPython (>= 3.8) with
    ``-j 2`` against ``-j 1``, the same identifiers, warm caches.
 
-Each measurement is the best of N runs (default 3), after one warm-up run of each command.
+Each measurement is the best of N runs (default 3), after one warm-up run of each command;
+the commands compared take turns, so a change in the machine's load (two cores shared with other
+work) falls on both.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.measure import Measurement, best_of, compile_bytecode, measure_command
+from benchmarks.measure import Measurement, compile_bytecode, measure_command
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "examples" / "demo"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "manywheel"
+
+
+def _taking_turns(repeat: int, *commands: Callable[[], Measurement]) -> list[Measurement]:
+    """The best of ``repeat`` runs of each command, run in turn (a, b, a, b, ...)."""
+    best: list[Measurement | None] = [None] * len(commands)
+    for _ in range(repeat):
+        for i, command in enumerate(commands):
+            measured = command()
+            current = best[i]
+            if current is None or measured.seconds < current.seconds:
+                best[i] = measured
+    return [m for m in best if m is not None]
 
 
 def _manywheel(*args: str) -> list[str]:
@@ -75,18 +96,33 @@ def _reference_venv(directory: Path, python: str, pins: str) -> Path:
     return venv / "bin" / "python"
 
 
-def _reference(python: Path, cc: str, work: Path) -> Measurement:
-    """build-libdemo.sh, then python -m build --wheel, in a fresh copy of the demo."""
+def _reference(python: list[str], cc: str, work: Path) -> Measurement:
+    """build-libdemo.sh, then ``python -m build --wheel`` (``python``: the command that runs
+    pypa/build), in a fresh copy of the demo."""
     project = work / "project"
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(DEMO, project)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env.update(CC=cc, LDSHARED=f"{cc} -shared", DEMO_LIB_DIR=str(project / "build/libdemo"))
+    build = " ".join(shlex.quote(a) for a in python)
     script = (
         f"cd {project} && ./build-libdemo.sh && "
-        f"{python} -m build --wheel --outdir {work / 'dist'} . >/dev/null"
+        f"{build} --wheel --outdir {work / 'dist'} . >/dev/null"
     )
     return measure_command(["sh", "-c", script], env=env)
+
+
+def _same_interpreter_build(python: str) -> list[str]:
+    """``python -m build`` with the pypa/build manywheel caches for it, run by ``python``
+    itself (put on its ``sys.path`` by the command, as manywheel does)."""
+    frontends = sorted(CACHE.glob("frontend/py310-*/build/__main__.py"))
+    if not frontends:
+        raise SystemExit("no cached frontend: run manywheel build once first")
+    launcher = (
+        "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+        "from build.__main__ import entrypoint; sys.argv[0] = 'build'; entrypoint()"
+    )
+    return [python, "-c", launcher, str(frontends[0].parent.parent)]
 
 
 def _ours(work: Path, *args: str) -> Measurement:
@@ -94,34 +130,64 @@ def _ours(work: Path, *args: str) -> Measurement:
     shutil.rmtree(wheelhouse, ignore_errors=True)
     argv = _manywheel(str(DEMO), "-w", str(wheelhouse), "--before-all", "./build-libdemo.sh")
     argv += ["--log-dir", str(work / "logs"), *args]
-    return measure_command(argv)
+    measured = measure_command(argv)
+    _COMMAND_SECONDS.append((measured.seconds, _commands_in_last_run(work / "logs")))
+    return measured
+
+
+#: (wall time of a manywheel run, time its logs say its commands took), per run.
+_COMMAND_SECONDS: list[tuple[float, float]] = []
+
+
+def _commands_in_last_run(logs: Path) -> float:
+    """The seconds the last run's commands (before-all, the frontend) took, from its logs."""
+    last = sorted(p for p in logs.iterdir() if p.is_dir())[-1]
+    text = "".join(p.read_text(errors="replace") for p in last.glob("*.log"))
+    return sum(
+        float(s) for s in re.findall(r"^manywheel: exit status \d+ after ([\d.]+) s$", text, re.M)
+    )
 
 
 def overhead(repeat: int, work: Path) -> None:
     from manywheel.build import FRONTEND_PINS
 
-    python = _reference_venv(work, _python("3.11"), FRONTEND_PINS["py310"][0])
+    interpreter = _python("3.11")
+    same = _same_interpreter_build(interpreter)
+    venv = [str(_reference_venv(work, interpreter, FRONTEND_PINS["py310"][0])), "-m", "build"]
     zig_cc = str(_zig_wrapper(work))
     one = ("--build", "cp311-manylinux_x86_64")
     _ours(work, *one)  # warm-up: caches, page cache
-    _reference(python, zig_cc, work)
-    ours = best_of(repeat, lambda: _ours(work, *one))
-    with_zig = best_of(repeat, lambda: _reference(python, zig_cc, work))
-    with_gcc = best_of(repeat, lambda: _reference(python, "gcc", work))
+    _reference(same, zig_cc, work)
+    _COMMAND_SECONDS.clear()
+    ours, with_zig, in_venv, with_gcc = _taking_turns(
+        repeat,
+        lambda: _ours(work, *one),
+        lambda: _reference(same, zig_cc, work),
+        lambda: _reference(venv, zig_cc, work),
+        lambda: _reference(same, "gcc", work),
+    )
     share = (ours.seconds - with_zig.seconds) / with_zig.seconds
-    print(f"overhead, examples/demo cp311 (best of {repeat}):")
-    print(f"  manywheel build (before-all, build, repair)   {ours.seconds:6.2f} s")
-    print(f"  build-libdemo.sh + python -m build, zig cc    {with_zig.seconds:6.2f} s")
-    print(f"  build-libdemo.sh + python -m build, gcc       {with_gcc.seconds:6.2f} s")
-    print(f"  -> manywheel's own overhead: {share:+.1%} of the build (target <= +15%)")
+    wall, commands = min(_COMMAND_SECONDS)
+    own = (wall - commands) / commands
+    print(f"overhead, examples/demo cp311 with {interpreter} (best of {repeat}):")
+    print(f"  manywheel build (before-all, build, repair)         {ours.seconds:6.2f} s")
+    print(f"  build-libdemo.sh + python -m build, zig cc          {with_zig.seconds:6.2f} s")
+    print(f"  the same, pypa/build in a venv (venv/bin/python)    {in_venv.seconds:6.2f} s")
+    print(f"  the same as the first reference, gcc                {with_gcc.seconds:6.2f} s")
+    print(f"  -> manywheel against python -m build: {share:+.1%} (target <= +15%)")
+    print(
+        f"  -> in manywheel's best run, its commands (before-all, frontend) took {commands:.2f} s "
+        f"of {wall:.2f} s: its own work is {own:+.1%} of the build"
+    )
 
 
 def matrix(repeat: int, work: Path, versions: list[str]) -> None:
     selector = " ".join(f"cp{v.replace('.', '')}-manylinux_x86_64" for v in versions)
     args = ("--build", selector)
     _ours(work, *args, "-j", "2")  # warm-up
-    serial = best_of(repeat, lambda: _ours(work, *args, "-j", "1"))
-    parallel = best_of(repeat, lambda: _ours(work, *args, "-j", "2"))
+    serial, parallel = _taking_turns(
+        repeat, lambda: _ours(work, *args, "-j", "1"), lambda: _ours(work, *args, "-j", "2")
+    )
     ratio = parallel.seconds / serial.seconds
     print(f"matrix of {len(versions)} identifiers ({', '.join(versions)}), best of {repeat}:")
     print(f"  -j 1: {serial.seconds:6.2f} s   -j 2: {parallel.seconds:6.2f} s")

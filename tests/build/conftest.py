@@ -7,6 +7,8 @@ import hashlib
 import io
 import json
 import os
+import subprocess
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,3 +129,20 @@ def cpython_tag(version: str) -> str:
 
 def environ_without_python() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "PIP_"))}
+
+
+def import_unzipped(
+    wheel: Path, site: Path, python: Path, code: str
+) -> subprocess.CompletedProcess[str]:
+    """Unzip ``wheel`` into the bare directory ``site`` and run ``code`` with the host's
+    ``python`` in isolated mode from ``/``, with ``site`` first on ``sys.path``."""
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    return subprocess.run(
+        [str(python), "-I", "-c", f"import sys; sys.path.insert(0, {str(site)!r}); {code}"],
+        capture_output=True,
+        text=True,
+        cwd="/",
+        env=environ_without_python(),
+        check=False,
+    )

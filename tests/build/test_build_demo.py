@@ -18,7 +18,7 @@ from tests.build.conftest import (
     DemoMatrix,
     assert_schema,
     cpython_tag,
-    environ_without_python,
+    import_unzipped,
 )
 from tests.harness.install import Outcome, install_and_import
 from tests.harness.sdists import find_python
@@ -126,17 +126,7 @@ def test_wheels_import_on_the_host_without_the_build(
     the host's interpreter in isolated mode from /, with the build's prefix long gone."""
     for version in demo_matrix.versions:
         site = tmp_path / version
-        with zipfile.ZipFile(_wheel(demo_matrix, version)) as archive:
-            archive.extractall(site)
-        python = find_python(version)
-        code = f"import sys; sys.path.insert(0, {str(site)!r}); {DEMO_CHECK}"
-        result = subprocess.run(
-            [str(python.executable), "-I", "-c", code],
-            capture_output=True,
-            text=True,
-            cwd="/",
-            env=environ_without_python(),
-            check=False,
-        )
+        python = find_python(version).executable
+        result = import_unzipped(_wheel(demo_matrix, version), site, python, DEMO_CHECK)
         assert result.returncode == 0, (version, result.stderr)
         assert str(site) in result.stdout

@@ -5,14 +5,12 @@ its own C++ runtime statically), and imports and runs on the host from a bare di
 
 from __future__ import annotations
 
-import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from manywheel.elf import read_elf
-from tests.build.conftest import EXAMPLES, environ_without_python, run_build, tree_digest
+from tests.build.conftest import EXAMPLES, import_unzipped, run_build, tree_digest
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.sdists import find_python
 
@@ -48,21 +46,11 @@ def test_example_builds_with_zig_and_runs(example: str, tmp_path: Path) -> None:
     build = call.builds()["cp311-manylinux_x86_64"]
     assert "manylinux_2_17_x86_64" in build["platform_tags"]
     site = tmp_path / "site"
-    with zipfile.ZipFile(build["path"]) as archive:
-        archive.extractall(site)
+    result = import_unzipped(Path(build["path"]), site, python.executable, CASES[example])
+    assert result.returncode == 0, result.stderr
     for extension in site.rglob("*.so"):
         needed = read_elf(extension).needed
         assert not {n for n in needed if n.startswith(("libstdc++", "libgcc_s"))}, needed
-    code = f"import sys; sys.path.insert(0, {str(site)!r}); {CASES[example]}"
-    result = subprocess.run(
-        [str(python.executable), "-I", "-c", code],
-        capture_output=True,
-        text=True,
-        cwd="/",
-        env=environ_without_python(),
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
     if "checked_div" in CASES[example] or "sort_words([])" in CASES[example]:
         assert result.stdout.strip() in {"division by zero", "no words"}
     assert tree_digest(project) == before

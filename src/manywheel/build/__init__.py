@@ -5,8 +5,9 @@ before-build, the PEP 517 build, the in-process repair, the test in a clean syst
 wheels before they are published, and uploading them, with logs and a summary.
 
 Nothing is detected at import time: interpreters, the host's architecture and environment
-variables are found by the CLI and passed in. Names load on first use, so importing the package
-(the CLI does) costs nothing.
+variables are found by the CLI and passed in. Names load on first use, so that
+``import manywheel.build`` (and the CLI's start-up) does not import the audit, the repair or the
+environments a run does not use.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ if TYPE_CHECKING:
         EnvironmentUnavailableError,
         Session,
         Workspace,
+        shared_path,
         target_variables,
     )
     from manywheel.build.frontend import (
@@ -97,14 +99,13 @@ if TYPE_CHECKING:
         RunDirectory,
         log_tail,
     )
-    from manywheel.build.patterns import (
-        expand_braces,
-        selector_matches,
-    )
     from manywheel.build.pipeline import (
         BuildRun,
         build_wheels,
         check_wheelhouse,
+    )
+    from manywheel.build.probe_cache import (
+        ProbeCache,
     )
     from manywheel.build.qemu import (
         BINFMT_CONF_DIRS,
@@ -112,6 +113,9 @@ if TYPE_CHECKING:
         debian_arch,
         ensure_binfmt,
         needs_emulation,
+    )
+    from manywheel.build.repair_stage import (
+        RepairSettings,
     )
     from manywheel.build.results import (
         BuildOutcome,
@@ -163,15 +167,16 @@ if TYPE_CHECKING:
     from manywheel.build.runner import (
         BuildSettings,
         Progress,
-        RepairSettings,
         run_builds,
     )
     from manywheel.build.selectors import (
         BuildSelector,
         EnableGroup,
         Selection,
+        expand_braces,
         parse_archs,
         select_identifiers,
+        selector_matches,
     )
     from manywheel.build.source import (
         ProjectSource,
@@ -257,6 +262,7 @@ _LAZY = {
     "PackageIndex": "manywheel.build.roots_index",
     "ParsedEnvironment": "manywheel.build.assignments",
     "Platform": "manywheel.build.identifiers",
+    "ProbeCache": "manywheel.build.probe_cache",
     "Problem": "manywheel.build.check",
     "ProblemKind": "manywheel.build.check",
     "Progress": "manywheel.build.runner",
@@ -265,7 +271,7 @@ _LAZY = {
     "PythonImplementation": "manywheel.build.identifiers",
     "PythonRecipe": "manywheel.build.roots_python",
     "ROOT_PATH": "manywheel.build.roots_run",
-    "RepairSettings": "manywheel.build.runner",
+    "RepairSettings": "manywheel.build.repair_stage",
     "Repository": "manywheel.build.credentials",
     "RepositoryRequest": "manywheel.build.credentials",
     "RootCommandError": "manywheel.build.roots_errors",
@@ -308,7 +314,7 @@ _LAZY = {
     "discover_interpreters": "manywheel.build.interpreters",
     "ensure_binfmt": "manywheel.build.qemu",
     "ensure_frontend": "manywheel.build.frontend",
-    "expand_braces": "manywheel.build.patterns",
+    "expand_braces": "manywheel.build.selectors",
     "fetch_zig": "manywheel.build.zig",
     "find_engine": "manywheel.build.container",
     "fit_engine": "manywheel.build.container",
@@ -333,7 +339,8 @@ _LAZY = {
     "run_in_root": "manywheel.build.roots_run",
     "scratch_base": "manywheel.build.roots",
     "select_identifiers": "manywheel.build.selectors",
-    "selector_matches": "manywheel.build.patterns",
+    "selector_matches": "manywheel.build.selectors",
+    "shared_path": "manywheel.build.environment",
     "target_variables": "manywheel.build.environment",
     "test_wheel": "manywheel.build.testing",
     "upload_wheels": "manywheel.build.upload",
@@ -391,6 +398,7 @@ __all__ = [
     "PackageIndex",
     "ParsedEnvironment",
     "Platform",
+    "ProbeCache",
     "Problem",
     "ProblemKind",
     "Progress",
@@ -464,6 +472,7 @@ __all__ = [
     "scratch_base",
     "select_identifiers",
     "selector_matches",
+    "shared_path",
     "target_variables",
     "test_wheel",
     "upload_wheels",

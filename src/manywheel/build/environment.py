@@ -34,11 +34,13 @@ from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from manywheel.audit import AuditOptions
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.errors import ManywheelError
+from manywheel.errors import ToolError
+
+if TYPE_CHECKING:
+    from manywheel.audit import AuditOptions
 
 __all__ = [
     "TARGET_VARIABLES",
@@ -46,6 +48,7 @@ __all__ = [
     "EnvironmentUnavailableError",
     "Session",
     "Workspace",
+    "shared_path",
     "target_variables",
 ]
 
@@ -61,9 +64,10 @@ TARGET_VARIABLES = (
 )
 
 
-class EnvironmentUnavailableError(ManywheelError):
+class EnvironmentUnavailableError(ToolError):
     """This machine cannot provide the environment at all (no root, no container engine, no
-    way to run the target's architecture). The message says what is missing."""
+    way to run the target's architecture): like a missing tool, exit code 4. The message says
+    what is missing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +186,17 @@ class Environment(Protocol):
         """Release what :meth:`prepare` and :meth:`open` made for the run (unpacked roots,
         containers); the caches stay. Called once, after the last session."""
         ...
+
+
+def shared_path(path: Path, shared: Sequence[Path], where: str) -> PurePosixPath:
+    """``path`` as seen inside a session that binds each of ``shared`` at its own host path
+    (:meth:`Session.inside` for such sessions); :class:`ValueError` for a path outside them."""
+    absolute = path.absolute()
+    for directory in shared:
+        top = directory.absolute()
+        if absolute == top or top in absolute.parents:
+            return PurePosixPath(absolute)
+    raise ValueError(f"{path} is not in a directory shared with {where}")
 
 
 def target_variables(

@@ -12,11 +12,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
-from manywheel.audit import AuditOptions
-from manywheel.build.environment import Workspace
+from manywheel.build.environment import Workspace, shared_path
 from manywheel.build.identifiers import BuildIdentifier
+
+if TYPE_CHECKING:
+    from manywheel.audit import AuditOptions
 
 __all__ = ["HostSession", "clean_environment", "link_python"]
 
@@ -72,16 +74,10 @@ class HostSession:
         return PurePosixPath(self.workspace.prefix)
 
     def inside(self, path: Path) -> PurePosixPath:
-        resolved = Path(path).absolute()
-        for shared in self.workspace.shared:
-            if resolved == shared or resolved.is_relative_to(shared):
-                return PurePosixPath(resolved)
-        raise ValueError(f"{path} is not in a directory this session shares")
+        return shared_path(path, self.workspace.shared, "this session")
 
     def outside(self, path: PurePosixPath) -> Path:
-        host = Path(path)
-        self.inside(host)  # the same check: only shared directories map
-        return host
+        return Path(shared_path(Path(path), self.workspace.shared, "this session"))
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         merged = {**clean_environment(self.base_environ), **self.variables, **env}
@@ -124,4 +120,6 @@ class HostSession:
         return code
 
     def audit_options(self) -> AuditOptions:
+        from manywheel.audit import AuditOptions
+
         return AuditOptions(root="/", extra_ldpaths=self.extra_ldpaths)

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from manywheel.build.identifiers import (
     KNOWN_PYTHONS,
@@ -24,6 +25,7 @@ from manywheel.build.identifiers import (
     Platform,
     PythonImplementation,
 )
+from manywheel.build.probe_cache import ProbeCache
 from manywheel.policy import Libc
 
 __all__ = [
@@ -138,11 +140,7 @@ def _probe_environment(environ: Mapping[str, str] | None) -> dict[str, str]:
     return env
 
 
-def probe_interpreter(
-    path: str, origin: str, environ: Mapping[str, str] | None = None
-) -> Interpreter | str:
-    """Ask the interpreter at ``path`` about itself: an :class:`Interpreter`, or one line
-    saying why it cannot be used."""
+def _run_probe(path: str, environ: Mapping[str, str] | None) -> dict[str, Any] | str:
     try:
         result = subprocess.run(
             [path, "-c", PROBE],
@@ -160,6 +158,28 @@ def probe_interpreter(
         return f"{path}: not a usable Python 3 ({last})"
     try:
         facts = json.loads(result.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return f"{path}: its answer to the probe is not understood"
+    return facts if isinstance(facts, dict) else f"{path}: its answer is not understood"
+
+
+def probe_interpreter(
+    path: str,
+    origin: str,
+    environ: Mapping[str, str] | None = None,
+    cache: ProbeCache | None = None,
+) -> Interpreter | str:
+    """Ask the interpreter at ``path`` about itself (or ``cache``, when it answered before and
+    has not changed since): an :class:`Interpreter`, or one line saying why it cannot be used."""
+    facts = cache.get(path) if cache is not None else None
+    if facts is None:
+        answer = _run_probe(path, environ)
+        if isinstance(answer, str):
+            return answer
+        facts = answer
+        if cache is not None:
+            cache.put(path, facts)
+    try:
         implementation = {"cpython": "cp", "pypy": "pp"}.get(facts["implementation"])
         version = (int(facts["version"][0]), int(facts["version"][1]))
         machine = machine_arch(str(facts["machine"]))
@@ -216,10 +236,20 @@ def _uv_candidates(path: str, environ: Mapping[str, str] | None) -> list[str]:
     return [str(e["path"]) for e in entries if isinstance(e, dict) and e.get("path")]
 
 
+def _is_elf(path: str) -> bool:
+    """A real interpreter, not a wrapper script such as a pyenv shim (whose choice depends on
+    the directory it runs in; pyenv's versions are searched directly instead)."""
+    try:
+        with Path(path).open("rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
 def _path_candidates(path: str) -> list[str]:
     names = [f"python{major}.{minor}{t}" for major, minor in KNOWN_PYTHONS for t in ("", "t")]
     found = (shutil.which(name, path=path) for name in names)
-    return [p for p in found if p is not None]
+    return [p for p in found if p is not None and _is_elf(p)]
 
 
 def _candidates(search: InterpreterSearch) -> list[tuple[str, str]]:
@@ -245,17 +275,19 @@ def _dedupe(candidates: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def discover_interpreters(
-    search: InterpreterSearch, *, workers: int = 4
+    search: InterpreterSearch, *, workers: int = 4, cache: ProbeCache | None = None
 ) -> tuple[list[Interpreter], list[str]]:
     """The usable interpreters, best first for each identifier (``--python`` ones, then pyenv,
     uv, ``PATH``), and one line for each explicit ``--python`` that cannot be used (other
-    unusable candidates are left out quietly)."""
+    unusable candidates are left out quietly). ``cache`` keeps the answers between runs."""
     candidates = _dedupe(_candidates(search))
     explicit = set(search.explicit)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         answers = list(
-            pool.map(lambda c: probe_interpreter(c[0], c[1], search.environ), candidates)
+            pool.map(lambda c: probe_interpreter(c[0], c[1], search.environ, cache), candidates)
         )
+    if cache is not None:
+        cache.save()
     found: list[Interpreter] = []
     problems: list[str] = []
     seen: set[str] = set()

@@ -5,7 +5,7 @@ the unavailable ones included."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +13,10 @@ from manywheel.build.environment import Environment
 from manywheel.build.frontend import Frontend, ensure_frontend, frontend_pins
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.logs import RunDirectory
+from manywheel.build.repair_stage import RepairSettings
 from manywheel.build.results import BuildOutcome, Status
 from manywheel.build.roots_cache import CacheDirectory
-from manywheel.build.runner import BuildSettings, Progress, RepairSettings, run_builds
+from manywheel.build.runner import BuildSettings, Progress, run_builds
 from manywheel.build.selectors import Selection
 from manywheel.build.source import ProjectSource
 from manywheel.build.targets import TargetPolicies
@@ -82,7 +83,7 @@ def build_wheels(
     wheelhouse: Path,
     targets: TargetPolicies,
     settings: BuildSettings,
-    repair: RepairSettings,
+    repair: RepairSettings | Callable[[], RepairSettings],
     cache: CacheDirectory,
     pip: Sequence[str],
     environ: Mapping[str, str],

@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.repair import RepairResult
+
+if TYPE_CHECKING:
+    from manywheel.repair import RepairResult
 
 __all__ = ["BuildOutcome", "Stage", "Status"]
 

@@ -18,39 +18,29 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from manywheel.audit import AuditOptions
 from manywheel.build.environment import Environment, Session, Workspace
 from manywheel.build.frontend import Frontend, wheel_command
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.logs import RunDirectory, log_tail
+from manywheel.build.repair_stage import (
+    RepairFailedError,
+    RepairSettings,
+    RepairSettingsSource,
+    repair_built,
+)
 from manywheel.build.results import BuildOutcome, Stage, Status
 from manywheel.build.source import ProjectSource, copy_tree
 from manywheel.build.targets import TargetPolicies
-from manywheel.errors import ManywheelError, NotPlatformWheelError
-from manywheel.policy import PolicySet
-from manywheel.repair import ElfPatcher, RepairOptions, RepairResult, SystemPackages, repair_wheel
+from manywheel.errors import ManywheelError
 
-__all__ = ["BuildSettings", "Progress", "RepairSettings", "run_builds"]
+if TYPE_CHECKING:
+    from manywheel.repair import RepairResult
+
+__all__ = ["BuildSettings", "Progress", "run_builds"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class RepairSettings:
-    """The in-process repair: ``manywheel repair``'s options; ``options.plat`` is replaced by
-    each identifier's target (``manylinux_2_17_x86_64``), as ``AUDITWHEEL_PLAT`` is in the
-    manylinux images."""
-
-    options: RepairOptions
-    audit: AuditOptions
-    policies: PolicySet
-    patcher: ElfPatcher
-    allow_pure: bool = False
-    tool_version: str = "unknown"
-    #: ``PATH`` to find ``rpm`` on, for the SBOM's package lookups.
-    path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +83,7 @@ class _Run:
     targets: TargetPolicies
     frontends: Mapping[BuildIdentifier, Frontend]
     settings: BuildSettings
-    repair: RepairSettings
+    repair: RepairSettingsSource
     run: RunDirectory
     progress: Progress
 
@@ -154,7 +144,9 @@ def _frontend_build(ctx: _Run, session: Session, project: Path, out: Path, log: 
         _config_settings(ctx, session),
         uv=frontend.uv,
     )
-    env = dict(ctx.settings.frontend_env)
+    # The frontend's own modules are cached bytecode once each interpreter has compiled them
+    # (a user's PYTHONDONTWRITEBYTECODE would make every build compile them again).
+    env = {"PYTHONDONTWRITEBYTECODE": "", **ctx.settings.frontend_env}
     if frontend.uv:  # uv's cache in the build's scratch: writable in every environment
         uv_cache = session.inside(out.parent / "uv-cache")
         env.update(UV_CACHE_DIR=str(uv_cache), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
@@ -173,38 +165,16 @@ def _frontend_build(ctx: _Run, session: Session, project: Path, out: Path, log: 
 def _repair(ctx: _Run, session: Session, built: Path, staging: Path, log: BinaryIO) -> RepairResult:
     identifier = session.identifier
     ctx.progress.stage(str(identifier), Stage.REPAIR)
-    inside = session.audit_options()
-    user = ctx.repair.audit
-    audit = replace(
-        user,
-        root=inside.root,
-        extra_ldpaths=(*inside.extra_ldpaths, *user.extra_ldpaths),
-        ld_library_path=user.ld_library_path if inside.root == "/" else (),
-    )
     plat = session.variables.get("AUDITWHEEL_PLAT") or ctx.targets.platform_tag(identifier)
-    options = replace(ctx.repair.options, plat=plat)
-    log.write(f"manywheel: repairing {built.name} for {options.plat}\n".encode())
     try:
-        result = repair_wheel(
-            built,
-            staging,
-            patcher=ctx.repair.patcher,
-            options=options,
-            audit=audit,
-            policies=ctx.repair.policies,
-            allow_pure=ctx.repair.allow_pure,
-            packages=SystemPackages(audit.root, path=ctx.repair.path),
-            tool_version=ctx.repair.tool_version,
+        settings = ctx.repair.get()
+        return repair_built(
+            built, staging, settings=settings, system=session.audit_options(), plat=plat, log=log
         )
-    except NotPlatformWheelError as e:
-        raise _Failure(Stage.REPAIR, f"the build made a pure Python wheel: {e.message}") from e
+    except RepairFailedError as e:
+        raise _Failure(Stage.REPAIR, e.message) from e
     except ManywheelError as e:
         raise _Failure(Stage.REPAIR, f"repair: {e}") from e
-    plan = result.plan
-    for graft in plan.grafts if plan is not None else ():
-        log.write(f"manywheel: grafted {graft.source} as {graft.member}\n".encode())
-    log.write(f"manywheel: repaired: {result.output.name}\n".encode())
-    return result
 
 
 def _build_stages(ctx: _Run, identifier: BuildIdentifier, log: BinaryIO) -> RepairResult:
@@ -213,7 +183,9 @@ def _build_stages(ctx: _Run, identifier: BuildIdentifier, log: BinaryIO) -> Repa
     out.mkdir(parents=True)
     staging = Path(tempfile.mkdtemp(prefix=".manywheel-", dir=ctx.wheelhouse))
     try:
+        started = time.monotonic()
         project = ctx.copy_project(scratch / "project")
+        log.write(f"manywheel: project copied in {time.monotonic() - started:.2f} s\n".encode())
         target = ctx.environment.target(identifier)
         workspace = Workspace(
             scratch, ctx.prefix(target), tools=(ctx.frontends[identifier].directory,)
@@ -228,7 +200,9 @@ def _build_stages(ctx: _Run, identifier: BuildIdentifier, log: BinaryIO) -> Repa
                 if code != 0:
                     raise _Failure(Stage.BEFORE_BUILD, f"before-build exited with status {code}")
             built = _frontend_build(ctx, session, project, out, log)
+            started = time.monotonic()
             result = _repair(ctx, session, built, staging, log)
+            log.write(f"manywheel: repair took {time.monotonic() - started:.2f} s\n".encode())
         final = ctx.wheelhouse / result.output.name
         result.output.replace(final)
         return replace(result, output=final)
@@ -293,13 +267,18 @@ def run_builds(
     targets: TargetPolicies,
     frontends: Mapping[BuildIdentifier, Frontend],
     settings: BuildSettings,
-    repair: RepairSettings,
+    repair: RepairSettings | Callable[[], RepairSettings],
     run: RunDirectory,
     progress: Progress,
 ) -> list[BuildOutcome]:
     """Build, repair and write every identifier; one outcome each, in the identifiers' order.
-    ``environment.prepare`` must have run."""
-    ctx = _Run(environment, source, wheelhouse, targets, frontends, settings, repair, run, progress)
+    ``environment.prepare`` must have run. ``repair`` may be a function making the settings:
+    it is called once, on a thread, while the first builds run."""
+    repairs = RepairSettingsSource(repair)
+    repairs.start()
+    ctx = _Run(
+        environment, source, wheelhouse, targets, frontends, settings, repairs, run, progress
+    )
     outcomes: dict[BuildIdentifier, BuildOutcome] = {}
 
     def record(outcome: BuildOutcome) -> None:

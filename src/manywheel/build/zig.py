@@ -34,7 +34,6 @@ __all__ = [
     "ZIG_VERSION",
     "ZigToolchain",
     "ZigWrappers",
-    "debian_multiarch",
     "fetch_zig",
     "write_wrappers",
     "zig_target",
@@ -53,22 +52,6 @@ _ZIG_ARCH = {
     "armv7l": "arm",
     "riscv64": "riscv64",
 }
-
-#: Debian's multiarch directory name of each architecture.
-_MULTIARCH = {
-    "x86_64": "x86_64-linux-gnu",
-    "i686": "i386-linux-gnu",
-    "aarch64": "aarch64-linux-gnu",
-    "ppc64le": "powerpc64le-linux-gnu",
-    "s390x": "s390x-linux-gnu",
-    "armv7l": "arm-linux-gnueabihf",
-    "riscv64": "riscv64-linux-gnu",
-}
-
-
-def debian_multiarch(arch: str) -> str:
-    """``/usr/lib/<this>``: ``x86_64-linux-gnu``, ``aarch64-linux-gnu``, ``i386-linux-gnu``."""
-    return _MULTIARCH[arch]
 
 
 def zig_target(arch: str, libc: Libc, glibc: tuple[int, int] | None = None) -> str:
@@ -130,9 +113,11 @@ class ZigWrappers:
 
 def _system_flags(arch: str) -> list[str]:
     """The system's headers after zig's, and its library directories (see the module doc)."""
-    multiarch = debian_multiarch(arch)
-    includes = ["/usr/local/include", f"/usr/include/{multiarch}", "/usr/include"]
-    libs = ["/usr/local/lib", f"/usr/lib/{multiarch}", f"/lib/{multiarch}", "/usr/lib"]
+    from manywheel.build.roots_session import multiarch  # (it imports the audit: not at start)
+
+    directory = multiarch(arch)
+    includes = ["/usr/local/include", f"/usr/include/{directory}", "/usr/include"]
+    libs = ["/usr/local/lib", f"/usr/lib/{directory}", f"/lib/{directory}", "/usr/lib"]
     flags: list[str] = []
     for directory in includes:
         flags += ["-idirafter", directory]
@@ -174,8 +159,9 @@ def write_wrappers(
         f"ZIG_LOCAL_CACHE_DIR={shlex.quote(str(zig_cache))}",
         "export ZIG_GLOBAL_CACHE_DIR ZIG_LOCAL_CACHE_DIR",
     ]
+    system = system_libraries and libc is Libc.GLIBC
     after = ["-Wno-unused-command-line-argument", f"-I{prefix}/include", f"-L{prefix}/lib"]
-    if system_libraries and libc is Libc.GLIBC:
+    if system:
         after += _system_flags(arch)
     tail = " ".join(shlex.quote(flag) for flag in after)
     z = shlex.quote(str(zig))
@@ -186,11 +172,13 @@ def write_wrappers(
         _write_executable(bin_dir / tool, _script([*cache_lines, f'exec {z} {tool} "$@"']))
     cc, cxx, ar = inside_bin / "cc", inside_bin / "c++", inside_bin / "ar"
     native = directory / "meson-native.ini"
+    # pkg-config: the prefix's (PKG_CONFIG_PATH) and, with the system's libraries, the
+    # system's; without them (musl) only the prefix's: the system's .pc files name glibc builds.
+    properties = (
+        "" if system else f"\n[properties]\npkg_config_libdir = ['{prefix}/lib/pkgconfig']\n"
+    )
     native.write_text(
-        "[binaries]\n"
-        f"c = '{cc}'\ncpp = '{cxx}'\nar = '{ar}'\n"
-        f"\n[properties]\npkg_config_libdir = ['{prefix}/lib/pkgconfig']\n",
-        encoding="utf-8",
+        f"[binaries]\nc = '{cc}'\ncpp = '{cxx}'\nar = '{ar}'\n{properties}", encoding="utf-8"
     )
     toolchain = directory / "toolchain.cmake"
     toolchain.write_text(

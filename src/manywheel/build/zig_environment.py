@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from manywheel.build.environment import (
     EnvironmentUnavailableError,
@@ -38,14 +38,11 @@ from manywheel.build.roots_python import built_python
 from manywheel.build.roots_run import Bind
 from manywheel.build.targets import TargetPolicies
 from manywheel.build.zig import ZigToolchain, ZigWrappers, fetch_zig, write_wrappers, zig_target
-from manywheel.build.zig_roots import (
-    ROOT_PREFIX,
-    RootInterpreter,
-    ZigRootSession,
-    missing_piece,
-    root_interpreter,
-)
+from manywheel.build.zig_roots import RootInterpreter, missing_piece, root_interpreter
 from manywheel.policy import Libc
+
+if TYPE_CHECKING:
+    from manywheel.build.roots_session import RootSession
 
 __all__ = ["MIN_PYTHON", "RootSupport", "ZigEnvironment"]
 
@@ -53,16 +50,30 @@ __all__ = ["MIN_PYTHON", "RootSupport", "ZigEnvironment"]
 MIN_PYTHON = (3, 8)
 
 
-@dataclass(frozen=True, slots=True)
 class RootSupport:
     """What root-backed zig builds need: the store that makes and caches roots, where pip
-    inside finds packages, and whether missing roots and interpreters may be made."""
+    inside finds packages (a :class:`PackageIndex`, or a function giving one, asked only when
+    a root is used: reading pip's configuration takes a subprocess), and whether missing roots
+    and interpreters may be made."""
 
-    store: RootStore
-    index: PackageIndex = field(default_factory=PackageIndex)
-    make_interpreters: bool = False
-    user_namespace: bool | None = None
-    binfmt_conf_dirs: tuple[Path, ...] = BINFMT_CONF_DIRS
+    def __init__(
+        self,
+        store: RootStore,
+        *,
+        index: PackageIndex | Callable[[], PackageIndex] = PackageIndex,
+        make_interpreters: bool = False,
+        user_namespace: bool | None = None,
+        binfmt_conf_dirs: tuple[Path, ...] = BINFMT_CONF_DIRS,
+    ) -> None:
+        self.store = store
+        self._index = index
+        self.make_interpreters = make_interpreters
+        self.user_namespace = user_namespace
+        self.binfmt_conf_dirs = binfmt_conf_dirs
+
+    @cached_property
+    def index(self) -> PackageIndex:
+        return self._index if isinstance(self._index, PackageIndex) else self._index()
 
 
 class ZigEnvironment:
@@ -189,7 +200,7 @@ class ZigEnvironment:
             if self._workdir is None:
                 self._workdir = Path(tempfile.mkdtemp(prefix="manywheel-zig-", dir=scratch_base()))
             root = store.unpack(source.spec, self._workdir / target, overlays=overlays)
-            (root / str(ROOT_PREFIX).lstrip("/")).mkdir(parents=True, exist_ok=True)
+            (root / "usr/local").mkdir(parents=True, exist_ok=True)
             self._unpacked[target] = root
             return root
 
@@ -258,7 +269,16 @@ class ZigEnvironment:
         source: RootInterpreter,
         workspace: Workspace,
         log: BinaryIO,
-    ) -> ZigRootSession:
+    ) -> RootSession:
+        # Imported here: a run that builds nothing in a root does not load roots' sessions
+        # (nor, through them, the audit) before its builds start.
+        from manywheel.build.roots_session import (
+            ROOT_PREFIX,
+            RootSession,
+            environment_binds,
+            workspace_binds,
+        )
+
         assert self.roots is not None
         root = self._root(self.target(identifier), source, log)
         system = identifier.libc is Libc.GLIBC
@@ -269,9 +289,8 @@ class ZigEnvironment:
         cache = self._zig_cache(zig)
         cache.mkdir(parents=True, exist_ok=True)
         binds = [
-            *self.roots.index.binds(),
-            Bind(workspace.scratch, writable=True),
-            *(Bind(tool) for tool in workspace.tools),
+            *environment_binds(self.roots.index, (), None),
+            *workspace_binds(workspace),
             Bind(zig.home),
             Bind(cache, writable=True),
         ]
@@ -280,15 +299,15 @@ class ZigEnvironment:
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_ROOT_USER_ACTION": "ignore",
         }
-        return ZigRootSession(
+        return RootSession(
             identifier=identifier,
             root=root,
             python=str(source.python),
             workspace=workspace,
-            variables=self._variables(identifier, ROOT_PREFIX, wrappers),
-            meson_native_file=wrappers.meson_native_file,
             binds=tuple(binds),
             base_env=base,
+            variables=self._variables(identifier, ROOT_PREFIX, wrappers),
             user_namespace=self.roots.user_namespace,
+            meson_native_file=wrappers.meson_native_file,
             path_first=(str(python_bin), str(wrappers.bin)),
         )

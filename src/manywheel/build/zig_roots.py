@@ -6,37 +6,24 @@ free-threaded builds. The build runs in that root through
 :func:`~manywheel.build.roots_run.run_in_root`, with the static x86_64 zig bound in: only
 Python (and the shell) run under qemu for another architecture, the compiler runs natively.
 
-The native-dependency prefix of such a build is ``/opt/manywheel/prefix`` *inside the root's
-tree*, so that the repair, which resolves libraries in the root, finds what before-all put
-there; builds of one root share it (the environment's target names the root).
+Such a build runs in a :class:`~manywheel.build.roots_session.RootSession`: its
+native-dependency prefix is the root's own ``/usr/local`` (as in the manylinux images), which
+the repair, resolving libraries in the root, finds; builds of one root share it (the
+environment's target names the root).
 """
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
-from manywheel.audit import AuditOptions
-from manywheel.build.environment import Workspace
 from manywheel.build.identifiers import BuildIdentifier, Platform, PythonImplementation
 from manywheel.build.qemu import ARCHITECTURES, BINFMT_CONF_DIRS, debian_arch, needs_emulation
 from manywheel.build.roots import SUITES, RootSpec, RootStore
 from manywheel.build.roots_python import PythonRecipe, overlay_path
-from manywheel.build.roots_run import ROOT_PATH, Bind, run_in_root
 
-__all__ = [
-    "ROOT_PREFIX",
-    "RootInterpreter",
-    "ZigRootSession",
-    "missing_piece",
-    "root_interpreter",
-]
-
-#: The prefix of builds in a root, inside it (and physically in its tree).
-ROOT_PREFIX = PurePosixPath("/opt/manywheel/prefix")
+__all__ = ["RootInterpreter", "missing_piece", "root_interpreter"]
 
 #: The suites to take a Python from, oldest glibc first.
 _SUITE_ORDER = tuple(s for s in SUITES if SUITES[s].glibc is not None) + tuple(
@@ -121,66 +108,3 @@ def missing_piece(
     if not cached and not make:
         return f"{interpreter.description} is not cached here (--make-interpreters makes it once)"
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class ZigRootSession:
-    """A zig build inside a root (see :class:`~manywheel.build.Session`): the workspace's
-    scratch and tools, zig and its cache are bound at their host paths."""
-
-    identifier: BuildIdentifier
-    root: Path
-    python: str
-    workspace: Workspace
-    variables: Mapping[str, str]
-    meson_native_file: PurePosixPath | None
-    binds: tuple[Bind, ...]
-    base_env: Mapping[str, str]
-    user_namespace: bool | None
-    path_first: tuple[str, ...] = field(default=())
-
-    @property
-    def prefix(self) -> PurePosixPath:
-        return ROOT_PREFIX
-
-    def inside(self, path: Path) -> PurePosixPath:
-        absolute = path.absolute()
-        for shared in (self.workspace.scratch, *self.workspace.tools):
-            if absolute == shared.absolute() or shared.absolute() in absolute.parents:
-                return PurePosixPath(absolute)
-        raise ValueError(f"{path} is not shared with the {self.root} root")
-
-    def outside(self, path: PurePosixPath) -> Path:
-        host = Path(path)
-        self.inside(host)
-        return host
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        cwd: PurePosixPath,
-        env: Mapping[str, str],
-        log: BinaryIO,
-        timeout: float | None = None,
-    ) -> int:
-        log.write(f"$ {shlex.join(argv)}\n".encode())
-        log.flush()
-        path = ":".join([*self.path_first, ROOT_PATH])
-        result = run_in_root(
-            self.root,
-            argv,
-            binds=self.binds,
-            env={**self.base_env, **self.variables, **env, "PATH": path},
-            cwd=str(cwd),
-            timeout=timeout,
-            log=log,
-            user_namespace=self.user_namespace,
-        )
-        log.write(f"manywheel: exit status {result.returncode}\n".encode())
-        return result.returncode
-
-    def audit_options(self) -> AuditOptions:
-        return AuditOptions(
-            root=str(self.root), extra_ldpaths=(f"{ROOT_PREFIX}/lib", f"{ROOT_PREFIX}/lib64")
-        )

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-ENVIRONMENTS = "zig, debian:SUITE"
+ENVIRONMENTS = "zig, debian:SUITE, container:IMAGE, auto"
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -96,8 +96,10 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         default="zig",
         metavar="ENV",
         help="where builds run: zig (zig from PyPI as the compiler, for the policy's glibc or "
-        "musl, on this machine's interpreters or Debian roots') or debian:SUITE (bullseye, "
-        "bookworm, trixie, sid: the suite's gcc and python in a Debian root) (default: zig)",
+        "musl, on this machine's interpreters or Debian roots'), debian:SUITE (bullseye, "
+        "bookworm, trixie, sid: the suite's gcc and python in a Debian root), container:IMAGE "
+        "(podman, or docker with a daemon), or auto (the manylinux image cibuildwheel would use "
+        "when a container engine works and has it, else zig) (default: zig)",
     )
     how.add_argument(
         "--build-frontend",
@@ -226,26 +228,28 @@ def _environment(
     interpreters: list[Interpreter],
     host_arch: str,
 ) -> Environment:
-    from manywheel.build import (
-        SUITES,
-        DebianEnvironment,
-        RootSupport,
-        ZigEnvironment,
-        best_interpreters,
-    )
+    from manywheel.build import SUITES, RootSupport, ZigEnvironment, best_interpreters
     from manywheel.errors import ManywheelError
 
     pip = _pip(interpreters)
-    kind, _, detail = str(args.env).partition(":")
+    env = _auto_environment(targets, host_arch) if args.env == "auto" else str(args.env)
+    kind, _, detail = env.partition(":")
+    if kind == "container" and detail:
+        from manywheel.build import ContainerEnvironment, find_engine, fit_engine
+
+        engine = fit_engine(find_engine(), detail)
+        return ContainerEnvironment(detail, engine=engine, index=_package_index(pip, ctx))
     if kind == "debian" and detail in SUITES:
+        from manywheel.build import DebianEnvironment
+
         return DebianEnvironment(
             detail, store=_store(ctx, host_arch), index=_package_index(pip, ctx)
         )
-    if args.env != "zig":
+    if env != "zig":
         raise ManywheelError(f"--env {args.env!r}: unknown environment (known: {ENVIRONMENTS})")
     roots = RootSupport(
         _store(ctx, host_arch),
-        index=_package_index(pip, ctx),
+        index=lambda: _package_index(pip, ctx),
         make_interpreters=args.make_interpreters,
     )
     return ZigEnvironment(
@@ -259,6 +263,23 @@ def _environment(
     )
 
 
+def _auto_environment(targets: TargetPolicies, host_arch: str) -> str:
+    """``container:<cibuildwheel's manylinux image>`` when a container engine works here and
+    already has that image (nothing is pulled), else ``zig``."""
+    from manywheel.build import UnavailableError, find_engine
+
+    aliases = {"manylinux_2_17": "manylinux2014", "manylinux_2_12": "manylinux2010"}
+    image = f"quay.io/pypa/{aliases.get(targets.manylinux, targets.manylinux)}_{host_arch}"
+    try:
+        engine = find_engine()
+        present = subprocess.run(
+            engine("image", "inspect", image), capture_output=True, check=False, timeout=60
+        )
+    except (UnavailableError, OSError, subprocess.TimeoutExpired):
+        return "zig"
+    return f"container:{image}" if present.returncode == 0 else "zig"
+
+
 def _host_arch() -> str:
     from manywheel.build import machine_arch
     from manywheel.errors import ManywheelError
@@ -270,7 +291,7 @@ def _host_arch() -> str:
 
 
 def _interpreters(args: argparse.Namespace, ctx: Context) -> list[Interpreter]:
-    from manywheel.build import InterpreterSearch, discover_interpreters
+    from manywheel.build import InterpreterSearch, ProbeCache, discover_interpreters
 
     pyenv = ctx.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
     search = InterpreterSearch(
@@ -279,7 +300,8 @@ def _interpreters(args: argparse.Namespace, ctx: Context) -> list[Interpreter]:
         path=ctx.environ.get("PATH", os.defpath),
         environ=ctx.environ,
     )
-    found, problems = discover_interpreters(search)
+    cache = ProbeCache(_cache(ctx).root / "interpreter-probes.json")
+    found, problems = discover_interpreters(search, cache=cache)
     for problem in problems:
         print(f"manywheel: warning: {problem}", file=ctx.stderr)
     return found
@@ -421,7 +443,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
                 wheelhouse=wheelhouse,
                 targets=targets,
                 settings=_settings(args, ctx, _pip(interpreters)),
-                repair=_repair_settings(args, ctx, policies),
+                repair=lambda: _repair_settings(args, ctx, policies),
                 cache=_cache(ctx),
                 pip=_pip(interpreters),
                 environ=ctx.environ,
