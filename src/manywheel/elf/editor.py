@@ -1,0 +1,303 @@
+"""Edit an ELF file's dynamic section: set or remove DT_RPATH/DT_RUNPATH, replace or remove
+DT_NEEDED entries (and the version needs that name them), set DT_SONAME — for ELF32 and ELF64,
+either byte order, every architecture a policy names.
+
+:func:`edit_elf` takes the file's bytes and returns the edited bytes, checked:
+
+- **In place** when the new strings fit in the bytes of the strings they replace (no other
+  reference reads them any more: linkers share string tails) or already exist, and the new
+  entries fit in the dynamic array (linkers leave spare DT_NULL slots): no offset, address or size
+  changes, and what the replaced strings leave unused is zeroed. Cleaning a search path always
+  fits.
+- Otherwise the grown string table and/or dynamic array move to new space, as
+  :mod:`manywheel.elf.placement` describes; the old copies stay where they are, unused.
+
+Every result is read again before it is returned (:mod:`manywheel.elf.verification`): the reader
+must give the intended dynamic facts, and nothing else may have changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from manywheel.elf.changes import DynamicFacts, DynamicPlan, ElfChanges, NewString, plan
+from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import ElfType, Machine
+from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.model import ElfFile
+from manywheel.elf.placement import Blob, EditMethod, place
+from manywheel.elf.strtab import (
+    NeedRecord,
+    StringTable,
+    dead_ranges,
+    is_string_tag,
+    live_offsets,
+    version_need_records,
+)
+from manywheel.elf.structure import DynamicArray, ElfStructure
+from manywheel.elf.verification import Expected, check_in_place, check_rewrite
+from manywheel.errors import ElfEditError
+
+__all__ = ["EDITABLE_MACHINES", "ElfEdit", "edit_elf"]
+
+#: The machines of the architectures the policies name (x86_64, i686, aarch64, armv7l, ppc64le,
+#: ppc64, s390x, riscv64, loongarch64). Others (MIPS's dynamic section has rules of its own) are
+#: refused.
+EDITABLE_MACHINES = frozenset(
+    {Machine.X86_64, Machine.I386, Machine.AARCH64, Machine.ARM, Machine.PPC64}
+    | {Machine.S390, Machine.RISCV, Machine.LOONGARCH}
+)
+#: Empty slots a moved dynamic array gets beyond what the edit needs (GNU ld leaves 4-5).
+SPARE_SLOTS = 4
+SHT_STRTAB, SHT_DYNAMIC = 3, 6
+
+
+@dataclass(frozen=True, slots=True)
+class ElfEdit:
+    """An edited file: its bytes, how the edit was laid out, and the dynamic facts it has."""
+
+    data: bytes
+    method: EditMethod
+    facts: DynamicFacts
+    #: For an in-place edit, the bytes written over the input: (offset, bytes), sorted. The
+    #: input with these written over it is :attr:`data`.
+    patches: tuple[tuple[int, bytes], ...] = ()
+    #: When the layout changed: every fact of the result, as the check read it.
+    elf: ElfFile | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.method is not EditMethod.UNCHANGED
+
+
+@dataclass(slots=True)
+class _Strings:
+    """Where the new strings are: table offsets, and either in-place writes or a grown table."""
+
+    offsets: dict[bytes, int]
+    writes: list[tuple[int, bytes]]
+    grown: bytes | None = None
+
+
+def _check_editable(elf: ElfStructure) -> None:
+    what = None
+    if elf.header.e_type not in (ElfType.DYN, ElfType.EXEC):
+        what = "it is not a shared library or an executable"
+    elif elf.header.e_machine not in EDITABLE_MACHINES:
+        what = f"e_machine {elf.header.e_machine} is not an architecture any policy names"
+    elif elf.dynamic is None:
+        what = "it has no dynamic section (a static executable?)"
+    if what is not None:
+        raise ElfEditError(f"cannot edit: {what}", path=elf.name)
+
+
+def _live(
+    elf: ElfStructure, dplan: DynamicPlan, records: list[NeedRecord], aux: list[int]
+) -> list[int]:
+    """String offsets still referenced after the edit (new strings excluded)."""
+    renamed = {id(r) for r, _ in dplan.needs}
+    offsets = [v for t, v in dplan.entries if isinstance(v, int) and is_string_tag(t)]
+    offsets += [r.file for r in records if id(r) not in renamed]
+    return live_offsets(elf, [*offsets, *aux])
+
+
+def _strings_in_place(
+    elf: ElfStructure,
+    table: StringTable,
+    dplan: DynamicPlan,
+    records: list[NeedRecord],
+    aux: list[int],
+) -> _Strings | None:
+    """The new strings placed in existing or freed bytes; ``None`` if they do not fit."""
+    spans = []
+    for start in dplan.retired:
+        end = table.data.find(b"\0", start)
+        if 0 <= start < len(table.data) and end >= 0:
+            spans.append((start, end + 1))
+    offsets: dict[bytes, int] = {}
+    missing = []
+    for text in dplan.new_strings:
+        at = table.find(text, avoid=spans)
+        if at is None:
+            missing.append(text)
+        else:
+            offsets[text] = at
+    if sum(len(t) + 1 for t in missing) > sum(e - s for s, e in spans):
+        return None
+    if not spans:
+        return _Strings(offsets, [])
+    free = dead_ranges(table, dplan.retired, _live(elf, dplan, records, aux))
+    buffers = [(s, bytearray(e - s)) for s, e in free]
+    room = list(free)
+    for text in sorted(missing, key=len, reverse=True):
+        need = len(text) + 1
+        k = next((k for k, (s, e) in enumerate(room) if e - s >= need), None)
+        if k is None:
+            return None
+        start, end = room[k]
+        room[k] = (start + need, end)
+        offsets[text] = start
+        base, buffer = buffers[k]
+        buffer[start - base : start - base + need] = text + b"\0"
+    return _Strings(offsets, [(s, bytes(b)) for s, b in buffers])
+
+
+def _strings_grown(table: StringTable, dplan: DynamicPlan) -> _Strings:
+    tail = bytearray()
+    offsets = {}
+    for text in dplan.new_strings:
+        at = table.find(text)
+        if at is None:
+            at = len(table.data) + len(tail)
+            tail += text + b"\0"
+        offsets[text] = at
+    return _Strings(offsets, [], table.data + bytes(tail))
+
+
+def _resolve(dplan: DynamicPlan, strings: _Strings) -> list[tuple[int, int]]:
+    return [
+        (t, strings.offsets[v.text] if isinstance(v, NewString) else v) for t, v in dplan.entries
+    ]
+
+
+def _need_patches(
+    elf: ElfStructure, dplan: DynamicPlan, strings: _Strings
+) -> list[tuple[int, bytes]]:
+    word = elf.layout.word
+    return [
+        (
+            record.field_offset,
+            word.pack(strings.offsets[new.text] if isinstance(new, NewString) else new),
+        )
+        for record, new in dplan.needs
+    ]
+
+
+def _apply(data: bytes, patches: list[tuple[int, bytes]]) -> bytes:
+    """``data`` with ``patches`` (sorted, disjoint) written over it, in one copy."""
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    at = 0
+    for offset, raw in patches:
+        parts += [view[at:offset], raw]
+        at = offset + len(raw)
+    parts.append(view[at:])
+    return b"".join(parts)
+
+
+def _in_place(
+    elf: ElfStructure,
+    table: StringTable,
+    dplan: DynamicPlan,
+    strings: _Strings,
+    entries: list[tuple[int, int]],
+) -> ElfEdit:
+    assert elf.dynamic is not None
+    patches = [(table.offset + s, raw) for s, raw in strings.writes]
+    patches += _need_patches(elf, dplan, strings)
+    segment = elf.segment(PT.DYNAMIC)
+    assert segment is not None
+    packed = DynamicArray(entries, elf.dynamic.capacity).pack(elf.layout)
+    if packed != elf.data[segment.offset : segment.offset + len(packed)]:
+        patches.append((segment.offset, packed))
+    patches.sort()
+    data = _apply(elf.data, patches)
+    expected = Expected(dplan.facts, entries, tuple(patches))
+    check_in_place(elf, data, expected)
+    return ElfEdit(data, EditMethod.IN_PLACE, dplan.facts, tuple(patches))
+
+
+def _section_at(elf: ElfStructure, vaddr: int, sh_type: int) -> int | None:
+    for i, s in enumerate(elf.shdrs):
+        if i and s.sh_type == sh_type and s.addr == vaddr and s.allocated:
+            return i
+    return None
+
+
+def _rewrite(
+    elf: ElfStructure,
+    table: StringTable,
+    dplan: DynamicPlan,
+    strings: _Strings,
+    entries: list[tuple[int, int]],
+) -> ElfEdit:
+    """The edit with a layout change: the string table and/or the dynamic array move."""
+    assert elf.dynamic is not None
+    before = ElfStructure.parse(elf.data, elf.name)  # the untouched headers, for the check
+    layout = elf.layout
+    out = bytearray(elf.data)
+    touched = [(table.offset + s, raw) for s, raw in strings.writes]
+    touched += _need_patches(elf, dplan, strings)
+    for offset, raw in touched:
+        out[offset : offset + len(raw)] = raw
+    segment = elf.segment(PT.DYNAMIC)
+    assert segment is not None
+    strtab_section = _section_at(elf, table.vaddr, SHT_STRTAB)
+    dynamic_section = _section_at(elf, segment.vaddr, SHT_DYNAMIC)
+    elf.dynamic.entries = entries
+    blobs = []
+    move_dynamic = len(entries) + 1 > elf.dynamic.capacity
+    capacity = len(entries) + 1 + SPARE_SLOTS if move_dynamic else elf.dynamic.capacity
+    if move_dynamic:
+        blobs.append(Blob("dynamic", capacity * layout.dyn.size, layout.word_size))
+    if strings.grown is not None:
+        blobs.append(Blob("dynstr", len(strings.grown)))
+    placement = place(elf, out, blobs, writable=move_dynamic)
+    if strings.grown is not None:
+        offset, vaddr = placement.where["dynstr"]
+        out[offset : offset + len(strings.grown)] = strings.grown
+        elf.dynamic.entries = [
+            (t, vaddr if t == DT.STRTAB else len(strings.grown) if t == DT.STRSZ else v)
+            for t, v in elf.dynamic.entries
+        ]
+        if strtab_section is not None:
+            section = elf.shdrs[strtab_section]
+            section.offset, section.addr, section.size = offset, vaddr, len(strings.grown)
+    if move_dynamic:
+        offset, vaddr = placement.where["dynamic"]
+        segment.move(offset, vaddr)
+        segment.filesz = segment.memsz = capacity * layout.dyn.size
+        elf.dynamic.capacity = capacity
+        if dynamic_section is not None:
+            section = elf.shdrs[dynamic_section]
+            section.offset, section.addr, section.size = offset, vaddr, segment.filesz
+    packed = elf.dynamic.pack(layout)
+    out[segment.offset : segment.offset + len(packed)] = packed
+    _write_headers(elf, out)
+    data = bytes(out)
+    expected = Expected(dplan.facts, elf.dynamic.entries, tuple(touched))
+    result = check_rewrite(before, data, expected, placement)
+    return ElfEdit(data, placement.method, dplan.facts, (), result)
+
+
+def _write_headers(elf: ElfStructure, out: bytearray) -> None:
+    start = 16  # after e_ident
+    out[start : start + elf.layout.ehdr.size] = elf.pack_ehdr()
+    table = elf.pack_phdrs()
+    out[elf.phoff : elf.phoff + len(table)] = table
+    if elf.shdrs:
+        sections = elf.pack_shdrs()
+        out[elf.shoff : elf.shoff + len(sections)] = sections
+
+
+def edit_elf(data: bytes, changes: ElfChanges, *, name: str = "<bytes>") -> ElfEdit:
+    """Apply ``changes`` to the ELF file ``data`` and check the result.
+
+    Raises :class:`InvalidElfError` for a file that is not valid ELF, and
+    :class:`ElfEditError` for one that cannot be edited safely (no dynamic section, an
+    architecture no policy names, no room that can be made)."""
+    elf = ElfStructure.parse(data, name)
+    _check_editable(elf)
+    assert elf.dynamic is not None
+    table = StringTable.of(elf)
+    records, aux = version_need_records(elf)
+    dplan = plan(elf, table, records, changes)
+    if not dplan.changed:
+        return ElfEdit(data, EditMethod.UNCHANGED, dplan.facts)
+    strings = _strings_in_place(elf, table, dplan, records, aux)
+    if strings is None:
+        strings = _strings_grown(table, dplan)
+    entries = _resolve(dplan, strings)
+    if strings.grown is None and len(entries) < elf.dynamic.capacity:
+        return _in_place(elf, table, dplan, strings, entries)
+    return _rewrite(elf, table, dplan, strings, entries)

@@ -1,0 +1,378 @@
+"""The check every edit passes before its result is used: read the result again, and require the
+intended dynamic facts and nothing else changed.
+
+- **In place** (:func:`check_in_place`): the result is the input with a few byte ranges written
+  over. The headers must read back identical, the dynamic array exactly as planned (so every
+  other entry is untouched), the needed libraries, SONAME and search paths as asked, and every
+  written range must lie in the dynamic string table, the dynamic array or a version-need file
+  field. No symbol, version-need or version-definition name may read differently: each name
+  whose bytes lie near a written range is read again from both files and compared, and the
+  version tables are read again whole by the reader.
+- **With a layout change** (:func:`check_rewrite`): the reader parses both files completely and
+  every fact must match (symbols and their versions, imports, version needs with the renamed
+  files, notes, interpreter, flags, stack, alignment); the segments must obey the gABI rules
+  (sorted, congruent, inside the file, no page newly shared at 64 KiB, PT_PHDR and the table
+  covered by a PT_LOAD), the section headers must agree with the dynamic entries, and every byte
+  of every loaded segment of the input must read the same at its address in the result, except
+  the ranges the edit rewrote.
+
+A failed check raises :class:`ElfEditError` naming what differs (it means a bug, or an input
+this editor does not understand: the edit is refused rather than used).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from manywheel.elf.changes import DynamicFacts
+from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import SegmentFlag as PF
+from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.layout import BufferImage
+from manywheel.elf.model import ElfFile, VersionDefinition, VersionNeed
+from manywheel.elf.placement import PAGE, Placement
+from manywheel.elf.reader import parse_elf
+from manywheel.elf.strtab import (
+    StringTable,
+    is_string_tag,
+    live_offsets,
+    version_need_records,
+)
+from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size
+from manywheel.elf.symbols import ImportGroup
+from manywheel.elf.versions import read_version_definitions, read_version_needs
+from manywheel.errors import ElfEditError, InvalidElfError
+
+__all__ = ["Expected", "check_in_place", "check_rewrite"]
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """What the edit meant to produce."""
+
+    facts: DynamicFacts
+    #: The dynamic array afterwards.
+    entries: Sequence[tuple[int, int]]
+    #: Bytes written over the input at their own offsets: (file offset, bytes).
+    writes: tuple[tuple[int, bytes], ...]
+
+
+def _fail(name: str, what: str) -> ElfEditError:
+    return ElfEditError(f"the edited file failed its check: {what}", path=name)
+
+
+def _strings(table: StringTable, entries: Sequence[tuple[int, int]], tag: int) -> list[str]:
+    return [table.string_at(v).decode("utf-8", "surrogateescape") for t, v in entries if t == tag]
+
+
+def _dynamic_facts(table: StringTable, entries: Sequence[tuple[int, int]]) -> DynamicFacts:
+    rpath, runpath = _strings(table, entries, DT.RPATH), _strings(table, entries, DT.RUNPATH)
+    soname = _strings(table, entries, DT.SONAME)
+    return DynamicFacts(
+        needed=tuple(_strings(table, entries, DT.NEEDED)),
+        soname=soname[0] if soname else None,
+        rpath=tuple(rpath[0].split(":")) if rpath else (),
+        runpath=tuple(runpath[0].split(":")) if runpath else (),
+    )
+
+
+def _check_facts(name: str, got: DynamicFacts, want: DynamicFacts) -> None:
+    for field in ("needed", "soname", "rpath", "runpath"):
+        if getattr(got, field) != getattr(want, field):
+            raise _fail(
+                name, f"{field} reads {getattr(got, field)!r}, expected {getattr(want, field)!r}"
+            )
+
+
+def _renamed(needs: Sequence[VersionNeed], renames: dict[str, str]) -> tuple[VersionNeed, ...]:
+    return tuple(replace(n, file=renames.get(n.file, n.file)) for n in needs)
+
+
+def _versions(
+    elf: ElfStructure, table: StringTable
+) -> tuple[tuple[VersionNeed, ...], tuple[VersionDefinition, ...]]:
+    """The version needs and definitions, as the reader reads them."""
+    assert elf.dynamic is not None
+    image = BufferImage(elf.data, elf.name)
+
+    def string_at(offset: int) -> str:
+        return table.string_at(offset).decode("utf-8", "surrogateescape")
+
+    needs: tuple[VersionNeed, ...] = ()
+    start = elf.dynamic.first(DT.VERNEED)
+    if start is not None:
+        at = elf.offset_of(start, 1, "DT_VERNEED")
+        count = elf.dynamic.first(DT.VERNEEDNUM) or 0
+        needs = read_version_needs(image, elf.layout, at, count, string_at)
+    definitions: tuple[VersionDefinition, ...] = ()
+    start = elf.dynamic.first(DT.VERDEF)
+    if start is not None:
+        at = elf.offset_of(start, 1, "DT_VERDEF")
+        count = elf.dynamic.first(DT.VERDEFNUM) or 0
+        definitions = read_version_definitions(image, elf.layout, at, count, string_at)
+    return needs, definitions
+
+
+def _allowed_ranges(elf: ElfStructure, table: StringTable) -> list[tuple[int, int]]:
+    """The file ranges an in-place edit may write: the string table, the dynamic array, the
+    vn_file field of each version need."""
+    segment = elf.segment(PT.DYNAMIC)
+    assert segment is not None
+    ranges = [(table.offset, table.offset + len(table.data)), (segment.offset, segment.file_end)]
+    ranges += [(r.field_offset, r.field_offset + 4) for r in version_need_records(elf)[0]]
+    return ranges
+
+
+def check_in_place(before: ElfStructure, data: bytes, expected: Expected) -> None:
+    """Check an in-place edit of ``before`` whose result is ``data`` (see the module)."""
+    name = before.name
+    try:
+        after = ElfStructure.parse(data, name)
+    except InvalidElfError as e:
+        raise _fail(name, f"it does not read back: {e.message}") from e
+    assert before.dynamic is not None and after.dynamic is not None
+    if len(data) != len(before.data):
+        raise _fail(name, "its size changed")
+    if (after.ehdr, after.phdrs, after.shdrs) != (before.ehdr, before.phdrs, before.shdrs):
+        raise _fail(name, "its headers changed")
+    if after.dynamic.entries != list(expected.entries):
+        raise _fail(name, "its dynamic entries are not the ones planned")
+    old_table, table = StringTable.of(before), StringTable.of(after)
+    allowed = _allowed_ranges(before, old_table)
+    for offset, raw in expected.writes:
+        if not any(s <= offset and offset + len(raw) <= e for s, e in allowed):
+            raise _fail(name, f"bytes at 0x{offset:x} outside the dynamic tables were written")
+    _check_facts(name, _dynamic_facts(table, after.dynamic.entries), expected.facts)
+    written = [
+        (offset - table.offset, offset - table.offset + len(raw))
+        for offset, raw in expected.writes
+        if table.offset <= offset < table.offset + len(table.data)
+    ]
+    renamed = bool(expected.facts.renamed_needs)
+    if not written and not renamed:
+        return
+    old_needs, old_defs = _versions(before, old_table)
+    needs, defs = _versions(after, table)
+    if needs != _renamed(old_needs, expected.facts.renamed_needs) or defs != old_defs:
+        raise _fail(name, "its symbol versions changed")
+    if written:
+        _check_names(after, old_table, table, written)
+
+
+def _check_names(
+    after: ElfStructure, old: StringTable, new: StringTable, written: list[tuple[int, int]]
+) -> None:
+    """No symbol or version name may read differently near the rewritten string bytes."""
+    assert after.dynamic is not None
+    _records, aux = version_need_records(after)
+    keep = [v for t, v in after.dynamic.entries if is_string_tag(t) and t not in _EDITED_TAGS]
+    refs = live_offsets(after, [*aux, *keep])
+    for start, end in written:
+        low = min(old.data.rfind(b"\0", 0, start), new.data.rfind(b"\0", 0, start)) + 1
+        for ref in refs[bisect_left(refs, low) : bisect_left(refs, end)]:
+            if old.string_at(ref) != new.string_at(ref):
+                raise _fail(after.name, f"the string at 0x{ref:x} of the string table changed")
+
+
+#: The entries an edit may point at new strings (checked through the facts instead).
+_EDITED_TAGS = frozenset({DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH})
+
+
+def _renamed_imports(
+    groups: tuple[ImportGroup, ...], renames: dict[str, str]
+) -> tuple[ImportGroup, ...]:
+    renamed = [
+        replace(g, library=renames.get(g.library, g.library)) if g.library else g for g in groups
+    ]
+    return tuple(sorted(renamed, key=lambda g: (g.library or "", g.version or "")))
+
+
+def _compare_facts(name: str, old: ElfFile, new: ElfFile, facts: DynamicFacts) -> None:
+    _check_facts(
+        name,
+        DynamicFacts(new.needed, new.soname, new.rpath, new.runpath),
+        facts,
+    )
+    same = (
+        "header",
+        "arch",
+        "interpreter",
+        "flags",
+        "flags_1",
+        "version_definitions",
+        "build_id",
+        "gnu_properties",
+        "executable_stack",
+        "load_alignment",
+    )
+    for field in same:
+        if getattr(old, field) != getattr(new, field):
+            raise _fail(name, f"{field} changed")
+    if new.version_needs != _renamed(old.version_needs, facts.renamed_needs):
+        raise _fail(name, "its version needs changed")
+    a, b = old.symbols, new.symbols
+    if (a.raw, a.versym, a.names) != (b.raw, b.versym, b.names):
+        raise _fail(name, "its dynamic symbols changed")
+    if new.imports != _renamed_imports(old.imports, facts.renamed_needs):
+        raise _fail(name, "its imported symbols changed")
+
+
+def _pages(lo: int, hi: int) -> set[int]:
+    return set(range(lo // PAGE, -(-hi // PAGE))) if hi > lo else set()
+
+
+def _check_segments(name: str, before: ElfStructure, after: ElfStructure) -> None:
+    loads = after.loads
+    if [p.vaddr for p in loads] != sorted(p.vaddr for p in loads):
+        raise _fail(name, "its PT_LOAD segments are not sorted by address")
+    old = {(p.offset, p.vaddr): p for p in before.loads}
+    for p in loads:
+        if p.align > 1 and (p.vaddr - p.offset) % p.align:
+            raise _fail(name, f"PT_LOAD at 0x{p.vaddr:x}: offset and address are not congruent")
+        if p.file_end > len(after.data):
+            raise _fail(name, f"PT_LOAD at 0x{p.vaddr:x} runs past the end of the file")
+        was = old.get((p.offset, p.vaddr))
+        gained = _pages(p.vaddr, p.mem_end) - (_pages(was.vaddr, was.mem_end) if was else set())
+        for q in loads:
+            if q is not p and gained & _pages(q.vaddr, q.mem_end):
+                raise _fail(name, f"PT_LOAD at 0x{p.vaddr:x} shares a 64 KiB page with another")
+            if q is not p and q.vaddr < p.mem_end and p.vaddr < q.mem_end:
+                raise _fail(name, f"PT_LOAD at 0x{p.vaddr:x} overlaps another")
+    for p in after.phdrs:
+        if p.p_type in _MOVABLE and p.filesz and _load_of(after, p) is None:
+            raise _fail(name, f"segment type 0x{p.p_type:x} at 0x{p.vaddr:x} is not loaded")
+    table = (after.phoff, after.phoff + len(after.phdrs) * after.phentsize)
+    phdr = after.segment(PT.PHDR)
+    if phdr is not None and (phdr.offset, phdr.file_end) != table:
+        raise _fail(name, "PT_PHDR does not describe the program header table")
+    if before.load_of_offset(before.phoff) is not None and after.load_of_offset(table[0]) is None:
+        raise _fail(name, "the program header table is not in a loaded segment any more")
+    old_dyn, new_dyn = before.segment(PT.DYNAMIC), after.segment(PT.DYNAMIC)
+    assert old_dyn is not None and new_dyn is not None
+    holder = _load_of(after, new_dyn)
+    if old_dyn.flags & PF.W and (holder is None or not holder.flags & PF.W):
+        raise _fail(name, "the dynamic section is no longer in a writable segment")
+
+
+_MOVABLE = frozenset({PT.DYNAMIC, PT.PHDR, PT.INTERP, PT.NOTE, PT.GNU_PROPERTY})
+
+
+def _load_of(elf: ElfStructure, p: ProgramHeader) -> ProgramHeader | None:
+    for load in elf.loads:
+        inside = load.vaddr <= p.vaddr and p.vaddr + p.filesz <= load.vaddr + load.filesz
+        if inside and load.offset + (p.vaddr - load.vaddr) == p.offset:
+            return load
+    return None
+
+
+def _check_sections(name: str, before: ElfStructure, after: ElfStructure) -> None:
+    """Sections that moved are inside the file and where their segment maps them; .dynstr and
+    .dynamic describe what the dynamic entries and PT_DYNAMIC say."""
+    assert after.dynamic is not None
+    size = len(after.data)
+    for a, s in zip(before.shdrs, after.shdrs, strict=False):
+        if (a.offset, a.addr, a.size) == (s.offset, s.addr, s.size) or not s.in_file:
+            continue
+        if s.end > size:
+            raise _fail(name, f"section {s.name} runs past the end of the file")
+        load = after.load_of(s.addr, s.size) if s.allocated else None
+        if s.allocated and (load is None or load.offset + (s.addr - load.vaddr) != s.offset):
+            raise _fail(name, f"section {s.name} is not where its segment maps it")
+    strtab = after.dynamic.first(DT.STRTAB)
+    dynstr = after.section(".dynstr")
+    if dynstr is not None and (dynstr.addr, dynstr.size) != (strtab, after.dynamic.first(DT.STRSZ)):
+        raise _fail(name, ".dynstr does not describe the dynamic string table")
+    dynamic = after.section(".dynamic")
+    segment = after.segment(PT.DYNAMIC)
+    assert segment is not None
+    if dynamic is not None and (dynamic.offset, dynamic.addr, dynamic.size) != (
+        segment.offset,
+        segment.vaddr,
+        segment.filesz,
+    ):
+        raise _fail(name, ".dynamic does not describe PT_DYNAMIC")
+
+
+def _check_memory(
+    name: str,
+    before: ElfStructure,
+    data: bytes,
+    holes: list[tuple[int, int]],
+) -> None:
+    """Every byte of each loaded segment of the input reads the same at the same offset of the
+    result (the segments keep their offsets), except in ``holes`` (file offsets)."""
+    old, new = memoryview(before.data), memoryview(data)
+    spans = sorted(holes)
+    for load in before.loads:
+        at, end = load.offset, load.file_end
+        for lo, hi in spans:
+            if hi <= at or lo >= end:
+                continue
+            if old[at : max(at, lo)] != new[at : max(at, lo)]:
+                raise _fail(name, f"bytes at 0x{at:x}..0x{lo:x} changed")
+            at = max(at, hi)
+        if at < end and old[at:end] != new[at:end]:
+            raise _fail(name, f"bytes at 0x{at:x}..0x{end:x} changed")
+
+
+def _check_section_contents(
+    name: str, before: ElfStructure, after: ElfStructure, holes: list[tuple[int, int]]
+) -> None:
+    """Every section with bytes reads the same wherever it went (moved with a block, or up with
+    the file's unallocated tail), but for the tables the edit rewrote."""
+    if len(after.shdrs) != len(before.shdrs):
+        raise _fail(name, "its number of sections changed")
+    old, new = memoryview(before.data), memoryview(after.data)
+    for a, b in zip(before.shdrs, after.shdrs, strict=True):
+        if (a.name_offset, a.sh_type, a.flags) != (b.name_offset, b.sh_type, b.flags):
+            raise _fail(name, f"section {a.name} changed")
+        if not a.in_file or a.name in (".dynstr", ".dynamic"):
+            continue
+        if a.size != b.size:
+            raise _fail(name, f"section {a.name} changed size")
+        at = 0
+        for start, end in sorted(holes):
+            lo, hi = max(start - a.offset, 0), min(end - a.offset, a.size)
+            if lo >= hi:
+                continue
+            if old[a.offset + at : a.offset + lo] != new[b.offset + at : b.offset + lo]:
+                raise _fail(name, f"section {a.name} changed")
+            at = max(at, hi)
+        if old[a.offset + at : a.end] != new[b.offset + at : b.end]:
+            raise _fail(name, f"section {a.name} changed")
+
+
+def check_rewrite(
+    before: ElfStructure, data: bytes, expected: Expected, placement: Placement
+) -> ElfFile:
+    """Check an edit that changed the layout; returns the result's facts."""
+    name = before.name
+    try:
+        old = parse_elf(before.data, name=name)
+        new = parse_elf(data, name=name)
+        after = ElfStructure.parse(data, name)
+    except InvalidElfError as e:
+        raise _fail(name, f"it does not read back: {e.message}") from e
+    assert after.dynamic is not None and before.dynamic is not None
+    if after.dynamic.entries != list(expected.entries):
+        raise _fail(name, "its dynamic entries are not the ones planned")
+    _compare_facts(name, old, new, expected.facts)
+    _check_segments(name, before, after)
+    _check_sections(name, before, after)
+    segment = before.segment(PT.DYNAMIC)
+    assert segment is not None
+    holes = [(o, o + len(raw)) for o, raw in expected.writes]
+    holes.append((segment.offset, segment.file_end))
+    written = [*holes, *placement.rewritten_file]
+    holes.append((0, header_size(before.layout)))  # e_phoff, e_phnum, e_shoff may change
+    holes.append((before.phoff, before.phoff + len(before.phdrs) * before.phentsize))
+    for lo, hi in placement.rewritten:
+        load = before.load_of(lo, hi - lo)
+        if load is None:
+            raise _fail(name, f"rewrote 0x{lo:x}..0x{hi:x}, which no segment maps")
+        holes.append((load.offset + lo - load.vaddr, load.offset + hi - load.vaddr))
+    _check_memory(name, before, data, holes)
+    _check_section_contents(name, before, after, written)
+    return new
