@@ -154,12 +154,12 @@ class _Space:
     def memory_free(self, lo: int, hi: int, skip: ProgramHeader) -> bool:
         elf = self.elf
         for p in elf.phdrs:
-            used = p is not skip and p.memsz and p.p_type != PT.GNU_STACK
-            if used and _overlaps(lo, hi, p.vaddr, p.mem_end):
+            busy = p is not skip and p.memsz > 0 and p.p_type != PT.GNU_STACK
+            if busy and _overlaps(lo, hi, p.vaddr, p.mem_end):
                 return False
         for s in elf.shdrs:
-            used = s.allocated and not s.flags & SHF_TLS and s.size
-            if used and _overlaps(lo, hi, s.addr, s.addr + s.size):
+            held = s.allocated and not s.flags & SHF_TLS and s.size > 0
+            if held and _overlaps(lo, hi, s.addr, s.addr + s.size):
                 return False
         return True
 
