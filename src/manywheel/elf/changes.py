@@ -4,6 +4,7 @@ facts the reader must give afterwards (:class:`DynamicFacts`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -13,7 +14,15 @@ from manywheel.elf.strtab import NeedRecord, StringTable
 from manywheel.elf.structure import ElfStructure
 from manywheel.errors import ElfEditError
 
-__all__ = ["DynamicFacts", "DynamicPlan", "ElfChanges", "NewString", "SearchPathTag", "plan"]
+__all__ = [
+    "DynamicFacts",
+    "DynamicPlan",
+    "ElfChanges",
+    "NewString",
+    "SearchPathTag",
+    "facts_of",
+    "plan",
+]
 
 
 class SearchPathTag(Enum):
@@ -98,7 +107,8 @@ class DynamicPlan:
     needs: list[tuple[NeedRecord, NewString | int]]
     #: Offsets of strings that the changed entries and records referenced.
     retired: set[int]
-    facts: DynamicFacts
+    #: DT_NEEDED names replaced (and version-need files renamed): old -> new.
+    renames: dict[str, str]
     changed: bool
 
     @property
@@ -146,12 +156,14 @@ class _Planner:
 
     def set_value(self, index: int, tag: int, new: str) -> None:
         old_tag, old = self.entries[index]
-        if old_tag == tag and self.text(old) == new:
+        raw = _encode(new)
+        current = old.text if isinstance(old, NewString) else self.table.string_at(old)
+        if old_tag == tag and current == raw:
             return
         self.changed = True
         if isinstance(old, int):
             self.retired.add(old)
-        self.entries[index] = (tag, NewString(_encode(new)))
+        self.entries[index] = (tag, NewString(raw))
 
     def insert(self, tag: int, new: str) -> None:
         """A new entry at the top of the array, as patchelf adds one."""
@@ -162,6 +174,8 @@ class _Planner:
         return [i for i, (t, _) in enumerate(self.entries) if t in tags]
 
     def needed(self, changes: ElfChanges) -> dict[str, str]:
+        if not changes.remove_needed and not changes.replace_needed:
+            return {}
         removed = set(changes.remove_needed)
         self.remove(
             {i: self.text(self.entries[i][1]) not in removed for i in self.indices(DT.NEEDED)}
@@ -216,18 +230,23 @@ class _Planner:
         else:
             self.insert(tag, changes.rpath)
 
-    def facts(self, renames: dict[str, str]) -> DynamicFacts:
-        def strings(tag: int) -> list[str]:
-            return [self.text(v) for t, v in self.entries if t == tag]
 
-        rpath, runpath, soname = strings(DT.RPATH), strings(DT.RUNPATH), strings(DT.SONAME)
-        return DynamicFacts(
-            needed=tuple(strings(DT.NEEDED)),
-            soname=soname[0] if soname else None,
-            rpath=tuple(rpath[0].split(":")) if rpath else (),
-            runpath=tuple(runpath[0].split(":")) if runpath else (),
-            renamed_needs=renames,
-        )
+def facts_of(
+    entries: list[tuple[int, int]], string_at: Callable[[int], bytes], renames: dict[str, str]
+) -> DynamicFacts:
+    """The dynamic facts ``entries`` give, their strings read with ``string_at``."""
+    found: dict[int, list[str]] = {DT.NEEDED: [], DT.SONAME: [], DT.RPATH: [], DT.RUNPATH: []}
+    for tag, value in entries:
+        if tag in found:
+            found[tag].append(_decode(string_at(value)))
+    rpath, runpath, soname = found[DT.RPATH], found[DT.RUNPATH], found[DT.SONAME]
+    return DynamicFacts(
+        needed=tuple(found[DT.NEEDED]),
+        soname=soname[0] if soname else None,
+        rpath=tuple(rpath[0].split(":")) if rpath else (),
+        runpath=tuple(runpath[0].split(":")) if runpath else (),
+        renamed_needs=renames,
+    )
 
 
 def plan(
@@ -240,10 +259,4 @@ def plan(
         planner.soname(changes.soname)
     if changes.rpath is not None or changes.remove_rpath:
         planner.search_path(changes)
-    return DynamicPlan(
-        planner.entries,
-        planner.needs,
-        planner.retired,
-        planner.facts(renames),
-        planner.changed,
-    )
+    return DynamicPlan(planner.entries, planner.needs, planner.retired, renames, planner.changed)

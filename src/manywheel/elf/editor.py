@@ -18,9 +18,17 @@ must give the intended dynamic facts, and nothing else may have changed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
-from manywheel.elf.changes import DynamicFacts, DynamicPlan, ElfChanges, NewString, plan
+from manywheel.elf.changes import (
+    DynamicFacts,
+    DynamicPlan,
+    ElfChanges,
+    NewString,
+    facts_of,
+    plan,
+)
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType, Machine
 from manywheel.elf.constants import SegmentType as PT
@@ -28,17 +36,17 @@ from manywheel.elf.model import ElfFile
 from manywheel.elf.placement import Blob, EditMethod, place
 from manywheel.elf.strtab import (
     NeedRecord,
+    References,
     StringTable,
     dead_ranges,
-    is_string_tag,
-    live_offsets,
+    string_values,
     version_need_records,
 )
 from manywheel.elf.structure import DynamicArray, ElfStructure
 from manywheel.elf.verification import Expected, check_in_place, check_rewrite
 from manywheel.errors import ElfEditError
 
-__all__ = ["EDITABLE_MACHINES", "ElfEdit", "edit_elf"]
+__all__ = ["EDITABLE_MACHINES", "ElfEdit", "apply_patches", "dynamic_facts", "edit_elf"]
 
 #: The machines of the architectures the policies name (x86_64, i686, aarch64, armv7l, ppc64le,
 #: ppc64, s390x, riscv64, loongarch64). Others (MIPS's dynamic section has rules of its own) are
@@ -54,20 +62,37 @@ SHT_STRTAB, SHT_DYNAMIC = 3, 6
 
 @dataclass(frozen=True, slots=True)
 class ElfEdit:
-    """An edited file: its bytes, how the edit was laid out, and the dynamic facts it has."""
+    """An edited file: how the edit was laid out, the dynamic facts it has, and its bytes."""
 
-    data: bytes
+    #: The input file, for an in-place edit or no edit; the result, when the layout changed.
+    source: bytes
     method: EditMethod
-    facts: DynamicFacts
-    #: For an in-place edit, the bytes written over the input: (offset, bytes), sorted. The
-    #: input with these written over it is :attr:`data`.
+    #: DT_NEEDED names replaced (and version-need files renamed): old -> new.
+    renames: dict[str, str]
+    #: For an in-place edit, the bytes written over the input: (offset, bytes), sorted and
+    #: disjoint. The input with these written over it is :attr:`data`.
     patches: tuple[tuple[int, bytes], ...] = ()
     #: When the layout changed: every fact of the result, as the check read it.
     elf: ElfFile | None = None
+    _data: list[bytes] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def changed(self) -> bool:
         return self.method is not EditMethod.UNCHANGED
+
+    @property
+    def data(self) -> bytes:
+        """The edited file (built from :attr:`source` and :attr:`patches` on first use)."""
+        if not self.patches:
+            return self.source
+        if not self._data:
+            self._data.append(apply_patches(self.source, self.patches))
+        return self._data[0]
+
+    @property
+    def facts(self) -> DynamicFacts:
+        """The dynamic facts of the result (read from it)."""
+        return dynamic_facts(self.data, self.renames)
 
 
 @dataclass(slots=True)
@@ -93,47 +118,44 @@ def _check_editable(elf: ElfStructure) -> None:
 
 def _live(
     elf: ElfStructure, dplan: DynamicPlan, records: list[NeedRecord], aux: list[int]
-) -> list[int]:
+) -> References:
     """String offsets still referenced after the edit (new strings excluded)."""
     renamed = {id(r) for r, _ in dplan.needs}
-    offsets = [v for t, v in dplan.entries if isinstance(v, int) and is_string_tag(t)]
+    offsets = string_values(dplan.entries)
     offsets += [r.file for r in records if id(r) not in renamed]
-    return live_offsets(elf, [*offsets, *aux])
+    return References.of(elf, [*offsets, *aux])
 
 
 def _strings_in_place(
-    elf: ElfStructure,
-    table: StringTable,
-    dplan: DynamicPlan,
-    records: list[NeedRecord],
-    aux: list[int],
+    table: StringTable, dplan: DynamicPlan, live: Callable[[], References]
 ) -> _Strings | None:
-    """The new strings placed in existing or freed bytes; ``None`` if they do not fit."""
+    """The new strings in the bytes the replaced strings leave unused, or where they already
+    are; ``None`` if they do not all fit."""
     spans = []
     for start in dplan.retired:
         end = table.data.find(b"\0", start)
         if 0 <= start < len(table.data) and end >= 0:
             spans.append((start, end + 1))
-    offsets: dict[bytes, int] = {}
-    missing = []
-    for text in dplan.new_strings:
-        at = table.find(text, avoid=spans)
-        if at is None:
-            missing.append(text)
-        else:
-            offsets[text] = at
-    if sum(len(t) + 1 for t in missing) > sum(e - s for s, e in spans):
-        return None
-    if not spans:
-        return _Strings(offsets, [])
-    free = dead_ranges(table, dplan.retired, _live(elf, dplan, records, aux))
+    wanted = dplan.new_strings
+    if sum(len(t) + 1 for t in wanted) > sum(e - s for s, e in spans):  # cannot all be written
+        offsets = {t: at for t in wanted if (at := table.find(t, avoid=spans)) is not None}
+        if len(offsets) < len(wanted):
+            return None
+        wanted = []
+    else:
+        offsets = {}
+    free = dead_ranges(table, dplan.retired, live()) if spans else []
     buffers = [(s, bytearray(e - s)) for s, e in free]
     room = list(free)
-    for text in sorted(missing, key=len, reverse=True):
+    for text in sorted(wanted, key=len, reverse=True):
         need = len(text) + 1
         k = next((k for k, (s, e) in enumerate(room) if e - s >= need), None)
         if k is None:
-            return None
+            at = table.find(text, avoid=free)
+            if at is None:
+                return None
+            offsets[text] = at
+            continue
         start, end = room[k]
         room[k] = (start + need, end)
         offsets[text] = start
@@ -173,7 +195,7 @@ def _need_patches(
     ]
 
 
-def _apply(data: bytes, patches: list[tuple[int, bytes]]) -> bytes:
+def apply_patches(data: bytes, patches: Sequence[tuple[int, bytes]]) -> bytes:
     """``data`` with ``patches`` (sorted, disjoint) written over it, in one copy."""
     view = memoryview(data)
     parts: list[bytes | memoryview] = []
@@ -185,12 +207,13 @@ def _apply(data: bytes, patches: list[tuple[int, bytes]]) -> bytes:
     return b"".join(parts)
 
 
-def _in_place(
+def _in_place(  # noqa: PLR0917 - the parts of one plan
     elf: ElfStructure,
     table: StringTable,
     dplan: DynamicPlan,
     strings: _Strings,
     entries: list[tuple[int, int]],
+    live: Callable[[], References],
 ) -> ElfEdit:
     assert elf.dynamic is not None
     patches = [(table.offset + s, raw) for s, raw in strings.writes]
@@ -201,10 +224,13 @@ def _in_place(
     if packed != elf.data[segment.offset : segment.offset + len(packed)]:
         patches.append((segment.offset, packed))
     patches.sort()
-    data = _apply(elf.data, patches)
-    expected = Expected(dplan.facts, entries, tuple(patches))
-    check_in_place(elf, data, expected)
-    return ElfEdit(data, EditMethod.IN_PLACE, dplan.facts, tuple(patches))
+    expected = Expected(entries, tuple(patches), _new_strings(dplan, strings), dplan.renames)
+    check_in_place(elf, table, expected, live if strings.writes else None)
+    return ElfEdit(elf.data, EditMethod.IN_PLACE, dplan.renames, tuple(patches))
+
+
+def _new_strings(dplan: DynamicPlan, strings: _Strings) -> dict[int, bytes]:
+    return {i: v.text for i, (_, v) in enumerate(dplan.entries) if isinstance(v, NewString)}
 
 
 def _section_at(elf: ElfStructure, vaddr: int, sh_type: int) -> int | None:
@@ -265,9 +291,19 @@ def _rewrite(
     out[segment.offset : segment.offset + len(packed)] = packed
     _write_headers(elf, out)
     data = bytes(out)
-    expected = Expected(dplan.facts, elf.dynamic.entries, tuple(touched))
+    table_bytes = strings.grown if strings.grown is not None else _patched_table(table, strings)
+    facts = facts_of(entries, StringTable(table_bytes, 0, 0).string_at, dplan.renames)
+    new_strings = _new_strings(dplan, strings)
+    expected = Expected(elf.dynamic.entries, tuple(touched), new_strings, dplan.renames, facts)
     result = check_rewrite(before, data, expected, placement)
-    return ElfEdit(data, placement.method, dplan.facts, (), result)
+    return ElfEdit(data, placement.method, dplan.renames, (), result)
+
+
+def _patched_table(table: StringTable, strings: _Strings) -> bytes:
+    out = bytearray(table.data)
+    for offset, raw in strings.writes:
+        out[offset : offset + len(raw)] = raw
+    return bytes(out)
 
 
 def _write_headers(elf: ElfStructure, out: bytearray) -> None:
@@ -278,6 +314,15 @@ def _write_headers(elf: ElfStructure, out: bytearray) -> None:
     if elf.shdrs:
         sections = elf.pack_shdrs()
         out[elf.shoff : elf.shoff + len(sections)] = sections
+
+
+def dynamic_facts(data: bytes, renames: dict[str, str] | None = None) -> DynamicFacts:
+    """The needed libraries, SONAME and search paths of the ELF file ``data`` (only what they
+    need is read)."""
+    elf = ElfStructure.parse(data, "<bytes>")
+    if elf.dynamic is None:
+        return DynamicFacts((), None, (), (), dict(renames or {}))
+    return facts_of(elf.dynamic.entries, StringTable.of(elf).string_at, dict(renames or {}))
 
 
 def edit_elf(data: bytes, changes: ElfChanges, *, name: str = "<bytes>") -> ElfEdit:
@@ -293,11 +338,18 @@ def edit_elf(data: bytes, changes: ElfChanges, *, name: str = "<bytes>") -> ElfE
     records, aux = version_need_records(elf)
     dplan = plan(elf, table, records, changes)
     if not dplan.changed:
-        return ElfEdit(data, EditMethod.UNCHANGED, dplan.facts)
-    strings = _strings_in_place(elf, table, dplan, records, aux)
+        return ElfEdit(data, EditMethod.UNCHANGED, {})
+    cache: list[References] = []
+
+    def live() -> References:
+        if not cache:
+            cache.append(_live(elf, dplan, records, aux))
+        return cache[0]
+
+    strings = _strings_in_place(table, dplan, live)
     if strings is None:
         strings = _strings_grown(table, dplan)
     entries = _resolve(dplan, strings)
     if strings.grown is None and len(entries) < elf.dynamic.capacity:
-        return _in_place(elf, table, dplan, strings, entries)
+        return _in_place(elf, table, dplan, strings, entries, live)
     return _rewrite(elf, table, dplan, strings, entries)

@@ -9,6 +9,7 @@ what :func:`dead_ranges` works out. Nothing here writes to the file.
 
 from __future__ import annotations
 
+import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -17,16 +18,17 @@ from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.dynamic import gnu_hash_count, sysv_hash_count
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.structure import ElfStructure
-from manywheel.elf.symbols import name_offsets
+from manywheel.elf.symbols import name_words
 from manywheel.errors import InvalidElfError
 
 __all__ = [
     "STRING_TAGS",
     "NeedRecord",
+    "References",
     "StringTable",
     "dead_ranges",
     "is_string_tag",
-    "live_offsets",
+    "string_values",
     "symbol_table_span",
     "version_need_records",
 ]
@@ -56,9 +58,18 @@ SHT_DYNSYM = 11
 def is_string_tag(tag: int) -> bool:
     """Whether a dynamic entry with ``tag`` may reference the string table: the string tags,
     and (to be safe) every OS/processor-specific tag not known to hold something else."""
-    if tag in STRING_TAGS:
-        return True
-    return tag >= _GENERIC_LIMIT and tag not in _NOT_STRINGS
+    return tag in STRING_TAGS or (tag >= _GENERIC_LIMIT and tag not in _NOT_STRINGS)
+
+
+def string_values(entries: Iterable[tuple[int, object]]) -> list[int]:
+    """The values of the entries that may reference the string table (see
+    :func:`is_string_tag`), skipping values that are not offsets yet."""
+    strings, limit, others = STRING_TAGS, _GENERIC_LIMIT, _NOT_STRINGS
+    return [
+        v
+        for t, v in entries
+        if (t in strings or (t >= limit and t not in others)) and isinstance(v, int)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,9 +119,9 @@ def symbol_table_span(elf: ElfStructure) -> tuple[int, int] | None:
     if symtab is None:
         return None
     size = elf.layout.sym.size
-    section = elf.section_at(symtab, SHT_DYNSYM)
-    if section is not None and section.entsize == size:
-        count = section.size // size
+    section = elf.section_size(SHT_DYNSYM, symtab)
+    if section is not None and section[1] == size:
+        count = section[0] // size
     else:
         count = _hash_count(elf, elf.offset_of(symtab, size, "DT_SYMTAB"))
     return elf.offset_of(symtab, count * size, "DT_SYMTAB"), count
@@ -147,8 +158,19 @@ class NeedRecord:
 def version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]]:
     """The version-need records, and the other string offsets the version tables reference
     (vna_name, vda_name), walked as glibc walks them (bounded by the declared counts)."""
+    memo = elf.memo.get("versions")
+    if memo is None:
+        memo = elf.memo["versions"] = _version_need_records(elf)
+    return memo  # type: ignore[return-value]
+
+
+_PAIRS = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
+
+
+def _version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]]:
     assert elf.dynamic is not None
     layout, data = elf.layout, elf.data
+    pair = _PAIRS[layout.endian]
     records: list[NeedRecord] = []
     names: list[int] = []
     start, count = elf.dynamic.first(DT.VERNEED), elf.dynamic.first(DT.VERNEEDNUM) or 0
@@ -157,7 +179,7 @@ def version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]
         _check(elf, at, layout.verneed.size, "version need")
         _ver, cnt, file_off, aux, nxt = layout.verneed.unpack_from(data, at)
         records.append(NeedRecord(at + 4, file_off))
-        names.extend(_chain(elf, at + aux, cnt, layout.vernaux.size, name=8, nxt=12))
+        _chain(elf, pair, at + aux, cnt, 8, names)
         if nxt == 0:
             break
         at += nxt
@@ -166,25 +188,28 @@ def version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]
     for _ in range(count if start is not None else 0):
         _check(elf, at, layout.verdef.size, "version definition")
         _ver, _flags, _ndx, cnt, _hash, aux, nxt = layout.verdef.unpack_from(data, at)
-        names.extend(_chain(elf, at + aux, cnt, layout.verdaux.size, name=0, nxt=4))
+        _chain(elf, pair, at + aux, cnt, 0, names)
         if nxt == 0:
             break
         at += nxt
     return records, names
 
 
-def _chain(elf: ElfStructure, at: int, count: int, size: int, *, name: int, nxt: int) -> list[int]:
-    """The name fields of a vernaux/verdaux chain (``name`` and ``nxt``: field offsets)."""
-    word = elf.layout.word
-    names = []
+def _chain(  # noqa: PLR0917 - a hot loop's parts
+    elf: ElfStructure, pair: struct.Struct, at: int, count: int, field: int, names: list[int]
+) -> None:
+    """Append the name fields of a vernaux/verdaux chain to ``names`` (``field``: where the
+    (name, next) pair of words is in each entry)."""
+    data = elf.data
+    limit = len(data) - field - 8
     for _ in range(count):
-        _check(elf, at, size, "version entry")
-        names.append(word.unpack_from(elf.data, at + name)[0])
-        step = word.unpack_from(elf.data, at + nxt)[0]
+        if not 0 <= at <= limit:
+            raise InvalidElfError("version entry runs past the end of the file", path=elf.name)
+        name, step = pair.unpack_from(data, at + field)
+        names.append(name)
         if step == 0:
             break
         at += step
-    return names
 
 
 def _check(elf: ElfStructure, at: int, size: int, what: str) -> None:
@@ -192,21 +217,56 @@ def _check(elf: ElfStructure, at: int, size: int, what: str) -> None:
         raise InvalidElfError(f"{what} runs past the end of the file", path=elf.name, offset=at)
 
 
-def live_offsets(elf: ElfStructure, offsets: Iterable[int]) -> list[int]:
-    """``offsets`` and the dynamic symbols' name offsets, sorted, without repeats."""
-    refs = set(offsets)
-    span = symbol_table_span(elf)
-    if span is not None:
-        start, count = span
-        refs.update(name_offsets(elf.data[start : start + count * elf.layout.sym.size], elf.layout))
-    return sorted(refs)
+class References:
+    """String-table offsets that something reads: the dynamic symbols' st_name words, searched
+    where they lie (no list of thousands of offsets is built), and a few more given explicitly.
+
+    :meth:`within` finds the words in a range by their three high bytes (``bytes.find``, C
+    speed), 256 offsets at a time: an edit asks about the few bytes of one string."""
+
+    __slots__ = ("_big", "_extra", "_words")
+
+    def __init__(self, words: bytes, *, big_endian: bool, extra: Iterable[int] = ()) -> None:
+        self._words = words
+        self._big = big_endian
+        self._extra = sorted(set(extra))
+
+    @classmethod
+    def of(cls, elf: ElfStructure, extra: Iterable[int]) -> References:
+        """The dynamic symbols' names of ``elf`` and ``extra``."""
+        words = b""
+        span = symbol_table_span(elf)
+        if span is not None:
+            start, count = span
+            words = name_words(elf.data[start : start + count * elf.layout.sym.size], elf.layout)
+        return cls(words, big_endian=elf.layout.endian == ">", extra=extra)
+
+    def within(self, lo: int, hi: int) -> list[int]:
+        """The referenced offsets in [lo, hi), sorted (with repeats for repeated words)."""
+        found = self._extra[bisect_left(self._extra, lo) : bisect_left(self._extra, hi)]
+        words, big = self._words, self._big
+        phase = 0 if big else 1
+        value = max(lo, 0)
+        while value < hi:
+            top = value >> 8
+            end = min(hi, (top + 1) << 8)
+            prefix = top.to_bytes(3, "big" if big else "little")
+            at = words.find(prefix)
+            while at >= 0:
+                if at % 4 == phase:
+                    word = (top << 8) | words[at + 3 if big else at - 1]
+                    if value <= word < end:
+                        found.append(word)
+                at = words.find(prefix, at + 1)
+            value = end
+        return sorted(found)
 
 
 def dead_ranges(
-    table: StringTable, retired: Iterable[int], live: Sequence[int]
+    table: StringTable, retired: Iterable[int], live: References
 ) -> list[tuple[int, int]]:
-    """The byte ranges [start, end) of the ``retired`` strings that no ``live`` reference (a
-    sorted sequence of offsets) reads any more, merged: what an edit may overwrite."""
+    """The byte ranges [start, end) of the ``retired`` strings that no ``live`` reference reads
+    any more, merged: what an edit may overwrite."""
     spans: list[tuple[int, int]] = []
     data = table.data
     for start in set(retired):
@@ -214,8 +274,8 @@ def dead_ranges(
         if not 0 <= start < len(data) or end < 0:
             continue
         run_start = data.rfind(b"\0", 0, start) + 1  # the run of bytes the string is a tail of
-        i = bisect_left(live, run_start)
-        first = live[i] if i < len(live) else end + 1
+        readers = live.within(run_start, end + 1)
+        first = readers[0] if readers else end + 1
         if first <= start:  # a live reference reads through the whole string
             continue
         spans.append((start, min(first, end + 1)))

@@ -7,6 +7,7 @@ This is the writer's view of a file; the reader's immutable facts (:class:`ElfFi
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 from manywheel.elf.constants import SegmentType as PT
@@ -87,8 +88,16 @@ class SectionHeader:
     info: int
     addralign: int
     entsize: int
-    #: Decoded through e_shstrndx ("" when there is no name table); not written back.
-    name: str = ""
+    #: The section name table (shared by all headers of a file; empty without one).
+    names: bytes = field(default=b"", repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """Decoded through e_shstrndx ("" when there is no name table)."""
+        end = self.names.find(b"\0", self.name_offset)
+        if not 0 <= self.name_offset < end:
+            return ""
+        return self.names[self.name_offset : end].decode("utf-8", "replace")
 
     def pack(self, layout: Layout) -> bytes:
         return layout.shdr.pack(
@@ -119,49 +128,95 @@ class SectionHeader:
         return bool(self.flags & SHF_ALLOC)
 
 
-@dataclass(slots=True)
 class DynamicArray:
     """The entries of PT_DYNAMIC up to DT_NULL, and how many entries the segment has room for."""
 
-    entries: list[tuple[int, int]]
-    capacity: int
+    __slots__ = ("_entries", "_first", "capacity")
+
+    def __init__(self, entries: list[tuple[int, int]], capacity: int) -> None:
+        self._entries = entries
+        self._first: dict[int, int] | None = None
+        self.capacity = capacity
+
+    @property
+    def entries(self) -> list[tuple[int, int]]:
+        return self._entries
+
+    @entries.setter
+    def entries(self, entries: list[tuple[int, int]]) -> None:
+        self._entries = entries
+        self._first = None
 
     def first(self, tag: int) -> int | None:
-        return next((v for t, v in self.entries if t == tag), None)
+        """The value of the first entry with ``tag``."""
+        if self._first is None:
+            self._first = dict(reversed(self._entries))
+        return self._first.get(tag)
 
     def pack(self, layout: Layout, capacity: int | None = None) -> bytes:
         """The array with DT_NULL padding up to ``capacity`` entries (default: its own)."""
         slots = self.capacity if capacity is None else capacity
-        if len(self.entries) >= slots:
-            raise ValueError(f"{len(self.entries)} dynamic entries do not fit in {slots} slots")
-        body = b"".join(layout.dyn.pack(t, v) for t, v in self.entries)
-        return body + bytes(layout.dyn.size * (slots - len(self.entries)))
+        if len(self._entries) >= slots:
+            raise ValueError(f"{len(self._entries)} dynamic entries do not fit in {slots} slots")
+        flat = [value for entry in self._entries for value in entry]
+        body = struct.pack(layout.endian + layout.dyn.format[1:] * len(self._entries), *flat)
+        return body + bytes(layout.dyn.size * (slots - len(self._entries)))
 
 
-@dataclass(slots=True)
 class ElfStructure:
-    """The raw headers of one ELF file and its dynamic array, ready to be edited and packed."""
+    """The raw headers of one ELF file and its dynamic array, ready to be edited and packed.
+    Section headers are read when first asked for."""
 
-    name: str
-    data: bytes
-    layout: Layout
-    header: ElfHeader
-    #: e_type ... e_shstrndx as unpacked (see ``Layout.ehdr``).
-    ehdr: list[int]
-    phdrs: list[ProgramHeader]
-    shdrs: list[SectionHeader] = field(default_factory=list)
-    dynamic: DynamicArray | None = None
+    __slots__ = (
+        "_shdrs",
+        "data",
+        "dynamic",
+        "ehdr",
+        "header",
+        "layout",
+        "memo",
+        "name",
+        "phdrs",
+    )
+
+    def __init__(  # noqa: PLR0917 - the parts of one parse
+        self,
+        name: str,
+        data: bytes,
+        layout: Layout,
+        header: ElfHeader,
+        ehdr: list[int],
+        phdrs: list[ProgramHeader],
+    ) -> None:
+        self.name = name
+        self.data = data
+        self.layout = layout
+        self.header = header
+        #: e_type ... e_shstrndx as unpacked (see ``Layout.ehdr``).
+        self.ehdr = ehdr
+        self.phdrs = phdrs
+        self.dynamic: DynamicArray | None = None
+        self._shdrs: list[SectionHeader] | None = None
+        #: Facts derived from the unchanged bytes, kept by the modules that derive them.
+        self.memo: dict[str, object] = {}
 
     @classmethod
     def parse(cls, data: bytes, name: str) -> ElfStructure:
         image = BufferImage(data, name)
         layout, header, raw = read_header(image)
         ehdr = list(raw)
-        phdrs = _program_headers(image, layout, ehdr)
-        shdrs = _section_headers(image, layout, ehdr)
-        elf = cls(name, data, layout, header, ehdr, phdrs, shdrs)
+        elf = cls(name, data, layout, header, ehdr, _program_headers(image, layout, ehdr))
         elf.dynamic = _dynamic_array(image, layout, elf.segment(PT.DYNAMIC))
         return elf
+
+    @property
+    def shdrs(self) -> list[SectionHeader]:
+        """The section headers (empty without a table); index 0 is the null section."""
+        if self._shdrs is None:
+            self._shdrs = _section_headers(
+                BufferImage(self.data, self.name), self.layout, self.ehdr
+            )
+        return self._shdrs
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -171,6 +226,25 @@ class ElfStructure:
     @property
     def loads(self) -> list[ProgramHeader]:
         return [p for p in self.phdrs if p.p_type == PT.LOAD]
+
+    def section_size(self, sh_type: int, addr: int) -> tuple[int, int] | None:
+        """(sh_size, sh_entsize) of the allocated section of ``sh_type`` at ``addr``, read from
+        the raw table without building every header."""
+        if self._shdrs is not None:
+            found = self.section_at(addr, sh_type)
+            return None if found is None else (found.size, found.entsize)
+        shoff, shnum = self.ehdr[E_SHOFF], self.ehdr[E_SHNUM]
+        size = self.layout.shdr.size
+        if not shoff or not shnum or self.ehdr[10] != size or shoff + shnum * size > len(self.data):
+            return None if not shoff or shnum else self._section_size_slow(sh_type, addr)
+        for row in self.layout.shdr.iter_unpack(self.data[shoff : shoff + shnum * size]):
+            if row[1] == sh_type and row[3] == addr and row[2] & SHF_ALLOC:
+                return row[5], row[9]
+        return None
+
+    def _section_size_slow(self, sh_type: int, addr: int) -> tuple[int, int] | None:
+        found = self.section_at(addr, sh_type)
+        return None if found is None else (found.size, found.entsize)
 
     def section(self, name: str) -> SectionHeader | None:
         return next((s for s in self.shdrs if s.name == name), None)
@@ -256,16 +330,18 @@ def _section_headers(image: BufferImage, layout: Layout, ehdr: list[int]) -> lis
     if shnum == 0:  # extended numbering: the count is in section 0's sh_size
         shnum = layout.shdr.unpack(image.read(shoff, shentsize, "section header 0"))[5]
     rows = list(layout.shdr.iter_unpack(image.read(shoff, shnum * shentsize, "section headers")))
-    headers = [SectionHeader(*row) for row in rows]
-    if shstrndx == SHN_XINDEX and headers:
-        shstrndx = headers[0].link
-    if 0 < shstrndx < len(headers) and headers[shstrndx].sh_type != SHT_NOBITS:
-        names = headers[shstrndx]
-        table = image.read(names.offset, names.size, "section name table")
-        for header in headers:
-            end = table.find(b"\0", header.name_offset)
-            if 0 <= header.name_offset < end:
-                header.name = table[header.name_offset : end].decode("utf-8", "replace")
+    if shstrndx == SHN_XINDEX and rows:
+        shstrndx = rows[0][6]
+    names = b""
+    if 0 < shstrndx < len(rows) and rows[shstrndx][1] != SHT_NOBITS:
+        names = image.read(rows[shstrndx][4], rows[shstrndx][5], "section name table")
+    headers = []
+    for name, sh_type, flags, addr, offset, size, link, info, align, entsize in rows:
+        headers.append(
+            SectionHeader(
+                name, sh_type, flags, addr, offset, size, link, info, align, entsize, names
+            )
+        )
     return headers
 
 

@@ -22,24 +22,19 @@ this editor does not understand: the edit is refused rather than used).
 
 from __future__ import annotations
 
-from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from manywheel.elf.changes import DynamicFacts
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SegmentFlag as PF
 from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.dynamic import parse_dynamic
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile, VersionDefinition, VersionNeed
 from manywheel.elf.placement import PAGE, Placement
 from manywheel.elf.reader import parse_elf
-from manywheel.elf.strtab import (
-    StringTable,
-    is_string_tag,
-    live_offsets,
-    version_need_records,
-)
+from manywheel.elf.strtab import References, StringTable, version_need_records
 from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size
 from manywheel.elf.symbols import ImportGroup
 from manywheel.elf.versions import read_version_definitions, read_version_needs
@@ -52,30 +47,20 @@ __all__ = ["Expected", "check_in_place", "check_rewrite"]
 class Expected:
     """What the edit meant to produce."""
 
-    facts: DynamicFacts
     #: The dynamic array afterwards.
     entries: Sequence[tuple[int, int]]
-    #: Bytes written over the input at their own offsets: (file offset, bytes).
+    #: Bytes written over the input at their own offsets: (file offset, bytes), sorted.
     writes: tuple[tuple[int, bytes], ...]
+    #: The entries the edit pointed at new strings: index in ``entries`` -> the string.
+    new_strings: dict[int, bytes]
+    #: Version-need files renamed: old -> new.
+    renames: dict[str, str]
+    #: Every dynamic fact afterwards (for a layout change, checked against the reader).
+    facts: DynamicFacts | None = None
 
 
 def _fail(name: str, what: str) -> ElfEditError:
     return ElfEditError(f"the edited file failed its check: {what}", path=name)
-
-
-def _strings(table: StringTable, entries: Sequence[tuple[int, int]], tag: int) -> list[str]:
-    return [table.string_at(v).decode("utf-8", "surrogateescape") for t, v in entries if t == tag]
-
-
-def _dynamic_facts(table: StringTable, entries: Sequence[tuple[int, int]]) -> DynamicFacts:
-    rpath, runpath = _strings(table, entries, DT.RPATH), _strings(table, entries, DT.RUNPATH)
-    soname = _strings(table, entries, DT.SONAME)
-    return DynamicFacts(
-        needed=tuple(_strings(table, entries, DT.NEEDED)),
-        soname=soname[0] if soname else None,
-        rpath=tuple(rpath[0].split(":")) if rpath else (),
-        runpath=tuple(runpath[0].split(":")) if runpath else (),
-    )
 
 
 def _check_facts(name: str, got: DynamicFacts, want: DynamicFacts) -> None:
@@ -125,59 +110,102 @@ def _allowed_ranges(elf: ElfStructure, table: StringTable) -> list[tuple[int, in
     return ranges
 
 
-def check_in_place(before: ElfStructure, data: bytes, expected: Expected) -> None:
-    """Check an in-place edit of ``before`` whose result is ``data`` (see the module)."""
-    name = before.name
-    try:
-        after = ElfStructure.parse(data, name)
-    except InvalidElfError as e:
-        raise _fail(name, f"it does not read back: {e.message}") from e
-    assert before.dynamic is not None and after.dynamic is not None
-    if len(data) != len(before.data):
-        raise _fail(name, "its size changed")
-    if (after.ehdr, after.phdrs, after.shdrs) != (before.ehdr, before.phdrs, before.shdrs):
-        raise _fail(name, "its headers changed")
-    if after.dynamic.entries != list(expected.entries):
-        raise _fail(name, "its dynamic entries are not the ones planned")
-    old_table, table = StringTable.of(before), StringTable.of(after)
-    allowed = _allowed_ranges(before, old_table)
-    for offset, raw in expected.writes:
-        if not any(s <= offset and offset + len(raw) <= e for s, e in allowed):
-            raise _fail(name, f"bytes at 0x{offset:x} outside the dynamic tables were written")
-    _check_facts(name, _dynamic_facts(table, after.dynamic.entries), expected.facts)
-    written = [
-        (offset - table.offset, offset - table.offset + len(raw))
-        for offset, raw in expected.writes
-        if table.offset <= offset < table.offset + len(table.data)
-    ]
-    renamed = bool(expected.facts.renamed_needs)
-    if not written and not renamed:
-        return
-    old_needs, old_defs = _versions(before, old_table)
-    needs, defs = _versions(after, table)
-    if needs != _renamed(old_needs, expected.facts.renamed_needs) or defs != old_defs:
-        raise _fail(name, "its symbol versions changed")
-    if written:
-        _check_names(after, old_table, table, written)
+def _header_ranges(elf: ElfStructure) -> list[tuple[int, int]]:
+    ranges = [(0, header_size(elf.layout))]
+    ranges.append((elf.phoff, elf.phoff + len(elf.phdrs) * elf.phentsize))
+    if elf.shoff:
+        ranges.append((elf.shoff, elf.shoff + elf.ehdr[11] * elf.layout.shdr.size))
+    return ranges
 
 
-def _check_names(
-    after: ElfStructure, old: StringTable, new: StringTable, written: list[tuple[int, int]]
+def _result_slice(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int) -> bytes:
+    """Bytes [lo, hi) of ``data`` with ``patches`` written over it."""
+    out = bytearray(data[lo:hi])
+    for offset, raw in patches:
+        a, b = max(offset, lo), min(offset + len(raw), hi)
+        if a < b:
+            out[a - lo : b - lo] = raw[a - offset : b - offset]
+    return bytes(out)
+
+
+def check_in_place(
+    before: ElfStructure,
+    old_table: StringTable,
+    expected: Expected,
+    live: Callable[[], References] | None,
 ) -> None:
-    """No symbol or version name may read differently near the rewritten string bytes."""
-    assert after.dynamic is not None
-    _records, aux = version_need_records(after)
-    keep = [v for t, v in after.dynamic.entries if is_string_tag(t) and t not in _EDITED_TAGS]
-    refs = live_offsets(after, [*aux, *keep])
-    for start, end in written:
-        low = min(old.data.rfind(b"\0", 0, start), new.data.rfind(b"\0", 0, start)) + 1
-        for ref in refs[bisect_left(refs, low) : bisect_left(refs, end)]:
-            if old.string_at(ref) != new.string_at(ref):
-                raise _fail(after.name, f"the string at 0x{ref:x} of the string table changed")
+    """Check an in-place edit of ``before``: ``expected.writes`` written over it (see the module).
+    ``live`` gives every reference that must still read what it read (unchanged dynamic
+    entries, symbol and version names); needed when string bytes were written."""
+    name, data = before.name, before.data
+    assert before.dynamic is not None
+    allowed, headers = _allowed_ranges(before, old_table), _header_ranges(before)
+    writes = expected.writes
+    end = 0
+    for offset, raw in writes:
+        stop = offset + len(raw)
+        inside = any(s <= offset and stop <= e for s, e in allowed)
+        if offset < end or not inside or any(_overlaps(offset, stop, s, e) for s, e in headers):
+            raise _fail(name, f"bytes at 0x{offset:x} outside the dynamic tables were written")
+        end = stop
+    segment = before.segment(PT.DYNAMIC)
+    assert segment is not None
+    entries = parse_dynamic(
+        before.layout, _result_slice(data, writes, segment.offset, segment.file_end)
+    )
+    if entries != list(expected.entries):
+        raise _fail(name, "its dynamic entries are not the ones planned")
+    start, size = old_table.offset, len(old_table.data)
+    first = dict(reversed(entries))
+    if (first.get(DT.STRTAB), first.get(DT.STRSZ)) != (old_table.vaddr, size):
+        raise _fail(name, "its string table moved")
+    for index, text in expected.new_strings.items():
+        at = start + entries[index][1]
+        if (
+            entries[index][1] + len(text) >= size
+            or _result_slice(data, writes, at, at + len(text) + 1) != text + b"\0"
+        ):
+            raise _fail(name, f"dynamic entry {index} does not read {text!r}")
+    for offset, raw in writes:
+        if live is None or not start <= offset < start + size:
+            continue
+        lo, hi = offset - start, offset - start + len(raw)
+        readers = live().within(_run_start(data, writes, start, lo), hi)
+        if readers:
+            raise _fail(name, f"the string at 0x{readers[0]:x} was overwritten")
+    if expected.renames:
+        after = ElfStructure.parse(_patched(data, writes), name)
+        table = StringTable.of(after)
+        old_needs, old_defs = _versions(before, old_table)
+        needs, defs = _versions(after, table)
+        if needs != _renamed(old_needs, expected.renames) or defs != old_defs:
+            raise _fail(name, "its symbol versions changed")
 
 
-#: The entries an edit may point at new strings (checked through the facts instead).
-_EDITED_TAGS = frozenset({DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH})
+def _run_start(data: bytes, writes: Sequence[tuple[int, bytes]], base: int, at: int) -> int:
+    """Where the string whose bytes run up to table offset ``at`` starts in the edited table
+    (``base``: the table's file offset): the byte after the last NUL before ``at``."""
+    stop = base + at
+    while True:
+        begin = data.rfind(b"\0", base, stop) + 1 or base
+        run = _result_slice(data, writes, begin, stop)
+        nul = run.rfind(b"\0")
+        if nul >= 0:
+            return begin + nul + 1 - base
+        if begin == base or _result_slice(data, writes, begin - 1, begin) == b"\0":
+            return begin - base
+        stop = begin - 1
+
+
+def _patched(data: bytes, patches: Sequence[tuple[int, bytes]]) -> bytes:
+    out = bytearray(data)
+    for offset, raw in patches:
+        out[offset : offset + len(raw)] = raw
+    return bytes(out)
+
+
+def _overlaps(lo: int, hi: int, start: int, end: int) -> bool:
+    return start < hi and lo < end
 
 
 def _renamed_imports(
@@ -358,6 +386,7 @@ def check_rewrite(
     assert after.dynamic is not None and before.dynamic is not None
     if after.dynamic.entries != list(expected.entries):
         raise _fail(name, "its dynamic entries are not the ones planned")
+    assert expected.facts is not None
     _compare_facts(name, old, new, expected.facts)
     _check_segments(name, before, after)
     _check_sections(name, before, after)
