@@ -1,9 +1,12 @@
 """Read ELF files into immutable facts: header, segments, sections, dynamic entries, dynamic
-symbols with versions, version needs and definitions, notes.
+symbols with versions, version needs and definitions, notes. And edit their dynamic section
+(:func:`edit_elf`: search paths, needed libraries, SONAME), every result checked.
 
-Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else) on bad input.
+Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else) on bad input;
+the editor also raises :class:`manywheel.errors.ElfEditError` for a file it will not edit.
 """
 
+from manywheel.elf.changes import DynamicFacts, ElfChanges, SearchPathTag
 from manywheel.elf.constants import (
     DynamicTag,
     ElfClass,
@@ -17,6 +20,7 @@ from manywheel.elf.constants import (
     SymbolVisibility,
     X86IsaLevel,
 )
+from manywheel.elf.editor import EDITABLE_MACHINES, ElfEdit, apply_patches, dynamic_facts, edit_elf
 from manywheel.elf.model import (
     ElfFile,
     ElfHeader,
@@ -27,16 +31,22 @@ from manywheel.elf.model import (
     VersionNeed,
     VersionNeedEntry,
 )
+from manywheel.elf.placement import EditMethod
 from manywheel.elf.reader import parse_elf, read_elf
 from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, ByteStream, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
+    "EDITABLE_MACHINES",
     "ByteStream",
+    "DynamicFacts",
     "DynamicTag",
+    "EditMethod",
+    "ElfChanges",
     "ElfClass",
     "ElfData",
+    "ElfEdit",
     "ElfFile",
     "ElfHeader",
     "ElfType",
@@ -44,6 +54,7 @@ __all__ = [
     "ImportGroup",
     "Machine",
     "PythonExtension",
+    "SearchPathTag",
     "Section",
     "Segment",
     "SegmentFlag",
@@ -58,6 +69,9 @@ __all__ = [
     "VersionNeedEntry",
     "VersionSlot",
     "X86IsaLevel",
+    "apply_patches",
+    "dynamic_facts",
+    "edit_elf",
     "parse_elf",
     "read_elf",
     "read_elf_stream",

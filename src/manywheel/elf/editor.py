@@ -19,7 +19,7 @@ must give the intended dynamic facts, and nothing else may have changed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from manywheel.elf.changes import (
     DynamicFacts,
@@ -43,7 +43,13 @@ from manywheel.elf.strtab import (
     version_need_records,
 )
 from manywheel.elf.structure import DynamicArray, ElfStructure
-from manywheel.elf.verification import Expected, check_in_place, check_rewrite
+from manywheel.elf.verification import (
+    Expected,
+    check_in_place,
+    check_rewrite,
+    renamed_imports,
+    renamed_needs,
+)
 from manywheel.errors import ElfEditError
 
 __all__ = ["EDITABLE_MACHINES", "ElfEdit", "apply_patches", "dynamic_facts", "edit_elf"]
@@ -93,6 +99,26 @@ class ElfEdit:
     def facts(self) -> DynamicFacts:
         """The dynamic facts of the result (read from it)."""
         return dynamic_facts(self.data, self.renames)
+
+    def facts_after(self, before: ElfFile) -> ElfFile:
+        """Every fact of the result, given ``before``, the facts of the input: what the check
+        read when the layout changed; else ``before`` with the dynamic facts the result has
+        (the in-place check proved nothing else changed: the version needs and the imports
+        name the renamed libraries)."""
+        if self.elf is not None:
+            return self.elf
+        if not self.changed:
+            return before
+        facts, renames = self.facts, self.renames
+        return replace(
+            before,
+            needed=facts.needed,
+            soname=facts.soname,
+            rpath=facts.rpath,
+            runpath=facts.runpath,
+            version_needs=renamed_needs(before.version_needs, renames),
+            imports=renamed_imports(before.imports, renames),
+        )
 
 
 @dataclass(slots=True)

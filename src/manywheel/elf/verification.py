@@ -40,7 +40,13 @@ from manywheel.elf.symbols import ImportGroup
 from manywheel.elf.versions import read_version_definitions, read_version_needs
 from manywheel.errors import ElfEditError, InvalidElfError
 
-__all__ = ["Expected", "check_in_place", "check_rewrite"]
+__all__ = [
+    "Expected",
+    "check_in_place",
+    "check_rewrite",
+    "renamed_imports",
+    "renamed_needs",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +77,7 @@ def _check_facts(name: str, got: DynamicFacts, want: DynamicFacts) -> None:
             )
 
 
-def _renamed(needs: Sequence[VersionNeed], renames: dict[str, str]) -> tuple[VersionNeed, ...]:
+def renamed_needs(needs: Sequence[VersionNeed], renames: dict[str, str]) -> tuple[VersionNeed, ...]:
     return tuple(replace(n, file=renames.get(n.file, n.file)) for n in needs)
 
 
@@ -178,7 +184,7 @@ def check_in_place(
         table = StringTable.of(after)
         old_needs, old_defs = _versions(before, old_table)
         needs, defs = _versions(after, table)
-        if needs != _renamed(old_needs, expected.renames) or defs != old_defs:
+        if needs != renamed_needs(old_needs, expected.renames) or defs != old_defs:
             raise _fail(name, "its symbol versions changed")
 
 
@@ -208,13 +214,22 @@ def _overlaps(lo: int, hi: int, start: int, end: int) -> bool:
     return start < hi and lo < end
 
 
-def _renamed_imports(
+def renamed_imports(
     groups: tuple[ImportGroup, ...], renames: dict[str, str]
 ) -> tuple[ImportGroup, ...]:
-    renamed = [
-        replace(g, library=renames.get(g.library, g.library)) if g.library else g for g in groups
-    ]
-    return tuple(sorted(renamed, key=lambda g: (g.library or "", g.version or "")))
+    """``groups`` (imports by library and version) with the libraries renamed, as the reader
+    groups them (two libraries renamed to one make one group)."""
+    merged: dict[tuple[str | None, str | None], tuple[set[str], set[str]]] = {}
+    for g in groups:
+        key = (renames.get(g.library, g.library) if g.library else g.library, g.version)
+        names, weak = merged.setdefault(key, (set(), set()))
+        names.update(g.names)
+        weak.update(g.weak_names)
+    ordered = sorted(merged.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))
+    return tuple(
+        ImportGroup(lib, ver, tuple(sorted(names)), tuple(sorted(weak)))
+        for (lib, ver), (names, weak) in ordered
+    )
 
 
 def _compare_facts(name: str, old: ElfFile, new: ElfFile, facts: DynamicFacts) -> None:
@@ -238,12 +253,12 @@ def _compare_facts(name: str, old: ElfFile, new: ElfFile, facts: DynamicFacts) -
     for field in same:
         if getattr(old, field) != getattr(new, field):
             raise _fail(name, f"{field} changed")
-    if new.version_needs != _renamed(old.version_needs, facts.renamed_needs):
+    if new.version_needs != renamed_needs(old.version_needs, facts.renamed_needs):
         raise _fail(name, "its version needs changed")
     a, b = old.symbols, new.symbols
     if (a.raw, a.versym, a.names) != (b.raw, b.versym, b.names):
         raise _fail(name, "its dynamic symbols changed")
-    if new.imports != _renamed_imports(old.imports, facts.renamed_needs):
+    if new.imports != renamed_imports(old.imports, facts.renamed_needs):
         raise _fail(name, "its imported symbols changed")
 
 

@@ -1,6 +1,7 @@
-"""Carrying out a :class:`RepairPlan`: patch members and grafted libraries in a private temporary
-directory, write the new wheel beside its destination, prove its closure, and only then let the
-caller commit it."""
+"""Carrying out a :class:`RepairPlan`: patch members and grafted libraries — in memory with a
+:class:`BytesPatcher` (manywheel's own editor: the member's bytes in, the edited bytes out, no
+temporary file), else in a private temporary directory —, write the new wheel beside its
+destination, prove its closure, and only then let the caller commit it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
-from manywheel.elf import read_elf
-from manywheel.errors import ToolError
+from manywheel.elf import ElfFile, parse_elf, read_elf
+from manywheel.errors import ElfEditError, ToolError
 from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
-from manywheel.repair.patcher import ElfPatcher, NonePatcher, strip
+from manywheel.repair.patcher import BytesPatcher, ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
     RepairPlan,
@@ -61,8 +62,9 @@ if __name__ == "__main__":
 class _Edits:
     changes: dict[str, Content]
     additions: dict[str, Content]
-    #: Members whose ELF bytes changed or are new: member -> file on disk.
-    elves: dict[str, Path]
+    #: Members whose ELF bytes changed or are new: member -> the file on disk, or its facts
+    #: when the editor already knows them.
+    elves: dict[str, Path | ElfFile]
 
 
 def _patched_copy(
@@ -80,28 +82,56 @@ def _patched_copy(
     return path
 
 
-def _patch_members(
-    archive: WheelArchive, plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions
+def _edited_member(
+    archive: WheelArchive, patch: MemberPatch, patcher: BytesPatcher, before: ElfFile | None
+) -> tuple[bytes, ElfFile]:
+    """``patch.member`` edited in memory, and the facts of the result."""
+    data = archive.read_member(patch.member)
+    if patch.edits.empty:
+        return data, before if before is not None else parse_elf(data, name=patch.member)
+    try:
+        result = patcher.edit(data, patch.edits, name=patch.member)
+    except ElfEditError as e:  # name the wheel and the member
+        raise ElfEditError(e.message, path=str(archive.path), member=patch.member) from e
+    if before is None:
+        return result.data, result.elf or parse_elf(result.data, name=patch.member)
+    return result.data, result.facts_after(before)
+
+
+def _patch_members(  # noqa: PLR0917 - the parts of one repair
+    archive: WheelArchive,
+    report: AuditReport,
+    plan: RepairPlan,
+    work: Path,
+    patcher: ElfPatcher,
+    options: RepairOptions,
 ) -> _Edits:
-    """Each patched member in its own file. Independent per member, so two at a time: the
-    inflate and the patcher's process leave the GIL free."""
+    """Each patched member, in memory with a :class:`BytesPatcher`, else in a file of its own.
+    Independent per member, so two at a time: the inflate and a patcher's process leave the GIL
+    free."""
     out = _Edits({}, {}, {})
+    facts = {m.member: m.elf for m in report.members}
+    in_memory = isinstance(patcher, BytesPatcher) and not options.strip
+
+    def one(item: tuple[int, MemberPatch]) -> tuple[Path | bytes, Path | ElfFile]:
+        index, patch = item
+        if in_memory:
+            assert isinstance(patcher, BytesPatcher)
+            return _edited_member(archive, patch, patcher, facts.get(patch.member))
+        path = _patched_copy(archive, patch, work / f"member-{index}", patcher, options.strip)
+        return path, path
+
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="patch") as pool:
-        paths = pool.map(
-            lambda item: _patched_copy(
-                archive, item[1], work / f"member-{item[0]}", patcher, options.strip
-            ),
-            enumerate(plan.patches),
-        )
-        for patch, path in zip(plan.patches, paths, strict=True):
+        done = pool.map(one, enumerate(plan.patches))
+        for patch, (content, elf) in zip(plan.patches, done, strict=True):
             mode = archive.member(patch.member).mode & 0o7777 or 0o755
             if patch.moved_to is None:
-                out.changes[patch.member] = MemberContent(path, mode)
-                out.elves[patch.member] = path
+                out.changes[patch.member] = MemberContent(content, mode)
+                out.elves[patch.member] = elf
             else:
                 out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
-                out.additions[patch.moved_to] = MemberContent(path, mode)
-                out.elves[patch.moved_to] = path
+                out.additions[patch.moved_to] = MemberContent(content, mode)
+                out.elves[patch.moved_to] = elf
     return out
 
 
@@ -109,9 +139,17 @@ def _graft_libraries(
     plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions, out: _Edits
 ) -> None:
     for graft in plan.grafts:
+        mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
+        if isinstance(patcher, BytesPatcher) and not options.strip:
+            try:
+                result = patcher.edit(Path(graft.file).read_bytes(), graft.edits, name=graft.file)
+            except ElfEditError as e:
+                raise ElfEditError(e.message, path=graft.file) from e
+            out.additions[graft.member] = MemberContent(result.data, mode)
+            out.elves[graft.member] = result.elf or parse_elf(result.data, name=graft.member)
+            continue
         path = work / graft.name
         shutil.copyfile(graft.file, path)
-        mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
         path.chmod(mode)
         try:
             if options.strip:
@@ -165,7 +203,7 @@ def apply_plan(
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
-        edits = _patch_members(archive, plan, work, patcher, options)
+        edits = _patch_members(archive, report, plan, work, patcher, options)
         _graft_libraries(plan, work, patcher, options, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data
@@ -192,7 +230,7 @@ def check_closure(
     pending: PendingWheel,
     report: AuditReport,
     plan: RepairPlan,
-    new_elves: Mapping[str, Path],
+    new_elves: Mapping[str, Path | ElfFile],
     *,
     policies: PolicySet,
     audit: AuditOptions,
@@ -217,7 +255,10 @@ def check_closure(
         kept = tuple(
             ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced
         )
-        fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
+        fresh = tuple(
+            ScannedElf(name, elf if isinstance(elf, ElfFile) else read_elf(elf), 0)
+            for name, elf in new_elves.items()
+        )
         after = analyze(
             str(pending.path),
             filename,
