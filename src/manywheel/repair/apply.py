@@ -9,13 +9,13 @@ import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
-from manywheel.elf import ElfFile, parse_elf, read_elf
+from manywheel.elf import EditMethod, ElfFile, parse_elf, read_elf
 from manywheel.errors import ElfEditError, ToolError
 from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
@@ -29,6 +29,7 @@ from manywheel.repair.plan import (
 )
 from manywheel.wheel import (
     Content,
+    EditedMember,
     MemberContent,
     PendingWheel,
     WheelArchive,
@@ -65,6 +66,14 @@ class _Edits:
     #: Members whose ELF bytes changed or are new: member -> the file on disk, or its facts
     #: when the editor already knows them.
     elves: dict[str, Path | ElfFile]
+    #: Members edited while the wheel is written: their facts are known once it is.
+    late: dict[str, _MemberEdit] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Take the facts of the members edited during the write."""
+        for name, edit in self.late.items():
+            assert edit.after is not None, name
+            self.elves[name] = edit.after
 
 
 def _patched_copy(
@@ -82,20 +91,34 @@ def _patched_copy(
     return path
 
 
-def _edited_member(
-    archive: WheelArchive, patch: MemberPatch, patcher: BytesPatcher, before: ElfFile | None
-) -> tuple[bytes, ElfFile]:
-    """``patch.member`` edited in memory, and the facts of the result."""
-    data = archive.read_member(patch.member)
-    if patch.edits.empty:
-        return data, before if before is not None else parse_elf(data, name=patch.member)
-    try:
-        result = patcher.edit(data, patch.edits, name=patch.member)
-    except ElfEditError as e:  # name the wheel and the member
-        raise ElfEditError(e.message, path=str(archive.path), member=patch.member) from e
-    if before is None:
-        return result.data, result.elf or parse_elf(result.data, name=patch.member)
-    return result.data, result.facts_after(before)
+class _MemberEdit:
+    """Edits one member's bytes on the wheel writer's threads (``EditedMember``) and keeps the
+    facts of the result for the closure check."""
+
+    def __init__(
+        self,
+        archive: WheelArchive,
+        patch: MemberPatch,
+        patcher: BytesPatcher,
+        before: ElfFile | None,
+    ) -> None:
+        self._archive = archive
+        self._patch = patch
+        self._patcher = patcher
+        self._before = before
+        self.after: ElfFile | None = None
+
+    def __call__(self, data: bytes) -> Sequence[tuple[int, bytes]] | bytes:
+        member = self._patch.member
+        try:
+            result = self._patcher.edit(data, self._patch.edits, name=member)
+        except ElfEditError as e:  # name the wheel and the member
+            raise ElfEditError(e.message, path=str(self._archive.path), member=member) from e
+        if self._before is not None:
+            self.after = result.facts_after(self._before)
+        else:
+            self.after = result.elf or parse_elf(result.data, name=member)
+        return result.patches if result.method is EditMethod.IN_PLACE else result.data
 
 
 def _patch_members(  # noqa: PLR0917 - the parts of one repair
@@ -106,33 +129,41 @@ def _patch_members(  # noqa: PLR0917 - the parts of one repair
     patcher: ElfPatcher,
     options: RepairOptions,
 ) -> _Edits:
-    """Each patched member, in memory with a :class:`BytesPatcher`, else in a file of its own.
-    Independent per member, so two at a time: the inflate and a patcher's process leave the GIL
-    free."""
+    """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
+    :class:`BytesPatcher`, else in a file of its own — two at a time: the inflate and a
+    patcher's process leave the GIL free."""
     out = _Edits({}, {}, {})
-    facts = {m.member: m.elf for m in report.members}
-    in_memory = isinstance(patcher, BytesPatcher) and not options.strip
-
-    def one(item: tuple[int, MemberPatch]) -> tuple[Path | bytes, Path | ElfFile]:
-        index, patch = item
-        if in_memory:
-            assert isinstance(patcher, BytesPatcher)
-            return _edited_member(archive, patch, patcher, facts.get(patch.member))
-        path = _patched_copy(archive, patch, work / f"member-{index}", patcher, options.strip)
-        return path, path
-
+    if isinstance(patcher, BytesPatcher) and not options.strip:
+        facts = {m.member: m.elf for m in report.members}
+        for patch in plan.patches:
+            edit = _MemberEdit(archive, patch, patcher, facts.get(patch.member))
+            content = EditedMember(patch.member, edit)
+            out.late[patch.moved_to or patch.member] = edit
+            _place(archive, patch, content, out)
+        return out
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="patch") as pool:
-        done = pool.map(one, enumerate(plan.patches))
-        for patch, (content, elf) in zip(plan.patches, done, strict=True):
-            mode = archive.member(patch.member).mode & 0o7777 or 0o755
-            if patch.moved_to is None:
-                out.changes[patch.member] = MemberContent(content, mode)
-                out.elves[patch.member] = elf
-            else:
-                out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
-                out.additions[patch.moved_to] = MemberContent(content, mode)
-                out.elves[patch.moved_to] = elf
+        paths = pool.map(
+            lambda item: _patched_copy(
+                archive, item[1], work / f"member-{item[0]}", patcher, options.strip
+            ),
+            enumerate(plan.patches),
+        )
+        for patch, path in zip(plan.patches, paths, strict=True):
+            out.elves[patch.moved_to or patch.member] = path
+            _place(archive, patch, path, out)
     return out
+
+
+def _place(
+    archive: WheelArchive, patch: MemberPatch, content: Path | EditedMember, out: _Edits
+) -> None:
+    """The patched member in the new wheel: where it was, or moved behind a script shim."""
+    mode = archive.member(patch.member).mode & 0o7777 or 0o755
+    if patch.moved_to is None:
+        out.changes[patch.member] = MemberContent(content, mode)
+    else:
+        out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
+        out.additions[patch.moved_to] = MemberContent(content, mode)
 
 
 def _graft_libraries(
@@ -217,6 +248,7 @@ def apply_plan(
             source_date_epoch=options.source_date_epoch,
         )
         try:
+            edits.settle()
             check_closure(
                 pending, report, plan, edits.elves, policies=policies, audit=audit, options=options
             )
