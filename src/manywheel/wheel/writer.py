@@ -34,7 +34,7 @@ from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive
 from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.record import STRONG_ALGORITHMS, RecordEntry, encode_hash, render_record
 from manywheel.wheel.safety import check_name
-from manywheel.wheel.splice import inflate_blocks, splice
+from manywheel.wheel.splice import inflate, splice
 from manywheel.wheel.stream import CHUNK_SIZE
 from manywheel.wheel.tags import retag
 from manywheel.wheel.verify import structural_findings
@@ -407,15 +407,16 @@ class _Writer:
         if not isinstance(data, EditedMember):
             return dest, deflate_file(data, self._level, dest)
         member = self._source.member(data.member)
-        inflated = None
+        raw, content = None, None
         if member.method == Method.DEFLATED:
             raw = os.pread(self._source.fileno(), member.compressed_size, member.data_offset)
-            inflated = inflate_blocks(raw, member.file_size)
-        content = inflated.data if inflated else self._source.read_member(member)
+            content = inflate(raw, member.file_size, member.crc)
+        if content is None:  # stored, or a stream the splice will not touch: the usual read
+            raw, content = None, self._source.read_member(member)
         result = data.edit(content)
         if isinstance(result, bytes):
             return dest, deflate_file(result, self._level, dest)
-        spliced = splice(inflated, result, self._level) if inflated is not None else None
+        spliced = splice(raw, content, result, self._level) if raw is not None else None
         if spliced is None:
             return dest, deflate_file(apply_writes(content, result), self._level, dest)
         dest.write_bytes(spliced.data)
