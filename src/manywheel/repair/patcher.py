@@ -8,12 +8,9 @@ tool, which takes patchelf's arguments) — each called once per file with every
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
-import stat
 import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from manywheel.elf import ElfChanges, ElfEdit, SearchPathTag, edit_elf
 from manywheel.errors import ToolError
+from manywheel.repair.elf_edits import edit_file
 
 __all__ = [
     "MIN_PATCHELF",
@@ -110,23 +108,7 @@ class ManywheelPatcher:
     def apply(self, path: Path, edits: ElfEdits) -> None:
         if edits.empty:
             return
-        result = self.edit(path.read_bytes(), edits, name=str(path))
-        if result.changed:
-            replace_file(path, result.data)
-
-
-def replace_file(path: Path, data: bytes) -> None:
-    """Write ``data`` to a new file beside ``path`` (same mode) and rename it over ``path``."""
-    mode = stat.S_IMODE(path.stat().st_mode)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        Path(name).chmod(mode)
-        Path(name).replace(path)
-    except BaseException:
-        Path(name).unlink(missing_ok=True)
-        raise
+        edit_file(path, edits.changes())
 
 
 def patchelf_arguments(edits: ElfEdits) -> list[str]:
