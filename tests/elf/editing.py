@@ -42,7 +42,12 @@ PROG_C = """
 #include <stdio.h>
 int fix_value(void);
 int big_value(void);
-int main(void) { printf("fix %d big %d\\n", fix_value(), big_value()); return 0; }
+char prog_area[32 << 20];
+int main(void) {
+    prog_area[3] = 1;
+    printf("fix %d big %d\\n", fix_value(), big_value() + prog_area[3] - 1);
+    return 0;
+}
 """
 EXPECTED_OUTPUT = "fix 42 big 7"
 #: A build machine's directory after the one the program needs: the clean-up removes it.
@@ -106,7 +111,7 @@ LOADABLE = (
 class LoadableSet:
     toolchain: Loadable
     directory: Path
-    #: Runs libfix.so.1 and libbig.so.1 from its own directory ($ORIGIN).
+    #: Runs libfix.so.1 and libbig.so.1 from its own directory ($ORIGIN); a 32 MiB .bss.
     program: Path
     fix: Path
     big: Path
@@ -136,10 +141,11 @@ def build_loadable(toolchain: Loadable, directory: Path) -> LoadableSet:
     _run([*shared, "-o", "libfix.so.1", "fix.c", "-Wl,-soname,libfix.so.1"], directory)
     _run([*shared, "-o", "libbig.so.1", "big.c", "-Wl,-soname,libbig.so.1"], directory)
     rpath = f"-Wl,--enable-new-dtags,-rpath,{BUILD_RPATH}"
-    _run(
-        [toolchain.cc, "-O1", "-o", "prog", "prog.c", "libfix.so.1", "libbig.so.1", rpath],
-        directory,
-    )
+    program = [toolchain.cc, "-O1", "prog.c", "libfix.so.1", "libbig.so.1", rpath]
+    # -rdynamic: the program exports (hashes) symbols, so that its symbol count is known
+    # without section headers; the hidden one exports nothing (see the refusal test)
+    _run([*program, "-rdynamic", "-o", "prog"], directory)
+    _run([*program, "-o", "prog-hidden"], directory)
     return LoadableSet(
         toolchain,
         directory,

@@ -32,6 +32,8 @@ from manywheel.elf.changes import (
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType, Machine
 from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.dynamic import gnu_hash_count
+from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile
 from manywheel.elf.placement import Blob, EditMethod, place
 from manywheel.elf.strtab import (
@@ -294,6 +296,8 @@ def _rewrite(
         blobs.append(Blob("dynamic", capacity * layout.dyn.size, layout.word_size))
     if strings.grown is not None:
         blobs.append(Blob("dynstr", len(strings.grown)))
+    if strings.grown is not None:
+        _check_count_survives(elf)
     placement = place(elf, out, blobs, writable=move_dynamic)
     if strings.grown is not None:
         offset, vaddr = placement.where["dynstr"]
@@ -330,6 +334,34 @@ def _patched_table(table: StringTable, strings: _Strings) -> bytes:
     for offset, raw in strings.writes:
         out[offset : offset + len(raw)] = raw
     return bytes(out)
+
+
+def _check_count_survives(elf: ElfStructure) -> None:
+    """Refuse to move the string table of a file whose dynamic symbol count is known only from
+    where that table starts: no section headers, no DT_HASH, and a DT_GNU_HASH that hashes no
+    symbol (readers then count the symbols up to the next table: the count would change)."""
+    assert elf.dynamic is not None
+    if elf.shdrs or elf.dynamic.first(DT.HASH) is not None:
+        return
+    symtab, gnu = elf.dynamic.first(DT.SYMTAB), elf.dynamic.first(DT.GNU_HASH)
+    strtab = elf.dynamic.first(DT.STRTAB)
+    if symtab is None or strtab is None or strtab < symtab:
+        return
+    if gnu is not None:
+        image = BufferImage(elf.data, elf.name)
+        offset = elf.offset_of(gnu, 16, "DT_GNU_HASH")
+        limit = (len(elf.data) - elf.offset_of(symtab, 1, "DT_SYMTAB")) // elf.layout.sym.size
+        if gnu_hash_count(image, elf.layout, offset, limit)[1]:
+            return
+    tables = (DT.GNU_HASH, DT.VERSYM, DT.VERNEED, DT.VERDEF)
+    later = [v for t in tables if (v := elf.dynamic.first(t)) is not None and v > symtab]
+    if later and min(later) < strtab:
+        return
+    raise ElfEditError(
+        "cannot move the dynamic string table: the file has no section headers and no hashed "
+        "symbol, so how many dynamic symbols it has is only known from where that table starts",
+        path=elf.name,
+    )
 
 
 def _write_headers(elf: ElfStructure, out: bytearray) -> None:

@@ -249,16 +249,26 @@ def _block_after_headers(elf: ElfStructure) -> _Block | None:
     table_end = elf.phoff + len(elf.phdrs) * elf.phentsize
     hi = table_end + elf.phentsize
     chosen: set[int] = set()
-    while True:
+    segments: list[ProgramHeader] = []
+    while True:  # what overlaps the room needed, and what overlaps that, ...
         more = {
             i
             for i, s in enumerate(elf.shdrs)
             if i and s.in_file and i not in chosen and _overlaps(table_end, hi, s.offset, s.end)
         }
-        if not more:
+        spans = [
+            p
+            for p in elf.phdrs
+            if p.p_type != PT.LOAD
+            and p.filesz
+            and p not in segments
+            and _overlaps(table_end, hi, p.offset, p.file_end)
+        ]
+        if not more and not spans:
             break
         chosen |= more
-        hi = max(hi, *(elf.shdrs[i].end for i in chosen))
+        segments += spans
+        hi = max([hi, *(elf.shdrs[i].end for i in chosen), *(p.file_end for p in segments)])
     if not chosen:
         return None
     if any(elf.shdrs[i].offset < table_end for i in chosen):
@@ -269,13 +279,9 @@ def _block_after_headers(elf: ElfStructure) -> _Block | None:
     first = elf.shdrs[sections[0]]
     start = first.offset
     end = max(elf.shdrs[i].end for i in sections)
-    segments = []
-    for p in elf.phdrs:
-        if p.p_type == PT.LOAD or not p.filesz or not _overlaps(start, end, p.offset, p.file_end):
-            continue
+    for p in segments:
         if p.p_type not in _MOVABLE_SEGMENTS or p.offset < start or p.file_end > end:
             raise _no_room(elf, f"a {_segment_name(p)} segment lies across it")
-        segments.append(p)
     align = max([8, *(elf.shdrs[i].addralign for i in sections)])
     return _Block(start, end, first.addr - (first.offset - start), align, sections, segments)
 
