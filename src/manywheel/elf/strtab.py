@@ -128,23 +128,32 @@ def symbol_table_span(elf: ElfStructure) -> tuple[int, int] | None:
 
 
 def _hash_count(elf: ElfStructure, symtab_at: int) -> int:
+    """How many dynamic symbols there may be, from the hash tables; when nothing is hashed, as
+    many as fit before the next table (an upper bound: what an edit must not overwrite)."""
     assert elf.dynamic is not None
     image = BufferImage(elf.data, elf.name)
     hash_at = elf.dynamic.first(DT.HASH)
     if hash_at is not None:
         return sysv_hash_count(image, elf.layout, elf.offset_of(hash_at, 8, "DT_HASH"))
     gnu_at = elf.dynamic.first(DT.GNU_HASH)
-    if gnu_at is not None:
+    symtab = elf.dynamic.first(DT.SYMTAB)
+    if gnu_at is not None and symtab is not None:
         max_count = (len(elf.data) - symtab_at) // elf.layout.sym.size
         offset = elf.offset_of(gnu_at, 16, "DT_GNU_HASH")
         count, complete = gnu_hash_count(image, elf.layout, offset, max_count)
         if complete:
             return count
+        later = [v for t, v in elf.dynamic.entries if t in _TABLE_TAGS and v > symtab]
+        if later:
+            return min(max(count, (min(later) - symtab) // elf.layout.sym.size), max_count)
     raise InvalidElfError(
         "cannot tell how many dynamic symbols there are (no .dynsym section, DT_HASH or "
         "DT_GNU_HASH chain), so the strings they use are unknown",
         path=elf.name,
     )
+
+
+_TABLE_TAGS = frozenset({DT.HASH, DT.GNU_HASH, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF})
 
 
 @dataclass(frozen=True, slots=True)
