@@ -43,7 +43,7 @@ def _changes(draw: st.DrawFn) -> ElfChanges:
         rpath = ":".join(parts)
     tag = draw(st.sampled_from(list(SearchPathTag)))
     soname = draw(_NAMES) if kind in ("soname", "mix") else None
-    replace = ()
+    replace: tuple[tuple[str, str], ...] = ()
     if kind in ("replace", "mix"):
         replace = ((draw(_NAMES), draw(_NAMES)),)
     remove_needed = (draw(_NAMES),) if kind == "remove-needed" else ()
