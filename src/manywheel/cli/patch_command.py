@@ -163,10 +163,21 @@ def _check_usage(args: argparse.Namespace, targets: _Targets) -> None:
         _usage("--force-rpath goes with --set-rpath or --add-rpath")
     if args.output is not None and (len(targets.files) != 1 or targets.members):
         _usage("--output takes exactly one FILE (no wheel member)")
-    if targets.members and args.wheel_dir is None:
+    if targets.members and args.wheel_dir is None and _edits_asked(args):
         _usage(
             "editing a wheel member writes a new wheel (the input is never modified): give -w DIR"
         )
+
+
+def _edits_asked(args: argparse.Namespace) -> bool:
+    return bool(
+        args.set_rpath is not None
+        or args.add_rpath is not None
+        or args.remove_rpath
+        or args.replace_needed
+        or args.remove_needed
+        or args.set_soname is not None
+    )
 
 
 def _changes(args: argparse.Namespace, current: DynamicFacts | None) -> ElfChanges:
