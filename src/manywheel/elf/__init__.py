@@ -6,6 +6,7 @@ Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else)
 the editor also raises :class:`manywheel.errors.ElfEditError` for a file it will not edit.
 """
 
+from manywheel.elf.blobs import EditMethod
 from manywheel.elf.changes import DynamicFacts, ElfChanges, SearchPathTag
 from manywheel.elf.constants import (
     DynamicTag,
@@ -31,7 +32,6 @@ from manywheel.elf.model import (
     VersionNeed,
     VersionNeedEntry,
 )
-from manywheel.elf.placement import EditMethod
 from manywheel.elf.reader import parse_elf, read_elf
 from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, ByteStream, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot

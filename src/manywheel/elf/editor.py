@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
+from manywheel.elf.blobs import Blob, EditMethod
 from manywheel.elf.changes import (
     DynamicFacts,
     DynamicPlan,
@@ -35,7 +36,7 @@ from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import gnu_hash_count
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile
-from manywheel.elf.placement import Blob, EditMethod, place
+from manywheel.elf.placement import place
 from manywheel.elf.strtab import (
     NeedRecord,
     References,

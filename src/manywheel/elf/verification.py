@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from manywheel.elf.blobs import PAGE, Placement
 from manywheel.elf.changes import DynamicFacts
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SegmentFlag as PF
@@ -32,7 +33,6 @@ from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import parse_dynamic
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile, VersionDefinition, VersionNeed
-from manywheel.elf.placement import PAGE, Placement
 from manywheel.elf.reader import parse_elf
 from manywheel.elf.strtab import References, StringTable, version_need_records
 from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size

@@ -2,9 +2,11 @@
 RPATH and SONAME, retag it, and prove the result before it is written.
 
 The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through an
-:class:`ElfPatcher` backend (manywheel's own editor by default, :class:`ManywheelPatcher`) and writes through the wheel writer; :func:`repair_wheel` does both,
-and adds auditwheel's CycloneDX SBOM when grafted libraries come from system packages
-(:class:`SystemPackages` answers which).
+:class:`ElfPatcher` backend (manywheel's own editor by default, :class:`ManywheelPatcher`) and
+writes through the wheel writer; :func:`repair_wheel` does both, and adds auditwheel's
+CycloneDX SBOM when grafted libraries come from system packages (:class:`SystemPackages`
+answers which). :func:`edit_file` and :func:`edit_wheel_members` edit ELF files outside a
+repair (``manywheel patch``).
 """
 
 from manywheel.repair.apply import apply_plan, check_closure, script_shim
