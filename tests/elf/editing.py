@@ -13,7 +13,15 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from pathlib import Path
 
-from manywheel.elf import ElfChanges, ElfEdit, ElfFile, SegmentType, SymbolTable, parse_elf
+from manywheel.elf import (
+    ElfChanges,
+    ElfEdit,
+    ElfFile,
+    SegmentType,
+    SymbolTable,
+    parse_elf,
+    read_elf_stream,
+)
 from manywheel.elf.structure import ElfStructure
 from tests.elf.readelf_oracle import assert_matches_readelf, run_readelf
 from tests.fixtures.elf.build import remove_section_headers
@@ -253,7 +261,19 @@ def check_edit(
             ":".join(after.runpath) if after.runpath else None,
         )
     check_segments(result.data)
+    check_streams(result.data, after)
     return after
+
+
+def check_streams(data: bytes, whole: ElfFile) -> None:
+    """The result reads the same from a stream (a wheel member inflating), in one pass."""
+    import io
+
+    def reopen() -> io.BytesIO:
+        raise AssertionError("reading the edited file from a stream took a second pass")
+
+    streamed = read_elf_stream(io.BytesIO(data), size=len(data), name=whole.name, reopen=reopen)
+    assert replace(streamed, sections=()) == replace(whole, sections=())
 
 
 def check_segments(data: bytes) -> None:

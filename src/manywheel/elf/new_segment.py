@@ -6,9 +6,11 @@ allows. The program header table needs one more entry:
   the segments that are exactly theirs, the dynamic entries that point at them, and the .symtab
   symbols defined in them) and the table grows where it is: the layout linkers produce, the one
   ``strip`` and kernels before 5.18 (which compute AT_PHDR from the first segment) understand;
-- a file without section headers gets the table moved to the start of the new segment instead
-  (``strip`` cannot process such a file anyway); an executable's new table is then placed at the
-  same address/offset distance as its first segment, so that kernels before 5.18 find it too.
+- a file without section headers cannot say what lies after the table, and is refused: moving
+  the table instead (to the new segment) would make a file that kernels before 5.18 (for an
+  executable) and readers that expect the table near the start (``manywheel show`` streaming a
+  wheel member) miss. Such a file can still be edited in place, into a gap, or by extending its
+  last segment.
 """
 
 from __future__ import annotations
@@ -169,9 +171,13 @@ def new_segment(elf: ElfStructure, out: bytearray, blobs: list[Blob], writable: 
     loads = elf.loads
     page = max([PAGE, *(p.align for p in loads)])
     base = align(_memory_end(elf), page)
-    if elf.shdrs:
-        return _new_segment_moving_sections(elf, out, blobs, writable, page=page, base=base)
-    return _new_segment_moving_table(elf, out, blobs, writable, page=page, base=base)
+    if not elf.shdrs:
+        raise _no_room(
+            elf,
+            "the file has no section headers to say what lies after the program header table "
+            "(a table moved elsewhere is one that stream readers and old kernels miss)",
+        )
+    return _new_segment_moving_sections(elf, out, blobs, writable, page=page, base=base)
 
 
 def _new_segment_moving_sections(
@@ -262,33 +268,3 @@ def _move_symbols(
                 layout.xword.pack_into(out, at, value + d_vaddr)
                 changed.append((at, at + layout.xword.size))
     return changed
-
-
-def _new_segment_moving_table(
-    elf: ElfStructure, out: bytearray, blobs: list[Blob], writable: bool, *, page: int, base: int
-) -> Placement:
-    table = Blob("phdrs", (len(elf.phdrs) + 1) * elf.phentsize, elf.layout.word_size)
-    blobs = [table, *blobs]
-    first = min(elf.loads, key=lambda p: p.offset)
-    delta = first.vaddr - first.offset
-    if elf.segment(PT.INTERP) is not None:  # AT_PHDR = first segment's delta + e_phoff
-        if delta % page:
-            raise _no_room(elf, "the first segment's address and offset differ by less than a page")
-        vaddr = base
-        while vaddr - delta < len(out):
-            vaddr += page
-        offset = vaddr - delta
-    else:
-        offset = align(len(out), 16)
-        vaddr = base + offset % page
-    offsets, end = pack(blobs, offset)
-    out.extend(bytes(end - len(out)))
-    where = {n: (o, vaddr + (o - offset)) for n, o in offsets.items()}
-    _new_segment_headers(elf, _region(elf, offset, vaddr, end - offset, writable))
-    table_offset, table_vaddr = where.pop("phdrs")
-    elf.ehdr[4] = table_offset
-    phdr = elf.segment(PT.PHDR)
-    if phdr is not None:
-        phdr.move(table_offset, table_vaddr)
-        phdr.filesz = phdr.memsz = table.size
-    return Placement(EditMethod.NEW_SEGMENT, where)

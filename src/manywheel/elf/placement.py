@@ -13,9 +13,7 @@ grows, a dynamic array that needs more slots), in this order of preference:
    touching code (.interp, notes, hash tables, .dynsym, version tables), they move into the new
    segment and the table grows where it is — the layout linkers produce, the one ``strip`` and old
    kernels (which compute AT_PHDR from the first segment) understand. A file without section
-   headers gets the table moved to the start of the new segment instead (``strip`` cannot process
-   such a file anyway); an executable's new table is then placed at the same address/offset
-   distance as its first segment, so that kernels before 5.18 still find it.
+   headers cannot say what follows the table: it is refused (see :mod:`new_segment`).
 
 New space is aligned for 64 KiB pages (the largest Linux uses, on aarch64, ppc64 and loongarch64;
 a multiple of every smaller page size) whatever the file's own alignment, so the result loads on

@@ -118,7 +118,9 @@ class _MemberEdit:
             self.after = result.facts_after(self._before)
         else:
             self.after = result.elf or parse_elf(result.data, name=member)
-        return result.patches if result.method is EditMethod.IN_PLACE else result.data
+        if result.method in (EditMethod.IN_PLACE, EditMethod.UNCHANGED):
+            return result.patches  # (none when unchanged: the member is copied as it was)
+        return result.data
 
 
 def _patch_members(  # noqa: PLR0917 - the parts of one repair

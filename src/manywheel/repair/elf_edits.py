@@ -73,7 +73,7 @@ class MemberEdit:
             self.result = edit_elf(data, self.changes, name=self.member)
         except ElfEditError as e:
             raise ElfEditError(e.message, path=self.wheel, member=self.member) from e
-        if self.result.method is EditMethod.IN_PLACE:
+        if self.result.method in (EditMethod.IN_PLACE, EditMethod.UNCHANGED):
             return self.result.patches
         return self.result.data
 
