@@ -33,7 +33,7 @@ from manywheel.elf.changes import (
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType, Machine
 from manywheel.elf.constants import SegmentType as PT
-from manywheel.elf.dynamic import gnu_hash_count
+from manywheel.elf.dynamic import gnu_hash_count, parse_dynamic
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile
 from manywheel.elf.placement import place
@@ -50,6 +50,7 @@ from manywheel.elf.verification import (
     Expected,
     check_in_place,
     check_rewrite,
+    patched_slice,
     renamed_imports,
     renamed_needs,
 )
@@ -100,8 +101,21 @@ class ElfEdit:
 
     @property
     def facts(self) -> DynamicFacts:
-        """The dynamic facts of the result (read from it)."""
-        return dynamic_facts(self.data, self.renames)
+        """The dynamic facts of the result (read from it; for an in-place edit, from the input's
+        dynamic array and string table with the patches written over them, without building the
+        whole result)."""
+        if self.method is not EditMethod.IN_PLACE:
+            return dynamic_facts(self.data, self.renames)
+        elf = ElfStructure.parse(self.source, "<bytes>")
+        segment = elf.segment(PT.DYNAMIC)
+        assert segment is not None
+        table = StringTable.of(elf)
+        array = patched_slice(self.source, self.patches, segment.offset, segment.file_end)
+        end = table.offset + len(table.data)
+        strings = patched_slice(self.source, self.patches, table.offset, end)
+        entries = parse_dynamic(elf.layout, array)
+        string_at = StringTable(strings, table.offset, table.vaddr).string_at
+        return facts_of(entries, string_at, self.renames)
 
     def facts_after(self, before: ElfFile) -> ElfFile:
         """Every fact of the result, given ``before``, the facts of the input: what the check

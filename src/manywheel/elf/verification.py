@@ -44,6 +44,7 @@ __all__ = [
     "Expected",
     "check_in_place",
     "check_rewrite",
+    "patched_slice",
     "renamed_imports",
     "renamed_needs",
 ]
@@ -124,7 +125,7 @@ def _header_ranges(elf: ElfStructure) -> list[tuple[int, int]]:
     return ranges
 
 
-def _result_slice(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int) -> bytes:
+def patched_slice(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int) -> bytes:
     """Bytes [lo, hi) of ``data`` with ``patches`` written over it."""
     out = bytearray(data[lo:hi])
     for offset, raw in patches:
@@ -157,7 +158,7 @@ def check_in_place(
     segment = before.segment(PT.DYNAMIC)
     assert segment is not None
     entries = parse_dynamic(
-        before.layout, _result_slice(data, writes, segment.offset, segment.file_end)
+        before.layout, patched_slice(data, writes, segment.offset, segment.file_end)
     )
     if entries != list(expected.entries):
         raise _fail(name, "its dynamic entries are not the ones planned")
@@ -169,7 +170,7 @@ def check_in_place(
         at = start + entries[index][1]
         if (
             entries[index][1] + len(text) >= size
-            or _result_slice(data, writes, at, at + len(text) + 1) != text + b"\0"
+            or patched_slice(data, writes, at, at + len(text) + 1) != text + b"\0"
         ):
             raise _fail(name, f"dynamic entry {index} does not read {text!r}")
     for offset, raw in writes:
@@ -194,11 +195,11 @@ def _run_start(data: bytes, writes: Sequence[tuple[int, bytes]], base: int, at: 
     stop = base + at
     while True:
         begin = data.rfind(b"\0", base, stop) + 1 or base
-        run = _result_slice(data, writes, begin, stop)
+        run = patched_slice(data, writes, begin, stop)
         nul = run.rfind(b"\0")
         if nul >= 0:
             return begin + nul + 1 - base
-        if begin == base or _result_slice(data, writes, begin - 1, begin) == b"\0":
+        if begin == base or patched_slice(data, writes, begin - 1, begin) == b"\0":
             return begin - base
         stop = begin - 1
 
