@@ -57,7 +57,7 @@ def sample() -> bytes:
 
 
 @settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     level=st.sampled_from([0, 1, 6, 9]),
