@@ -1,20 +1,23 @@
 """Hypothesis: random sequences of edits, each applied to the previous result, on fixtures of
 several architectures and layouts. Every result is read by our reader (with the facts the edits
 asked for) and by GNU readelf without complaint; an edit is either done or refused with
-ElfEditError (for a reason the editor names), never anything else."""
+ElfEditError (for a reason the editor names), never anything else. And hostile inputs (fields
+set to boundary values) are edited or refused as input errors."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from manywheel.elf import ElfChanges, SearchPathTag, edit_elf, parse_elf
-from manywheel.errors import ElfEditError
+from manywheel.errors import ElfEditError, InputError
 from tests.elf.conftest import CROSS
 from tests.elf.editing import check_segments, readelf_clean
+from tests.elf.mutate import INTERESTING, field_offsets
 
 FILES = [
     CROSS / "aarch64" / "libuser.so",
@@ -92,3 +95,47 @@ def test_fuzz_files_are_edited_at_all(source: Path) -> None:
     """The files the fuzz test starts from can each take a growing edit (else it proves little)."""
     result = edit_elf(source.read_bytes(), ElfChanges(rpath="$ORIGIN/" + "y" * 500))
     assert result.changed
+
+
+_REQUESTS = [
+    ElfChanges(rpath="$ORIGIN"),
+    ElfChanges(rpath="/x" * 3000),
+    ElfChanges(soname="libz.so"),
+    ElfChanges(replace_needed=(("libbase.so.1", "libbase-0123abcd.so.1"),)),
+    ElfChanges(remove_rpath=True),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    source=st.sampled_from(FILES),
+    request=st.sampled_from(_REQUESTS),
+    mutations=st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from(INTERESTING), st.booleans()),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_mutated_files_are_edited_or_refused(
+    source: Path, request: ElfChanges, mutations: list[tuple[int, int, bool]]
+) -> None:
+    """A hostile file (header, program header, dynamic entry, version and hash fields set to
+    boundary values) is edited or refused with an input error, never anything else; and when our
+    reader reads the input, it reads the result."""
+    data = bytearray(source.read_bytes())
+    fields = field_offsets(bytes(data))
+    order: Literal["little", "big"] = "little" if data[5] == 1 else "big"
+    for pick, boundary, random_value in mutations:
+        offset, width = fields[pick % len(fields)]
+        value = (pick * 2654435761 if random_value else boundary) % (1 << (8 * width))
+        data[offset : offset + width] = value.to_bytes(width, order)
+    try:
+        result = edit_elf(bytes(data), request, name=source.name)
+    except InputError:
+        return
+    try:
+        parse_elf(bytes(data))
+    except InputError:
+        return  # the reader refuses the input: the edit is not judged by it
+    if result.changed:
+        parse_elf(result.data)
