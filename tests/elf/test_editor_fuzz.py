@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from manywheel.elf import ElfChanges, SearchPathTag, edit_elf, parse_elf
@@ -115,6 +115,11 @@ _REQUESTS = [
         min_size=1,
         max_size=3,
     ),
+)
+@example(  # a segment ending at 4 GiB: the new one would lie past a 32-bit file's addresses
+    source=CROSS / "i686" / "prog",
+    request=ElfChanges(rpath="$ORIGIN"),
+    mutations=[(128, 0, True), (814, 4_294_967_295, False)],
 )
 def test_mutated_files_are_edited_or_refused(
     source: Path, request: ElfChanges, mutations: list[tuple[int, int, bool]]

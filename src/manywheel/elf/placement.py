@@ -152,8 +152,31 @@ def place(elf: ElfStructure, out: bytearray, blobs: list[Blob], *, writable: boo
     and say where each goes. ``writable``: the room must be in a writable segment."""
     if not elf.loads:
         raise ElfEditError("the file has no loadable segment", path=elf.name)
-    for attempt in (_try_gap, _try_extend):
+    for attempt in (_try_gap, _try_extend, _new_segment):
         placement = attempt(elf, out, blobs, writable)
         if placement is not None:
+            _check_addressable(elf, placement, blobs, len(out))
             return placement
+    raise AssertionError("a new segment is always found or refused")
+
+
+def _new_segment(
+    elf: ElfStructure, out: bytearray, blobs: list[Blob], writable: bool
+) -> Placement | None:
     return new_segment(elf, out, blobs, writable)
+
+
+def _check_addressable(
+    elf: ElfStructure, placement: Placement, blobs: list[Blob], size: int
+) -> None:
+    """The room found must lie below the end of the address space of the file's class (a
+    hostile segment size can put the end of memory past it)."""
+    limit = 1 << (8 * elf.layout.word_size)
+    sizes = {b.name: b.size for b in blobs}
+    ends = [size, *(vaddr + sizes[name] for name, (_, vaddr) in placement.where.items())]
+    ends += [p.mem_end for p in elf.phdrs] + [p.file_end for p in elf.phdrs]
+    if max(ends) > limit:
+        raise ElfEditError(
+            f"no room below the {limit:#x} address limit of a {8 * elf.layout.word_size}-bit file",
+            path=elf.name,
+        )

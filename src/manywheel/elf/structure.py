@@ -11,6 +11,7 @@ import struct
 from dataclasses import dataclass, field
 
 from manywheel.elf.constants import SegmentType as PT
+from manywheel.elf.dynamic import dynamic_entries
 from manywheel.elf.headers import read_header
 from manywheel.elf.layout import IDENT, BufferImage, Layout
 from manywheel.elf.model import ElfHeader
@@ -21,7 +22,6 @@ __all__ = ["DynamicArray", "ElfStructure", "ProgramHeader", "SectionHeader", "he
 SHT_NOBITS = 8
 SHF_ALLOC = 0x2
 SHN_XINDEX = 0xFFFF
-DT_NULL = 0
 #: Offsets of e_phoff/e_shoff/e_phnum/e_shnum inside the header fields tuple.
 E_PHOFF, E_SHOFF, E_PHNUM, E_SHNUM, E_SHSTRNDX = 4, 5, 9, 11, 12
 
@@ -351,15 +351,10 @@ def _dynamic_array(
     if segment is None:
         return None
     raw = image.read(segment.offset, segment.filesz, "PT_DYNAMIC")
-    capacity = len(raw) // layout.dyn.size
-    entries: list[tuple[int, int]] = []
-    for tag, value in layout.dyn.iter_unpack(raw[: capacity * layout.dyn.size]):
-        if tag == DT_NULL:
-            break
-        entries.append((tag, value))
-    else:  # no terminator: every slot is taken, and the loader would read past the array
+    entries, terminated = dynamic_entries(layout, raw)
+    if not terminated:  # every slot is taken, and the loader would read past the array
         raise InvalidElfError("PT_DYNAMIC has no DT_NULL terminator", path=image.name)
-    return DynamicArray(entries, capacity)
+    return DynamicArray(entries, len(raw) // layout.dyn.size)
 
 
 def header_size(layout: Layout) -> int:
