@@ -21,6 +21,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from manywheel.errors import (
+    ElfEditError,
     InputError,
     InvalidElfError,
     InvalidPolicyError,
@@ -33,10 +34,11 @@ from manywheel.errors import (
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, audit_wheel
-    from manywheel.elf import ElfFile, parse_elf, read_elf, read_elf_stream
+    from manywheel.elf import ElfChanges, ElfFile, edit_elf, parse_elf, read_elf, read_elf_stream
     from manywheel.linker import DependencyTree, Resolver, RootFileSystem, SearchSettings
     from manywheel.policy import PolicySet, Verdict, load_policies
     from manywheel.repair import (
+        ManywheelPatcher,
         PatchelfPatcher,
         RepairOptions,
         RepairResult,
@@ -54,7 +56,9 @@ _LAZY = {
     "AuditOptions": "manywheel.audit",
     "AuditReport": "manywheel.audit",
     "audit_wheel": "manywheel.audit",
+    "ElfChanges": "manywheel.elf",
     "ElfFile": "manywheel.elf",
+    "edit_elf": "manywheel.elf",
     "parse_elf": "manywheel.elf",
     "read_elf": "manywheel.elf",
     "read_elf_stream": "manywheel.elf",
@@ -65,6 +69,7 @@ _LAZY = {
     "PolicySet": "manywheel.policy",
     "Verdict": "manywheel.policy",
     "load_policies": "manywheel.policy",
+    "ManywheelPatcher": "manywheel.repair",
     "PatchelfPatcher": "manywheel.repair",
     "RepairOptions": "manywheel.repair",
     "RepairResult": "manywheel.repair",
@@ -81,12 +86,15 @@ __all__ = [
     "AuditOptions",
     "AuditReport",
     "DependencyTree",
+    "ElfChanges",
+    "ElfEditError",
     "ElfFile",
     "InputError",
     "InvalidElfError",
     "InvalidPolicyError",
     "InvalidWheelError",
     "ManywheelError",
+    "ManywheelPatcher",
     "NotPlatformWheelError",
     "PatchelfPatcher",
     "PolicySet",
@@ -101,6 +109,7 @@ __all__ = [
     "WheelArchive",
     "__version__",
     "audit_wheel",
+    "edit_elf",
     "find_patchelf",
     "load_policies",
     "parse_elf",

@@ -12,6 +12,7 @@ the operation cannot proceed.
 from __future__ import annotations
 
 __all__ = [
+    "ElfEditError",
     "InputError",
     "InvalidElfError",
     "InvalidPolicyError",
@@ -61,6 +62,11 @@ class InputError(ManywheelError, ValueError):
 
 class InvalidElfError(InputError):
     """Bytes that should be an ELF file are not a valid one (truncated, bad offsets, bad magic)."""
+
+
+class ElfEditError(InputError):
+    """A valid ELF file that manywheel refuses to edit as asked, because it cannot do so safely
+    (no dynamic section, an architecture no policy names, a layout with no room to grow)."""
 
 
 class InvalidWheelError(InputError):

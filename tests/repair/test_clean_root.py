@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.audit import AuditOptions
-from manywheel.repair import PatchelfPatcher, repair_wheel
+from manywheel.repair import ElfPatcher, repair_wheel
 from tests.harness.fixtures import SdistWheelBuilder
 from tests.harness.install import Outcome, install_and_import, unzip_and_import
 from tests.harness.sdists import PROJECTS, HostPython, find_python
@@ -37,7 +37,7 @@ CALLS = {
 HIDE = {"cffi": (f"{LIBDIR}/libffi.so.8",)}
 
 
-def _repair(wheel: Path, out: Path, patcher: PatchelfPatcher, libdir: Path | None = None) -> Path:
+def _repair(wheel: Path, out: Path, patcher: ElfPatcher, libdir: Path | None = None) -> Path:
     audit = AuditOptions(extra_ldpaths=(str(libdir),) if libdir else ())
     return repair_wheel(wheel, out, patcher=patcher, audit=audit).output
 
@@ -47,7 +47,7 @@ def test_sdist_wheel_imports_only_once_repaired(
     project: str,
     sdist_wheel: SdistWheelBuilder,
     bookworm_root: Path,
-    patcher: PatchelfPatcher,
+    patcher: ElfPatcher,
     tmp_path: Path,
 ) -> None:
     wheel = sdist_wheel(project, python="3.11")
@@ -64,7 +64,7 @@ def test_sdist_wheel_imports_only_once_repaired(
 
 
 def test_gcc_chain_imports_only_once_repaired(
-    natives: Natives, bookworm_root: Path, patcher: PatchelfPatcher, tmp_path: Path
+    natives: Natives, bookworm_root: Path, patcher: ElfPatcher, tmp_path: Path
 ) -> None:
     ext = natives.extension("rootchain", CALL_FOO, ["-lfoo"], body="int foo(int);")
     wheel = natives.wheel("rootchain", {"rootchain.so": ext})
@@ -76,7 +76,7 @@ def test_gcc_chain_imports_only_once_repaired(
 
 
 def test_dlopened_plugin_imports_only_with_include(
-    natives: Natives, bookworm_root: Path, patcher: PatchelfPatcher, tmp_path: Path
+    natives: Natives, bookworm_root: Path, patcher: ElfPatcher, tmp_path: Path
 ) -> None:
     wheel = build_plugin_wheel(natives)
     audit = AuditOptions(extra_ldpaths=(str(natives.libdir),))
@@ -96,7 +96,7 @@ def natives39(tmp_path_factory: pytest.TempPathFactory) -> Natives:
 
 
 def test_tags_tell_the_truth_on_glibc_2_31(
-    natives39: Natives, bullseye_root: Path, patcher: PatchelfPatcher, tmp_path: Path
+    natives39: Natives, bullseye_root: Path, patcher: ElfPatcher, tmp_path: Path
 ) -> None:
     old = natives39.extension("oldglibc", CALL_FOO, ["-lfoo"], body="int foo(int);")
     new = natives39.extension("newglibc", "spawn();", ["-lthreads"], body="int spawn(void);")

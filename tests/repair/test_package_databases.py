@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.audit import AuditOptions
-from manywheel.repair import PackageOwner, PatchelfPatcher, SystemPackages, repair_wheel
+from manywheel.repair import ElfPatcher, PackageOwner, SystemPackages, repair_wheel
 from tests.harness.availability import skip_or_fail
 from tests.repair.natives import Natives
 
@@ -229,7 +229,7 @@ def test_an_rpm_that_does_not_answer_is_a_warning(
 
 def test_a_bad_database_never_fails_the_repair(
     natives: Natives,
-    patcher: PatchelfPatcher,
+    patcher: ElfPatcher,
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -187,9 +187,9 @@ def test_exclude_matches_the_resolved_path(
 def test_missing_library_refuses_and_writes_nothing(
     chain_wheel: Path, patcher: object, tmp_path: Path
 ) -> None:
-    from manywheel.repair import PatchelfPatcher, repair_wheel
+    from manywheel.repair import ManywheelPatcher, repair_wheel
 
-    assert isinstance(patcher, PatchelfPatcher)
+    assert isinstance(patcher, ManywheelPatcher)
     before = _sha(chain_wheel)
     with pytest.raises(RepairRefusedError, match=r"libfoo\.so\.1.*not found"):
         repair_wheel(chain_wheel, tmp_path / "out", patcher=patcher)

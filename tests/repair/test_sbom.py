@@ -17,7 +17,7 @@ import pytest
 
 from manywheel.audit import AuditOptions
 from manywheel.linker import RootFileSystem
-from manywheel.repair import PatchelfPatcher, SystemPackages, repair_wheel, sbom_document
+from manywheel.repair import ElfPatcher, SystemPackages, repair_wheel, sbom_document
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes
 from manywheel.wheel import WheelArchive, WheelFilename
 from tests.repair.fixtures import Repair
@@ -69,7 +69,7 @@ def ffi_yaml(natives: Natives) -> Path:
 
 
 def test_sbom_names_the_package_of_each_grafted_library(
-    natives: Natives, patcher: PatchelfPatcher, ffi_yaml: Path, tmp_path: Path
+    natives: Natives, patcher: ElfPatcher, ffi_yaml: Path, tmp_path: Path
 ) -> None:
     result = repair_wheel(
         ffi_yaml,
@@ -109,7 +109,7 @@ def _sbom_bytes(wheel: Path) -> bytes:
 
 
 def test_sbom_is_auditwheels_file_but_the_tool(
-    ffi_yaml: Path, natives: Natives, patcher: PatchelfPatcher, tmp_path: Path
+    ffi_yaml: Path, natives: Natives, patcher: ElfPatcher, tmp_path: Path
 ) -> None:
     """``auditwheel repair`` and manywheel on the same wheel: the same bytes (compact JSON in
     auditwheel's order, bom-refs hashing the path as auditwheel's lddtree spells it,
@@ -216,7 +216,7 @@ def test_an_existing_sbom_stays_when_no_package_owns_a_graft(
 
 @pytest.mark.root
 def test_with_root_the_packages_are_the_roots(
-    natives: Natives, trixie_root: Path, patcher: PatchelfPatcher, tmp_path: Path
+    natives: Natives, trixie_root: Path, patcher: ElfPatcher, tmp_path: Path
 ) -> None:
     """libffi grafted from a Debian 13 root is named with the root's libffi8, not this
     machine's: the root's dpkg database answers."""

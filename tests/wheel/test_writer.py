@@ -402,6 +402,9 @@ def test_members_with_data_descriptors_are_copied_without_them(tmp_path: Path) -
 
 def test_str_content_is_refused(tmp_path: Path) -> None:
     source = _demo(tmp_path)
-    with WheelArchive.open(source) as archive, pytest.raises(TypeError, match="bytes or a Path"):
+    with (
+        WheelArchive.open(source) as archive,
+        pytest.raises(TypeError, match="bytes, a Path or an EditedMember"),
+    ):
         rewrite_wheel(archive, tmp_path, changes={"demo/data.txt": "a str"})  # type: ignore[dict-item]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "manywheel.cli.repair_command",
     "manywheel.cli.build_command",
     "manywheel.cli.elf_command",
+    "manywheel.cli.patch_command",
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",
     "manywheel.cli.verify_command",

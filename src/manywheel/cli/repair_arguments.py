@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PATCHERS", "add_repair_arguments", "patcher_name", "repair_options"]
 
-#: auditwheel's ``--patcher`` values (``manywheel.repair.PATCHERS``, spelled out here so that
-#: building the parser imports no library code).
-PATCHERS = ("patchelf", "lief-patchelf", "none")
+#: ``--patcher`` values: manywheel's own editor (the default) and auditwheel's three
+#: (``manywheel.repair.PATCHERS``, spelled out here so that building the parser imports no
+#: library code).
+PATCHERS = ("manywheel", "patchelf", "lief-patchelf", "none")
 
 
 def add_repair_arguments(
@@ -95,9 +96,10 @@ def add_repair_arguments(
         "--patcher",
         choices=PATCHERS,
         default=None,
-        help="ELF patcher: patchelf, lief-patchelf (LIEF's tool, same arguments) or none (edits "
+        help="ELF patcher: manywheel (its own editor, in-process, every edit checked), patchelf, "
+        "lief-patchelf (LIEF's tool, same arguments) or none (edits "
         "nothing: no RPATH clean-up, and a repair that grafts or needs another edit fails) "
-        "(default: $AUDITWHEEL_PATCHER or patchelf)",
+        "(default: $AUDITWHEEL_PATCHER or manywheel)",
     )
     parser.add_argument(
         "--license-file",
@@ -166,7 +168,8 @@ def _epoch(environ: Mapping[str, str]) -> int | None:
 
 
 def patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
-    """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``patchelf`` (auditwheel's order)."""
+    """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``manywheel`` (auditwheel's order; its
+    default, ``patchelf``, stays available by name)."""
     if args.patcher is not None:
         return str(args.patcher)
     text = environ.get("AUDITWHEEL_PATCHER", "")
@@ -174,7 +177,7 @@ def patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
         from manywheel.errors import ManywheelError
 
         raise ManywheelError(f"AUDITWHEEL_PATCHER={text!r} is not one of {', '.join(PATCHERS)}")
-    return text or "patchelf"
+    return text or "manywheel"
 
 
 def repair_options(args: argparse.Namespace, environ: Mapping[str, str]) -> RepairOptions:

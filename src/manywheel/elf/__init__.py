@@ -1,9 +1,13 @@
 """Read ELF files into immutable facts: header, segments, sections, dynamic entries, dynamic
-symbols with versions, version needs and definitions, notes.
+symbols with versions, version needs and definitions, notes. And edit their dynamic section
+(:func:`edit_elf`: search paths, needed libraries, SONAME), every result checked.
 
-Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else) on bad input.
+Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else) on bad input;
+the editor also raises :class:`manywheel.errors.ElfEditError` for a file it will not edit.
 """
 
+from manywheel.elf.blobs import EditMethod
+from manywheel.elf.changes import DynamicFacts, ElfChanges, SearchPathTag
 from manywheel.elf.constants import (
     DynamicTag,
     ElfClass,
@@ -17,6 +21,7 @@ from manywheel.elf.constants import (
     SymbolVisibility,
     X86IsaLevel,
 )
+from manywheel.elf.editor import EDITABLE_MACHINES, ElfEdit, apply_patches, dynamic_facts, edit_elf
 from manywheel.elf.model import (
     AndroidIdent,
     ElfFile,
@@ -34,11 +39,16 @@ from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTa
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
+    "EDITABLE_MACHINES",
     "AndroidIdent",
     "ByteStream",
+    "DynamicFacts",
     "DynamicTag",
+    "EditMethod",
+    "ElfChanges",
     "ElfClass",
     "ElfData",
+    "ElfEdit",
     "ElfFile",
     "ElfHeader",
     "ElfType",
@@ -46,6 +56,7 @@ __all__ = [
     "ImportGroup",
     "Machine",
     "PythonExtension",
+    "SearchPathTag",
     "Section",
     "Segment",
     "SegmentFlag",
@@ -60,6 +71,9 @@ __all__ = [
     "VersionNeedEntry",
     "VersionSlot",
     "X86IsaLevel",
+    "apply_patches",
+    "dynamic_facts",
+    "edit_elf",
     "parse_elf",
     "read_elf",
     "read_elf_stream",

@@ -11,18 +11,32 @@ from manywheel.elf.layout import Image, Layout
 from manywheel.elf.model import Segment
 from manywheel.errors import InvalidElfError
 
-__all__ = ["AddressMap", "gnu_hash_count", "parse_dynamic", "sysv_hash_count"]
+__all__ = [
+    "AddressMap",
+    "dynamic_entries",
+    "gnu_hash_count",
+    "parse_dynamic",
+    "sysv_hash_count",
+]
 
 
 def parse_dynamic(layout: Layout, data: bytes) -> list[tuple[int, int]]:
     """(tag, value) pairs up to DT_NULL (or the end of the segment)."""
-    usable = len(data) - len(data) % layout.dyn.size
-    entries: list[tuple[int, int]] = []
-    for tag, value in layout.dyn.iter_unpack(data[:usable]):
-        if tag == DynamicTag.NULL:
-            break
-        entries.append((tag, value))
-    return entries
+    return dynamic_entries(layout, data)[0]
+
+
+def dynamic_entries(layout: Layout, data: bytes) -> tuple[list[tuple[int, int]], bool]:
+    """(tag, value) pairs up to DT_NULL, and whether a DT_NULL ends them (else they run to the
+    end of ``data``). One ``struct`` call for the whole array: no Python loop per entry."""
+    count = len(data) // layout.dyn.size
+    fields = layout.dyn.format[1:]
+    words = struct.unpack(layout.dyn.format[0] + fields * count, data[: count * layout.dyn.size])
+    tags = words[0::2]
+    try:
+        end = tags.index(DynamicTag.NULL)
+    except ValueError:
+        return list(zip(tags, words[1::2], strict=True)), False
+    return list(zip(tags[:end], words[1 : 2 * end : 2], strict=True)), True
 
 
 class AddressMap:

@@ -13,15 +13,18 @@ from manywheel.errors import InvalidElfError
 
 __all__ = [
     "arch_of",
+    "dynsym_size",
     "read_header",
     "read_interpreter",
     "read_notes",
     "read_sections",
     "read_segments",
+    "section_table_range",
 ]
 
 SHT_NOTE = 7
 SHT_NOBITS = 8
+SHT_DYNSYM = 11
 _SIMPLE_ARCH = {
     Machine.AARCH64: "aarch64",
     Machine.S390: "s390x",
@@ -93,6 +96,28 @@ def read_sections(image: Image, layout: Layout, raw: tuple[int, ...]) -> tuple[S
         shstrndx = rows[0][6]
     names = _section_names(image, rows, shstrndx)
     return tuple(Section(n, *row[1:]) for n, row in zip(names, rows, strict=True))
+
+
+def section_table_range(raw: tuple[int, ...], layout: Layout) -> tuple[int, int] | None:
+    """[start, end) of the section header table the ELF header fields ``raw`` give (``None``
+    without one, or for extended numbering)."""
+    shoff, shentsize, shnum = raw[5], raw[10], raw[11]
+    if not shoff or not shnum or shentsize != layout.shdr.size:
+        return None
+    return shoff, shoff + shnum * shentsize
+
+
+def dynsym_size(image: Image, layout: Layout, raw: tuple[int, ...]) -> tuple[int, int] | None:
+    """(sh_addr, symbol count) of the .dynsym section, read from the section header table alone
+    (no names: what a stream keeps), or ``None`` when the table is not there."""
+    span = section_table_range(raw, layout)
+    if span is None or not image.has(span[0], span[1] - span[0]):
+        return None
+    table = image.read(span[0], span[1] - span[0], "section header table")
+    for row in layout.shdr.iter_unpack(table):
+        if row[1] == SHT_DYNSYM and row[9] == layout.sym.size:
+            return row[3], row[5] // row[9]
+    return None
 
 
 def _section_names(image: Image, rows: list[tuple[int, ...]], shstrndx: int) -> list[str]:

@@ -16,6 +16,7 @@ from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import AddressMap, gnu_hash_count, parse_dynamic, sysv_hash_count
 from manywheel.elf.headers import (
     arch_of,
+    dynsym_size,
     read_header,
     read_interpreter,
     read_notes,
@@ -86,6 +87,9 @@ class _Tables:
     sections: Sequence[Section]
     strtab: bytes
     strtab_at: int
+    #: (address, count) of .dynsym from the section header table when the sections themselves
+    #: were not read (a stream keeps the table, not the names).
+    dynsym: tuple[int, int] | None = None
 
     def string_at(self, offset: int) -> str:
         end = self.strtab.find(b"\0", offset)
@@ -110,7 +114,8 @@ def parse_image(image: Image, *, with_sections: bool = True) -> ElfFile:
     layout, header, raw = read_header(image)
     segments = read_segments(image, layout, raw)
     sections = read_sections(image, layout, raw) if with_sections else ()
-    dynamic = _read_dynamic(image, layout, segments, sections)
+    hint = None if with_sections else dynsym_size(image, layout, raw)
+    dynamic = _read_dynamic(image, layout, segments, sections, hint)
     build_id, props, android = read_notes(image, layout, segments, sections)
     loads = [s for s in segments if s.p_type == PT.LOAD]
     stacks = [s for s in segments if s.p_type == PT.GNU_STACK]
@@ -140,7 +145,11 @@ def parse_image(image: Image, *, with_sections: bool = True) -> ElfFile:
 
 
 def _read_dynamic(
-    image: Image, layout: Layout, segments: Sequence[Segment], sections: Sequence[Section]
+    image: Image,
+    layout: Layout,
+    segments: Sequence[Segment],
+    sections: Sequence[Section],
+    dynsym: tuple[int, int] | None = None,
 ) -> _Dynamic:
     dyn_seg = next((s for s in segments if s.p_type == PT.DYNAMIC), None)
     if dyn_seg is None:
@@ -151,7 +160,7 @@ def _read_dynamic(
         tags.setdefault(tag, value)
     addresses = AddressMap(image, segments)
     strtab, strtab_at = _string_table(image, tags, addresses, sections)
-    t = _Tables(image, layout, tags, addresses, sections, strtab, strtab_at)
+    t = _Tables(image, layout, tags, addresses, sections, strtab, strtab_at, dynsym)
     needs: tuple[VersionNeed, ...] = ()
     definitions: tuple[VersionDefinition, ...] = ()
     start = t.offset(DT.VERNEED, 1)
@@ -207,6 +216,8 @@ def _symbol_count(t: _Tables, symtab_at: int) -> int:
     dynsym = next((s for s in t.sections if s.sh_type == SHT_DYNSYM), None)
     if dynsym and dynsym.entsize == layout.sym.size and dynsym.addr == t.tags[DT.SYMTAB]:
         return dynsym.size // layout.sym.size
+    if t.dynsym is not None and t.dynsym[0] == t.tags[DT.SYMTAB]:
+        return t.dynsym[1]
     at = t.offset(DT.HASH, 8)
     if at is not None:
         return sysv_hash_count(image, layout, at)

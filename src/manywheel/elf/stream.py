@@ -25,8 +25,12 @@ separate-code layout only the first read-only segment) plus PT_DYNAMIC, PT_INTER
 the tables. For libtorch_cpu.so (414 MiB, no separate-code, entry 0) that is the 16 MiB prefix.
 
 Section headers are not read from a stream (``ElfFile.sections`` is empty); every fact comes
-from the program headers and PT_DYNAMIC, as the dynamic loader sees the file. (So a relocatable
-object, which has no program headers, streams with no notes and no dynamic facts.)
+from the program headers and PT_DYNAMIC, as the dynamic loader sees the file — but for the
+number of dynamic symbols: the section header table (a few KB at the end) is kept when it
+passes, and .dynsym's size counts them as the whole-file reader and readelf do (without it, a
+file that hashes no symbol is counted up to the table after .dynsym, which moves when an editor
+moves the string table). (So a relocatable object, which has no program headers, streams with no
+notes and no dynamic facts.)
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SegmentFlag
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import AddressMap, parse_dynamic
-from manywheel.elf.headers import read_header, read_segments
-from manywheel.elf.layout import IDENT
+from manywheel.elf.headers import read_header, read_segments, section_table_range
+from manywheel.elf.layout import IDENT, Layout
 from manywheel.elf.model import ElfFile, Segment
 from manywheel.elf.reader import parse_image
 from manywheel.errors import InvalidElfError
@@ -60,6 +64,8 @@ _HEADERS_LIMIT = 2**16
 #: this window (a quarter of the buffer limit) spares those files (scipy's bundled OpenBLAS,
 #: say) a second inflate.
 _BEFORE_DYNAMIC_SHARE = 4
+#: The largest section header table kept (65,536 64-bit headers).
+_SECTION_TABLE_LIMIT = 2**22
 #: Bytes kept after a version-need/definition table's start in a second pass.
 _VERSION_TABLE_LIMIT = 2**20
 _TABLE_TAGS = (DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF)
@@ -276,6 +282,7 @@ def _plan(
         return len(head), [], None
     keep = (PT.DYNAMIC, PT.INTERP, PT.NOTE)
     ranges = [(s.offset, s.offset + s.filesz) for s in segments if s.p_type in keep]
+    ranges += _section_table(layout, raw, size)
     dynamic = next((s for s in segments if s.p_type == PT.DYNAMIC), None)
     dynamic_end = dynamic.offset + dynamic.filesz if dynamic else None
     headers_end = raw[4] + raw[8] * raw[9] if segments else layout.ehdr.size + IDENT.size
@@ -284,6 +291,15 @@ def _plan(
         window = limit // _BEFORE_DYNAMIC_SHARE
         ranges.append((max(prefix, dynamic.offset - window), dynamic.offset))
     return prefix, ranges, dynamic_end
+
+
+def _section_table(layout: Layout, raw: tuple[int, ...], size: int) -> list[tuple[int, int]]:
+    """The section header table's range, kept for .dynsym's size (how many dynamic symbols
+    there are, as the whole-file reader and readelf count them); bounded."""
+    span = section_table_range(raw, layout)
+    if span is None or span[1] > size or span[1] - span[0] > _SECTION_TABLE_LIMIT:
+        return []
+    return [span]
 
 
 def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int) -> int:
@@ -330,7 +346,7 @@ def _table_regions(pieces: _Pieces, limit: int) -> list[tuple[int, int]]:
     addresses = AddressMap(pieces, segments)
     starts = {t: addresses.offset(tags[t], 1, f"DT_{t.name}") for t in _TABLE_TAGS if t in tags}
     ordered = sorted(set(starts.values()))
-    regions = [(0, raw[4] + raw[8] * raw[9])]
+    regions = [(0, raw[4] + raw[8] * raw[9]), *_section_table(layout, raw, pieces.size)]
     regions += [(s.offset, s.offset + s.filesz) for s in segments if s.p_type != PT.LOAD]
     for tag, start in starts.items():
         later = [o for o in ordered if o > start]

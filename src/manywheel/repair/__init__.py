@@ -2,20 +2,25 @@
 RPATH and SONAME, retag it, and prove the result before it is written.
 
 The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through an
-:class:`ElfPatcher` backend and writes through the wheel writer; :func:`repair_wheel` does both,
-and adds auditwheel's CycloneDX SBOM when grafted libraries come from system packages
-(:class:`SystemPackages` answers which).
+:class:`ElfPatcher` backend (manywheel's own editor by default, :class:`ManywheelPatcher`) and
+writes through the wheel writer; :func:`repair_wheel` does both, and adds auditwheel's
+CycloneDX SBOM when grafted libraries come from system packages (:class:`SystemPackages`
+answers which). :func:`edit_file` and :func:`edit_wheel_members` edit ELF files outside a
+repair (``manywheel patch``).
 """
 
 from manywheel.repair.apply import apply_plan, check_closure, script_shim
+from manywheel.repair.elf_edits import MemberEdit, edit_file, edit_wheel_members, replace_file
 from manywheel.repair.licenses import LicenseFile, LicenseIndex, LicensePlan, SystemLicenses
 from manywheel.repair.options import RepairOptions, UserLicense, WheelProvided
 from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
 from manywheel.repair.patcher import (
     MIN_PATCHELF,
     PATCHERS,
+    BytesPatcher,
     ElfEdits,
     ElfPatcher,
+    ManywheelPatcher,
     NonePatcher,
     PatchelfPatcher,
     find_patchelf,
@@ -36,12 +41,15 @@ __all__ = [
     "MIN_PATCHELF",
     "PATCHERS",
     "SBOM_NAME",
+    "BytesPatcher",
     "ElfEdits",
     "ElfPatcher",
     "Graft",
     "LicenseFile",
     "LicenseIndex",
     "LicensePlan",
+    "ManywheelPatcher",
+    "MemberEdit",
     "MemberPatch",
     "NonePatcher",
     "PackageIndex",
@@ -58,11 +66,14 @@ __all__ = [
     "WheelProvided",
     "apply_plan",
     "check_closure",
+    "edit_file",
+    "edit_wheel_members",
     "find_patchelf",
     "graft_name",
     "make_patcher",
     "plan_repair",
     "repair_wheel",
+    "replace_file",
     "sbom_document",
     "script_shim",
 ]

@@ -1,6 +1,7 @@
-"""Carrying out a :class:`RepairPlan`: patch members and grafted libraries in a private temporary
-directory, write the new wheel beside its destination, prove its closure, and only then let the
-caller commit it."""
+"""Carrying out a :class:`RepairPlan`: patch members and grafted libraries — in memory with a
+:class:`BytesPatcher` (manywheel's own editor: the member's bytes in, the edited bytes out, no
+temporary file), else in a private temporary directory —, write the new wheel beside its
+destination, prove its closure, and only then let the caller commit it."""
 
 from __future__ import annotations
 
@@ -8,17 +9,17 @@ import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
-from manywheel.elf import read_elf
-from manywheel.errors import ToolError
+from manywheel.elf import EditMethod, ElfFile, parse_elf, read_elf
+from manywheel.errors import ElfEditError, ToolError
 from manywheel.policy import PolicySet
 from manywheel.repair.options import RepairOptions
-from manywheel.repair.patcher import ElfPatcher, NonePatcher, strip
+from manywheel.repair.patcher import BytesPatcher, ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
     RepairPlan,
@@ -28,6 +29,7 @@ from manywheel.repair.plan import (
 )
 from manywheel.wheel import (
     Content,
+    EditedMember,
     MemberContent,
     PendingWheel,
     WheelArchive,
@@ -61,8 +63,17 @@ if __name__ == "__main__":
 class _Edits:
     changes: dict[str, Content]
     additions: dict[str, Content]
-    #: Members whose ELF bytes changed or are new: member -> file on disk.
-    elves: dict[str, Path]
+    #: Members whose ELF bytes changed or are new: member -> the file on disk, or its facts
+    #: when the editor already knows them.
+    elves: dict[str, Path | ElfFile]
+    #: Members edited while the wheel is written: their facts are known once it is.
+    late: dict[str, _MemberEdit] = field(default_factory=dict)
+
+    def settle(self) -> None:
+        """Take the facts of the members edited during the write."""
+        for name, edit in self.late.items():
+            assert edit.after is not None, name
+            self.elves[name] = edit.after
 
 
 def _patched_copy(
@@ -80,12 +91,58 @@ def _patched_copy(
     return path
 
 
-def _patch_members(
-    archive: WheelArchive, plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions
+class _MemberEdit:
+    """Edits one member's bytes on the wheel writer's threads (``EditedMember``) and keeps the
+    facts of the result for the closure check."""
+
+    def __init__(
+        self,
+        archive: WheelArchive,
+        patch: MemberPatch,
+        patcher: BytesPatcher,
+        before: ElfFile | None,
+    ) -> None:
+        self._archive = archive
+        self._patch = patch
+        self._patcher = patcher
+        self._before = before
+        self.after: ElfFile | None = None
+
+    def __call__(self, data: bytes) -> Sequence[tuple[int, bytes]] | bytes:
+        member = self._patch.member
+        try:
+            result = self._patcher.edit(data, self._patch.edits, name=member)
+        except ElfEditError as e:  # name the wheel and the member
+            raise ElfEditError(e.message, path=str(self._archive.path), member=member) from e
+        if self._before is not None:
+            self.after = result.facts_after(self._before)
+        else:
+            self.after = result.elf or parse_elf(result.data, name=member)
+        if result.method in (EditMethod.IN_PLACE, EditMethod.UNCHANGED):
+            return result.patches  # (none when unchanged: the member is copied as it was)
+        return result.data
+
+
+def _patch_members(  # noqa: PLR0917 - the parts of one repair
+    archive: WheelArchive,
+    report: AuditReport,
+    plan: RepairPlan,
+    work: Path,
+    patcher: ElfPatcher,
+    options: RepairOptions,
 ) -> _Edits:
-    """Each patched member in its own file. Independent per member, so two at a time: the
-    inflate and the patcher's process leave the GIL free."""
+    """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
+    :class:`BytesPatcher`, else in a file of its own — two at a time: the inflate and a
+    patcher's process leave the GIL free."""
     out = _Edits({}, {}, {})
+    if isinstance(patcher, BytesPatcher) and not options.strip:
+        facts = {m.member: m.elf for m in report.members}
+        for patch in plan.patches:
+            edit = _MemberEdit(archive, patch, patcher, facts.get(patch.member))
+            content = EditedMember(patch.member, edit)
+            out.late[patch.moved_to or patch.member] = edit
+            _place(archive, patch, content, out)
+        return out
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="patch") as pool:
         paths = pool.map(
             lambda item: _patched_copy(
@@ -94,24 +151,38 @@ def _patch_members(
             enumerate(plan.patches),
         )
         for patch, path in zip(plan.patches, paths, strict=True):
-            mode = archive.member(patch.member).mode & 0o7777 or 0o755
-            if patch.moved_to is None:
-                out.changes[patch.member] = MemberContent(path, mode)
-                out.elves[patch.member] = path
-            else:
-                out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
-                out.additions[patch.moved_to] = MemberContent(path, mode)
-                out.elves[patch.moved_to] = path
+            out.elves[patch.moved_to or patch.member] = path
+            _place(archive, patch, path, out)
     return out
+
+
+def _place(
+    archive: WheelArchive, patch: MemberPatch, content: Path | EditedMember, out: _Edits
+) -> None:
+    """The patched member in the new wheel: where it was, or moved behind a script shim."""
+    mode = archive.member(patch.member).mode & 0o7777 or 0o755
+    if patch.moved_to is None:
+        out.changes[patch.member] = MemberContent(content, mode)
+    else:
+        out.changes[patch.member] = MemberContent(script_shim(patch.moved_to), mode)
+        out.additions[patch.moved_to] = MemberContent(content, mode)
 
 
 def _graft_libraries(
     plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions, out: _Edits
 ) -> None:
     for graft in plan.grafts:
+        mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
+        if isinstance(patcher, BytesPatcher) and not options.strip:
+            try:
+                result = patcher.edit(Path(graft.file).read_bytes(), graft.edits, name=graft.file)
+            except ElfEditError as e:
+                raise ElfEditError(e.message, path=graft.file) from e
+            out.additions[graft.member] = MemberContent(result.data, mode)
+            out.elves[graft.member] = result.elf or parse_elf(result.data, name=graft.member)
+            continue
         path = work / graft.name
         shutil.copyfile(graft.file, path)
-        mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
         path.chmod(mode)
         try:
             if options.strip:
@@ -165,7 +236,7 @@ def apply_plan(
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
-        edits = _patch_members(archive, plan, work, patcher, options)
+        edits = _patch_members(archive, report, plan, work, patcher, options)
         _graft_libraries(plan, work, patcher, options, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data
@@ -179,6 +250,7 @@ def apply_plan(
             source_date_epoch=options.source_date_epoch,
         )
         try:
+            edits.settle()
             check_closure(
                 pending, report, plan, edits.elves, policies=policies, audit=audit, options=options
             )
@@ -192,7 +264,7 @@ def check_closure(
     pending: PendingWheel,
     report: AuditReport,
     plan: RepairPlan,
-    new_elves: Mapping[str, Path],
+    new_elves: Mapping[str, Path | ElfFile],
     *,
     policies: PolicySet,
     audit: AuditOptions,
@@ -217,7 +289,10 @@ def check_closure(
         kept = tuple(
             ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced
         )
-        fresh = tuple(ScannedElf(name, read_elf(path), 0) for name, path in new_elves.items())
+        fresh = tuple(
+            ScannedElf(name, elf if isinstance(elf, ElfFile) else read_elf(elf), 0)
+            for name, elf in new_elves.items()
+        )
         after = analyze(
             str(pending.path),
             filename,

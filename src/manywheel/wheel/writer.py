@@ -2,7 +2,9 @@
 and renamed into place only when the caller commits.
 
 - Unchanged members are copied as their compressed bytes (no inflate, no deflate); changed and new
-  members are deflated at the chosen level.
+  members are deflated at the chosen level. A member edited in place (:class:`EditedMember`: a
+  few bytes written over it) keeps its compressed stream but for the blocks around the edit
+  (:mod:`manywheel.wheel.splice`).
 - RECORD is regenerated. A hash of an unchanged member is reused only once it is verified (by a
   stream already read through the archive, or here); a RECORD that disagrees with its wheel stops
   the rewrite instead of being silently "fixed".
@@ -21,7 +23,7 @@ import logging
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,13 +34,21 @@ from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive
 from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.record import STRONG_ALGORITHMS, RecordEntry, encode_hash, render_record
 from manywheel.wheel.safety import check_name
+from manywheel.wheel.splice import inflate, splice
 from manywheel.wheel.stream import CHUNK_SIZE
 from manywheel.wheel.tags import retag
 from manywheel.wheel.verify import structural_findings
-from manywheel.wheel.zipformat import Member, epoch_to_dos
+from manywheel.wheel.zipformat import Member, Method, epoch_to_dos
 from manywheel.wheel.zipwriter import Deflated, ZipSink, deflate_file
 
-__all__ = ["Content", "MemberContent", "PendingWheel", "rewrite_wheel", "rewritten_filename"]
+__all__ = [
+    "Content",
+    "EditedMember",
+    "MemberContent",
+    "PendingWheel",
+    "rewrite_wheel",
+    "rewritten_filename",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +56,29 @@ _UNIX = 3
 _DEFAULT_MODE = 0o644
 
 
+#: What an edit returns: patches ((offset, bytes), sorted and disjoint, the same size) or the
+#: whole new content.
+EditResult = Sequence[tuple[int, bytes]] | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class EditedMember:
+    """The source wheel's member ``member`` passed through ``edit``, on the writer's threads:
+    given the member's bytes, ``edit`` returns the patches to write over them (the stream is
+    then deflated again only around them) or the new bytes whole. ``edit`` may raise: the
+    rewrite then stops with that error and writes nothing."""
+
+    member: str
+    edit: Callable[[bytes], EditResult]
+
+
 @dataclass(frozen=True, slots=True)
 class MemberContent:
-    """New content for a member: bytes, or a file streamed from disk; ``mode`` is the permission
-    bits (default: the replaced member's, else the file's, else 0o644)."""
+    """New content for a member: bytes, a file streamed from disk, or a member of the source
+    wheel edited (:class:`EditedMember`); ``mode`` is the permission bits (default: the replaced
+    member's, else the file's, else 0o644)."""
 
-    data: bytes | Path
+    data: bytes | Path | EditedMember
     mode: int | None = None
 
 
@@ -126,9 +153,10 @@ class _Plan:
 
 def _as_content(value: Content) -> MemberContent:
     content = value if isinstance(value, MemberContent) else MemberContent(value)
-    if not isinstance(content.data, (bytes, Path)):  # a str path would be taken for content
+    if not isinstance(content.data, (bytes, Path, EditedMember)):  # a str would be a path
         raise TypeError(
-            f"member content must be bytes or a Path, not {type(content.data).__name__}"
+            f"member content must be bytes, a Path or an EditedMember, not "
+            f"{type(content.data).__name__}"
         )
     return content
 
@@ -181,6 +209,10 @@ def _plan(
         if member.name not in dropped and member.name not in removed
     ]
     items.extend((name, None, _as_content(additions[name])) for name in sorted(additions))
+    for _, _, content in items:
+        edited = content.data if content is not None else None
+        if isinstance(edited, EditedMember) and edited.member not in source:
+            raise InputError(f"no member {edited.member!r} to edit", path=str(source.path))
     prefix = f"{dist_info}/"
     items.sort(key=lambda item: item[0].startswith(prefix))  # stable: dist-info last
     for name in sorted(n for n in dropped - {record_name} if n in source):
@@ -363,12 +395,32 @@ class _Writer:
         big = [
             (name, content)
             for name, _, content in plan.items
-            if content is not None and _size(content.data) >= _DEFLATE_AHEAD
+            if content is not None
+            and (isinstance(content.data, EditedMember) or _size(content.data) >= _DEFLATE_AHEAD)
         ]
         return {
-            name: pool.submit(_deflate_to, content.data, self._level, tmp / f"{i}.deflate")
+            name: pool.submit(self._deflate_to, content.data, tmp / f"{i}.deflate")
             for i, (name, content) in enumerate(big)
         }
+
+    def _deflate_to(self, data: bytes | Path | EditedMember, dest: Path) -> tuple[Path, Deflated]:
+        if not isinstance(data, EditedMember):
+            return dest, deflate_file(data, self._level, dest)
+        member = self._source.member(data.member)
+        raw, content = None, None
+        if member.method == Method.DEFLATED:
+            raw = os.pread(self._source.fileno(), member.compressed_size, member.data_offset)
+            content = inflate(raw, member.file_size, member.crc)
+        if content is None:  # stored, or a stream the splice will not touch: the usual read
+            raw, content = None, self._source.read_member(member)
+        result = data.edit(content)
+        if isinstance(result, bytes):
+            return dest, deflate_file(result, self._level, dest)
+        spliced = splice(raw, content, result, self._level) if raw is not None else None
+        if spliced is None:
+            return dest, deflate_file(apply_writes(content, result), self._level, dest)
+        dest.write_bytes(spliced.data)
+        return dest, Deflated(spliced.sha256, spliced.crc, spliced.size, len(spliced.data))
 
     def _write_new(
         self,
@@ -392,6 +444,7 @@ class _Writer:
             path.unlink()
             self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
             return
+        assert not isinstance(content.data, EditedMember)  # always deflated ahead
         written = self._sink.write_content(
             name,
             content.data,
@@ -408,12 +461,24 @@ _DEFLATE_AHEAD = 1 << 20
 _DEFLATE_WORKERS = 2
 
 
-def _size(data: bytes | Path) -> int:
+def _size(data: bytes | Path | EditedMember) -> int:
+    if isinstance(data, EditedMember):
+        return 0
     return len(data) if isinstance(data, bytes) else data.stat().st_size
 
 
-def _deflate_to(data: bytes | Path, level: int, dest: Path) -> tuple[Path, Deflated]:
-    return dest, deflate_file(data, level, dest)
+def apply_writes(data: bytes, writes: Sequence[tuple[int, bytes]]) -> bytes:
+    """``data`` with ``writes`` ((offset, bytes), sorted, disjoint) written over it."""
+    view = memoryview(data)
+    parts: list[bytes | memoryview] = []
+    at = 0
+    for offset, raw in writes:
+        if offset < at or offset + len(raw) > len(data):
+            raise ValueError(f"a write at 0x{offset:x} overlaps another or runs past the end")
+        parts += [view[at:offset], raw]
+        at = offset + len(raw)
+    parts.append(view[at:])
+    return b"".join(parts)
 
 
 def _attr(member: Member | None, content: MemberContent | None) -> int:
