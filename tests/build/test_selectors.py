@@ -36,8 +36,8 @@ def test_brace_expansion(pattern: str, words: list[str]) -> None:
 
 
 def test_a_huge_expansion_is_refused() -> None:
-    with pytest.raises(ManywheelError, match="too"):
-        expand_braces("{1..100}{1..100}")
+    with pytest.raises(ManywheelError, match="expands to more than"):
+        expand_braces("{1..1000}{1..100}")
 
 
 @pytest.mark.parametrize(

@@ -99,6 +99,11 @@ if TYPE_CHECKING:
         RunDirectory,
         log_tail,
     )
+    from manywheel.build.patterns import (
+        PatternError,
+        expand_braces,
+        selector_matches,
+    )
     from manywheel.build.pipeline import (
         BuildRun,
         build_wheels,
@@ -173,10 +178,8 @@ if TYPE_CHECKING:
         BuildSelector,
         EnableGroup,
         Selection,
-        expand_braces,
         parse_archs,
         select_identifiers,
-        selector_matches,
     )
     from manywheel.build.source import (
         ProjectSource,
@@ -314,7 +317,8 @@ _LAZY = {
     "discover_interpreters": "manywheel.build.interpreters",
     "ensure_binfmt": "manywheel.build.qemu",
     "ensure_frontend": "manywheel.build.frontend",
-    "expand_braces": "manywheel.build.selectors",
+    "PatternError": "manywheel.build.patterns",
+    "expand_braces": "manywheel.build.patterns",
     "fetch_zig": "manywheel.build.zig",
     "find_engine": "manywheel.build.container",
     "fit_engine": "manywheel.build.container",
@@ -339,7 +343,7 @@ _LAZY = {
     "run_in_root": "manywheel.build.roots_run",
     "scratch_base": "manywheel.build.roots",
     "select_identifiers": "manywheel.build.selectors",
-    "selector_matches": "manywheel.build.selectors",
+    "selector_matches": "manywheel.build.patterns",
     "shared_path": "manywheel.build.environment",
     "target_variables": "manywheel.build.environment",
     "test_wheel": "manywheel.build.testing",
@@ -397,6 +401,7 @@ __all__ = [
     "Outcome",
     "PackageIndex",
     "ParsedEnvironment",
+    "PatternError",
     "Platform",
     "ProbeCache",
     "Problem",

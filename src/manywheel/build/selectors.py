@@ -15,7 +15,6 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
@@ -27,20 +26,16 @@ from manywheel.build.identifiers import (
     Platform,
     PythonImplementation,
 )
+from manywheel.build.patterns import selector_matches
 from manywheel.errors import InputError, ManywheelError
 
 __all__ = [
     "BuildSelector",
     "EnableGroup",
     "Selection",
-    "expand_braces",
     "parse_archs",
     "select_identifiers",
-    "selector_matches",
 ]
-
-#: Brace expansions larger than this are refused: a pattern is a few words, not a generator.
-MAX_EXPANSION = 4096
 
 
 class EnableGroup(enum.Enum):
@@ -63,82 +58,6 @@ class EnableGroup(enum.Enum):
                     f"unknown enable group {word!r} (known: {known}, all)"
                 ) from None
         return frozenset(groups)
-
-
-def _closing_brace(text: str, start: int) -> int:
-    """Index of the ``}`` matching the ``{`` at ``start``, or -1."""
-    depth = 0
-    for i in range(start, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
-
-
-def _split_top(body: str) -> list[str]:
-    """``a,{b,c},d`` -> ``["a", "{b,c}", "d"]``: commas outside nested braces."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for char in body:
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-            continue
-        depth += char == "{"
-        depth -= char == "}"
-        current.append(char)
-    parts.append("".join(current))
-    return parts
-
-
-_RANGE = re.compile(r"^(-?\d+)\.\.(-?\d+)$")
-
-
-def _alternatives(body: str) -> list[str] | None:
-    """The words a brace body stands for, or ``None`` when it is not an expansion (``{a}``)."""
-    numeric = _RANGE.match(body)
-    if numeric:
-        first, last = int(numeric[1]), int(numeric[2])
-        if abs(last - first) >= MAX_EXPANSION:
-            raise ManywheelError(f"brace range {{{body}}} is too large")
-        step = 1 if last >= first else -1
-        return [str(n) for n in range(first, last + step, step)]
-    parts = _split_top(body)
-    return parts if len(parts) > 1 else None
-
-
-def expand_braces(pattern: str) -> list[str]:
-    """Shell-style brace expansion: ``cp3{8..10}-*`` -> ``cp38-*``, ``cp39-*``, ``cp310-*``;
-    a brace without a comma or range, or an unmatched one, stays literal."""
-    start = pattern.find("{")
-    while start != -1:
-        end = _closing_brace(pattern, start)
-        if end == -1:
-            return [pattern]
-        words = _alternatives(pattern[start + 1 : end])
-        if words is not None:
-            head, tail = pattern[:start], pattern[end + 1 :]
-            results: list[str] = []
-            for word in words:
-                results.extend(expand_braces(head + word + tail))
-                if len(results) > MAX_EXPANSION:
-                    raise ManywheelError(f"pattern {pattern!r} expands to too many words")
-            return results
-        start = pattern.find("{", start + 1)
-    return [pattern]
-
-
-def selector_matches(patterns: str, identifier: str) -> bool:
-    """Whether any of the space-separated ``patterns`` (brace-expanded) matches."""
-    return any(
-        fnmatchcase(identifier, expanded)
-        for pattern in patterns.split()
-        for expanded in expand_braces(pattern)
-    )
 
 
 def _has_wildcard(pattern: str) -> bool:
