@@ -15,6 +15,7 @@ from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
+from manywheel.wheel.source import FileReader, RangeReader
 from manywheel.wheel.stream import MemberReader, is_small
 from manywheel.wheel.tags import Retag, replaced_platforms, retag
 from manywheel.wheel.verify import (
@@ -42,6 +43,7 @@ _LAZY = dict.fromkeys(
 
 __all__ = [
     "Content",
+    "FileReader",
     "Finding",
     "FindingKind",
     "HeaderMismatch",
@@ -50,6 +52,7 @@ __all__ = [
     "MemberReader",
     "MetadataIdentity",
     "PendingWheel",
+    "RangeReader",
     "Record",
     "RecordEntry",
     "Retag",
