@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "manywheel.cli.lddtree_command",
     "manywheel.cli.policies_command",
     "manywheel.cli.verify_command",
+    "manywheel.cli.survey_command",
 )
 
 

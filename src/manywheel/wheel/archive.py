@@ -70,6 +70,8 @@ class WheelArchive:
         self.members = members
         self.header_mismatches = mismatches
         self._reader = reader
+        #: Whether closing the archive closes the reader's descriptor (only :meth:`open`'s own).
+        self._owns_reader = False
         self._closed = False
         self._by_name: dict[str, Member] = {}
         self._duplicates: set[str] = set()
@@ -90,10 +92,12 @@ class WheelArchive:
         filename = _filename(path)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            return cls._read(path, FileReader(fd), filename)
+            archive = cls._read(path, FileReader(fd), filename)
         except BaseException:
             os.close(fd)
             raise
+        archive._owns_reader = True
+        return archive
 
     @classmethod
     def open_reader(cls, reader: RangeReader, path: str | os.PathLike[str]) -> WheelArchive:
@@ -115,7 +119,7 @@ class WheelArchive:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            if isinstance(self._reader, FileReader):
+            if self._owns_reader and isinstance(self._reader, FileReader):
                 os.close(self._reader.fileno())
 
     def fileno(self) -> int:
