@@ -199,10 +199,25 @@ def findings_from_report(report: AuditReport) -> tuple[AuditFinding, ...]:
         AuditFinding(FindingKind.PURELIB_ELF, "ELF file in purelib", m)
         for m in report.purelib_elves
     )
-    found.extend(
-        AuditFinding(FindingKind.CONTAINER, f"{f.kind.label}: {f}", None) for f in report.findings
-    )
+    found.extend(_container(report))
     return tuple(found)
+
+
+def _container(report: AuditReport) -> list[AuditFinding]:
+    """One finding per kind of container problem, with its first few occurrences."""
+    by_kind: dict[str, list[str]] = {}
+    for finding in report.findings:
+        by_kind.setdefault(finding.kind.label, []).append(str(finding))
+    return [
+        AuditFinding(
+            FindingKind.CONTAINER,
+            messages[0] if len(messages) == 1 else f"{label}: {len(messages)} members",
+            None,
+            (),
+            _few(tuple(messages)),
+        )
+        for label, messages in by_kind.items()
+    ]
 
 
 def _claimed_verdicts(report: AuditReport) -> list[tuple[PolicyVerdict, tuple[str, ...]]]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze, audit_archive
+from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze, scan_wheel
 from manywheel.elf import ByteStream, ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError, InvalidWheelError, ManywheelError
 from manywheel.policy import PolicySet, load_policies
@@ -102,7 +102,7 @@ def _audit(file: DistFile, plan: AuditPlan, policies: PolicySet) -> WheelAudit:
     if parts.scheme == "file":
         path = Path(unquote(parts.path))
         with WheelArchive.open(path) as archive:
-            report = audit_archive(archive, policies=policies, options=plan.options)
+            report = _audit_archive(archive, policies, plan.options)
         return _record(file, report, ReadMode.LOCAL, 0, path.stat().st_size)
     transport = UrlTransport(plan.transport)
     try:
@@ -151,13 +151,26 @@ def _check_sha256(file: DistFile, path: str) -> None:
 def _audit_local(
     path: str, filename: str, policies: PolicySet, options: AuditOptions
 ) -> AuditReport:
-    """A downloaded file audited as ``show`` audits it, under the wheel's own filename."""
+    """A downloaded file audited as a local one, under the wheel's own filename."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         with WheelArchive.open_reader(FileReader(fd), filename) as archive:
-            return audit_archive(archive, policies=policies, options=options)
+            return _audit_archive(archive, policies, options)
     finally:
         os.close(fd)
+
+
+def _audit_archive(
+    archive: WheelArchive, policies: PolicySet, options: AuditOptions
+) -> AuditReport:
+    """``show``'s audit of a whole archive, with the container checks every way of reading a
+    wheel can make (structure, WHEEL, METADATA, RECORD's rows): RECORD's hashes need every
+    member, which the ranged audit does not read, so no mode reports them and every mode
+    gives the same record (``manywheel verify`` checks them)."""
+    scanned = scan_wheel(archive, workers=options.workers)
+    findings = structural_findings(archive)
+    return analyze(str(archive.path), archive.filename, scanned, findings, policies=policies,
+                   options=options)  # fmt: skip
 
 
 def _record(
