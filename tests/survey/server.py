@@ -46,6 +46,9 @@ class IndexServer:
     requests: list[tuple[str, str | None, int]] = field(default_factory=list)
     faults: dict[str, Fault] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Index pages answered as PEP 691 JSON / as HTML.
+    json_pages: int = 0
+    html_pages: int = 0
 
     @property
     def bytes_sent(self) -> int:
@@ -133,8 +136,12 @@ def _handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
                 if server.json and wants_json:
                     is_root = target.parent.resolve() == server.root.resolve() / "simple"
                     self._send(200, _as_json(body, is_root), {"Content-Type": JSON_TYPE})
+                    with server.lock:
+                        server.json_pages += 1
                 else:
                     self._send(200, body, {"Content-Type": "text/html"})
+                    with server.lock:
+                        server.html_pages += 1
                 return
             wanted = self.headers.get("Range")
             if wanted and server.ranges:

@@ -164,8 +164,10 @@ def _from_an_index(package: dict[str, Any]) -> bool:
     if any(k in package for k in ("vcs", "directory", "archive")):  # pylock.toml
         return False
     source = package.get("source")
-    if isinstance(source, dict):  # uv.lock: registry; poetry.lock: legacy (an index)
-        return "registry" in source or source.get("type") in ("legacy", None)
+    if isinstance(source, dict):
+        if "type" in source:  # poetry.lock: a legacy source is an index
+            return bool(source["type"] == "legacy")
+        return "registry" in source  # uv.lock: editable, virtual, git, path, url are not
     return True
 
 

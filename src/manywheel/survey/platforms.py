@@ -22,7 +22,9 @@ __all__ = [
 #: Legacy manylinux names and the glibc each stands for (PEP 513, 571, 599; PEP 600 for the rest).
 GLIBC_ALIASES = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 
-_VERSIONED = re.compile(r"^(manylinux|musllinux|macosx|ios|android)_(\d+)_(\d+)_(.+)$")
+_VERSIONED = re.compile(r"^(manylinux|musllinux|macosx|ios)_(\d+)_(\d+)_(.+)$")
+#: ``android_21_arm64_v8a``: the API level, then the ABI (PEP 738).
+_ANDROID = re.compile(r"^android_(\d+)_(.+)$")
 _LEGACY = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(.+)$")
 _WINDOWS = {"win32": "x86", "win_amd64": "amd64", "win_arm64": "arm64", "win_ia64": "ia64"}
 _OS_OF = {
@@ -90,6 +92,10 @@ def parse_platform(tag: str) -> Platform:
     if legacy:
         name, arch = legacy.groups()
         return Platform("linux", arch, "glibc", GLIBC_ALIASES[name], f"manylinux_{arch}", tag)
+    android = _ANDROID.match(tag)
+    if android:
+        level, abi = android.groups()
+        return Platform("android", abi, None, (int(level),), f"android_{abi}", tag)
     versioned = _VERSIONED.match(tag)
     if versioned:
         kind, major, minor, arch = versioned.groups()

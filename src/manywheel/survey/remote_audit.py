@@ -17,6 +17,7 @@ a worker process or on a Dask worker.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import tempfile
@@ -34,7 +35,7 @@ from manywheel.survey.model import DistFile
 from manywheel.survey.ranged import RangedFile
 from manywheel.survey.sparse import SparseOptions, read_elf_sparse
 from manywheel.survey.transport import FetchError, TransportConfig, UrlTransport
-from manywheel.wheel import FileReader, Member, WheelArchive, structural_findings
+from manywheel.wheel import FileReader, Member, WheelArchive, is_small, structural_findings
 
 __all__ = ["AuditJob", "AuditPlan", "audit_remote_archive", "run_audit_job"]
 
@@ -275,7 +276,12 @@ def _scan(
 
 
 def _read_whole_stream(archive: WheelArchive, member: Member) -> ElfFile:
-    """As the audit reads a member: streamed once (size and CRC checked at its end)."""
+    """As the audit reads a member: a small one whole, in one step, a bigger one streamed
+    (size and CRC checked either way), so the same problem gets the same error."""
+    if is_small(member):
+        data = archive.read_member(member)
+        return read_elf_stream(io.BytesIO(data), size=member.file_size, name=member.name,
+                               reopen=lambda: io.BytesIO(data))  # fmt: skip
 
     def reopen() -> ByteStream:
         return archive.open_member(member)

@@ -329,6 +329,9 @@ class HttpTransport:
                 parts.append(chunk)
             else:
                 sink.write(chunk)
+        declared = answer.getheader("Content-Length")
+        if declared is not None and declared.isdigit() and total < int(declared):
+            raise http.client.IncompleteRead(b"", int(declared) - total)
         return b"".join(parts)
 
     def _connection(self, key: tuple[str, str, int]) -> http.client.HTTPConnection:
@@ -368,6 +371,8 @@ def _gunzip(body: bytes, limit: int, url: str) -> bytes:
 def _reason(error: BaseException) -> str:
     if isinstance(error, TimeoutError):
         return "timed out"
+    if isinstance(error, http.client.IncompleteRead):
+        return f"the connection closed {error.expected} bytes before the answer's end"
     if isinstance(error, ssl.SSLError):
         return f"TLS: {error.reason or error}"
     if isinstance(error, OSError) and error.strerror:
