@@ -178,12 +178,12 @@ def _handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Length", str(len(body)))
             if cut is not None:
                 self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(sent)
-            with server.lock:
+            with server.lock:  # before the answer goes out: the client may count it at once
                 server.requests.append(
                     (urlsplit(self.path).path, self.headers.get("Range"), len(sent))
                 )
+            self.end_headers()
+            self.wfile.write(sent)
             if cut is not None:
                 self.close_connection = True
 
@@ -197,7 +197,9 @@ def serve(root: Path, *, ranges: bool = True, json: bool = True) -> Iterator[Ind
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
     httpd.daemon_threads = True
     state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, name="index-server", daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="index-server", daemon=True
+    )
     thread.start()
     try:
         yield state

@@ -27,10 +27,7 @@ def run(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any], str, str]:
 
 def audits(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
-        a["filename"]: a
-        for p in document["packages"]
-        for r in p["releases"]
-        for a in r["audits"]
+        a["filename"]: a for p in document["packages"] for r in p["releases"] for a in r["audits"]
     }
 
 

@@ -118,7 +118,9 @@ def test_audit_by_ranges_and_by_downloads_agree(
     assert summary["bytes_of_wheels"] == sum(local_wheel(n).stat().st_size for n in by_ranges)
 
 
-def test_missing_and_failing_pages(servers: tuple[IndexServer, IndexServer], tmp_path: Path) -> None:
+def test_missing_and_failing_pages(
+    servers: tuple[IndexServer, IndexServer], tmp_path: Path
+) -> None:
     first, _ = servers
     first.faults["/simple/six/"] = Fault(status=503, retry_after="0", times=1)
     try:
@@ -183,7 +185,7 @@ def _hostile_index(root: Path) -> None:
 def test_a_hostile_wheel_is_refused(tmp_path: Path, ranges: bool) -> None:
     _hostile_index(tmp_path / "index")
     with serve(tmp_path / "index", ranges=ranges) as server:
-        code, document, err = run("-i", f"{server.url}/simple", "evil", "--audit", "--threads",
+        code, document, _err = run("-i", f"{server.url}/simple", "evil", "--audit", "--threads",
                                   "--no-cache", report=tmp_path / "r.json")  # fmt: skip
     assert code == 3
     [record] = document["packages"][0]["releases"][0]["audits"]

@@ -409,4 +409,11 @@ class UrlTransport:
         return self._for(url).download(url, sink, headers=headers, limit=limit)
 
     def close(self) -> None:
+        """Close the kept-alive connections."""
         self.http.close()
+
+    def __enter__(self) -> UrlTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
