@@ -52,7 +52,7 @@ class DaskExecutor:
                     n_workers=max(1, workers),
                     threads_per_worker=1,
                     processes=True,
-                    dashboard_address=None,
+                    dashboard_address="127.0.0.1:0",  # never a fixed port another owns
                     host="127.0.0.1",
                 )
                 self._client = distributed.Client(self._cluster, timeout=timeout)
