@@ -415,26 +415,22 @@ def _output(path: str | None, stdout: TextIO) -> Iterator[TextIO | None]:
     if path is None:
         yield None
         return
-    directory = None if path == "-" else str(Path(path).resolve().parent)
-    with tempfile.NamedTemporaryFile(
-        "w+",
-        encoding="utf-8",
-        newline="",
-        dir=directory,
-        prefix=".manywheel-",
-        suffix=".tmp",
-        delete=False,
-    ) as temp:
-        try:
-            yield cast(TextIO, temp)
-            temp.flush()
-            if path == "-":
-                temp.seek(0)
-                shutil.copyfileobj(temp, stdout)
-            else:
-                Path(temp.name).replace(path)
-        finally:
-            Path(temp.name).unlink(missing_ok=True)
+    if path == "-":
+        with tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as spool:
+            yield cast(TextIO, spool)
+            spool.seek(0)
+            shutil.copyfileobj(spool, stdout)
+        return
+    target = Path(path).resolve()
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    # created as any new file is (0o666 less the umask), unlike a mkstemp file's 0o600
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        with open(fd, "w", encoding="utf-8", newline="") as stream:  # noqa: PTH123 - a descriptor
+            yield stream
+        temp.replace(target)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def _progress(ctx: Context, quiet: bool) -> Callable[[Progress], None] | None:

@@ -113,7 +113,7 @@ def _mislabelled(rows: Sequence[Row]) -> str:
     body = "".join(
         f"<tr><td>{escape(m.package)}</td><td>{escape(m.filename)}</td><td>{escape(m.claimed)}</td>"
         f"<td>{escape(m.best)}</td><td><ul class=reasons>"
-        + "".join(f"<li>{escape(r)}</li>" for r in m.reasons)
+        + "".join(f"<li>{escape(r)}</li>" for r in _few(m.reasons))
         + "</ul></td></tr>"
         for m in found
     )
@@ -121,6 +121,17 @@ def _mislabelled(rows: Sequence[Row]) -> str:
         "<table><tr><th>package</th><th>wheel</th><th>claims</th><th>is, as it is</th>"
         f"<th>why</th></tr>{body}</table>"
     )
+
+
+def _few(reasons: tuple[str, ...], shown: int = 4) -> tuple[str, ...]:
+    counted = sum(not r.startswith("… and ") for r in reasons)
+    if counted <= shown:
+        return reasons
+    more = counted - shown
+    tail = reasons[-1]
+    if tail.startswith("… and "):  # the record keeps the first few and counts the rest
+        more += int(tail.split()[2])
+    return (*reasons[:shown], f"… and {more} more")
 
 
 def _missing(rows: Sequence[Row], target: str) -> str:

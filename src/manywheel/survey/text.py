@@ -130,15 +130,16 @@ def totals(summary: Summary, *, target: str | None, audit: bool) -> list[str]:
     if target:
         lines.append(f"{summary.missing_for_target} have no wheel for {target}")
     if audit:
-        fetched = _size(summary.bytes_fetched)
         line = (
             f"{summary.wheels_audited} wheels audited ({summary.cached} from the cache, "
-            f"{summary.audit_errors} failed): {summary.mislabelled} mislabelled; "
-            f"{fetched} fetched"
+            f"{summary.audit_errors} failed): {summary.mislabelled} mislabelled"
         )
-        if summary.bytes_of_wheels:
+        if summary.bytes_of_wheels:  # read over the network (not from a file:// index)
             share = 100 * summary.bytes_fetched / summary.bytes_of_wheels
-            line += f" of {_size(summary.bytes_of_wheels)} ({share:.1f}%)"
+            line += (
+                f"; {_size(summary.bytes_fetched)} fetched of {_size(summary.bytes_of_wheels)}"
+                f" ({share:.1f}%)"
+            )
         lines.append(line)
     return lines
 
