@@ -83,7 +83,7 @@ class _Links(HTMLParser):
             self._href = None
 
 
-def _as_json(page: bytes, is_root: bool) -> bytes:
+def _as_json(page: bytes, is_root: bool, directory: Path) -> bytes:
     links = _Links()
     links.feed(page.decode())
     if is_root:
@@ -94,6 +94,9 @@ def _as_json(page: bytes, is_root: bool) -> bytes:
         url, fragment = urldefrag(href)
         hashes = dict([fragment.split("=", 1)]) if "=" in fragment else {}
         entry: dict[str, object] = {"filename": text, "url": url, "hashes": hashes}
+        served = (directory / url).resolve()
+        if served.is_file():
+            entry["size"] = served.stat().st_size
         if attrs.get("data-requires-python"):
             entry["requires-python"] = attrs["data-requires-python"]
         files.append(entry)
@@ -135,7 +138,8 @@ def _handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
                 wants_json = JSON_TYPE in (self.headers.get("Accept") or "")
                 if server.json and wants_json:
                     is_root = target.parent.resolve() == server.root.resolve() / "simple"
-                    self._send(200, _as_json(body, is_root), {"Content-Type": JSON_TYPE})
+                    page = _as_json(body, is_root, target.parent)
+                    self._send(200, page, {"Content-Type": JSON_TYPE})
                     with server.lock:
                         server.json_pages += 1
                 else:

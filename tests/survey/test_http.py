@@ -213,3 +213,19 @@ def test_retry_after_is_honoured(servers: tuple[IndexServer, IndexServer]) -> No
         for path in ("/simple/six/", "/simple/numpy/", "/simple/scipy/"):
             first.faults.pop(path, None)
         transport.close()
+
+
+def test_audit_max_size_applies_to_sizes_learnt_from_the_server(
+    servers: tuple[IndexServer, IndexServer], tmp_path: Path
+) -> None:
+    """PEP 691 pages give sizes; without them (HTML pages) the first answer does: either way a
+    wheel over the limit is left out of the audit, not reported as a failure."""
+    _, more = servers
+    with serve(PYPI_MORE, json=False) as html_only:
+        for server in (more, html_only):
+            code, document, err = run("-i", f"{server.url}/simple", "wasmtime", "--audit",
+                                      "--threads", "--no-cache", "--audit-max-size", "5M",
+                                      report=tmp_path / "r.json")  # fmt: skip
+            assert (code, err) == (0, "")
+            [package] = document["packages"]
+            assert (package["status"], package["releases"][0]["audits"]) == ("ok", [])

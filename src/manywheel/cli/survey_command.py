@@ -391,7 +391,8 @@ def _auditor(args: argparse.Namespace, ctx: Context, transport: TransportConfig)
     options = audit_options(args, ctx.environ)
     policy_files = tuple(str(p) for p in args.policy_file)
     policies = policies_from(args)  # a bad policy file fails here, once, before any work
-    plan = AuditPlan(transport, options, policy_files, ranges=not args.no_ranges)
+    plan = AuditPlan(transport, options, policy_files, ranges=not args.no_ranges,
+                     skip_over=args.audit_max_size)  # fmt: skip
     cache = None
     if not args.no_cache:
         base = args.cache_dir or _user_cache(ctx.environ)

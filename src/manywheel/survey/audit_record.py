@@ -111,6 +111,9 @@ class WheelAudit:
     size: int | None = None
     #: Whether the result came from the cache (no bytes fetched this time).
     cached: bool = field(default=False, compare=False)
+    #: Not audited, and why (bigger than the limit, learnt only once its size was): such a
+    #: record is dropped from the results, never written.
+    skipped: str | None = field(default=None, compare=False)
 
     @property
     def mislabelled(self) -> bool:

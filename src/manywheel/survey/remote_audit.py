@@ -22,7 +22,7 @@ import logging
 import os
 import tempfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -62,6 +62,9 @@ class AuditPlan:
     sparse: bool = True
     #: Wheels bigger than this are not fetched (an error record says so).
     max_bytes: int = 4 * 2**30
+    #: Wheels bigger than this are skipped (``--audit-max-size``), when the index did not give
+    #: their size and the first answer does.
+    skip_over: int | None = None
     #: Where temporary files go (``None``: the system's temporary directory).
     temp_dir: str | None = None
 
@@ -88,7 +91,7 @@ def run_audit_job(job: AuditJob, policies: PolicySet | None = None) -> WheelAudi
         return _failed(base, f"internal error: {type(e).__name__}: {e}")
 
 
-def _failed(base: WheelAudit, message: str) -> WheelAudit:
+def _failed(base: WheelAudit | DistFile, message: str | None) -> WheelAudit:
     return WheelAudit(base.filename, base.url, base.sha256, message, size=base.size)
 
 
@@ -112,6 +115,9 @@ def _audit(file: DistFile, plan: AuditPlan, policies: PolicySet) -> WheelAudit:
         with RangedFile.open(
             file.url, transport, limit=plan.max_bytes, directory=plan.temp_dir
         ) as remote:
+            if plan.skip_over is not None and remote.size > plan.skip_over:
+                skipped = f"{remote.size} bytes, over the limit of {plan.skip_over}"
+                return replace(_failed(file, None), size=remote.size, skipped=skipped)
             if remote.complete:  # the server ignored the range: it sent the whole file
                 _check_sha256(file, remote.temp_path)
                 report = _audit_local(remote.temp_path, file.filename, policies, plan.options)

@@ -12,6 +12,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from manywheel.policy import PolicySet
 from manywheel.survey.audit_record import WheelAudit
@@ -80,7 +82,8 @@ class Auditor:
         tags = wheel_tags(file.filename) if file.kind is FileKind.WHEEL else None
         if tags is None or not any(p.os == "linux" for p in tags.platforms):
             return False
-        return self.max_size is None or file.size is None or file.size <= self.max_size
+        size = file.size if file.size is not None else _local_size(file.url)
+        return self.max_size is None or size is None or size <= self.max_size
 
     def submit(self, file: DistFile) -> Future[WheelAudit]:
         with self._lock:
@@ -106,6 +109,17 @@ class Auditor:
             audit = future.result()
             if not audit.cached:
                 self.cache.put(audit)
+
+
+def _local_size(url: str) -> int | None:
+    """The size of a ``file://`` URL's file (an HTML index gives none); ``None`` otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "file":
+        return None
+    try:
+        return Path(unquote(parts.path)).stat().st_size
+    except OSError:
+        return None
 
 
 def _listing(index: IndexClient, request: PackageRequest, options: SurveyOptions) -> PackageSurvey:
@@ -142,6 +156,7 @@ def _release(release: Release, target: Target | None) -> ReleaseSurvey:
 
 
 def _with_audits(package: PackageSurvey, audits: list[list[WheelAudit]]) -> PackageSurvey:
+    audits = [[a for a in group if a.skipped is None] for group in audits]
     releases = tuple(
         replace(r, audits=tuple(a)) for r, a in zip(package.releases, audits, strict=True)
     )
