@@ -158,3 +158,45 @@ def test_the_survey_reads_pips_configuration(index: Path, tmp_path: Path) -> Non
     document = json.loads(out)
     assert document["indexes"] == [f"{(index / 'simple').as_uri()}/"]
     assert document["packages"][0]["releases"][0]["kind"] == "binary"
+
+
+@pytest.mark.parametrize("executor", ["--threads", "--workers=2"], ids=["threads", "processes"])
+def test_interrupted_promptly_with_nothing_written(tmp_path: Path, executor: str) -> None:
+    """Ctrl-C while a wheel is being fetched from a slow server: exit 130 in a moment (not when
+    the server answers), no output file, one line on stderr."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.survey.server import Fault, serve
+
+    root = tmp_path / "index"
+    (root / "simple" / "slow").mkdir(parents=True)
+    name = "slow-1.0-cp313-cp313-manylinux_2_17_x86_64.whl"
+    (root / "simple" / "slow" / "index.html").write_text(
+        f'<html><body><a href="../../files/{name}">{name}</a></body></html>'
+    )
+    (root / "files").mkdir()
+    (root / "files" / name).write_bytes(b"PK" * 100)
+    report = tmp_path / "out.json"
+    with serve(root) as server:
+        server.faults[f"/files/{name}"] = Fault(delay=60)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "manywheel", "survey", "--isolated", "-i",
+             f"{server.url}/simple", "slow", "--audit", executor, "--no-cache", "--json",
+             str(report)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={"PATH": os.environ["PATH"]},
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not any(name in path for path in server.arrived):
+            assert time.monotonic() < deadline, "the wheel was never asked for"
+            time.sleep(0.05)
+        started = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 130
+    assert time.monotonic() - started < 15
+    assert err.decode().strip().splitlines()[-1] == "manywheel: interrupted"
+    assert not report.exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["index"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class Fault:
     retry_after: str | None = None
     times: int = 1_000_000
     truncate: int | None = None
+    #: Seconds to wait before answering (a slow server).
+    delay: float = 0.0
 
 
 @dataclass
@@ -46,6 +49,8 @@ class IndexServer:
     requests: list[tuple[str, str | None, int]] = field(default_factory=list)
     faults: dict[str, Fault] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Paths asked for, as the requests arrive (before any delay).
+    arrived: list[str] = field(default_factory=list)
     #: Index pages answered as PEP 691 JSON / as HTML.
     json_pages: int = 0
     html_pages: int = 0
@@ -118,7 +123,11 @@ def _handler(server: IndexServer) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             path = unquote(urlsplit(self.path).path)
+            with server.lock:
+                server.arrived.append(path)
             fault = server.faults.get(path)
+            if fault is not None and fault.delay:
+                time.sleep(fault.delay)
             if fault is not None and fault.status is not None and fault.times > 0:
                 fault.times -= 1
                 headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}

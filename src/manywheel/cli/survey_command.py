@@ -265,11 +265,16 @@ def _survey(args: argparse.Namespace, ctx: Context) -> int:
     options = SurveyOptions(ReleaseSelection(releases, args.pre), target, args.concurrency)
     meta = _meta(args, index.locations, releases, ctx.environ)
     auditor = _auditor(args, ctx, transport_config) if args.audit else None
+    if auditor is not None and ctx.verbosity >= 1:
+        print(f"manywheel survey: auditing on {auditor.executor.description}", file=ctx.stderr)
+    finished = False
     try:
-        return _run(args, ctx, index, requests, options=options, auditor=auditor, meta=meta)
+        code = _run(args, ctx, index, requests, options=options, auditor=auditor, meta=meta)
+        finished = True
+        return code
     finally:
         if auditor is not None:
-            auditor.executor.shutdown()
+            auditor.executor.shutdown(wait=finished)
         transport.close()
 
 

@@ -86,7 +86,9 @@ class DaskExecutor:
         remote.add_done_callback(done)
         return local
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, wait: bool = True) -> None:
+        if not wait:
+            self._client.cancel(list(self._client.futures.values()), force=True)
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()

@@ -114,9 +114,10 @@ class _Spill:
 
 class RangedFile:
     """A remote file's bytes, fetched by ranges on demand. Use :meth:`open`; close it (or use
-    it as a context manager) to delete its temporary file."""
+    it as a context manager). Its temporary file has no name (unlinked as soon as made): nothing
+    is left behind, whatever ends the process."""
 
-    def __init__(self, url: str, transport: Transport, size: int, fd: int, path: str) -> None:
+    def __init__(self, url: str, transport: Transport, size: int, fd: int) -> None:
         #: Bytes added after each hinted range (a local header: the member's first bytes, its
         #: magic, come with it).
         self.read_ahead = 0
@@ -124,7 +125,6 @@ class RangedFile:
         self.size = size
         self._transport = transport
         self._fd = fd
-        self.temp_path = path
         #: Sorted, disjoint [start, end) ranges present in the temporary file.
         self._starts: list[int] = []
         self._ends: list[int] = []
@@ -141,15 +141,15 @@ class RangedFile:
         """Ask for the file's tail. Raises :class:`FetchError` when the server refuses or the
         file is bigger than ``limit``."""
         fd, path = tempfile.mkstemp(prefix="manywheel-range-", suffix=".part", dir=directory)
+        Path(path).unlink()
         try:
             spill = _Spill(fd, TAIL_BYTES)
             response = transport.download(
                 url, spill, headers={"Range": f"bytes=-{TAIL_BYTES}"}, limit=limit
             )
-            return cls._from_first(url, transport, fd=fd, path=path, spill=spill, response=response)
+            return cls._from_first(url, transport, fd=fd, spill=spill, response=response)
         except BaseException:
             os.close(fd)
-            Path(path).unlink()
             raise
 
     @classmethod
@@ -159,7 +159,6 @@ class RangedFile:
         transport: Transport,
         *,
         fd: int,
-        path: str,
         spill: _Spill,
         response: Response,
     ) -> RangedFile:
@@ -168,28 +167,31 @@ class RangedFile:
             body = spill.in_memory
             if len(body) != span.end - span.start:
                 raise FetchError("206 answer shorter than its Content-Range", path=url)
-            opened = cls(url, transport, span.total, fd, path)
+            opened = cls(url, transport, span.total, fd)
             opened._store(span.start, body)
         elif response.status == 200:
             if spill.in_memory:
                 os.pwrite(fd, spill.in_memory, 0)
             size = spill.tell()
-            opened = cls(url, transport, size, fd, path)
+            opened = cls(url, transport, size, fd)
             opened._mark(0, size)
             opened.complete = True
         elif response.status == 416:  # an empty file: nothing to read
-            opened = cls(url, transport, 0, fd, path)
+            opened = cls(url, transport, 0, fd)
         else:
             raise FetchError(f"HTTP {response.status}", path=url)
         opened.bytes_fetched = spill.tell()
         opened.requests = 1
         return opened
 
+    def fileno(self) -> int:
+        """The temporary file's descriptor (when :attr:`complete`, the whole file)."""
+        return self._fd
+
     def close(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-            Path(self.temp_path).unlink()
 
     def __enter__(self) -> RangedFile:
         return self

@@ -119,8 +119,8 @@ def _audit(file: DistFile, plan: AuditPlan, policies: PolicySet) -> WheelAudit:
                 skipped = f"{remote.size} bytes, over the limit of {plan.skip_over}"
                 return replace(_failed(file, None), size=remote.size, skipped=skipped)
             if remote.complete:  # the server ignored the range: it sent the whole file
-                _check_sha256(file, remote.temp_path)
-                report = _audit_local(remote.temp_path, file.filename, policies, plan.options)
+                _check_sha256(file, remote.fileno())
+                report = _audit_local(remote.fileno(), file.filename, policies, plan.options)
                 return _record(file, report, ReadMode.FULL, remote.bytes_fetched, remote.size)
             report = audit_remote_archive(remote, file.filename, policies, plan)
             return _record(file, report, ReadMode.RANGES, remote.bytes_fetched, remote.size)
@@ -131,40 +131,36 @@ def _audit(file: DistFile, plan: AuditPlan, policies: PolicySet) -> WheelAudit:
 def _download_and_audit(
     file: DistFile, plan: AuditPlan, policies: PolicySet, transport: UrlTransport
 ) -> WheelAudit:
-    with tempfile.NamedTemporaryFile(prefix="manywheel-", suffix=".whl", dir=plan.temp_dir) as out:
+    # a temporary file without a name: nothing is left behind, whatever ends the process
+    with tempfile.TemporaryFile(prefix="manywheel-", suffix=".whl", dir=plan.temp_dir) as out:
         response = transport.download(file.url, out, limit=plan.max_bytes)
         if not response.ok:
             raise FetchError(f"HTTP {response.status}", path=file.url)
         out.flush()
         size = out.tell()
-        _check_sha256(file, out.name)
-        report = _audit_local(out.name, file.filename, policies, plan.options)
+        _check_sha256(file, out.fileno())
+        report = _audit_local(out.fileno(), file.filename, policies, plan.options)
     return _record(file, report, ReadMode.FULL, size, size)
 
 
-def _check_sha256(file: DistFile, path: str) -> None:
+def _check_sha256(file: DistFile, fd: int) -> None:
     if file.sha256 is None:
         return
     digest = hashlib.sha256()
-    with open(path, "rb") as f:  # noqa: PTH123 - a temporary file's name
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):
+        digest.update(chunk)
+        offset += len(chunk)
     if digest.hexdigest() != file.sha256:
         raise InvalidWheelError(
             f"sha256 is {digest.hexdigest()}, the index says {file.sha256}", path=file.url
         )
 
 
-def _audit_local(
-    path: str, filename: str, policies: PolicySet, options: AuditOptions
-) -> AuditReport:
-    """A downloaded file audited as a local one, under the wheel's own filename."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        with WheelArchive.open_reader(FileReader(fd), filename) as archive:
-            return _audit_archive(archive, policies, options)
-    finally:
-        os.close(fd)
+def _audit_local(fd: int, filename: str, policies: PolicySet, options: AuditOptions) -> AuditReport:
+    """A downloaded file (open on ``fd``) audited as a local one, under its own filename."""
+    with WheelArchive.open_reader(FileReader(fd), filename) as archive:
+        return _audit_archive(archive, policies, options)
 
 
 def _audit_archive(

@@ -10,7 +10,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -19,7 +19,7 @@ from manywheel.policy import PolicySet
 from manywheel.survey.audit_record import WheelAudit
 from manywheel.survey.cache import AuditCache
 from manywheel.survey.coverage import classify, wheel_tags
-from manywheel.survey.executors import Executor
+from manywheel.survey.executors import DaemonPool, Executor
 from manywheel.survey.index import IndexClient, IndexUnavailableError, ProjectNotFoundError
 from manywheel.survey.model import DistFile, FileKind, Release, group_releases
 from manywheel.survey.packages import PackageRequest, ReleaseSelection, select_releases
@@ -174,7 +174,7 @@ class _Pipeline:
         index: IndexClient,
         options: SurveyOptions,
         auditor: Auditor | None,
-        listing: ThreadPoolExecutor,
+        listing: DaemonPool,
     ) -> None:
         self.index = index
         self.options = options
@@ -183,7 +183,7 @@ class _Pipeline:
 
     def start(self, request: PackageRequest) -> Future[PackageSurvey]:
         result: Future[PackageSurvey] = Future()
-        listed = self.listing.submit(_listing, self.index, request, self.options)
+        listed = self.listing.submit(lambda r: _listing(self.index, r, self.options), request)
         listed.add_done_callback(lambda f: self._listed(f, result))
         return result
 
@@ -239,26 +239,27 @@ def run_survey(
     pending: Iterator[PackageRequest] = iter(requests)
     window: deque[tuple[str, Future[PackageSurvey]]] = deque()
     slots = max(1, options.concurrency)
-    with ThreadPoolExecutor(slots, thread_name_prefix="manywheel-index") as listing:
-        pipeline = _Pipeline(index, options, auditor, listing)
-        try:
-            while True:
-                while len(window) < slots * _WINDOW_PER_SLOT:
-                    request = next(pending, None)
-                    if request is None:
-                        break
-                    window.append((request.name, pipeline.start(request)))
-                if not window:
+    listing = DaemonPool(slots, "manywheel-index")
+    pipeline = _Pipeline(index, options, auditor, listing)
+    try:
+        while True:
+            while len(window) < slots * _WINDOW_PER_SLOT:
+                request = next(pending, None)
+                if request is None:
                     break
-                name, future = window.popleft()
-                package = future.result()
-                summary.add(package)
-                on_package(package)
-                if progress is not None:
-                    progress(_progress(summary, total, auditor, name))
-        except BaseException:
-            listing.shutdown(wait=False, cancel_futures=True)
-            raise
+                window.append((request.name, pipeline.start(request)))
+            if not window:
+                break
+            name, future = window.popleft()
+            package = future.result()
+            summary.add(package)
+            on_package(package)
+            if progress is not None:
+                progress(_progress(summary, total, auditor, name))
+    except BaseException:  # interrupted, or a bug: do not wait for requests in flight
+        listing.shutdown(wait=False, cancel_futures=True)
+        raise
+    listing.shutdown()
     return summary
 
 
