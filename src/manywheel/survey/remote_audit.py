@@ -17,7 +17,6 @@ a worker process or on a Dask worker.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import os
 import tempfile
@@ -27,15 +26,14 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze, scan_wheel
-from manywheel.elf import ByteStream, ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError, InvalidWheelError, ManywheelError
 from manywheel.policy import PolicySet, load_policies
 from manywheel.survey.audit_record import ReadMode, WheelAudit, findings_from_report
 from manywheel.survey.model import DistFile
 from manywheel.survey.ranged import RangedFile
-from manywheel.survey.sparse import SparseOptions, read_elf_sparse
+from manywheel.survey.sparse import SparseOptions, read_elf_sparse, read_elf_whole
 from manywheel.survey.transport import FetchError, TransportConfig, UrlTransport
-from manywheel.wheel import FileReader, Member, WheelArchive, is_small, structural_findings
+from manywheel.wheel import FileReader, Member, WheelArchive, structural_findings
 
 __all__ = ["AuditJob", "AuditPlan", "audit_remote_archive", "run_audit_job"]
 
@@ -269,26 +267,9 @@ def _scan(
         if sparse is not None and member.compressed_size > sparse.min_compressed:
             elf = read_elf_sparse(archive, member, remote, sparse)
         else:  # fetched with the others
-            elf = _read_whole_stream(archive, member)
+            elf = read_elf_whole(archive, member)
     except InvalidElfError as e:
         raise InvalidElfError(
             e.message, path=str(archive.path), member=member.name, offset=e.offset
         ) from e
     return ScannedElf(member.name, elf, member.file_size)
-
-
-def _read_whole_stream(archive: WheelArchive, member: Member) -> ElfFile:
-    """As the audit reads a member: a small one whole, in one step, a bigger one streamed
-    (size and CRC checked either way), so the same problem gets the same error."""
-    if is_small(member):
-        data = archive.read_member(member)
-        return read_elf_stream(io.BytesIO(data), size=member.file_size, name=member.name,
-                               reopen=lambda: io.BytesIO(data))  # fmt: skip
-
-    def reopen() -> ByteStream:
-        return archive.open_member(member)
-
-    with archive.open_member(member) as stream:
-        elf = read_elf_stream(stream, size=member.file_size, name=member.name, reopen=reopen)
-        stream.drain()
-    return elf

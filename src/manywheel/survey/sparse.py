@@ -28,6 +28,7 @@ tail, not the member.
 
 from __future__ import annotations
 
+import io
 import logging
 import struct
 import zlib
@@ -37,9 +38,9 @@ from dataclasses import dataclass
 from manywheel.elf import ByteStream, ElfClass, ElfData, ElfFile, SegmentType, read_elf_stream
 from manywheel.errors import InvalidElfError, InvalidWheelError, UnsafeWheelError
 from manywheel.survey.ranged import RangedFile
-from manywheel.wheel import Member, WheelArchive
+from manywheel.wheel import Member, WheelArchive, is_small
 
-__all__ = ["SparseOptions", "TailDecode", "find_tail", "read_elf_sparse"]
+__all__ = ["SparseOptions", "TailDecode", "find_tail", "read_elf_sparse", "read_elf_whole"]
 
 logger = logging.getLogger(__name__)
 
@@ -491,7 +492,8 @@ def read_elf_sparse(
             room *= 4
         elif not answer:
             break
-    return _whole(archive, member, remote)
+    remote.fetch([(member.data_offset, member.compressed_size)])
+    return read_elf_whole(archive, member)
 
 
 def _answer(parts: _Parts, room: int) -> ElfFile | bool | None:
@@ -513,9 +515,13 @@ def _answer(parts: _Parts, room: int) -> ElfFile | bool | None:
     return None
 
 
-def _whole(archive: WheelArchive, member: Member, remote: RangedFile) -> ElfFile:
-    """The member streamed whole, as the audit reads it (size and CRC checked)."""
-    remote.fetch([(member.data_offset, member.compressed_size)])
+def read_elf_whole(archive: WheelArchive, member: Member) -> ElfFile:
+    """As the audit reads a member: a small one whole, in one step, a bigger one streamed
+    (size and CRC checked either way), so the same problem gets the same error."""
+    if is_small(member):
+        data = archive.read_member(member)
+        return read_elf_stream(io.BytesIO(data), size=member.file_size, name=member.name,
+                               reopen=lambda: io.BytesIO(data))  # fmt: skip
 
     def reopen() -> ByteStream:
         return archive.open_member(member)
