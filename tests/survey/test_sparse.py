@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from manywheel.elf import read_elf_stream
 from manywheel.errors import InvalidElfError, InvalidWheelError
 from manywheel.survey import RangedFile, TransportConfig, UrlTransport
-from manywheel.survey.sparse import _ALIGN, SparseOptions, _fixed_blocks, find_tail, read_elf_sparse
+from manywheel.survey.inflate import _ALIGN, _fixed_blocks, find_tail
+from manywheel.survey.sparse import SparseOptions, read_elf_sparse
 from manywheel.wheel import Member, WheelArchive
 from tests.survey.audits import MISLABELLED
 from tests.survey.conftest import local_wheel

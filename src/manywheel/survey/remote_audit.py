@@ -1,14 +1,18 @@
 """Audit one wheel where an index serves it, with manywheel's own audit, reading only what the
 audit needs. Nothing from the wheel is ever executed.
 
-- A ``file://`` wheel is audited as ``manywheel show`` audits a file.
-- Over HTTP with ranges: the tail (end record, central directory), the local headers and the
-  first bytes of every member (its magic: ELF or not), then the ELF members — whole when small,
-  and for big ones only the parts the ELF reader uses (:mod:`manywheel.survey.sparse`); then the
-  audit proper (:func:`manywheel.audit.analyze`) on what was read. RECORD's hashes are not
-  checked (the other members are never fetched).
+Every way reads the same: the central directory, the first bytes of every member (its magic:
+ELF or not, as the audit decides), the ELF members, and WHEEL, METADATA and RECORD for the
+container checks; then the audit proper (:func:`manywheel.audit.analyze`) on what was read —
+the facts ``manywheel show`` gets, without inflating or hashing the other members (RECORD's
+hashes are ``manywheel verify``'s).
+
+- A ``file://`` wheel is read from its file, its ELF members whole (on several threads).
+- Over HTTP with ranges: the tail (end record, central directory), the local headers with each
+  member's first bytes, then the ELF members — whole when small, and for big ones only the
+  parts the ELF reader uses (:mod:`manywheel.survey.sparse`).
 - A server that ignores ranges sends the whole file; so does ``ranges=False``: the file is then
-  checked against the index's sha256 and audited as a local file.
+  checked against the index's sha256 and read as a local one.
 
 :func:`run_audit_job` is a plain function of a picklable job, so it runs the same in a thread,
 a worker process or on a Dask worker.
@@ -21,11 +25,14 @@ import logging
 import os
 import tempfile
 import zlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze, scan_wheel
+from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
 from manywheel.errors import InvalidElfError, InvalidWheelError, ManywheelError
 from manywheel.policy import PolicySet, load_policies
 from manywheel.survey.audit_record import ReadMode, WheelAudit, findings_from_report
@@ -33,7 +40,7 @@ from manywheel.survey.model import DistFile
 from manywheel.survey.ranged import RangedFile
 from manywheel.survey.sparse import SparseOptions, read_elf_sparse, read_elf_whole
 from manywheel.survey.transport import FetchError, TransportConfig, UrlTransport
-from manywheel.wheel import FileReader, Member, WheelArchive, structural_findings
+from manywheel.wheel import FileReader, Member, RangeReader, WheelArchive, structural_findings
 
 __all__ = ["AuditJob", "AuditPlan", "audit_remote_archive", "run_audit_job"]
 
@@ -103,8 +110,11 @@ def _audit(file: DistFile, plan: AuditPlan, policies: PolicySet) -> WheelAudit:
     parts = urlsplit(file.url)
     if parts.scheme == "file":
         path = Path(unquote(parts.path))
-        with WheelArchive.open(path) as archive:
-            report = _audit_archive(archive, policies, plan.options)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            report = _audit_local(fd, file.filename, policies, plan.options)
+        finally:
+            os.close(fd)
         return _record(file, report, ReadMode.LOCAL, 0, path.stat().st_size)
     transport = UrlTransport(plan.transport)
     try:
@@ -156,22 +166,41 @@ def _check_sha256(file: DistFile, fd: int) -> None:
 
 
 def _audit_local(fd: int, filename: str, policies: PolicySet, options: AuditOptions) -> AuditReport:
-    """A downloaded file (open on ``fd``) audited as a local one, under its own filename."""
-    with WheelArchive.open_reader(FileReader(fd), filename) as archive:
-        return _audit_archive(archive, policies, options)
+    """A local file (open on ``fd``) audited under its own filename."""
+    source = _LocalFile(fd)
+    workers = options.workers or _usable_cores()
+    return _audit_source(source, filename, policies, options, sparse=None, workers=workers)
 
 
-def _audit_archive(
-    archive: WheelArchive, policies: PolicySet, options: AuditOptions
-) -> AuditReport:
-    """``show``'s audit of a whole archive, with the container checks every way of reading a
-    wheel can make (structure, WHEEL, METADATA, RECORD's rows): RECORD's hashes need every
-    member, which the ranged audit does not read, so no mode reports them and every mode
-    gives the same record (``manywheel verify`` checks them)."""
-    scanned = scan_wheel(archive, workers=options.workers)
-    findings = structural_findings(archive)
-    return analyze(str(archive.path), archive.filename, scanned, findings, policies=policies,
-                   options=options)  # fmt: skip
+def _usable_cores() -> int:
+    """Threads reading a local wheel's ELF members: the usable cores, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+class Source(RangeReader, Protocol):
+    """What the audit reads a wheel through: random reads, and a way to say which ranges are
+    about to be read (a remote file fetches them together)."""
+
+    read_ahead: int
+
+    def fetch(self, ranges: Iterable[tuple[int, int]]) -> None: ...
+
+
+class _LocalFile(FileReader):
+    """A local file as a :class:`Source`: everything is there already."""
+
+    __slots__ = ("read_ahead",)
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self.read_ahead = 0
+
+    def fetch(self, ranges: Iterable[tuple[int, int]]) -> None:
+        """Nothing to fetch."""
 
 
 def _record(
@@ -203,26 +232,41 @@ def _record(
 def audit_remote_archive(
     remote: RangedFile, filename: str, policies: PolicySet, plan: AuditPlan
 ) -> AuditReport:
-    """The audit of a wheel read by ranges: the same facts as a local audit, from the central
-    directory, the members' magic and the ELF members' needed bytes."""
-    remote.read_ahead = PROBE_BYTES  # each local header comes with its member's first bytes
-    with WheelArchive.open_reader(remote, filename) as archive:
+    """The audit of a wheel read by ranges (one member after another: the fetches of each are
+    parallel already)."""
+    sparse = SparseOptions() if plan.sparse else None
+    return _audit_source(remote, filename, policies, plan.options, sparse=sparse, workers=1)
+
+
+def _audit_source(
+    source: Source,
+    filename: str,
+    policies: PolicySet,
+    options: AuditOptions,
+    *,
+    sparse: SparseOptions | None,
+    workers: int,
+) -> AuditReport:
+    """The audit from the central directory, the members' magic and the ELF members (big
+    ones sparsely with ``sparse``), ``workers`` members at a time."""
+    source.read_ahead = PROBE_BYTES  # each local header comes with its member's first bytes
+    with WheelArchive.open_reader(source, filename) as archive:
         files = [m for m in archive.members if not m.is_dir]
-        remote.fetch(_first_bytes(files))
-        elves = [m for m in files if _is_elf(archive, m, remote)]
-        sparse = SparseOptions() if plan.sparse else None
+        source.fetch(_first_bytes(files))
+        elves = [m for m in files if _is_elf(archive, m, source)]
         whole = [m for m in elves if sparse is None or m.compressed_size <= sparse.min_compressed]
-        remote.fetch((m.data_offset, m.compressed_size) for m in whole)
-        scanned = tuple(_scan(archive, m, remote, sparse) for m in elves)
+        source.fetch((m.data_offset, m.compressed_size) for m in whole)
+        biggest_first = sorted(elves, key=lambda m: -m.compressed_size)
+
+        def scan(member: Member) -> ScannedElf:
+            return _scan(archive, member, source, sparse)
+
+        with ThreadPoolExecutor(max(1, workers), thread_name_prefix="manywheel-scan") as pool:
+            found = dict(zip(biggest_first, pool.map(scan, biggest_first), strict=True))
+        scanned = tuple(found[m] for m in elves)
         findings = structural_findings(archive)
-        return analyze(
-            str(archive.path),
-            archive.filename,
-            scanned,
-            findings,
-            policies=policies,
-            options=plan.options,
-        )
+        return analyze(str(archive.path), archive.filename, scanned, findings,
+                       policies=policies, options=options)  # fmt: skip
 
 
 def _first_bytes(files: list[Member]) -> list[tuple[int, int]]:
@@ -236,7 +280,7 @@ def _first_bytes(files: list[Member]) -> list[tuple[int, int]]:
     return wanted
 
 
-def _is_elf(archive: WheelArchive, member: Member, remote: RangedFile) -> bool:
+def _is_elf(archive: WheelArchive, member: Member, remote: Source) -> bool:
     """Whether the member's content starts with the ELF magic, from its first bytes."""
     if member.file_size < len(ELF_MAGIC):
         return False
@@ -260,11 +304,12 @@ def _is_elf(archive: WheelArchive, member: Member, remote: RangedFile) -> bool:
 
 
 def _scan(
-    archive: WheelArchive, member: Member, remote: RangedFile, sparse: SparseOptions | None
+    archive: WheelArchive, member: Member, remote: Source, sparse: SparseOptions | None
 ) -> ScannedElf:
     """The member's ELF facts, its errors naming the wheel and the member as the audit's do."""
     try:
         if sparse is not None and member.compressed_size > sparse.min_compressed:
+            assert isinstance(remote, RangedFile)
             elf = read_elf_sparse(archive, member, remote, sparse)
         else:  # fetched with the others
             elf = read_elf_whole(archive, member)

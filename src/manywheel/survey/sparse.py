@@ -2,28 +2,30 @@
 
 The audit needs an ELF file's headers, its dynamic section and the tables that section points
 to. The tables sit near the file's start, but the dynamic section lies behind the code and data
-— most of the file — and a zip member is one deflate stream, normally read from its start. So:
+— most of the file — and a zip member is one deflate stream, normally read from its start. So
+(the inflating from the middle is :mod:`manywheel.survey.inflate`'s):
 
 1. **The head** is inflated from the member's start, as far as needed (the ELF and program
    headers first; then, once the dynamic section says where they are, the tables).
-2. **The tail** is inflated from the middle of the stream: the first deflate block boundary
-   after a chosen compressed offset is found by trying bit positions — a dynamic-Huffman or
-   stored block header whose code tables are complete, then the whole decode to the member's
-   exact end — and inflated to the end with an unknown 32 KiB window, twice: with a window of
-   zero bytes and one of 0xFF bytes. A byte equal in both decodes is known; one that differs
-   was copied from the unknown window. Offsets come from the end: the member's size is known.
-3. **The answer** is the ELF reader's own (:func:`manywheel.elf.read_elf_stream`) on the file
-   made of the head, the tail, and filler between them — run twice, the unknown bytes and the
-   filler 0x00 in one run and 0xFF in the other. When both runs give the same facts, the facts
-   do not depend on any byte that was not read. PT_DYNAMIC, PT_INTERP and the notes must
-   moreover be read outright (filler there reads as "no entries" either way). Otherwise the
-   head grows, or the tail grows backwards; after a few rounds, or when the parts meet, the
-   whole member is read as usual.
+2. **A window** around PT_DYNAMIC is inflated from a deflate block found before it, as far as
+   fetched. Where its bytes lie in the file is not known from the decode: it is found from the
+   dynamic section's own testimony — an entry DT_PLTGOT whose address, where the window puts
+   it, holds the address of the dynamic section itself (``_GLOBAL_OFFSET_TABLE_[0]`` is
+   ``_DYNAMIC`` on x86, x86-64, and in lld's output generally), at exactly one place.
+3. Else **the tail**: inflated from a block before PT_DYNAMIC to the member's last byte, whose
+   offsets come from the end (the member's size is known).
+4. **The answer** is the ELF reader's own (:func:`manywheel.elf.read_elf_stream`) on the file
+   made of these pieces and filler between them — run twice, the unknown bytes and the filler
+   0x00 in one run and 0xFF in the other. PT_DYNAMIC, PT_INTERP and the notes must be read
+   outright (filler there would read as "no entries" either way), the tables PT_DYNAMIC
+   points to as the stream reader bounds them, and the two runs must give the same facts: then
+   they do not depend on any byte not read. Otherwise more is read — the head further, or the
+   tail from further back — and after a few rounds, or when the pieces meet, the whole member
+   is read as usual.
 
-Everything is checked: a stream that ends anywhere but at the member's last byte, a decode that
-does not fit the member's size, an inflate past the declared size: the member is then read
-whole, in order, with every check the audit makes. Never executed; memory is the head and the
-tail, not the member.
+Everything is checked: a decode error, a tail that does not end at the member's last byte or
+does not fit its size, an inflate past the declared size: then the member is read whole, in
+order, with every check the audit makes. Never executed; memory is the pieces, not the member.
 """
 
 from __future__ import annotations
@@ -32,28 +34,39 @@ import io
 import logging
 import struct
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
-from manywheel.elf import ByteStream, ElfClass, ElfData, ElfFile, SegmentType, read_elf_stream
+from manywheel.elf import (
+    ByteStream,
+    ElfClass,
+    ElfData,
+    ElfFile,
+    Segment,
+    SegmentType,
+    read_elf_stream,
+)
 from manywheel.errors import InvalidElfError, InvalidWheelError, UnsafeWheelError
+from manywheel.survey.inflate import Decoded, find_tail, find_window
 from manywheel.survey.ranged import RangedFile
 from manywheel.wheel import Member, WheelArchive, is_small
 
-__all__ = ["SparseOptions", "TailDecode", "find_tail", "read_elf_sparse", "read_elf_whole"]
+__all__ = ["SparseOptions", "read_elf_sparse", "read_elf_whole"]
 
 logger = logging.getLogger(__name__)
 
-_WINDOW = 32 * 1024
-_ZEROS = bytes(_WINDOW)
-_ONES = b"\xff" * _WINDOW
-#: The code length code's order (RFC 1951, 3.2.7).
-_CLEN_ORDER = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
 #: DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM, DT_VERDEF, DT_VERNEED; DT_STRSZ.
 _DT_TABLES = (4, 5, 6, 0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFC, 0x6FFFFFFE)
-_DT_STRTAB, _DT_STRSZ = 5, 10
+_DT_PLTGOT, _DT_STRTAB, _DT_STRSZ = 3, 5, 10
 _DT_VERSIONS = (0x6FFFFFFC, 0x6FFFFFFE)
 _PT_LOAD, _PT_DYNAMIC = int(SegmentType.LOAD), int(SegmentType.DYNAMIC)
+#: Segments whose bytes the ELF reader uses as they are: they must be read, not guessed.
+_STRUCTURAL = frozenset(
+    {int(SegmentType.DYNAMIC), int(SegmentType.INTERP), int(SegmentType.NOTE), 0x6474E553}
+)  # PT_GNU_PROPERTY
+_ROOM = 64 * 1024
+#: Compressed bytes at the stream's end inflated to learn the end's compression ratio.
+_CALIBRATION = 128 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +84,12 @@ class SparseOptions:
     rounds: int = 6
 
 
-# --- the head --------------------------------------------------------------------------------
-
-
 class _Head:
     """The member's content from its start, inflated as far as asked."""
 
     def __init__(self, remote: RangedFile, member: Member, where: str) -> None:
         self._remote = remote
         self.member = member
-        self._member = member
         self._where = where
         self._inflater = zlib.decompressobj(-15) if member.method == 8 else None
         self.data = bytearray()
@@ -88,10 +97,10 @@ class _Head:
 
     @property
     def done(self) -> bool:
-        return len(self.data) >= self._member.file_size
+        return len(self.data) >= self.member.file_size
 
     def extend(self, target: int) -> None:
-        member = self._member
+        member = self.member
         target = min(target, member.file_size)
         if self._inflater is None:  # stored: the content is the compressed bytes
             if target > len(self.data):
@@ -110,297 +119,232 @@ class _Head:
 
     def _feed(self, raw: bytes) -> None:
         assert self._inflater is not None
-        room = self._member.file_size + 1 - len(self.data)
+        room = self.member.file_size + 1 - len(self.data)
         try:
             out = self._inflater.decompress(raw, room)
         except zlib.error as e:
             raise InvalidWheelError(f"corrupt deflate data: {e}", path=self._where,
-                                    member=self._member.name) from e  # fmt: skip
-        if len(self.data) + len(out) > self._member.file_size or self._inflater.unconsumed_tail:
+                                    member=self.member.name) from e  # fmt: skip
+        if len(self.data) + len(out) > self.member.file_size or self._inflater.unconsumed_tail:
             raise UnsafeWheelError("inflates past its declared size (zip bomb)",
-                                   path=self._where, member=self._member.name)  # fmt: skip
+                                   path=self._where, member=self.member.name)  # fmt: skip
         self.data += out
 
 
-# --- the tail: inflating from the middle of a deflate stream ---------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TailDecode:
-    """The member's content from ``start`` (uncompressed) to its end, inflated from the block
-    that begins at bit ``bit`` of the compressed data: ``zeros`` and ``ones`` are the two
-    decodes (equal where the bytes are known)."""
-
-    bit: int
-    start: int
-    zeros: bytes
-    ones: bytes
-
-
-def _reversed(code: int, width: int) -> int:
-    return int(f"{code:0{width}b}"[::-1], 2)
-
-
-def _fixed_blocks(empty: int, literal: int | None) -> tuple[int, int]:
-    """(bits, length) of ``empty`` empty fixed-Huffman blocks, then, with ``literal``, one
-    block holding that literal (144-255: a 9-bit code), none of them the last."""
-    value = length = 0
-
-    def put(bits: int, width: int) -> None:
-        nonlocal value, length
-        value |= bits << length
-        length += width
-
-    for _ in range(empty):
-        put(0b010, 3)  # BFINAL 0, BTYPE 01 (fixed), then end-of-block: seven zero bits
-        put(0, 7)
-    if literal is not None:
-        put(0b010, 3)
-        put(_reversed(0b110010000 + literal - 144, 9), 9)
-        put(0, 7)
-    return value, length
-
-
-#: Per bit position 0-7: fixed blocks whose length has that remainder modulo 8, so that a block
-#: found at that bit of a byte can be inflated with zlib keeping the stream's byte alignment
-#: (stored blocks start at byte boundaries): (empty blocks, with a one-literal block).
-_ALIGN = {0: (0, False), 1: (3, True), 2: (1, False), 3: (0, True),
-          4: (2, False), 5: (1, True), 6: (3, False), 7: (2, True)}  # fmt: skip
-#: The literal each of the two decodes puts before the stream (it joins the unknown window).
-_LITERAL = {0: 0x90, 0xFF: 0xFF}
-
-
-def _aligned(data: bytes, bit: int, filler: int) -> tuple[bytes, int]:
-    """``data`` as a deflate stream starting at its bit ``bit``, byte alignment kept, and the
-    number of output bytes to drop (the literal put before it)."""
-    whole, rest = divmod(bit, 8)
-    empty, with_literal = _ALIGN[rest]
-    value, length = _fixed_blocks(empty, _LITERAL[filler] if with_literal else None)
-    assert length % 8 == rest
-    first = data[whole] & (0xFF << rest) & 0xFF if whole < len(data) else 0
-    full = length // 8
-    head = value.to_bytes(full + 1, "little")
-    head = head[:full] + bytes([head[full] | first])
-    return head + data[whole + 1 :], int(with_literal)
-
-
-def _kraft_chunk(bits: int) -> int:
-    """Kraft sum (in 1/128ths) of four 3-bit code lengths."""
-    total = 0
-    for i in range(4):
-        length = (bits >> (3 * i)) & 7
-        if length:
-            total += 1 << (7 - length)
-    return total
-
-
-_KRAFT = tuple(_kraft_chunk(bits) for bits in range(1 << 12))
-
-
-def _complete_code(bits: int, count: int) -> bool:
-    """Whether the first ``count`` 3-bit code lengths of ``bits`` form a complete prefix code
-    (zlib refuses any other code length code)."""
-    bits &= (1 << (3 * count)) - 1
-    total = 0
-    while bits:
-        total += _KRAFT[bits & 0xFFF]
-        bits >>= 12
-    return total == 128
-
-
-def _candidates(data: bytes, limit: int) -> Iterator[int]:
-    """Bit positions in ``data[:limit]`` where a deflate block header could begin: a dynamic
-    Huffman block (not the last) with legal counts and a complete code length code, or a
-    stored block whose length checks."""
-    end = min(limit, len(data) - 12)
-    for byte in range(max(0, end)):
-        window = int.from_bytes(data[byte : byte + 12], "little")
-        for shift in range(8):
-            bits = window >> shift
-            head = bits & 7
-            if head == 4:  # BFINAL 0, BTYPE 2 (dynamic)
-                if (bits >> 3) & 31 > 29 or (bits >> 8) & 31 > 29:
-                    continue
-                count = ((bits >> 13) & 15) + 4
-                if _complete_code(bits >> 17, count):
-                    yield byte * 8 + shift
-            elif head == 0 and shift <= 5:  # BFINAL 0, BTYPE 0 (stored): LEN, ~LEN next byte
-                length, check = (window >> 8) & 0xFFFF, (window >> 24) & 0xFFFF
-                if length ^ check == 0xFFFF:
-                    yield byte * 8 + shift
-
-
-def _decode(data: bytes, bit: int, filler: int) -> bytes | None:
-    """Inflate ``data`` from its bit ``bit`` to its end, the unknown window before it made of
-    ``filler`` bytes; ``None`` unless that is a valid deflate stream ending in the last byte."""
-    stream, skip = _aligned(data, bit, filler)
-    inflater = zlib.decompressobj(-15, zdict=_ZEROS if filler == 0 else _ONES)
-    try:
-        out = inflater.decompress(stream)
-    except zlib.error:
-        return None
-    if not inflater.eof or inflater.unused_data:
-        return None
-    return out[skip:]
-
-
-def _plausible(data: bytes, bit: int) -> bool:
-    """Whether inflating from bit ``bit`` of ``data`` goes without error for its first 4 KiB
-    (a reference behind the start is expected: the window is unknown)."""
-    probe, _ = _aligned(data[: bit // 8 + 4096], bit, 0)
-    try:
-        zlib.decompressobj(-15).decompress(probe)
-    except zlib.error as e:
-        if "too far back" not in str(e):
-            return False
-        try:
-            zlib.decompressobj(-15, zdict=_ZEROS).decompress(probe)
-        except zlib.error:
-            return False
-    return True
-
-
-def find_tail(compressed: bytes, *, file_size: int, search: int) -> TailDecode | None:
-    """Decode the end of a deflate stream from its middle: ``compressed`` is the stream from
-    some byte to its very end; ``file_size`` its whole inflated size. ``None`` when no block
-    boundary in the first ``search`` bytes leads to a valid decode."""
-    for bit in _candidates(compressed, search):
-        if not _plausible(compressed, bit):
-            continue
-        zeros = _decode(compressed, bit, 0)
-        if zeros is None or len(zeros) > file_size:
-            continue
-        ones = _decode(compressed, bit, 0xFF)
-        if ones is None or len(ones) != len(zeros):
-            continue
-        return TailDecode(bit, file_size - len(zeros), zeros, ones)
-    return None
-
-
-class _Tail:
-    """The member's content from some point to its end."""
+class _Middle:
+    """Pieces of the member's content inflated from the middle of its stream: a window around
+    PT_DYNAMIC, and the tail to the member's end."""
 
     def __init__(self, remote: RangedFile, member: Member, options: SparseOptions) -> None:
         self._remote = remote
         self._member = member
         self._options = options
-        self.decode: TailDecode | None = None
-        self.compressed_start = member.compressed_size
+        self.tail: Decoded | None = None
+        #: Where the tail's first block starts in the compressed stream.
+        self._tail_from = member.compressed_size
+        self.window: Decoded | None = None
+        self.window_tried = False
 
     @property
-    def start(self) -> int:
-        return self._member.file_size if self.decode is None else self.decode.start
+    def pieces(self) -> list[Decoded]:
+        return [p for p in (self.window, self.tail) if p is not None]
+
+    @property
+    def tail_start(self) -> int:
+        return self._member.file_size if self.tail is None else self.tail.start
+
+    def _compressed(self, start: int, end: int) -> bytes:
+        member = self._member
+        self._remote.fetch([(member.data_offset + start, end - start)])
+        return self._remote.pread(member.data_offset + start, end - start)
+
+    def _estimate(self, offset: int) -> int:
+        """The compressed offset of uncompressed ``offset``: by the ratio of the stream's end
+        when a tail was inflated (code compresses worse than the symbol tables or data that
+        follow PT_DYNAMIC: the end's ratio places it better than the average), else the
+        average's."""
+        member, tail = self._member, self.tail
+        if tail is None or offset >= tail.start:
+            return member.compressed_size * offset // max(1, member.file_size)
+        ratio = (member.compressed_size - self._tail_from) / max(1, len(tail.zeros))
+        return max(0, self._tail_from - int((tail.start - offset) * ratio))
+
+    def calibrate(self, floor: int) -> None:
+        """Inflate the stream's last bytes (a short tail), for :meth:`_estimate`."""
+        size = self._member.compressed_size
+        start = max(floor, size - _CALIBRATION)
+        found = find_tail(self._compressed(start, size), file_size=self._member.file_size,
+                          search=self._options.search)  # fmt: skip
+        if found is not None and (self.tail is None or found.start < self.tail.start):
+            self.tail = found
+            self._tail_from = start + found.bit // 8
 
     def cover(self, offset: int, floor: int) -> bool:
-        """Decode from a block boundary before ``offset`` (uncompressed), searching from a
-        compressed offset estimated from the member's compression ratio and moving back (the
-        searched part doubling) until one covers it, but never before ``floor`` (compressed
-        bytes the head has read: from there, the head is cheaper). False when none does."""
-        member = self._member
-        guess = member.compressed_size * offset // max(1, member.file_size)
-        behind = member.compressed_size - guess + member.compressed_size // 20 + 64 * 1024
+        """Inflate to the end from a block boundary before ``offset`` (uncompressed), searching
+        from an estimated compressed offset and moving back (the searched part doubling) until
+        one covers it, never before ``floor`` (compressed bytes the head has read: from there,
+        the head is cheaper). False when none does."""
+        size = self._member.compressed_size
+        behind = size - self._estimate(offset) + size // 50 + _ROOM
         while True:
-            start = max(floor, member.compressed_size - behind)
-            self._decode_from(start)
-            if self.decode is not None and self.decode.start <= offset:
+            start = max(floor, size - behind)
+            found = find_tail(self._compressed(start, size), file_size=self._member.file_size,
+                              search=self._options.search)  # fmt: skip
+            if found is not None and (self.tail is None or found.start < self.tail.start):
+                self.tail = found
+                self._tail_from = start + found.bit // 8
+            if self.tail is not None and self.tail.start <= offset:
                 return True
             if start == floor:
                 return False
             behind *= 2
 
-    def _decode_from(self, start: int) -> None:
-        member = self._member
-        self._remote.fetch([(member.data_offset + start, member.compressed_size - start)])
-        compressed = self._remote.pread(member.data_offset + start, member.compressed_size - start)
-        found = find_tail(compressed, file_size=member.file_size, search=self._options.search)
-        self.compressed_start = start
-        if found is not None:
-            self.decode = found
+    def find_dynamic(self, elf: ElfFile, floor: int) -> bool:
+        """A window around PT_DYNAMIC, placed by the dynamic section's own testimony (see the
+        module docstring); False when the window does not place itself (no DT_PLTGOT entry
+        pointing at a slot holding the dynamic section's address, or more than one)."""
+        self.window_tried = True
+        dynamic = next((s for s in elf.segments if s.p_type == _PT_DYNAMIC), None)
+        if dynamic is None:
+            return False
+        if self.tail is None:
+            self.calibrate(floor)
+        if self.tail is not None and self.tail.start <= dynamic.offset:
+            return True  # the short tail holds it already
+        size = self._member.compressed_size
+        at = self._estimate(dynamic.offset)
+        slack = (size - at) // 3 + _ROOM
+        start = max(floor, at - slack)
+        end = min(size, self._estimate(dynamic.offset + dynamic.filesz) + slack)
+        found = find_window(self._compressed(start, end), search=self._options.search)
+        placed = _place(found, elf, dynamic.offset, dynamic.filesz) if found else None
+        if found is None or placed is None:
+            return False
+        self.window = replace(found, start=placed)
+        return True
 
 
-# --- the ELF reader on a file made of pieces -------------------------------------------------
+def _place(found: Decoded, elf: ElfFile, offset: int, length: int) -> int | None:
+    """Where ``found`` starts in the file, if exactly one placement puts a dynamic section of
+    ``length`` bytes at ``offset`` whose DT_PLTGOT slot holds that section's own address."""
+    wide = elf.header.elf_class == ElfClass.ELF64
+    order = "<" if elf.header.data == ElfData.LSB else ">"
+    entry = struct.Struct(order + ("qQ" if wide else "iI"))
+    dynamic = next(s for s in elf.segments if s.p_type == _PT_DYNAMIC)
+    marker = struct.pack(order + ("Q" if wide else "I"), dynamic.vaddr)
+    tag = struct.pack(order + ("q" if wide else "i"), _DT_PLTGOT)
+    loads = [s for s in elf.segments if s.p_type == _PT_LOAD]
+    data = found.zeros
+    places: set[int] = set()
+    q = data.find(tag)
+    while q >= 0:
+        target = None
+        if found.known(q, q + entry.size):
+            target = _file_offset(entry.unpack_from(data, q)[1], loads)
+        for index in range(length // entry.size) if target is not None else ():
+            assert target is not None
+            j = q - index * entry.size  # the dynamic section's start, if q is its entry
+            p = j + target - offset  # then the slot DT_PLTGOT points to
+            if j < 0:
+                break
+            holds = p >= 0 and data[p : p + len(marker)] == marker
+            known = holds and found.known(p, p + len(marker))
+            if known and _tags_known(found.known, j, length, entry, data[j : j + length]):
+                places.add(offset - j)
+        q = data.find(tag, q + 1)
+    return places.pop() if len(places) == 1 else None
 
 
-class _Pieces:
-    """A file of ``size`` bytes: the head, then filler, then the tail (its decode for this
-    filler), read forward as the ELF stream reader reads."""
+def _file_offset(address: int, loads: Sequence[Segment]) -> int | None:
+    for load in loads:
+        if load.vaddr <= address < load.vaddr + load.filesz:
+            return address - load.vaddr + load.offset
+    return None
 
-    def __init__(self, size: int, head: bytes, tail_start: int, tail: bytes, filler: int) -> None:
+
+def _tags_known(
+    known: Callable[[int, int], bool], offset: int, length: int, entry: struct.Struct, raw: bytes
+) -> bool:
+    """Whether ``raw`` (``length`` bytes at ``offset``) reads as a dynamic section whose tags
+    are all known up to its DT_NULL: tags of the ranges ELF defines, the string and symbol
+    tables named. Its values may be partly unknown: the two fillers read differently wherever
+    a value is used. (An unknown tag could read as DT_NULL with one filler and as an ignored
+    tag with the other: both would drop that entry.)"""
+    half = entry.size // 2
+    tags = []
+    for at, (tag, _) in enumerate(entry.iter_unpack(raw[: length - length % entry.size])):
+        if not known(offset + at * entry.size, offset + at * entry.size + half):
+            return False
+        tags.append(tag)
+        if tag == 0:
+            break
+    if not tags or tags[-1] != 0 or not {_DT_STRTAB, 6} <= set(tags):
+        return False
+    return all(0 < t <= 0x30 or 0x6000000D <= t <= 0x7FFFFFFF for t in tags[:-1])
+
+
+class _File:
+    """A file of ``size`` bytes made of the head, pieces, and filler between them (the
+    pieces' decodes for this filler), read forward as the ELF stream reader reads."""
+
+    def __init__(self, size: int, head: bytes, pieces: list[Decoded], filler: int) -> None:
         self._size = size
         self._head = head
-        self._tail_start = max(tail_start, len(head))
-        self._tail = memoryview(tail)[self._tail_start - tail_start :]
+        self._pieces = sorted(pieces, key=lambda p: p.start)
         self._filler = filler
         self._pos = 0
+
+    def _at(self, pos: int, end: int) -> bytes:
+        """Bytes from ``pos`` up to ``end`` or the next change of source."""
+        if pos < len(self._head):
+            return self._head[pos : min(end, len(self._head))]
+        for piece in self._pieces:
+            if piece.start <= pos < piece.end:
+                data = piece.zeros if self._filler == 0 else piece.ones
+                return data[pos - piece.start : min(end, piece.end) - piece.start]
+        later = [p.start for p in self._pieces if p.start > pos]
+        return bytes([self._filler]) * (min([end, *later]) - pos)
 
     def read(self, size: int = -1, /) -> bytes:
         end = self._size if size < 0 else min(self._size, self._pos + size)
         parts = []
-        pos = self._pos
-        if pos < len(self._head) and pos < end:
-            part = self._head[pos : min(end, len(self._head))]
+        while self._pos < end:
+            part = self._at(self._pos, end)
             parts.append(bytes(part))
-            pos += len(part)
-        if pos < self._tail_start and pos < end:
-            gap = min(end, self._tail_start) - pos
-            parts.append(bytes([self._filler]) * gap)
-            pos += gap
-        if pos < end:
-            parts.append(bytes(self._tail[pos - self._tail_start : end - self._tail_start]))
-            pos = end
-        self._pos = pos
+            self._pos += len(part)
         return b"".join(parts)
 
 
-def _parse(member: Member, head: bytes, tail: _Tail, filler: int) -> ElfFile | InvalidElfError:
-    decode = tail.decode
-    known = (decode.zeros if filler == 0 else decode.ones) if decode is not None else b""
-    start = decode.start if decode is not None else member.file_size
-
-    def stream() -> ByteStream:
-        return _Pieces(member.file_size, head, start, known, filler)
-
-    try:
-        return read_elf_stream(stream(), size=member.file_size, name=member.name, reopen=stream)
-    except InvalidElfError as e:
-        return e
-
-
-#: Segments whose bytes the ELF reader uses as they are: they must be read, not guessed.
-_STRUCTURAL = frozenset(
-    {int(SegmentType.DYNAMIC), int(SegmentType.INTERP), int(SegmentType.NOTE), 0x6474E553}
-)  # PT_GNU_PROPERTY
-_TABLE_ROOM = 64 * 1024
-
-
 class _Parts:
-    """What has been read of one member: the head and the tail, and what is known."""
+    """What has been read of one member, and what is known."""
 
-    def __init__(self, head: _Head, tail: _Tail, options: SparseOptions) -> None:
+    def __init__(self, head: _Head, middle: _Middle, options: SparseOptions) -> None:
         self.head = head
-        self.tail = tail
+        self.middle = middle
         self.options = options
         self.member = head.member
 
     def known(self, start: int, end: int) -> bool:
-        """Whether every byte of [start, end) has been read (in the tail: decoded the same
-        with either window)."""
+        """Whether every byte of [start, end) has been read (in a piece inflated from the
+        middle: decoded the same with either window)."""
         start = max(start, len(self.head.data))
-        if start >= end:
-            return True
-        decode = self.tail.decode
-        if decode is None or start < decode.start:
-            return False
-        a, b = start - decode.start, end - decode.start
-        return decode.zeros[a:b] == decode.ones[a:b]
+        return start >= end or any(p.known(start, end) for p in self.middle.pieces)
 
-    def reach(self, regions: list[tuple[int, int]]) -> bool:
-        """Read the ``(start, end)`` regions: each by the head or by the tail, whichever reads
-        less (estimated by position: the compression ratio is about even); the head once to
-        the furthest, the tail once from the earliest. False when the tail cannot be found."""
+    def bytes(self, start: int, end: int) -> bytes:
+        """Bytes read (as the zero-window decode has them where they are not known)."""
+        if end <= len(self.head.data):
+            return bytes(self.head.data[start:end])
+        piece = next(p for p in self.middle.pieces if p.start <= start and end <= p.end)
+        return piece.zeros[start - piece.start : end - piece.start]
+
+    def reach(self, regions: list[tuple[int, int]], elf: ElfFile) -> bool:
+        """Read the ``(start, end)`` regions: each by the head or from the middle, whichever
+        reads less (by position: the ratio is about even); from the middle, a window around
+        PT_DYNAMIC first, the tail otherwise. False when nothing more can be found."""
         head_end = tail_from = None
+        tail_start = self.middle.tail_start
         for start, end in regions:
-            if start < len(self.head.data) or end - len(self.head.data) <= self.tail.start - start:
+            if start < len(self.head.data) or end - len(self.head.data) <= tail_start - start:
                 head_end = max(end, head_end or 0)
             else:
                 tail_from = min(start, tail_from if tail_from is not None else start)
@@ -408,12 +352,44 @@ class _Parts:
             self.head.extend(head_end)
         if tail_from is None:
             return True
-        return self.tail.cover(
-            max(len(self.head.data), tail_from - _TABLE_ROOM), self.head.consumed
-        )
+        if not self.middle.window_tried and self.middle.find_dynamic(elf, self.head.consumed):
+            return True
+        lead = _ROOM
+        if tail_start <= tail_from:  # in the tail, but copied from before it: start further back
+            lead = 2 * (tail_from - tail_start)
+        target = max(len(self.head.data), tail_from - lead)
+        return self.middle.cover(target, self.head.consumed)
 
     def parse(self, filler: int) -> ElfFile | InvalidElfError:
-        return _parse(self.member, bytes(self.head.data), self.tail, filler)
+        member, head, pieces = self.member, bytes(self.head.data), self.middle.pieces
+
+        def stream() -> ByteStream:
+            return _File(member.file_size, head, pieces, filler)
+
+        try:
+            return read_elf_stream(stream(), size=member.file_size, name=member.name,
+                                   reopen=stream)  # fmt: skip
+        except InvalidElfError as e:
+            return e
+
+
+def _read(parts: _Parts, elf: ElfFile, start: int, end: int) -> bool:
+    """Whether a structural segment is read enough: PT_DYNAMIC's tags (see
+    :func:`_tags_known`), every byte of the others."""
+    dynamic = next((s for s in elf.segments if s.p_type == _PT_DYNAMIC), None)
+    if dynamic is None or start != dynamic.offset:
+        return parts.known(start, end)
+    if parts.known(start, end):
+        return True
+    piece = next((p for p in parts.middle.pieces if p.start <= start and end <= p.end), None)
+    if piece is None:
+        return False
+    wide = elf.header.elf_class == ElfClass.ELF64
+    entry = struct.Struct(
+        ("<" if elf.header.data == ElfData.LSB else ">") + ("qQ" if wide else "iI")
+    )
+    raw = piece.zeros[start - piece.start : end - piece.start]
+    return _tags_known(piece.known, start, end - start, entry, raw)
 
 
 def _structural(elf: ElfFile, size: int) -> list[tuple[int, int]]:
@@ -428,11 +404,11 @@ def _table_regions(elf: ElfFile, parts: _Parts, room: int) -> list[tuple[int, in
     """Where the tables PT_DYNAMIC points to lie (it is known by now), by the ELF stream
     reader's own rule: each from its start to the next table's start or its segment's end,
     the string table to DT_STRSZ; the version tables, whose size the entries do not give,
-    ``room`` bytes (doubled each time the facts still depend on bytes not read)."""
+    ``room`` bytes (more each time the facts still depend on bytes not read)."""
     dynamic = next((s for s in elf.segments if s.p_type == _PT_DYNAMIC), None)
     if dynamic is None:
         return []
-    raw = _bytes(parts, dynamic.offset, dynamic.offset + dynamic.filesz)
+    raw = parts.bytes(dynamic.offset, dynamic.offset + dynamic.filesz)
     wide = elf.header.elf_class == ElfClass.ELF64
     order = "<" if elf.header.data == ElfData.LSB else ">"
     entry = struct.Struct(order + ("qQ" if wide else "iI"))
@@ -462,31 +438,24 @@ def _table_regions(elf: ElfFile, parts: _Parts, room: int) -> list[tuple[int, in
     return regions
 
 
-def _bytes(parts: _Parts, start: int, end: int) -> bytes:
-    head = parts.head.data
-    if end <= len(head):
-        return bytes(head[start:end])
-    decode = parts.tail.decode
-    assert decode is not None
-    return decode.zeros[start - decode.start : end - decode.start]
-
-
 def read_elf_sparse(
     archive: WheelArchive, member: Member, remote: RangedFile, options: SparseOptions
 ) -> ElfFile:
     """The facts of a big ELF member, reading only what they depend on (see the module
     docstring); the same facts the audit gets streaming the whole member."""
-    parts = _Parts(_Head(remote, member, str(archive.path)), _Tail(remote, member, options),
-                   options)  # fmt: skip
-    parts.head.extend(options.first_head)
+    head = _Head(remote, member, str(archive.path))
+    parts = _Parts(head, _Middle(remote, member, options), options)
+    head.extend(options.first_head)
     room = options.table_room
     for _ in range(options.rounds):
-        if parts.head.done or len(parts.head.data) >= parts.tail.start:
+        if head.done or len(head.data) >= parts.middle.tail_start:
             break
         answer = _answer(parts, room)
         if isinstance(answer, ElfFile):
-            logger.debug("%s: read %d + %d of %d bytes", member.name, len(parts.head.data),
-                         member.file_size - parts.tail.start, member.file_size)  # fmt: skip
+            logger.debug("%s: read %d bytes from the start, %s from the middle, of %d",
+                         member.name, len(head.data),
+                         [(p.start, len(p.zeros)) for p in parts.middle.pieces],
+                         member.file_size)  # fmt: skip
             return answer
         if answer is None:  # the facts depend on bytes not read: read further
             room *= 4
@@ -504,12 +473,12 @@ def _answer(parts: _Parts, room: int) -> ElfFile | bool | None:
         parts.head.extend(max(4 * len(parts.head.data), parts.options.first_head))
         return True
     size = parts.member.file_size
-    missing = [r for r in _structural(zeros, size) if not parts.known(*r)]
+    missing = [r for r in _structural(zeros, size) if not _read(parts, zeros, *r)]
     if missing:
-        return parts.reach(missing)
+        return parts.reach(missing, zeros)
     missing = [r for r in _table_regions(zeros, parts, room) if not parts.known(*r)]
     if missing:
-        return parts.reach(missing)
+        return parts.reach(missing, zeros)
     if zeros == parts.parse(0xFF):
         return zeros
     return None
