@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from manywheel.elf import read_elf_stream
 from manywheel.errors import InvalidElfError, InvalidWheelError
 from manywheel.survey import RangedFile, TransportConfig, UrlTransport
-from manywheel.survey.inflate import _ALIGN, _fixed_blocks, find_tail
+from manywheel.survey.inflate import _ALIGN, _fixed_blocks, find_tail, find_window
 from manywheel.survey.sparse import SparseOptions, read_elf_sparse
 from manywheel.wheel import Member, WheelArchive
 from tests.survey.audits import MISLABELLED
@@ -79,6 +79,30 @@ def test_what_a_tail_decode_knows_is_true(
     known = [i for i, (a, b) in enumerate(zip(found.zeros, found.ones, strict=True)) if a == b]
     assert all(found.zeros[i] == real[i] for i in known)
     assert len(known) > len(real) // 2 or len(real) < 64 * 1024
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 2**32), level=st.integers(1, 9), cut=st.floats(0.05, 0.8))
+def test_what_a_window_decode_knows_is_true_somewhere(seed: int, level: int, cut: float) -> None:
+    """A window decode does not know where it lies: its known bytes must all be the stream's
+    content at one offset (found here by a long known run, unique in the data)."""
+    data = _content(random.Random(seed), 300_000) + random.Random(seed).randbytes(50_000)
+    deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
+    compressed = deflater.compress(data) + deflater.flush()
+    start = int(len(compressed) * cut)
+    found = find_window(compressed[start : start + 60_000], search=32 * 1024)
+    if found is None:
+        return
+    runs = [i for i in range(0, len(found.zeros) - 64, 64)
+            if found.zeros[i : i + 64] == found.ones[i : i + 64]]  # fmt: skip
+    anchors = [(i, data.find(found.zeros[i : i + 64])) for i in runs]
+    anchors = [(i, at) for i, at in anchors if at >= 0 and data.count(found.zeros[i : i + 64]) == 1]
+    if not anchors:
+        return
+    i, at = anchors[0]
+    offset = at - i
+    known = [k for k in range(len(found.zeros)) if found.zeros[k] == found.ones[k]]
+    assert all(data[offset + k] == found.zeros[k] for k in known)
 
 
 def test_tails_are_found_in_streams_of_every_strategy() -> None:

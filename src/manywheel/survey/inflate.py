@@ -173,33 +173,78 @@ def _plausible(data: bytes, bit: int) -> bool:
     return True
 
 
-def find_tail(compressed: bytes, *, file_size: int, search: int) -> Decoded | None:
-    """Decode the end of a deflate stream from its middle: ``compressed`` is the stream from
-    some byte to its very end; ``file_size`` its whole inflated size. ``None`` when no block
-    boundary in the first ``search`` bytes leads to a valid decode."""
+def _decodes(
+    compressed: bytes, search: int, *, to_the_end: bool, dynamic_only: bool
+) -> Iterator[tuple[int, bytes, bytes]]:
+    """(bit, zeros, ones) for each block boundary candidate in the first ``search`` bytes whose
+    decode is valid (to the end of ``compressed`` with ``to_the_end``)."""
     for bit in _candidates(compressed, search):
+        header = int.from_bytes(compressed[bit // 8 : bit // 8 + 2], "little") >> (bit % 8)
+        if dynamic_only and header & 0b110 == 0:
+            continue  # a stored block "decodes" any bytes: too weak without an end to reach
         if not _plausible(compressed, bit):
             continue
-        zeros = _decode(compressed, bit, 0)
-        if zeros is None or len(zeros) > file_size:
+        zeros = _decode(compressed, bit, 0, to_the_end=to_the_end)
+        ones = _decode(compressed, bit, 0xFF, to_the_end=to_the_end) if zeros is not None else None
+        if zeros is not None and ones is not None and len(ones) == len(zeros):
+            yield bit, zeros, ones
+
+
+def _agree(earlier: tuple[int, bytes, bytes], later: tuple[int, bytes, bytes]) -> bool:
+    """Whether two decodes of the same stretch's end, from two block boundaries, say the same
+    wherever both know the byte: both are then the stream's content (a false boundary that
+    fell back in step with the stream would disagree before it did)."""
+    _, zeros, ones = earlier
+    _, later_zeros, later_ones = later
+    n = len(later_zeros)
+    if n > len(zeros):
+        return False
+    zeros, ones = zeros[len(zeros) - n :], ones[len(ones) - n :]
+    step = 4096
+    for at in range(0, n, step):
+        a0, a1 = zeros[at : at + step], ones[at : at + step]
+        b0, b1 = later_zeros[at : at + step], later_ones[at : at + step]
+        if a0 in (b0, b1) or a1 == b0:
             continue
-        ones = _decode(compressed, bit, 0xFF)
-        if ones is None or len(ones) != len(zeros):
-            continue
-        return Decoded(bit, file_size - len(zeros), zeros, ones)
+        for x0, x1, y0, y1 in zip(a0, a1, b0, b1, strict=True):
+            if x0 == x1 and y0 == y1 and x0 != y0:
+                return False
+    return True
+
+
+def _confirmed(decodes: Iterator[tuple[int, bytes, bytes]]) -> tuple[int, bytes, bytes] | None:
+    """The first decode that the next one agrees with (see :func:`_agree`), cut to where the
+    next one starts: its bytes from there are trusted, its first block is not."""
+    earlier = next(decodes, None)
+    for later in decodes:
+        if earlier is not None and _agree(earlier, later):
+            _, zeros, ones = earlier
+            n = len(later[1])
+            return later[0], zeros[len(zeros) - n :], ones[len(ones) - n :]
+        earlier = later
     return None
+
+
+def find_tail(compressed: bytes, *, file_size: int, search: int) -> Decoded | None:
+    """Decode the end of a deflate stream from its middle: ``compressed`` is the stream from
+    some byte to its very end; ``file_size`` its whole inflated size. The content from the
+    second block boundary in the first ``search`` bytes that gives a valid decode to the last
+    byte, confirmed by the first (see :func:`_confirmed`); ``None`` when there is none."""
+    valid = _decodes(compressed, search, to_the_end=True, dynamic_only=False)
+    found = _confirmed(d for d in valid if len(d[1]) <= file_size)
+    if found is None:
+        return None
+    bit, zeros, ones = found
+    return Decoded(bit, file_size - len(zeros), zeros, ones)
 
 
 def find_window(compressed: bytes, *, search: int) -> Decoded | None:
     """Decode a stretch of a deflate stream from its middle to wherever ``compressed`` ends,
-    from the first block boundary in its first ``search`` bytes that inflates without error.
-    Where the stretch lies in the file is not known: ``start`` is 0 (the caller places it)."""
-    for bit in _candidates(compressed, search):
-        if not _plausible(compressed, bit):
-            continue
-        zeros = _decode(compressed, bit, 0, to_the_end=False)
-        ones = _decode(compressed, bit, 0xFF, to_the_end=False) if zeros is not None else None
-        if zeros is None or ones is None or len(ones) != len(zeros):
-            continue
-        return Decoded(bit, 0, zeros, ones)
-    return None
+    from the second block boundary in its first ``search`` bytes, confirmed by the first (only
+    dynamic-Huffman blocks: with no end to reach, a stored block proves nothing). Where the
+    stretch lies in the file is not known: ``start`` is 0 (the caller places it)."""
+    found = _confirmed(_decodes(compressed, search, to_the_end=False, dynamic_only=True))
+    if found is None:
+        return None
+    bit, zeros, ones = found
+    return Decoded(bit, 0, zeros, ones)

@@ -65,8 +65,10 @@ _STRUCTURAL = frozenset(
     {int(SegmentType.DYNAMIC), int(SegmentType.INTERP), int(SegmentType.NOTE), 0x6474E553}
 )  # PT_GNU_PROPERTY
 _ROOM = 64 * 1024
-#: Compressed bytes at the stream's end inflated to learn the end's compression ratio.
+#: Compressed bytes at the stream's end inflated to learn the end's compression ratio, for
+#: members over 16 times that (for smaller ones, the average ratio is estimate enough).
 _CALIBRATION = 128 * 1024
+_CALIBRATE_OVER = 16 * _CALIBRATION
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,7 +209,7 @@ class _Middle:
         dynamic = next((s for s in elf.segments if s.p_type == _PT_DYNAMIC), None)
         if dynamic is None:
             return False
-        if self.tail is None:
+        if self.tail is None and self._member.compressed_size > _CALIBRATE_OVER:
             self.calibrate(floor)
         if self.tail is not None and self.tail.start <= dynamic.offset:
             return True  # the short tail holds it already
@@ -323,6 +325,8 @@ class _Parts:
         self.middle = middle
         self.options = options
         self.member = head.member
+        #: The last facts read with zero filler: where the segments lie, once the headers are.
+        self.layout: ElfFile | None = None
 
     def known(self, start: int, end: int) -> bool:
         """Whether every byte of [start, end) has been read (in a piece inflated from the
@@ -337,7 +341,7 @@ class _Parts:
         piece = next(p for p in self.middle.pieces if p.start <= start and end <= p.end)
         return piece.zeros[start - piece.start : end - piece.start]
 
-    def reach(self, regions: list[tuple[int, int]], elf: ElfFile) -> bool:
+    def reach(self, regions: list[tuple[int, int]], elf: ElfFile, *, further: bool = False) -> bool:
         """Read the ``(start, end)`` regions: each by the head or from the middle, whichever
         reads less (by position: the ratio is about even); from the middle, a window around
         PT_DYNAMIC first, the tail otherwise. False when nothing more can be found."""
@@ -352,11 +356,13 @@ class _Parts:
             self.head.extend(head_end)
         if tail_from is None:
             return True
-        if not self.middle.window_tried and self.middle.find_dynamic(elf, self.head.consumed):
+        tried = further or self.middle.window_tried
+        if not tried and self.middle.find_dynamic(elf, self.head.consumed):
             return True
         lead = _ROOM
-        if tail_start <= tail_from:  # in the tail, but copied from before it: start further back
-            lead = 2 * (tail_from - tail_start)
+        pieces = [p.start for p in self.middle.pieces if p.start <= tail_from]
+        if pieces:  # read, but copied from before the piece: from further back
+            lead = max(lead, 2 * (tail_from - max(pieces)))
         target = max(len(self.head.data), tail_from - lead)
         return self.middle.cover(target, self.head.consumed)
 
@@ -469,18 +475,28 @@ def _answer(parts: _Parts, room: int) -> ElfFile | bool | None:
     """The facts, once they do not depend on any byte not read; else read more (``True``),
     ask for more room (``None``) or give up (``False``)."""
     zeros = parts.parse(0)
-    if isinstance(zeros, InvalidElfError):  # the headers are not all read yet, say
+    if isinstance(zeros, ElfFile):
+        parts.layout = zeros
+    layout = parts.layout
+    if layout is None:  # the headers are not all read yet
         parts.head.extend(max(4 * len(parts.head.data), parts.options.first_head))
         return True
     size = parts.member.file_size
-    missing = [r for r in _structural(zeros, size) if not _read(parts, zeros, *r)]
+    missing = [r for r in _structural(layout, size) if not _read(parts, layout, *r)]
     if missing:
-        return parts.reach(missing, zeros)
-    missing = [r for r in _table_regions(zeros, parts, room) if not parts.known(*r)]
+        return parts.reach(missing, layout)
+    missing = [r for r in _table_regions(layout, parts, room) if not parts.known(*r)]
     if missing:
-        return parts.reach(missing, zeros)
+        return parts.reach(missing, layout)
+    unknown = [r for r in _structural(layout, size) if not parts.known(*r)]
+    if isinstance(zeros, InvalidElfError):
+        if unknown:  # PT_DYNAMIC's tags are read, some of its values not: read from further back
+            return parts.reach(unknown, layout, further=True)
+        return None
     if zeros == parts.parse(0xFF):
         return zeros
+    if unknown:
+        return parts.reach(unknown, layout, further=True)
     return None
 
 
