@@ -14,6 +14,8 @@ Run from the repository root: ``python -m benchmarks.bench_survey [--repeat N]
 3. The same audit over HTTP with range requests (loopback servers over the two local indexes):
    the bytes fetched against the wheels' sizes, for the wheels over 20 MB (target: <= 25%) and
    for all; how many records agree with the local audit; and the time.
+4. With ``--big``: every Linux platform wheel over 20 MB of the local indexes, the ones over
+   60 MB too (torch, the CUDA libraries...), audited over HTTP with ranges: the bytes fetched.
 """
 
 from __future__ import annotations
@@ -128,6 +130,30 @@ def http_bytes(local: dict[str, dict[str, Any]], work: Path) -> None:
               + (" (target <= 25%)" if low else ""), flush=True)  # fmt: skip
 
 
+def big_bytes() -> None:
+    """Every wheel over 20 MB, over HTTP with ranges, audited one by one."""
+    from manywheel.policy import load_policies
+    from manywheel.survey import AuditJob, AuditPlan, DistFile, run_audit_job
+
+    policies = load_policies()
+    fetched = total = 0
+    count = 0
+    for root in (PYPI, PYPI_MORE):
+        with serve(root) as server:
+            for path in sorted((root / "files").glob("*.whl")):
+                platforms = path.name[:-4].rsplit("-", 1)[-1]
+                if "linux" not in platforms or path.stat().st_size <= BIG:
+                    continue
+                url = f"{server.url}/files/{path.name}"
+                record = run_audit_job(AuditJob(DistFile(path.name, url), AuditPlan()), policies)
+                if record.error is None:
+                    fetched += record.bytes_fetched
+                    total += path.stat().st_size
+                    count += 1
+    print(f"bytes fetched with ranges, every wheel over 20 MB ({count}): {fetched / 1e6:.1f} MB "
+          f"of {total / 1e6:.1f} MB = {100 * fetched / max(total, 1):.1f}%", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of the coverage (best of)")
@@ -135,6 +161,7 @@ def main() -> None:
                         help="run auditwheel on every K-th wheel only (an estimate)")  # fmt: skip
     parser.add_argument("--skip-auditwheel", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--big", action="store_true", help="also every wheel over 60 MB (HTTP)")
     args = parser.parse_args()
     if not (PYPI / "simple").is_dir():
         raise SystemExit("the machine's local index (/opt/pypi) is absent")
@@ -144,6 +171,8 @@ def main() -> None:
         local = audit(_wheels(), args.auditwheel_sample, args.skip_auditwheel, Path(work))
         if not args.skip_http:
             http_bytes(local, Path(work))
+    if args.big:
+        big_bytes()
 
 
 if __name__ == "__main__":
