@@ -150,8 +150,9 @@ def big_bytes() -> None:
                     fetched += record.bytes_fetched
                     total += path.stat().st_size
                     count += 1
+    share = 100 * fetched / max(total, 1)
     print(f"bytes fetched with ranges, every wheel over 20 MB ({count}): {fetched / 1e6:.1f} MB "
-          f"of {total / 1e6:.1f} MB = {100 * fetched / max(total, 1):.1f}%", flush=True)  # fmt: skip
+          f"of {total / 1e6:.1f} MB = {share:.1f}%", flush=True)  # fmt: skip
 
 
 def main() -> None:
