@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "manywheel.cli.verify_command",
     "manywheel.cli.check_command",
     "manywheel.cli.upload_command",
+    "manywheel.cli.survey_command",
 )
 
 

@@ -17,6 +17,7 @@ from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
+from manywheel.wheel.source import FileReader, RangeReader
 from manywheel.wheel.stream import MemberReader, is_small
 from manywheel.wheel.tags import Retag, replaced_platforms, retag
 from manywheel.wheel.verify import (
@@ -54,6 +55,7 @@ __all__ = [
     "AbiKind",
     "Content",
     "EditedMember",
+    "FileReader",
     "Finding",
     "FindingKind",
     "HeaderMismatch",
@@ -63,6 +65,7 @@ __all__ = [
     "MemberReader",
     "MetadataIdentity",
     "PendingWheel",
+    "RangeReader",
     "Record",
     "RecordEntry",
     "Retag",

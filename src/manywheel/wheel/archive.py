@@ -1,8 +1,12 @@
 """``WheelArchive``: an open wheel. The central directory is read once when it opens, every
-member is checked for safety, and members are streamed one at a time on demand."""
+member is checked for safety, and members are streamed one at a time on demand.
+
+A local file is read through its descriptor; :meth:`WheelArchive.open_reader` reads any other
+:class:`~manywheel.wheel.source.RangeReader` (a remote file read by ranges) the same way."""
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 from collections.abc import Callable, Iterable
@@ -23,6 +27,7 @@ from manywheel.wheel.metadata import (
 )
 from manywheel.wheel.record import Record, parse_record
 from manywheel.wheel.safety import check_member
+from manywheel.wheel.source import FileReader, RangeReader
 from manywheel.wheel.stream import MemberReader, is_small, read_whole
 from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
 
@@ -55,7 +60,7 @@ class WheelArchive:
     def __init__(
         self,
         path: Path,
-        fd: int,
+        reader: RangeReader,
         filename: WheelFilename,
         members: tuple[Member, ...],
         mismatches: tuple[HeaderMismatch, ...],
@@ -64,7 +69,10 @@ class WheelArchive:
         self.filename = filename
         self.members = members
         self.header_mismatches = mismatches
-        self._fd = fd
+        self._reader = reader
+        #: Whether closing the archive closes the reader's descriptor (only :meth:`open`'s own).
+        self._owns_reader = False
+        self._closed = False
         self._by_name: dict[str, Member] = {}
         self._duplicates: set[str] = set()
         for member in members:
@@ -81,33 +89,47 @@ class WheelArchive:
         """Open and check ``path``: its filename, its zip structure, every member's name, type and
         encryption. Raises :class:`InvalidWheelError` or :class:`UnsafeWheelError`."""
         path = Path(path)
-        try:
-            filename = WheelFilename.parse(path.name)
-        except InvalidWheelError as e:
-            e.path = str(path)
-            raise
+        filename = _filename(path)
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            where = str(path)
-            members, mismatches = read_directory(fd, where)
-            for member in members:
-                check_member(member, path=where)
+            archive = cls._read(path, FileReader(fd), filename)
         except BaseException:
             os.close(fd)
             raise
+        archive._owns_reader = True
+        return archive
+
+    @classmethod
+    def open_reader(cls, reader: RangeReader, path: str | os.PathLike[str]) -> WheelArchive:
+        """Open and check the wheel ``reader`` reads, as :meth:`open` does a file; ``path``
+        names it (its last part is the wheel's filename). Closing the archive leaves the reader
+        alone."""
+        path = Path(path)
+        return cls._read(path, reader, _filename(path))
+
+    @classmethod
+    def _read(cls, path: Path, reader: RangeReader, filename: WheelFilename) -> WheelArchive:
+        where = str(path)
+        members, mismatches = read_directory(reader, where)
+        for member in members:
+            check_member(member, path=where)
         logger.debug("opened %s: %d members", path, len(members))
-        return cls(path, fd, filename, members, mismatches)
+        return cls(path, reader, filename, members, mismatches)
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        if not self._closed:
+            self._closed = True
+            if self._owns_reader and isinstance(self._reader, FileReader):
+                os.close(self._reader.fileno())
 
     def fileno(self) -> int:
-        """The read-only descriptor the archive reads through (for raw copies)."""
-        if self._fd < 0:
+        """The read-only descriptor the archive reads through (for raw copies); only for a
+        wheel opened from a local file."""
+        if self._closed:
             raise ValueError("the archive is closed")
-        return self._fd
+        if not isinstance(self._reader, FileReader):  # as io's streams without a descriptor
+            raise io.UnsupportedOperation(f"{self.path} is not read from a local file")
+        return self._reader.fileno()
 
     def __enter__(self) -> WheelArchive:
         return self
@@ -139,24 +161,24 @@ class WheelArchive:
     def open_member(self, member: str | Member) -> MemberReader:
         """A forward-only stream of the member's content (see :class:`MemberReader`). Reading it
         to its end records its sha256 digest on this archive (see :meth:`verified_digest`)."""
-        if self._fd < 0:
+        if self._closed:
             raise ValueError("the archive is closed")
         if isinstance(member, str):
             member = self.member(member)
-        return MemberReader(self._fd, member, str(self.path), self._remember)
+        return MemberReader(self._reader, member, str(self.path), self._remember)
 
     def read_member(self, member: str | Member) -> bytes:
         """The whole content of a member, in memory: meant for small members (those of
         :func:`~manywheel.wheel.stream.is_small` are read in one step). Records its digest, as
         reading a stream to its end does."""
-        if self._fd < 0:
+        if self._closed:
             raise ValueError("the archive is closed")
         if isinstance(member, str):
             member = self.member(member)
         if not is_small(member):
             with self.open_member(member) as stream:
                 return stream.readall()
-        data, digest = read_whole(self._fd, member, str(self.path))
+        data, digest = read_whole(self._reader, member, str(self.path))
         self._digests[member.name] = digest
         return data
 
@@ -242,6 +264,14 @@ class WheelArchive:
         """RECORD.jws / RECORD.p7s members present (their signatures are not checked)."""
         names = (f"{self.dist_info}/{n}" for n in SIGNATURE_NAMES)
         return tuple(n for n in names if n in self)
+
+
+def _filename(path: Path) -> WheelFilename:
+    try:
+        return WheelFilename.parse(path.name)
+    except InvalidWheelError as e:
+        e.path = str(path)
+        raise
 
 
 def _batches(members: list[Member]) -> list[list[Member]]:

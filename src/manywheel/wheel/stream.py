@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import queue
 import threading
 import zlib
@@ -24,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
+from manywheel.wheel.source import RangeReader
 from manywheel.wheel.zipformat import Member, Method
 
 __all__ = [
@@ -107,12 +107,12 @@ def _check_method(member: Member, path: str) -> None:
         )
 
 
-def read_whole(fd: int, member: Member, path: str) -> tuple[bytes, bytes]:
+def read_whole(reader: RangeReader, member: Member, path: str) -> tuple[bytes, bytes]:
     """The content of a small member (see :func:`is_small`) and its sha256 digest, read with one
     pread and one inflate call, with every check :class:`MemberReader` makes: the cheap way
     through the thousands of small files of a big wheel."""
     _check_method(member, path)
-    raw = os.pread(fd, member.compressed_size, member.data_offset)
+    raw = reader.pread(member.data_offset, member.compressed_size)
     if len(raw) != member.compressed_size:
         raise InvalidWheelError("truncated member data", path=path, member=member.name)
     z = inflate_module()
@@ -171,14 +171,14 @@ class MemberReader(io.RawIOBase):
 
     def __init__(
         self,
-        fd: int,
+        reader: RangeReader,
         member: Member,
         path: str,
         on_complete: Callable[[Member, bytes], None] | None = None,
     ) -> None:
         super().__init__()
         _check_method(member, path)
-        self._fd = fd
+        self._reader = reader
         self._member = member
         self._path = path
         self._on_complete = on_complete
@@ -258,7 +258,7 @@ class MemberReader(io.RawIOBase):
 
     def _raw(self, size: int) -> bytes:
         size = min(size, self._end - self._pos)
-        data = os.pread(self._fd, size, self._pos) if size else b""
+        data = self._reader.pread(self._pos, size) if size else b""
         if len(data) != size:
             raise self._error("truncated member data")
         self._pos += size
@@ -266,7 +266,7 @@ class MemberReader(io.RawIOBase):
 
     def _whole(self) -> bytes:
         """The whole content of a small member not read yet (see :func:`read_whole`)."""
-        out, digest = read_whole(self._fd, self._member, self._path)
+        out, digest = read_whole(self._reader, self._member, self._path)
         self._pos = self._end
         self._produced = len(out)
         self._digest = digest

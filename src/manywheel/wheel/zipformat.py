@@ -1,16 +1,16 @@
 """The zip container as wheels use it, read from a file descriptor: the end of central directory
 record (zip64 too), central directory entries and the local header each one points at.
 
-Parsing only: no decompression here. Everything is read with ``os.pread`` so several member
-streams can share one descriptor. Structural impossibilities (truncation, out-of-range offsets,
-overlapping members, multi-disk archives) raise; differences between a central directory entry and
-its local header are returned as data so ``verify`` can report them.
+Parsing only: no decompression here. Everything is read through a
+:class:`~manywheel.wheel.source.RangeReader` (``os.pread`` on a descriptor for a local file) so
+several member streams can share one file. Structural impossibilities (truncation, out-of-range
+offsets, overlapping members, multi-disk archives) raise; differences between a central
+directory entry and its local header are returned as data so ``verify`` can report them.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import struct
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +18,7 @@ from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
+from manywheel.wheel.source import RangeReader
 
 __all__ = [
     "CENTRAL",
@@ -135,36 +136,36 @@ class _End:
     cd_end: int
 
 
-def _pread(fd: int, size: int, offset: int, path: str) -> bytes:
-    data = os.pread(fd, size, offset)
+def _pread(reader: RangeReader, size: int, offset: int, path: str) -> bytes:
+    data = reader.pread(offset, size)
     if len(data) != size:
         raise InvalidWheelError("truncated zip file", path=path, offset=offset)
     return data
 
 
-def _find_end(fd: int, file_size: int, path: str) -> _End:
+def _find_end(reader: RangeReader, file_size: int, path: str) -> _End:
     tail_size = min(file_size, EOCD.size + _MAX_COMMENT)
-    tail = _pread(fd, tail_size, file_size - tail_size, path)
+    tail = _pread(reader, tail_size, file_size - tail_size, path)
     pos = tail.rfind(b"PK\x05\x06")
     while pos >= 0:
         if pos + EOCD.size <= tail_size:
             fields = EOCD.unpack_from(tail, pos)
             if pos + EOCD.size + fields[7] == tail_size:
-                return _end_from(fd, fields, file_size - tail_size + pos, path)
+                return _end_from(reader, fields, file_size - tail_size + pos, path)
         pos = tail.rfind(b"PK\x05\x06", 0, pos)
     raise InvalidWheelError("not a zip file (no end of central directory record)", path=path)
 
 
-def _end_from(fd: int, fields: tuple[int, ...], eocd_offset: int, path: str) -> _End:
+def _end_from(reader: RangeReader, fields: tuple[int, ...], eocd_offset: int, path: str) -> _End:
     _, disk, cd_disk, _, entries, cd_size, cd_offset, _ = fields
     if disk != 0 or cd_disk != 0:
         raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
     locator_offset = eocd_offset - EOCD64_LOCATOR.size
     if locator_offset >= 0:
-        locator = _pread(fd, EOCD64_LOCATOR.size, locator_offset, path)
+        locator = _pread(reader, EOCD64_LOCATOR.size, locator_offset, path)
         sig, _, eocd64_offset, _ = EOCD64_LOCATOR.unpack(locator)
         if sig == Signature.EOCD64_LOCATOR:
-            return _end64(fd, eocd64_offset, locator_offset, path)
+            return _end64(reader, eocd64_offset, locator_offset, path)
     if cd_offset + cd_size != eocd_offset:
         raise InvalidWheelError(
             "central directory does not end where the end record begins "
@@ -175,10 +176,10 @@ def _end_from(fd: int, fields: tuple[int, ...], eocd_offset: int, path: str) -> 
     return _End(entries, cd_size, cd_offset, eocd_offset)
 
 
-def _end64(fd: int, offset: int, locator_offset: int, path: str) -> _End:
+def _end64(reader: RangeReader, offset: int, locator_offset: int, path: str) -> _End:
     if offset + EOCD64.size > locator_offset:
         raise InvalidWheelError("zip64 end record out of range", path=path, offset=offset)
-    fields = EOCD64.unpack(_pread(fd, EOCD64.size, offset, path))
+    fields = EOCD64.unpack(_pread(reader, EOCD64.size, offset, path))
     sig, _, _, _, disk, cd_disk, _, entries, cd_size, cd_offset = fields
     if sig != Signature.EOCD64:
         raise InvalidWheelError("bad zip64 end record signature", path=path, offset=offset)
@@ -283,8 +284,14 @@ def _parse_central(data: bytes, pos: int, path: str) -> tuple[_Central, int]:
     return central, end
 
 
+def _local_guess(c: _Central, cd_offset: int) -> int:
+    """How many bytes of a local header to read at once: its fixed part, the name, and room for
+    a typical extra field."""
+    return min(LOCAL.size + len(c.raw_name) + 64, cd_offset - c.header_offset)
+
+
 def _attach_local(
-    fd: int,
+    reader: RangeReader,
     c: _Central,
     *,
     index: int,
@@ -294,8 +301,7 @@ def _attach_local(
 ) -> Member:
     if c.header_offset + LOCAL.size > cd_offset:
         raise InvalidWheelError("local header out of range", path=path, member=c.name)
-    guess = min(LOCAL.size + len(c.raw_name) + 64, cd_offset - c.header_offset)
-    head = _pread(fd, guess, c.header_offset, path)
+    head = _pread(reader, _local_guess(c, cd_offset), c.header_offset, path)
     fields = LOCAL.unpack_from(head)
     sig, _, flags, method, _, _, crc, csize, usize, name_len, extra_len = fields
     # (timestamps may legitimately differ: extended timestamp extras)
@@ -305,7 +311,7 @@ def _attach_local(
         )
     names_and_extra = head[LOCAL.size : LOCAL.size + name_len + extra_len]
     if len(names_and_extra) != name_len + extra_len:
-        names_and_extra = _pread(fd, name_len + extra_len, c.header_offset + LOCAL.size, path)
+        names_and_extra = _pread(reader, name_len + extra_len, c.header_offset + LOCAL.size, path)
     data_offset = c.header_offset + LOCAL.size + name_len + extra_len
     if data_offset + c.compressed_size > cd_offset:
         raise InvalidWheelError("member data runs past its end", path=path, member=c.name)
@@ -356,22 +362,30 @@ def _check_overlaps(members: list[Member], path: str) -> None:
             )
 
 
-def read_directory(fd: int, path: str) -> tuple[tuple[Member, ...], tuple[HeaderMismatch, ...]]:
-    """Every member of the zip open on ``fd``, in central directory order, and the header
+def read_directory(
+    reader: RangeReader, path: str
+) -> tuple[tuple[Member, ...], tuple[HeaderMismatch, ...]]:
+    """Every member of the zip ``reader`` reads, in central directory order, and the header
     mismatches found on the way. Raises :class:`InvalidWheelError` for a file that is not a
-    readable zip, :class:`UnsafeWheelError` for overlapping members."""
-    file_size = os.fstat(fd).st_size
-    end = _find_end(fd, file_size, path)
-    data = _pread(fd, end.cd_size, end.cd_offset, path)
-    mismatches: list[HeaderMismatch] = []
-    members: list[Member] = []
+    readable zip, :class:`UnsafeWheelError` for overlapping members.
+
+    Between the central directory and the local headers, ``reader.will_need`` is told where
+    the local headers lie (a remote reader fetches them together)."""
+    end = _find_end(reader, reader.size, path)
+    data = _pread(reader, end.cd_size, end.cd_offset, path)
+    entries: list[_Central] = []
     pos = 0
     while pos < len(data):
         entry, pos = _parse_central(data, pos, path)
-        member = _attach_local(
-            fd, entry, index=len(members), cd_offset=end.cd_offset, path=path, mismatches=mismatches
+        entries.append(entry)
+    reader.will_need((c.header_offset, _local_guess(c, end.cd_offset)) for c in entries)
+    mismatches: list[HeaderMismatch] = []
+    members = [
+        _attach_local(
+            reader, entry, index=i, cd_offset=end.cd_offset, path=path, mismatches=mismatches
         )
-        members.append(member)
+        for i, entry in enumerate(entries)
+    ]
     if len(members) != end.entries:
         raise InvalidWheelError(
             f"end record says {end.entries} entries, central directory has {len(members)}",
