@@ -26,7 +26,11 @@ from manywheel.elf.headers import (
 from manywheel.elf.layout import BufferImage, Image, Layout
 from manywheel.elf.model import ElfFile, Section, Segment, VersionDefinition, VersionNeed
 from manywheel.elf.symbols import ImportGroup, SymbolTable, VersionSlot, read_symbol_table
-from manywheel.elf.versions import read_version_definitions, read_version_needs, version_slots
+from manywheel.elf.version_sections import (
+    read_version_definitions,
+    read_version_needs,
+    version_slots,
+)
 from manywheel.errors import InvalidElfError
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]

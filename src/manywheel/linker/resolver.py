@@ -32,7 +32,7 @@ from manywheel.linker.model import (
 from manywheel.linker.platforms import LoaderPlatform, loader_platform
 from manywheel.linker.search import Phase, ResolverCache, SearchSettings, Target
 from manywheel.linker.tokens import expand_tokens
-from manywheel.linker.versions import check_versions
+from manywheel.linker.version_check import check_versions
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile

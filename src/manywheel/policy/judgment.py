@@ -20,7 +20,7 @@ from manywheel.policy.android import RUNPATH_API_LEVEL, bionic_version_level, is
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import ElfRequirements, LibraryUse, Location, WheelRequirements
-from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionStatus
+from manywheel.policy.symbol_versions import AllowedVersions, SymbolVersion, VersionStatus
 
 __all__ = ["PolicyVerdict", "Verdict", "evaluate"]
 
