@@ -73,7 +73,13 @@ def _describe(result: RepairResult) -> str:
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel import __version__
-    from manywheel.repair import SystemLicenses, SystemPackages, make_patcher, repair_wheel
+    from manywheel.repair import (
+        RepairRequest,
+        SystemLicenses,
+        SystemPackages,
+        make_patcher,
+        repair_wheel,
+    )
 
     options = repair_options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
@@ -83,21 +89,22 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
     )
 
+    # made once for every wheel, and checked before any is read (a bad --plat is refused here)
+    request = RepairRequest(
+        patcher=patcher,
+        options=options,
+        audit=audit,
+        policies=policies,
+        allow_pure=args.allow_pure_python_wheel,
+        packages=SystemPackages(audit.root, path=path),
+        tool_version=__version__,
+        licenses=SystemLicenses(audit.root, path=path),
+    )
+
     def repair(wheel: Path) -> RepairResult:
         if not wheel.is_file():
             raise FileNotFoundError(2, "No such file", str(wheel))
-        return repair_wheel(
-            wheel,
-            args.wheel_dir,
-            patcher=patcher,
-            options=options,
-            audit=audit,
-            policies=policies,
-            allow_pure=args.allow_pure_python_wheel,
-            packages=SystemPackages(audit.root, path=path),
-            tool_version=__version__,
-            licenses=SystemLicenses(audit.root, path=path),
-        )
+        return repair_wheel(wheel, args.wheel_dir, request)
 
     results: list[RepairResult] = []
     for index, wheel in enumerate(args.wheels):
