@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -78,12 +79,17 @@ class AuditOptions:
 
     #: The system to resolve libraries in: ``/`` (this machine), a Debian root, a sysroot.
     root: str = "/"
-    #: ``LD_LIBRARY_PATH``, split.
+    #: ``LD_LIBRARY_PATH``, split (:func:`manywheel.linker.parse_search_path` splits the three
+    #: search-path settings alike, the glibc way).
     ld_library_path: tuple[str, ...] = ()
     #: Extra directories searched after RUNPATH (``AUDITWHEEL_LD_LIBRARY_PATH``).
     extra_ldpaths: tuple[str, ...] = ()
     #: Replaces the system's directories (auditwheel's ``--ldpaths``).
     system_ldpaths: tuple[str, ...] | None = None
+    #: The current directory: where an empty or relative search-path entry points, as for the
+    #: loader (``None``: such entries are dropped; the CLI passes its own when auditing this
+    #: machine).
+    cwd: str | None = None
     #: ``False`` is auditwheel's ``--disable-isa-ext-check``.
     check_isa: bool = True
     check_execstack: bool = True
@@ -183,6 +189,7 @@ def analyze(
         ld_library_path=options.ld_library_path,
         extra_ldpaths=options.extra_ldpaths,
         system_ldpaths=options.system_ldpaths,
+        cwd=options.cwd,
         flavor=flavor_of(libc),
     )
     resolver = Resolver(fs, settings, ResolverCache(fs))
@@ -192,8 +199,10 @@ def analyze(
         arch=arch,
         resolver=resolver,
         root=options.root,
-        search=(*options.ld_library_path, *options.extra_ldpaths),
-        system=options.system_ldpaths,
+        search=_absolute(options, (*options.ld_library_path, *options.extra_ldpaths)),
+        system=None
+        if options.system_ldpaths is None
+        else _absolute(options, options.system_ldpaths),
     )
     every_tree = [*trees.values(), *(i.tree for i in included)]
     contexts = {**trees, **{i.path: i.tree for i in included}}
@@ -256,6 +265,15 @@ def analyze(
         purelib,
         python_abi,
     )
+
+
+def _absolute(options: AuditOptions, entries: tuple[str, ...]) -> tuple[str, ...]:
+    """Search-path entries as directories: an empty or relative one in ``options.cwd`` (dropped
+    without one), as the loader reads it."""
+    cwd = options.cwd
+    if cwd is None:
+        return tuple(e for e in entries if e.startswith("/"))
+    return tuple(posixpath.join(cwd, e) if e else cwd for e in entries)
 
 
 def _archs_named(filename: WheelFilename) -> list[str]:

@@ -18,6 +18,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from manywheel.cli.audit_arguments import search_paths
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode
 
@@ -63,17 +64,15 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    from manywheel.linker import Resolver, SearchSettings, split_search_path
+    from manywheel.linker import Resolver, SearchSettings
 
     root = args.root
-    llp = "" if root else ctx.environ.get("LD_LIBRARY_PATH", "")
-    extra = ctx.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")
+    paths = search_paths(ctx.environ, root=root or "/", ldpaths=args.ldpaths)
     settings = SearchSettings(
-        ld_library_path=split_search_path(llp),
-        extra_ldpaths=tuple(p for p in extra.split(":") if p),
-        system_ldpaths=None
-        if args.ldpaths is None
-        else tuple(p for p in args.ldpaths.split(":") if p),
+        ld_library_path=paths.ld_library_path,
+        extra_ldpaths=paths.extra_ldpaths,
+        system_ldpaths=paths.system_ldpaths,
+        cwd=paths.cwd,
     )
     fs, path = _file_system(args.file, root)
     tree = Resolver(fs, settings).resolve(path, loaded_by=args.loaded_by)

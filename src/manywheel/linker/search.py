@@ -29,7 +29,8 @@ class SearchSettings:
     """Everything besides the files that decides a search. Environment variables are inputs
     here, never read by the library."""
 
-    #: ``LD_LIBRARY_PATH``, already split (see :func:`~manywheel.linker.split_search_path`).
+    #: ``LD_LIBRARY_PATH``, already split (see :func:`~manywheel.linker.parse_search_path`,
+    #: which splits the three variables alike).
     ld_library_path: tuple[str, ...] = ()
     #: Directories searched after RUNPATH and before the system (``AUDITWHEEL_LD_LIBRARY_PATH``).
     extra_ldpaths: tuple[str, ...] = ()
