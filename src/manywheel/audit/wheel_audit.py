@@ -62,6 +62,7 @@ from manywheel.wheel import (
     WheelArchive,
     WheelFilename,
     content_findings,
+    in_scheme,
     structural_findings,
 )
 
@@ -168,7 +169,7 @@ def analyze(
     With ``policies=None`` the members are resolved and the requirements gathered, but nothing
     is judged (no verdict, holdouts or Python-tag verdict): a repair's closure check judges the
     repaired wheel against the tags it claims itself."""
-    purelib = tuple(s.member for s in scanned if _in_purelib(s.member))
+    purelib = tuple(s.member for s in scanned if in_scheme(s.member, "purelib"))
     if not scanned:
         return AuditReport(path, filename, True, None, None, findings, (), (), (), None, None)
     arch = _wheel_arch(filename, scanned)
@@ -288,11 +289,6 @@ def _archs_named(filename: WheelFilename) -> list[str]:
         if p.endswith("_" + abi)
     )
     return list(dict.fromkeys((*named, *android)))
-
-
-def _in_purelib(member: str) -> bool:
-    parts = member.split("/")
-    return len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "purelib"
 
 
 def _wheel_arch(filename: WheelFilename, scanned: tuple[ScannedElf, ...]) -> str | None:

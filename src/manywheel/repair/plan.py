@@ -29,6 +29,7 @@ from manywheel.policy import (
 )
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
+from manywheel.wheel import is_script
 
 __all__ = [
     "Graft",
@@ -357,11 +358,6 @@ def _grafts(
     return tuple(grafts)
 
 
-def _is_script(member: str) -> bool:
-    parts = member.split("/")
-    return len(parts) == 3 and parts[0].endswith(".data") and parts[1] == "scripts"
-
-
 def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
     """The member's RPATH/RUNPATH entries that stay: inside the wheel, or kept on purpose."""
     return [
@@ -401,7 +397,7 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
     needs = [n.soname for n in member.needed]
     moved_to = None
     location = member.member
-    if (replacements or any(n in provided for n in needs)) and _is_script(member.member):
+    if (replacements or any(n in provided for n in needs)) and is_script(member.member):
         moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
         location = moved_to
     other_wheels = _provider_entries(needs, provided, location)

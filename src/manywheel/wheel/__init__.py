@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 from manywheel.wheel.abi_tags import AbiKind, InterpreterClaim, cpython_version, interpreter_claims
 from manywheel.wheel.archive import WheelArchive
 from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.layout import (
+    DATA_SUFFIX,
+    LIB_SCHEMES,
+    data_scheme,
+    in_scheme,
+    is_script,
+    site_packages_path,
+)
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
@@ -47,11 +55,14 @@ _LAZY = dict.fromkeys(
         "PendingWheel",
         "rewrite_wheel",
         "rewritten_filename",
+        "site_packages_path",
     ),
     "manywheel.wheel.writer",
 )
 
 __all__ = [
+    "DATA_SUFFIX",
+    "LIB_SCHEMES",
     "AbiKind",
     "Content",
     "EditedMember",
@@ -75,12 +86,16 @@ __all__ = [
     "check_name",
     "content_findings",
     "cpython_version",
+    "data_scheme",
+    "in_scheme",
     "interpreter_claims",
+    "is_script",
     "is_small",
     "replaced_platforms",
     "retag",
     "rewrite_wheel",
     "rewritten_filename",
+    "site_packages_path",
     "structural_findings",
     "verify_wheel",
 ]
