@@ -20,7 +20,7 @@ from manywheel.audit.report import (
     NeededLibrary,
     Where,
 )
-from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.audit.scan import ScannedElf, elf_member, scan_wheel
 from manywheel.audit.summary import (
     GraftGroup,
     Refusal,
@@ -48,6 +48,7 @@ __all__ = [
     "analyze",
     "audit_archive",
     "audit_wheel",
+    "elf_member",
     "grafts_by_policy",
     "installed_path",
     "module_facts",

@@ -22,6 +22,7 @@ from manywheel.wheel.layout import (
     is_script,
     site_packages_path,
 )
+from manywheel.wheel.member_pass import StreamedMember, stream_members
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
@@ -56,6 +57,7 @@ _LAZY = dict.fromkeys(
         "rewrite_wheel",
         "rewritten_filename",
         "site_packages_path",
+        "stream_members",
     ),
     "manywheel.wheel.writer",
 )
@@ -80,6 +82,7 @@ __all__ = [
     "Record",
     "RecordEntry",
     "Retag",
+    "StreamedMember",
     "WheelArchive",
     "WheelFilename",
     "WheelInfo",
@@ -96,6 +99,7 @@ __all__ = [
     "rewrite_wheel",
     "rewritten_filename",
     "site_packages_path",
+    "stream_members",
     "structural_findings",
     "verify_wheel",
 ]
