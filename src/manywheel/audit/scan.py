@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from manywheel.elf import ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError
+from manywheel.values import value_class
 from manywheel.wheel import StreamedMember, WheelArchive, stream_members
 
 __all__ = ["ELF_MAGIC", "ScannedElf", "default_workers", "elf_member", "scan_wheel"]
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 ELF_MAGIC = b"\x7fELF"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ScannedElf:
     member: str
     elf: ElfFile

@@ -5,10 +5,10 @@ data; the CLI renders it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from manywheel.audit.report import AuditReport
 from manywheel.policy import PolicyVerdict, Reason, ReasonKind
+from manywheel.values import value_class
 
 __all__ = ["GraftGroup", "Refusal", "grafts_by_policy", "pure_message", "refusals"]
 
@@ -29,7 +29,7 @@ def pure_message(architecture: str | None, ignored: Iterable[str]) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Refusal:
     """Better tags (highest first) all refused for the same reasons, grouped by kind."""
 
@@ -40,7 +40,7 @@ class Refusal:
     repairable: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class GraftGroup:
     """Policies (highest first) for which a repair carries in the same libraries."""
 

@@ -8,7 +8,7 @@ import posixpath
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
 from manywheel.audit.layout import installed_path, is_inside_wheel
@@ -57,6 +57,7 @@ from manywheel.policy import (
     evaluate,
     load_policies,
 )
+from manywheel.values import value_class
 from manywheel.wheel import (
     Finding,
     WheelArchive,
@@ -74,7 +75,7 @@ logger = logging.getLogger(__name__)
 _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO, Rule.PLATFORM})
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AuditOptions:
     """How to audit. Environment variables are read by the caller (the CLI) and passed here."""
 

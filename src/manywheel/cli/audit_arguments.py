@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -63,7 +64,7 @@ def add_policy_file_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class SearchPaths:
     """The search-path settings of ``show``, ``repair`` and ``lddtree``, from one place."""
 

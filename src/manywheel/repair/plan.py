@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from manywheel.audit import (
     INCLUDE_REQUESTER,
@@ -29,6 +29,7 @@ from manywheel.policy import (
 )
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
+from manywheel.values import value_class
 from manywheel.wheel import is_script
 
 __all__ = [
@@ -47,7 +48,7 @@ class RepairRefusedError(ManywheelError):
     """The wheel cannot be repaired to the requested (or any) policy; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Graft:
     """A library copied into the wheel."""
 
@@ -71,7 +72,7 @@ class Graft:
         return self.host_path or self.source
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MemberPatch:
     """ELF edits to one member of the wheel."""
 
@@ -82,7 +83,7 @@ class MemberPatch:
     moved_to: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairPlan:
     #: The policy the repair targets (the first claimed tag's).
     target: PolicyVerdict
