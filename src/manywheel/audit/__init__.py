@@ -6,10 +6,14 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 ('linux_x86_64', 'manylinux_2_17_x86_64')
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
-from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
     ElfMember,
@@ -29,6 +33,12 @@ from manywheel.audit.summary import (
     refusals,
 )
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
+
+if TYPE_CHECKING:
+    from manywheel.audit.python_abi import module_facts, python_abi_verdict
+
+#: The Python-tag verdict loads on first use: auditwheel's document does not need it.
+_LAZY = dict.fromkeys(("module_facts", "python_abi_verdict"), "manywheel.audit.python_abi")
 
 __all__ = [
     "INCLUDE_REQUESTER",
@@ -58,3 +68,12 @@ __all__ = [
     "refusals",
     "scan_wheel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
