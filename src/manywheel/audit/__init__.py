@@ -25,20 +25,27 @@ from manywheel.audit.report import (
     Where,
 )
 from manywheel.audit.scan import ScannedElf, elf_member, scan_wheel
-from manywheel.audit.summary import (
-    GraftGroup,
-    Refusal,
-    grafts_by_policy,
-    pure_message,
-    refusals,
-)
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
 
 if TYPE_CHECKING:
     from manywheel.audit.python_abi import module_facts, python_abi_verdict
+    from manywheel.audit.summary import (
+        GraftGroup,
+        Refusal,
+        grafts_by_policy,
+        pure_message,
+        refusals,
+    )
 
 #: The Python-tag verdict loads on first use: auditwheel's document does not need it.
-_LAZY = dict.fromkeys(("module_facts", "python_abi_verdict"), "manywheel.audit.python_abi")
+_LAZY = {
+    **dict.fromkeys(("module_facts", "python_abi_verdict"), "manywheel.audit.python_abi"),
+    #: The summaries of the text report.
+    **dict.fromkeys(
+        ("GraftGroup", "Refusal", "grafts_by_policy", "pure_message", "refusals"),
+        "manywheel.audit.summary",
+    ),
+}
 
 __all__ = [
     "INCLUDE_REQUESTER",
