@@ -31,6 +31,7 @@ from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, ElfMember, Refusal
+    from manywheel.linker import HostFacts
     from manywheel.policy import PolicySet, PolicyVerdict, Reason
 
 __all__ = ["register"]
@@ -103,9 +104,12 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     workers = usable_cores() if several else 1
     if workers > 1:
         policies()
+    from manywheel.linker import HostFacts
+
+    facts = HostFacts()  # each forked worker keeps its own, for the wheels it audits
 
     def show(path: str) -> _Shown:
-        return _show_one(path, args, ctx, options, policies, progress=not several)
+        return _show_one(path, args, ctx, options, (policies, facts), progress=not several)
 
     shown = []
     for index, one in enumerate(map_in_processes(show, args.wheels, workers=workers)):
@@ -131,7 +135,7 @@ def _show_one(
     args: argparse.Namespace,
     ctx: Context,
     options: AuditOptions,
-    policies: Callable[[], PolicySet],
+    known: tuple[Callable[[], PolicySet], HostFacts],
     *,
     progress: bool,
 ) -> _Shown:
@@ -139,7 +143,7 @@ def _show_one(
     alone, with ``progress``, goes to ``ctx.stderr`` as it happens)."""
     out = Context(io.StringIO(), io.StringIO(), ctx.environ, ctx.verbosity, ctx.color)
     assert isinstance(out.stdout, io.StringIO) and isinstance(out.stderr, io.StringIO)
-    code, document, details = _audit_and_render(path, args, out, ctx, options, policies, progress)
+    code, document, details = _audit_and_render(path, args, out, ctx, options, known, progress)
     return _Shown(code, out.stdout.getvalue(), out.stderr.getvalue(), document, details)
 
 
@@ -149,7 +153,7 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     ctx: Context,
     terminal: Context,
     options: AuditOptions,
-    policies: Callable[[], PolicySet],
+    known: tuple[Callable[[], PolicySet], HostFacts],
     progress: bool,
 ) -> tuple[int, dict[str, object] | None, dict[str, object]]:
     from manywheel.audit import audit_wheel, pure_message
@@ -158,7 +162,8 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     name = Path(path).name
     shown = _progress(path, name, terminal) if progress else None
     try:
-        report = audit_wheel(path, policies=policies, options=options, progress=shown)
+        policies, facts = known
+        report = audit_wheel(path, policies=policies, options=options, progress=shown, facts=facts)
     except InvalidPolicyError:
         raise  # not about this wheel: main reports it once
     except _UNREADABLE as e:

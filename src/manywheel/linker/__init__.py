@@ -15,6 +15,7 @@ from manywheel.linker.bionic import (
 )
 from manywheel.linker.config import read_ld_so_conf, read_musl_path
 from manywheel.linker.filesystem import FileSystem, OverlayFileSystem, RootFileSystem
+from manywheel.linker.host_facts import HostFacts
 from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
 from manywheel.linker.model import (
     DependencyTree,
@@ -38,6 +39,7 @@ __all__ = [
     "DependencyTree",
     "FileSystem",
     "Flavor",
+    "HostFacts",
     "LdCache",
     "LoadedObject",
     "LoaderPlatform",

@@ -253,7 +253,9 @@ def repair_wheel(
     except (FileExistsError, NotADirectoryError):
         raise InputError("the wheel directory is not a directory", path=str(dest)) from None
     with WheelArchive.open(path) as archive:
-        report = audit_archive(archive, policies=request.policies, options=request.audit)
+        report = audit_archive(
+            archive, policies=request.policies, options=request.audit, facts=request.facts
+        )
         if report.pure:
             if not request.allow_pure:
                 raise NotPlatformWheelError(
