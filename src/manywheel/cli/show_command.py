@@ -46,6 +46,15 @@ _AUDITWHEEL_INDENT = 4
 
 
 @value_class
+class _Shared:
+    """What every wheel's audit in one process uses: the policies (loaded once) and the
+    system's parsed libraries."""
+
+    policies: Callable[[], PolicySet]
+    facts: HostFacts
+
+
+@value_class
 class _Shown:
     """One wheel's outcome, made where it was audited (maybe another process), printed here."""
 
@@ -72,7 +81,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--json",
         action="store_true",
-        help="print auditwheel's `show --json` document (schema version 1), one line per wheel",
+        help="print auditwheel's `show --json` document (schema version 1) as auditwheel does; "
+        "for several wheels, a JSON list of them",
     )
     output.add_argument(
         "--json-details",
@@ -106,10 +116,11 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         policies()
     from manywheel.linker import HostFacts
 
-    facts = HostFacts()  # each forked worker keeps its own, for the wheels it audits
+    # each forked worker keeps its own copy, for the wheels it audits
+    shared = _Shared(policies, HostFacts())
 
     def show(path: str) -> _Shown:
-        return _show_one(path, args, ctx, options, (policies, facts), progress=not several)
+        return _show_one(path, args, ctx, options, shared, progress=not several)
 
     shown = []
     for index, one in enumerate(map_in_processes(show, args.wheels, workers=workers)):
@@ -135,7 +146,7 @@ def _show_one(
     args: argparse.Namespace,
     ctx: Context,
     options: AuditOptions,
-    known: tuple[Callable[[], PolicySet], HostFacts],
+    shared: _Shared,
     *,
     progress: bool,
 ) -> _Shown:
@@ -143,7 +154,7 @@ def _show_one(
     alone, with ``progress``, goes to ``ctx.stderr`` as it happens)."""
     out = Context(io.StringIO(), io.StringIO(), ctx.environ, ctx.verbosity, ctx.color)
     assert isinstance(out.stdout, io.StringIO) and isinstance(out.stderr, io.StringIO)
-    code, document, details = _audit_and_render(path, args, out, ctx, options, known, progress)
+    code, document, details = _audit_and_render(path, args, out, ctx, options, shared, progress)
     return _Shown(code, out.stdout.getvalue(), out.stderr.getvalue(), document, details)
 
 
@@ -153,7 +164,7 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     ctx: Context,
     terminal: Context,
     options: AuditOptions,
-    known: tuple[Callable[[], PolicySet], HostFacts],
+    shared: _Shared,
     progress: bool,
 ) -> tuple[int, dict[str, object] | None, dict[str, object]]:
     from manywheel.audit import audit_wheel, pure_message
@@ -162,8 +173,9 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     name = Path(path).name
     shown = _progress(path, name, terminal) if progress else None
     try:
-        policies, facts = known
-        report = audit_wheel(path, policies=policies, options=options, progress=shown, facts=facts)
+        report = audit_wheel(
+            path, policies=shared.policies, options=options, progress=shown, facts=shared.facts
+        )
     except InvalidPolicyError:
         raise  # not about this wheel: main reports it once
     except _UNREADABLE as e:
@@ -189,10 +201,12 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
 
 
 def _details(report: AuditReport, name: str, args: argparse.Namespace) -> dict[str, object]:
-    """The wheel's ``--json-details`` entry; only built when asked for."""
+    """The wheel's ``--json-details`` entry; only built (and its renderer loaded) when asked."""
+    if not args.json_details:
+        return {}
     from manywheel.report import details_json
 
-    return details_json(report, name) if args.json_details else {}
+    return details_json(report, name)
 
 
 def _progress(path: str, name: str, ctx: Context) -> Callable[[int, int], None] | None:
