@@ -20,7 +20,8 @@ baseline, peak RSS <= 150 MB; scipy >= 20x; PyYAML (one extension: start-up) <= 
 by ``--seed``), each shown by both tools in a process of its own, one wheel after the other, as
 CI runs them: the total times and their ratio (target: >= 20x less than auditwheel), the median
 per-wheel ratio, and the wheels either tool failed on (left out of the totals). Both tools run on
-a wheel back to back, so the machine's load weighs on both alike.
+a wheel back to back, each after the wheel was read into the page cache, so the machine's load
+and its disk weigh on both alike.
 """
 
 from __future__ import annotations
@@ -152,10 +153,20 @@ def corpus_wheels() -> list[Path]:
     return [found[name] for name in sorted(found)]
 
 
-def _timed(argv: list[str]) -> Measurement | None:
-    """One run, or ``None`` when the tool failed on the wheel (an exit code other than 0/1)."""
+def _warm(wheel: Path) -> None:
+    """Read the wheel once, so that neither tool pays for bringing it into the page cache (on
+    this machine unused pages are reclaimed within minutes: the tool run first would)."""
+    with wheel.open("rb") as f:
+        while f.read(1 << 20):
+            pass
+
+
+def _timed(argv: list[str], wheel: Path) -> Measurement | None:
+    """One run on a wheel in the page cache, or ``None`` when the tool failed on it (an exit
+    code other than 0/1)."""
+    _warm(wheel)
     try:
-        return measure_command(argv)
+        return measure_command([*argv, str(wheel)])
     except RuntimeError:
         return None
 
@@ -171,8 +182,8 @@ def bench_corpus(sample: int | None, seed: int, verbose: bool) -> None:
     ratios: list[float] = []
     failed: dict[str, list[str]] = {"manywheel": [], "auditwheel": []}
     for wheel in wheels:
-        ours = _timed([*ours_cmd, str(wheel)])
-        theirs = _timed([*theirs_cmd, str(wheel)])
+        ours = _timed(ours_cmd, wheel)
+        theirs = _timed(theirs_cmd, wheel)
         if ours is None or theirs is None:
             for name, result in (("manywheel", ours), ("auditwheel", theirs)):
                 if result is None:
