@@ -9,7 +9,6 @@ a cross sysroot otherwise) and follows symbolic links without ever leaving that 
 from __future__ import annotations
 
 import errno
-import glob
 import os
 import posixpath
 import stat
@@ -142,6 +141,8 @@ class RootFileSystem:
         return self.host_path(resolved)
 
     def glob(self, pattern: str) -> tuple[str, ...]:
+        import glob  # (ld.so.conf includes alone use it)
+
         base = glob.escape(self._root.rstrip("/"))
         matches = glob.glob(base + "/" + pattern.lstrip("/"))  # noqa: PTH207 (a pattern string)
         found = (self.virtual_path(m) for m in matches)

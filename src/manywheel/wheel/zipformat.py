@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import struct
-from datetime import datetime, timezone
 from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
@@ -397,6 +396,8 @@ def read_directory(
 
 def dos_to_epoch(dos_datetime: int) -> int:
     """Seconds since the epoch for an MS-DOS date and time, read as UTC (0 when invalid)."""
+    from datetime import datetime, timezone  # (only the writer needs it: not at start-up)
+
     date, time = dos_datetime >> 16, dos_datetime & 0xFFFF
     try:
         moment = datetime(
@@ -415,6 +416,8 @@ def dos_to_epoch(dos_datetime: int) -> int:
 
 def epoch_to_dos(seconds: int) -> int:
     """MS-DOS date and time (UTC) for ``seconds``, clamped to the range zip can store."""
+    from datetime import datetime, timezone
+
     moment = datetime.fromtimestamp(seconds, tz=timezone.utc) if seconds > 315532800 else None
     if moment is None:
         return (1 << 5 | 1) << 16  # 1980-01-01 00:00:00
