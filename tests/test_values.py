@@ -96,6 +96,10 @@ class C:
         ({"name": "A"}, {"name": "a", "size": 2}, {"name": "b"}),
     ),
     "no-fields": ("\nclass C:\n    pass\n", ({}, {}, {})),
+    "unhashable": (
+        "\nclass C:\n    name: str\n    __hash__ = None  # type: ignore[assignment]\n",
+        ({"name": "a"}, {"name": "a"}, {"name": "b"}),
+    ),
 }
 
 

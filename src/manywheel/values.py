@@ -54,6 +54,10 @@ def value_class(original: _C) -> _C:
     """Make a class with annotated fields an immutable value class: see the module."""
     own = set(vars(original))
     doc = original.__doc__
+    # dataclass's rule: a __hash__ of the class's own counts, unless it is the None Python
+    # puts there for a class that defines __eq__ alone
+    own_hash = vars(original).get("__hash__", MISSING)
+    explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in own))
     cls: Any = dataclasses.dataclass(original, init=False, repr=False, eq=False, slots=True)
     fields = dataclasses.fields(cls)
     cls.__init__ = _init(cls, fields)
@@ -65,7 +69,7 @@ def value_class(original: _C) -> _C:
     shown = tuple(f.name for f in fields if f.repr)
     if "__eq__" not in own:
         cls.__eq__ = _eq(_getter(compared))
-    if "__hash__" not in own or vars(cls).get("__hash__") is None:
+    if not explicit_hash:
         cls.__hash__ = _hash(_getter(hashed))
     if "__repr__" not in own:
         cls.__repr__ = _repr(shown)
