@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from manywheel.cli.context import Context
 from manywheel.cli.exit_codes import ExitCode, describe_error, exit_code_for
@@ -35,8 +35,48 @@ COMMAND_MODULES = (
 )
 
 
+def _terminal_width() -> int:
+    """The columns ``shutil.get_terminal_size`` gives argparse (``COLUMNS``, else the terminal's,
+    else 80), without importing shutil (and bz2 and lzma with it) for every parser built."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        stdout = sys.__stdout__
+        try:
+            columns = os.get_terminal_size(stdout.fileno()).columns if stdout else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own, its width found as argparse finds it (see :func:`_terminal_width`)."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        width = _terminal_width() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width, **kwargs)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser with :class:`_HelpFormatter` unless told otherwise."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _verbosity_parent(default: object) -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = _Parser(add_help=False)
     parent.add_argument(
         "-v",
         "--verbose",
@@ -72,7 +112,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     side effects."""
     from manywheel import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="manywheel",
         description="Audit and repair Linux binary wheels for manylinux and musllinux.",
         parents=[_verbosity_parent(0)],
@@ -84,7 +124,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         default="auto",
         help="colour in text output (default: auto, on a terminal unless NO_COLOR is set)",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     sub_parent = _verbosity_parent(argparse.SUPPRESS)
     only = _command_module(command) if command is not None else None
     for name in COMMAND_MODULES if only is None else (only,):
