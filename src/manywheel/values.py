@@ -58,6 +58,8 @@ def value_class(original: _C) -> _C:
     # puts there for a class that defines __eq__ alone
     own_hash = vars(original).get("__hash__", MISSING)
     explicit_hash = not (own_hash is MISSING or (own_hash is None and "__eq__" in own))
+    if not doc:  # else dataclass writes one from inspect.signature (tokenize: milliseconds)
+        original.__doc__ = original.__name__
     cls: Any = dataclasses.dataclass(original, init=False, repr=False, eq=False, slots=True)
     fields = dataclasses.fields(cls)
     cls.__init__ = _init(cls, fields)
