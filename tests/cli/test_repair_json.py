@@ -4,6 +4,7 @@ stderr line are those of the failure."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import zipfile
@@ -15,6 +16,7 @@ import pytest
 import manywheel
 from manywheel.cli import main
 from manywheel.cli.context import Context
+from manywheel.cli.exit_codes import ISSUES_URL, Terminated
 from manywheel.cli.main import _report
 from manywheel.cli.repair_json import repair_json
 from manywheel.errors import (
@@ -90,7 +92,7 @@ def test_a_missing_input_is_reported_with_its_exit_code(
     assert [w["input"] for w in doc["wheels"]] == [str(good)]
     assert doc["failed"] == {
         "input": str(missing),
-        "error": f"error: {missing}: No such file",
+        "error": f"error: {missing}: No such file or directory",
         "exit_code": 3,
     }
     assert doc["not_attempted"] == []
@@ -133,10 +135,24 @@ def test_sbom_is_reported(good: Path, natives: Natives, tmp_path: Path) -> None:
         (InputError("bad wheel", path="a.whl", member="m.so"), 3),
         (FileNotFoundError(2, "No such file", "a.whl"), 3),
         (ToolError("patchelf failed", path="m.so"), 4),
+        (OSError(errno.ENOSPC, "No space left on device", "w/x.whl"), 3),
+        (OSError(errno.EROFS, "Read-only file system", "w/x.whl"), 3),
         (RuntimeError("boom"), 70),
         (KeyboardInterrupt(), 130),
+        (Terminated(), 143),
     ],
-    ids=["findings", "usage", "input", "missing", "tool", "internal", "interrupted"],
+    ids=[
+        "findings",
+        "usage",
+        "input",
+        "missing",
+        "tool",
+        "full",
+        "read-only",
+        "internal",
+        "interrupted",
+        "terminated",
+    ],
 )
 def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> None:
     """For every exit code, ``failed.error`` is the stderr line's text (after ``manywheel: ``):
@@ -149,8 +165,8 @@ def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> N
     assert failed["exit_code"] == code
     if code == 70:
         assert failed["error"] == (
-            "internal error: RuntimeError: boom "
-            "(run again with -vv for a traceback and please report it)"
+            "internal error: RuntimeError: boom (run again with -vv for a traceback and "
+            f"please report it at {ISSUES_URL})"
         )
 
 

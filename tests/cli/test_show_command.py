@@ -122,10 +122,13 @@ def test_pure_wheel_text_says_what_it_is(build: Builder) -> None:
     assert "does not look like a platform wheel" in err
 
 
-def test_missing_file_is_a_usage_error(tmp_path: Path) -> None:
-    code, out, err = _run([str(tmp_path / "nope-1.0-py3-none-any.whl")])
-    assert (code, out) == (2, "")
-    assert "No such file" in err
+def test_a_missing_file_is_unusable_input(tmp_path: Path) -> None:
+    """The README's code for a missing file (3), as every other command; auditwheel exits 2
+    (README: "Exit codes compared with auditwheel's")."""
+    missing = tmp_path / "nope-1.0-py3-none-any.whl"
+    code, out, err = _run([str(missing)])
+    assert (code, out) == (3, "")
+    assert err == f"manywheel: error: {missing}: No such file or directory\n"
 
 
 def test_several_wheels_exit_with_the_worst(build: Builder) -> None:

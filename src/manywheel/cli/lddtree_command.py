@@ -90,11 +90,11 @@ def _file_system(file: str, root: str | None) -> tuple[Any, str]:
     """The file system to search and FILE's path in it. A FILE outside ``--root`` is laid over
     the root at its own absolute path (its neighbours are not)."""
     from manywheel.elf import read_elf
+    from manywheel.errors import open_regular
     from manywheel.linker import OverlayFileSystem, RootFileSystem
 
     host = os.path.abspath(file)  # noqa: PTH100 (keep symlinks: the loader does)
-    if not os.path.isfile(host):  # noqa: PTH113
-        raise FileNotFoundError(2, "No such file", file)
+    os.close(open_regular(file))  # missing, a directory, a FIFO...: said as such
     fs = RootFileSystem(root or "/")
     virtual = fs.virtual_path(host)
     if virtual is not None:

@@ -217,12 +217,14 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
 def _edit_file(
     args: argparse.Namespace, ctx: Context, path: Path
 ) -> tuple[DynamicFacts, str | None]:
+    import os
+
     from manywheel.elf import dynamic_facts, parse_elf
+    from manywheel.errors import open_regular
     from manywheel.repair import edit_file
 
-    if not path.is_file():
-        raise FileNotFoundError(2, "No such file", str(path))
-    data = path.read_bytes()
+    with os.fdopen(open_regular(path), "rb") as f:
+        data = f.read()
     before = dynamic_facts(data)
     changes = _changes(args, before)
     _warn_absent(ctx, str(path), before, changes)
@@ -244,8 +246,6 @@ def _edit_members(
     from manywheel.repair import edit_wheel_members
     from manywheel.wheel import WheelArchive
 
-    if not wheel.is_file():
-        raise FileNotFoundError(2, "No such file", str(wheel))
     with WheelArchive.open(wheel) as archive:
         for member in members:
             if member not in archive:

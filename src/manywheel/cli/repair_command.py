@@ -82,8 +82,6 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     )
 
     def repair(wheel: Path) -> RepairResult:
-        if not wheel.is_file():
-            raise FileNotFoundError(2, "No such file", str(wheel))
         return repair_wheel(
             wheel,
             args.wheel_dir,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
-from manywheel.cli.exit_codes import ExitCode
+from manywheel.cli.exit_codes import ExitCode, describe_error, is_environmental
 from manywheel.errors import InputError, InvalidPolicyError
 
 if TYPE_CHECKING:
@@ -32,7 +32,6 @@ DETAILS_FORMAT = "manywheel-show"
 _PROGRESS_BYTES = 16 * 2**20
 #: Culprits listed per kind of reason before "... and N more".
 _LIST_LIMIT = 6
-_UNREADABLE = (InputError, FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -61,11 +60,6 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    missing = [w for w in args.wheels if not Path(w).is_file()]
-    if missing:  # auditwheel: parser.error, before any work
-        for path in missing:
-            print(f"manywheel show: error: cannot access {path}. No such file", file=ctx.stderr)
-        return ExitCode.USAGE
     options = audit_options(args, ctx.environ)
     loaded: list[PolicySet] = []
 
@@ -117,11 +111,14 @@ def _show_one(
         )
     except InvalidPolicyError:
         raise  # not about this wheel: main reports it once
-    except _UNREADABLE as e:
-        print(f"manywheel: error: {e}", file=ctx.stderr)
+    except (InputError, OSError) as e:
+        if not (isinstance(e, InputError) or is_environmental(e)):
+            raise
+        message = describe_error(e).removeprefix("error: ")
+        print(f"manywheel: error: {message}", file=ctx.stderr)
         if args.json:
-            _line(auditwheel_error(name, str(e)), ctx)
-        return ExitCode.INPUT, {"wheel": name, "path": path, "error": str(e)}
+            _line(auditwheel_error(name, message), ctx)
+        return ExitCode.INPUT, {"wheel": name, "path": path, "error": message}
     if report.verdict is None:
         message = pure_message(report.arch, (i.member for i in report.ignored))
         ok = args.allow_pure_python_wheel and "any" in report.filename.platform_tags

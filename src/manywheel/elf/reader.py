@@ -8,7 +8,6 @@ import mmap
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SegmentFlag
@@ -27,7 +26,7 @@ from manywheel.elf.layout import BufferImage, Image, Layout
 from manywheel.elf.model import ElfFile, Section, Segment, VersionDefinition, VersionNeed
 from manywheel.elf.symbols import ImportGroup, SymbolTable, VersionSlot, read_symbol_table
 from manywheel.elf.versions import read_version_definitions, read_version_needs, version_slots
-from manywheel.errors import InvalidElfError
+from manywheel.errors import InvalidElfError, open_regular
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]
 
@@ -43,7 +42,7 @@ _STRING_TAGS = (DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH)
 def read_elf(path: str | os.PathLike[str]) -> ElfFile:
     """Parse the ELF file at ``path`` (memory-mapped; the file is closed on return)."""
     name = os.fspath(path)
-    with Path(name).open("rb") as f:
+    with os.fdopen(open_regular(name), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             raise InvalidElfError("empty file, not an ELF file", path=name)

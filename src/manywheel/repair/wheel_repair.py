@@ -231,6 +231,13 @@ def _without_rpath_cleanup(
     return replace(options, clean_rpaths=False)
 
 
+def _make_wheel_dir(dest: Path) -> None:
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("the wheel directory is not a directory", path=str(dest)) from None
+
+
 def repair_wheel(
     path: str | os.PathLike[str],
     dest_dir: str | os.PathLike[str],
@@ -258,11 +265,8 @@ def repair_wheel(
     options = options or RepairOptions()
     audit = audit or AuditOptions()
     policies = policies if policies is not None else load_policies()
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError("the wheel directory is not a directory", path=str(dest)) from None
-    with WheelArchive.open(path) as archive:
+    with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
+        _make_wheel_dir(dest)
         report = audit_archive(archive, policies=policies, options=audit)
         if report.pure:
             if not allow_pure:
