@@ -16,6 +16,7 @@ __all__ = [
     "add_audit_arguments",
     "add_policy_file_argument",
     "audit_options",
+    "checked_root",
     "policies_from",
 ]
 
@@ -60,6 +61,22 @@ def add_policy_file_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def checked_root(root: str) -> str:
+    """``--root DIR`` as given, once it is known to be a directory that can be listed: a root
+    that is missing, not a directory or unreadable would otherwise look like a system without
+    libraries, and every library would be "not found" there."""
+    import os
+
+    from manywheel.errors import InputError
+
+    try:
+        with os.scandir(root) as entries:
+            next(entries, None)
+    except OSError as e:
+        raise InputError(f"--root: {e.strerror}", path=root) from None
+    return root
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(p for p in (value or "").split(":") if p)
 
@@ -71,6 +88,8 @@ def audit_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Audit
     from manywheel.audit import AuditOptions
 
     root = getattr(args, "root", "/")
+    if root != "/":
+        checked_root(root)
     return AuditOptions(
         root=root,
         ld_library_path=() if root != "/" else _split(environ.get("LD_LIBRARY_PATH")),

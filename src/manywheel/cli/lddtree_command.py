@@ -18,6 +18,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
+from manywheel.cli.audit_arguments import checked_root
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode
 
@@ -65,7 +66,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel.linker import Resolver, SearchSettings, split_search_path
 
-    root = args.root
+    root = args.root if args.root is None else checked_root(args.root)
     llp = "" if root else ctx.environ.get("LD_LIBRARY_PATH", "")
     extra = ctx.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")
     settings = SearchSettings(

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from manywheel.cli.audit_arguments import add_audit_arguments
+from manywheel.cli.source_date import source_date_epoch
 
 if TYPE_CHECKING:
     from manywheel.repair import RepairOptions, UserLicense, WheelProvided
@@ -155,18 +156,6 @@ def _level(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 6 if level == zlib.Z_DEFAULT_COMPRESSION else int(level)
 
 
-def _epoch(environ: Mapping[str, str]) -> int | None:
-    text = environ.get("SOURCE_DATE_EPOCH")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        from manywheel.errors import ManywheelError
-
-        raise ManywheelError(f"SOURCE_DATE_EPOCH={text!r} is not an integer") from None
-
-
 def patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``manywheel`` (auditwheel's order; its
     default, ``patchelf``, stays available by name)."""
@@ -191,7 +180,7 @@ def repair_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Repa
         update_tags=args.update_tags,
         strip=args.strip,
         compress_level=_level(args, environ),
-        source_date_epoch=_epoch(environ),
+        source_date_epoch=source_date_epoch(environ),
         clean_rpaths=args.clean_rpaths,
         keep_rpaths=tuple(args.keep_rpath),
         from_wheels=tuple(args.from_wheel),

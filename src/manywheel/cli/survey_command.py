@@ -352,11 +352,10 @@ def _meta(
     environ: Mapping[str, str],
 ) -> dict[str, Any]:
     from manywheel import __version__
+    from manywheel.cli.source_date import source_date_epoch
 
-    epoch = environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        datetime.fromtimestamp(int(epoch), tz=timezone.utc) if epoch and epoch.isdigit() else None
-    )
+    epoch = source_date_epoch(environ)
+    moment = None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
     when = (moment or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
     return {
         "manywheel_version": __version__,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from email.parser import HeaderParser
 from pathlib import Path
@@ -132,17 +132,26 @@ def _abi_warnings(report: AuditReport, options: RepairOptions) -> tuple[str, ...
     return tuple(f"Python tag: {p.message}" for p in verdict.problems)
 
 
-def _copy_pure(path: Path, dest_dir: Path) -> Path:
-    target = dest_dir / path.name
-    if target.exists() and target.samefile(path):
+def _copy_pure(archive: WheelArchive, dest_dir: Path) -> Path:
+    """The pure wheel copied as it is into ``dest_dir``, through a hidden temporary name (never
+    a partial ``*.whl``), with the mode any new file gets under the umask, as every wheel
+    manywheel writes."""
+    target = dest_dir / archive.path.name
+    if target.exists() and target.samefile(archive.path):
         return target
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".manywheel-", suffix=".tmp")
-    os.close(fd)
+    tmp = dest_dir / f".manywheel-{secrets.token_hex(8)}.tmp"
     try:
-        shutil.copyfile(path, tmp)
-        Path(tmp).replace(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        with os.fdopen(fd, "wb") as out:
+            os.lseek(archive.fileno(), 0, os.SEEK_SET)
+            with os.fdopen(os.dup(archive.fileno()), "rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+        tmp.replace(target)
+    except OSError as e:  # a full or read-only wheel directory: name the wheel, not tmp
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(target)) from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
 
@@ -273,7 +282,7 @@ def repair_wheel(
                 raise NotPlatformWheelError(
                     "not a platform wheel: no ELF file for this architecture", path=str(path)
                 )
-            output = _copy_pure(path, dest)
+            output = _copy_pure(archive, dest)
             return RepairResult(
                 path, output, report, None, path.stat().st_size, output.stat().st_size
             )

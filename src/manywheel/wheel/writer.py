@@ -105,9 +105,13 @@ class PendingWheel:
         With ``durable``, the data and the directory entry are flushed to disk first."""
         if self._state != "pending":
             raise ValueError(f"the wheel was already {self._state}")
-        if durable:
-            _fsync_path(self.path)
-        self.path.replace(self.final_path)
+        try:
+            if durable:
+                _fsync_path(self.path)
+            self.path.replace(self.final_path)
+        except OSError as e:  # name the wheel, not the temporary file (which is discarded)
+            self.discard()
+            raise OSError(e.errno, e.strerror, str(self.final_path)) from e
         self.path.parent.rmdir()
         if durable:
             _fsync_path(self.final_path.parent)
@@ -276,7 +280,10 @@ def rewrite_wheel(
     dest = Path(dest_dir)
     if (dest / final_name).exists() and (dest / final_name).samefile(source.path):
         raise InputError("the new wheel would replace its own input", path=str(source.path))
-    temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
+    try:
+        temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
+    except OSError as e:  # name the wheel directory, not the temporary name tried in it
+        raise OSError(e.errno, e.strerror, str(dest)) from e
     pending = PendingWheel(temp_dir / final_name, dest / final_name)
     try:
         fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -284,6 +291,13 @@ def rewrite_wheel(
             _Writer(
                 source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
             ).write(plan)
+    except OSError as e:
+        pending.discard()
+        if e.filename is None or str(e.filename).startswith(str(temp_dir)):
+            # a full or read-only wheel directory: name the wheel being written, never the
+            # temporary file it was being written to
+            raise OSError(e.errno, e.strerror, str(pending.final_path)) from e
+        raise
     except BaseException:
         pending.discard()
         raise
