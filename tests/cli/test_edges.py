@@ -13,9 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +20,7 @@ import pytest
 from manywheel.cli import main
 from manywheel.cli.exit_codes import ISSUES_URL
 from tests.harness.availability import skip_or_fail
+from tests.harness.fifo import fifo_never_opened
 from tests.repair.natives import Natives
 
 WHEEL_NAME = "pkg-1.0-py3-none-any.whl"
@@ -44,30 +42,6 @@ def _run(argv: list[str], environ: dict[str, str] | None = None) -> tuple[int, s
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, stdout=out, stderr=err, environ=environ or {})
     return code, out.getvalue(), err.getvalue()
-
-
-@contextmanager
-def _fifo_never_opened(path: Path) -> Iterator[None]:
-    """A FIFO at ``path`` that must not be opened while the ``with`` body runs. A writer
-    thread waits for a reader; if the body opens the FIFO (even without blocking), the writer
-    is released during the body and says so. Afterwards the test releases it itself. No clock
-    is involved: a blocking open by the body cannot hang, the writer answers it."""
-    os.mkfifo(path)
-    state = {"running": True, "opened_while_running": False}
-
-    def writer() -> None:
-        fd = os.open(path, os.O_WRONLY)  # waits until someone opens the FIFO for reading
-        state["opened_while_running"] = bool(state["running"])
-        os.close(fd)
-
-    thread = threading.Thread(target=writer, daemon=True)
-    thread.start()
-    yield
-    state["running"] = False
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # release the writer
-    thread.join()
-    os.close(fd)
-    assert not state["opened_while_running"], f"{path} was opened"
 
 
 def _make(kind: str, tmp: Path) -> tuple[Path, str]:
@@ -93,7 +67,7 @@ def test_an_input_that_is_no_regular_file_is_one_line_and_exit_3(
     argv = [a.format(tmp=tmp_path) for a in COMMANDS[command]]
     if kind == "fifo":
         path = tmp_path / WHEEL_NAME
-        with _fifo_never_opened(path):
+        with fifo_never_opened(path):
             code, out, err = _run([*argv, str(path)])
         why = "a FIFO, not a regular file"
     else:

@@ -23,40 +23,52 @@ MAX_CONF_FILES = 4096
 @dataclass(slots=True)
 class _Reading:
     """One ``ld.so.conf`` read: the directories found, the files already read (so an include
-    cycle is not followed), and how many files were read."""
+    cycle is not followed), the files being read, and what was left out."""
 
     found: list[str] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     reading: set[str] = field(default_factory=set)
+    cycles: set[str] = field(default_factory=set)
+    too_deep: set[str] = field(default_factory=set)
     files: int = 0
 
 
 def read_ld_so_conf(fs: FileSystem, path: str = "/etc/ld.so.conf") -> tuple[str, ...]:
     """The directories ``path`` lists, in order, without duplicates. ``include PATTERN`` lines
     (a relative pattern is relative to the including file's directory) are expanded in sorted
-    order; ``hwcap`` lines and comments are ignored; a missing file lists nothing."""
+    order; ``hwcap`` lines and comments are ignored; a missing file lists nothing.
+
+    Each file is read at most once and at most :data:`MAX_CONF_BYTES` big (larger is an
+    :class:`~manywheel.errors.InputError`); includes that lead back to a file being read (a
+    cycle), nest deeper than 16 or go past :data:`MAX_CONF_FILES` files are not followed, and
+    one warning says so."""
     reading = _Reading()
     _read(fs, path, reading, 0)
+    if reading.cycles:
+        log.warning(
+            "%s: include cycle through %s; not followed", path, ", ".join(sorted(reading.cycles))
+        )
+    skipped = reading.too_deep - reading.seen
+    if skipped:
+        log.warning(
+            "%s: includes nested too deeply or too many files; ignored: %s",
+            path,
+            ", ".join(sorted(skipped)),
+        )
     return tuple(dict.fromkeys(reading.found))
 
 
 def _read(fs: FileSystem, path: str, reading: _Reading, depth: int) -> None:
-    """Read one file of the configuration (each at most once, at most :data:`MAX_CONF_BYTES`;
-    an include that leads back to a file being read, or past :data:`MAX_CONF_FILES` files, is
-    not followed)."""
     resolved = fs.resolve(path)
     if resolved is None:
         return
     if resolved in reading.reading:
-        log.warning("%s: includes itself (an include cycle); not followed", path)
+        reading.cycles.add(resolved)
         return
     if resolved in reading.seen:  # included twice: its directories are already listed
         return
-    if depth > _MAX_INCLUDE_DEPTH:
-        log.warning("%s: includes nested too deeply; ignored", path)
-        return
-    if reading.files >= MAX_CONF_FILES:
-        log.warning("%s: more than %d configuration files; ignored", path, MAX_CONF_FILES)
+    if depth > _MAX_INCLUDE_DEPTH or reading.files >= MAX_CONF_FILES:
+        reading.too_deep.add(resolved)
         return
     data = fs.read_bytes(resolved, limit=MAX_CONF_BYTES)
     if data is None:

@@ -175,16 +175,21 @@ class RootFileSystem:
         return posixpath.join("/", *done)
 
 
+def _refuse_irregular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+
+
 def _read_regular(host: str, limit: int) -> bytes:
-    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+    # A FIFO or a device is refused before it is opened; O_NONBLOCK in case one replaced the
+    # file since (opening a FIFO must not wait for a writer), and fstat checks again.
+    _refuse_irregular(os.lstat(host).st_mode)
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     fd = os.open(host, flags)
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+        _refuse_irregular(os.fstat(fd).st_mode)
         chunks, size = [], 0
         while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
             chunks.append(chunk)

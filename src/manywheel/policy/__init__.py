@@ -26,6 +26,7 @@ from manywheel.policy.definitions import (
     parse_policy_name,
 )
 from manywheel.policy.judgment import PolicyVerdict, Verdict, evaluate
+from manywheel.policy.loading import MAX_POLICY_FILE_BYTES
 from manywheel.policy.policy_set import PlatformMatch, PolicySet, load_policies
 from manywheel.policy.python_abi import (
     AbiProblem,
@@ -52,6 +53,7 @@ __all__ = [
     "ARCHITECTURES",
     "BIONIC_VERSIONS",
     "LOWEST_API_LEVEL",
+    "MAX_POLICY_FILE_BYTES",
     "RUNPATH_API_LEVEL",
     "AbiProblem",
     "AbiProblemKind",
