@@ -9,8 +9,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from manywheel.audit import AuditOptions, AuditReport, audit_wheel, auditwheel_json
+from manywheel.audit import AuditOptions, AuditReport, audit_wheel
 from manywheel.policy import Libc, ReasonKind
+from manywheel.report import auditwheel_json
 from tests.audit.real_wheels import auditwheel_show
 from tests.audit.test_fixtures_against_auditwheel import SCHEMA
 from tests.fixtures.android.build import ABIS, Case

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from manywheel.audit import Where, audit_wheel, auditwheel_json
+from manywheel.audit import Where, audit_wheel
 from manywheel.policy import Libc, ReasonKind
+from manywheel.report import auditwheel_json
 from tests.audit.builders import EXT, Builder
 from tests.harness.availability import skip_or_fail
 

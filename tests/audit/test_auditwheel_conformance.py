@@ -13,7 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from manywheel.audit import audit_wheel, auditwheel_json
+from manywheel.audit import audit_wheel
+from manywheel.report import auditwheel_json
 from tests.audit.real_wheels import RealWheel, auditwheel_show, fetch
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "auditwheel-show-schema.json").read_text())

@@ -11,7 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from manywheel.audit import AuditOptions, audit_wheel, auditwheel_json
+from manywheel.audit import AuditOptions, audit_wheel
+from manywheel.report import auditwheel_json
 from tests.audit.builders import EXT, Builder
 from tests.audit.real_wheels import auditwheel_show
 

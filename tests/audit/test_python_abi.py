@@ -16,7 +16,13 @@ import pytest
 
 from manywheel.audit import audit_wheel
 from manywheel.cli import main
-from manywheel.repair import PatchelfPatcher, PythonAbiError, RepairOptions, repair_wheel
+from manywheel.repair import (
+    PatchelfPatcher,
+    PythonAbiError,
+    RepairOptions,
+    RepairRequest,
+    repair_wheel,
+)
 from tests.audit.abi_fixtures import AbiModules, build_abi_modules, module_wheel
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.cache import HarnessCache
@@ -159,11 +165,13 @@ def test_repair_refuses_a_broken_abi3_wheel_unless_told(
     )
     out = tmp_path / "out"
     with pytest.raises(PythonAbiError, match=r"could claim cp312-abi3"):
-        repair_wheel(wheel, out, patcher=patcher)
+        repair_wheel(wheel, out, RepairRequest(patcher=patcher))
     assert not list(out.glob("*.whl"))
     code, _, err = _run(["repair", "-w", str(out), str(wheel)])
     assert code == 2 and "--no-abi-check" in err and not list(out.glob("*.whl"))
-    result = repair_wheel(wheel, out, patcher=patcher, options=RepairOptions(abi_check=False))
+    result = repair_wheel(
+        wheel, out, RepairRequest(patcher=patcher, options=RepairOptions(abi_check=False))
+    )
     assert any("PyObject_Vectorcall" in w for w in result.warnings)
     with zipfile.ZipFile(result.output) as z:
         assert "limited312/limited312.abi3.so" in z.namelist()

@@ -12,7 +12,13 @@ from pathlib import Path
 from manywheel.build.environment import Environment, Workspace
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.roots_index import PackageIndex
-from manywheel.repair import PatchelfPatcher, RepairOptions, RepairResult, repair_wheel
+from manywheel.repair import (
+    PatchelfPatcher,
+    RepairOptions,
+    RepairRequest,
+    RepairResult,
+    repair_wheel,
+)
 
 __all__ = ["PyyamlBuild", "build_pyyaml", "host_index"]
 
@@ -67,8 +73,8 @@ def build_pyyaml(
             repaired = repair_wheel(
                 built,
                 tmp_path / "wheelhouse",
-                patcher=patcher,
-                options=RepairOptions(plat=platform_tag),
-                audit=audit,
+                RepairRequest(
+                    patcher=patcher, options=RepairOptions(plat=platform_tag), audit=audit
+                ),
             )
     return PyyamlBuild(built, repaired, audit.root)

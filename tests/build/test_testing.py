@@ -17,7 +17,7 @@ from manywheel.build.roots_cache import CacheDirectory
 from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_systems import CleanSystems, NoCleanSystemError, wheel_target
 from manywheel.build.testing import TestSettings, TestStatus, format_test_command, test_wheel
-from manywheel.repair import PatchelfPatcher, RepairOptions, repair_wheel
+from manywheel.repair import PatchelfPatcher, RepairOptions, RepairRequest, repair_wheel
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.extensions import build_extension_wheel, module_source, write_wheel
 from tests.harness.fixtures import SdistWheelBuilder
@@ -227,11 +227,13 @@ def test_a_library_the_clean_root_lacks_fails_with_the_loaders_message(
     excluded = repair_wheel(
         built,
         tmp_path / "excluded",
-        patcher=patcher,
-        options=RepairOptions(exclude=("libyaml-0.so.2",)),
-        audit=AuditOptions(),
+        RepairRequest(
+            patcher=patcher,
+            options=RepairOptions(exclude=("libyaml-0.so.2",)),
+            audit=AuditOptions(),
+        ),
     ).output
-    repaired = repair_wheel(built, tmp_path / "repaired", patcher=patcher).output
+    repaired = repair_wheel(built, tmp_path / "repaired", RepairRequest(patcher=patcher)).output
     settings = TestSettings(command="python -c 'import yaml._yaml; print(yaml.__with_libyaml__)'")
     systems = CleanSystems(root_store)
     failed = test_wheel(excluded, systems=systems, settings=settings, project=tmp_path)

@@ -117,3 +117,27 @@ def test_wheel_dir_that_is_a_file_is_an_input_error(chain: Path, tmp_path: Path)
     taken.write_text("")
     code, _, err = _run(["repair", "-w", str(taken), str(chain)], {})
     assert code == 3 and "not a directory" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("plat", "message"),
+    [
+        ("manylinux_9_99_x86_64", "unknown policy or platform tag"),
+        ("manylinux1_aarch64", "manylinux_2_5 has no data for aarch64"),
+        ("linux_x86_64", "not a policy a repair can target"),
+    ],
+    ids=["unknown", "no-data-for-arch", "generic"],
+)
+@pytest.mark.parametrize("source", ["flag", "environment"])
+def test_a_bad_plat_is_refused_before_any_wheel_is_read(
+    plat: str, message: str, source: str, tmp_path: Path
+) -> None:
+    """The wheels given are not wheels at all (a corrupt one, a missing one): had either been
+    read, the exit code would be 3. The --plat problem comes first, as a usage error."""
+    bad = tmp_path / "bad-1.0-cp311-cp311-linux_x86_64.whl"
+    bad.write_bytes(b"PK\x03\x04 this is not a zip")
+    flags, env = (["--plat", plat], {}) if source == "flag" else ([], {"AUDITWHEEL_PLAT": plat})
+    wheels = [str(bad), str(tmp_path / "missing-1.0-py3-none-any.whl")]
+    code, out, err = _run(["repair", *flags, "-w", str(tmp_path / "w"), *wheels], env)
+    assert (code, out) == (2, "") and message in err and err.count("\n") == 1
+    assert not (tmp_path / "w").exists()

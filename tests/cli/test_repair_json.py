@@ -18,13 +18,14 @@ from manywheel.cli import main
 from manywheel.cli.context import Context
 from manywheel.cli.exit_codes import ISSUES_URL, Terminated
 from manywheel.cli.main import _report
-from manywheel.cli.repair_json import repair_json
+from manywheel.cli.repair_command import repair_failure
 from manywheel.errors import (
     InputError,
     ManywheelError,
     NotPlatformWheelError,
     ToolError,
 )
+from manywheel.report import repair_json
 from tests.repair.natives import Natives, gcc
 
 
@@ -160,7 +161,7 @@ def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> N
     err = io.StringIO()
     ctx = Context(stdout=io.StringIO(), stderr=err, environ={}, verbosity=0, color=False)
     assert _report(error, ctx) == code
-    failed = repair_json([], failed=(Path("a.whl"), error))["failed"]
+    failed = repair_json([], failed=repair_failure(Path("a.whl"), error))["failed"]
     assert err.getvalue() == f"manywheel: {failed['error']}\n"
     assert failed["exit_code"] == code
     if code == 70:

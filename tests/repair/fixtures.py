@@ -17,6 +17,7 @@ from manywheel.repair import (
     ManywheelPatcher,
     PatchelfPatcher,
     RepairOptions,
+    RepairRequest,
     RepairResult,
     find_patchelf,
     repair_wheel,
@@ -63,10 +64,12 @@ def repair(natives: Natives, patcher: ElfPatcher, tmp_path: Path) -> Repair:
         return repair_wheel(
             wheel,
             dest or tmp_path / "out",
-            patcher=patcher,
-            options=RepairOptions(**options),  # type: ignore[arg-type]
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), include=include),
-            allow_pure=allow_pure,
+            RepairRequest(
+                patcher=patcher,
+                options=RepairOptions(**options),  # type: ignore[arg-type]
+                audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), include=include),
+                allow_pure=allow_pure,
+            ),
         )
 
     return run

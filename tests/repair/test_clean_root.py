@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.audit import AuditOptions
-from manywheel.repair import ElfPatcher, repair_wheel
+from manywheel.repair import ElfPatcher, RepairRequest, repair_wheel
 from tests.harness.fixtures import SdistWheelBuilder
 from tests.harness.install import Outcome, install_and_import, unzip_and_import
 from tests.harness.sdists import PROJECTS, HostPython, find_python
@@ -39,7 +39,7 @@ HIDE = {"cffi": (f"{LIBDIR}/libffi.so.8",)}
 
 def _repair(wheel: Path, out: Path, patcher: ElfPatcher, libdir: Path | None = None) -> Path:
     audit = AuditOptions(extra_ldpaths=(str(libdir),) if libdir else ())
-    return repair_wheel(wheel, out, patcher=patcher, audit=audit).output
+    return repair_wheel(wheel, out, RepairRequest(patcher=patcher, audit=audit)).output
 
 
 @pytest.mark.parametrize("project", sorted(CALLS), ids=sorted(CALLS))
@@ -80,11 +80,15 @@ def test_dlopened_plugin_imports_only_with_include(
 ) -> None:
     wheel = build_plugin_wheel(natives)
     audit = AuditOptions(extra_ldpaths=(str(natives.libdir),))
-    plain = repair_wheel(wheel, tmp_path / "plain", patcher=patcher, audit=audit).output
+    plain = repair_wheel(
+        wheel, tmp_path / "plain", RepairRequest(patcher=patcher, audit=audit)
+    ).output
     failed = install_and_import(bookworm_root, plain, "dlpkg")
     assert failed.outcome is Outcome.IMPORT_FAILED and "not in dlpkg.libs" in failed.stderr
     audit = AuditOptions(extra_ldpaths=(str(natives.libdir),), include=("libplugin.so.1",))
-    included = repair_wheel(wheel, tmp_path / "incl", patcher=patcher, audit=audit).output
+    included = repair_wheel(
+        wheel, tmp_path / "incl", RepairRequest(patcher=patcher, audit=audit)
+    ).output
     worked = install_and_import(bookworm_root, included, "dlpkg", code="assert dlpkg.RESULT == 102")
     assert worked.ok, worked.stderr
 

@@ -20,7 +20,13 @@ from packaging.metadata import Metadata
 from manywheel.audit import AuditOptions
 from manywheel.cli import main
 from manywheel.policy import PolicySet, load_policies
-from manywheel.repair import PatchelfPatcher, RepairOptions, UserLicense, repair_wheel
+from manywheel.repair import (
+    PatchelfPatcher,
+    RepairOptions,
+    RepairRequest,
+    UserLicense,
+    repair_wheel,
+)
 from manywheel.wheel import verify_wheel
 from tests.harness.extensions import write_wheel
 from tests.harness.install import install_and_import
@@ -112,7 +118,9 @@ def test_metadata_24_lists_the_debian_copyright_files(
     tmp_path: Path,
 ) -> None:
     wheel = _wheel(tmp_path / "in", ffz_module, natives, "2.4")
-    result = repair_wheel(wheel, tmp_path / "out", patcher=patcher, policies=without_zlib)
+    result = repair_wheel(
+        wheel, tmp_path / "out", RepairRequest(patcher=patcher, policies=without_zlib)
+    )
     grafted = {g.sonames[0] for g in result.plan.grafts} if result.plan else set()
     assert grafted == {"libffi.so.8", "libz.so.1"}
     assert {f.member: f.source for f in result.licenses} == EXPECTED
@@ -140,7 +148,9 @@ def test_older_metadata_is_left_as_written(
     tmp_path: Path,
 ) -> None:
     wheel = _wheel(tmp_path / "in", ffz_module, natives, "2.1")
-    result = repair_wheel(wheel, tmp_path / "out", patcher=patcher, policies=without_zlib)
+    result = repair_wheel(
+        wheel, tmp_path / "out", RepairRequest(patcher=patcher, policies=without_zlib)
+    )
     assert set(EXPECTED) <= set(_names(result.output))
     metadata = "ffz-1.0.dist-info/METADATA"
     assert _read(result.output, metadata) == _read(wheel, metadata)
@@ -160,7 +170,9 @@ def test_pip_installs_the_licenses_and_the_grafts_work(  # noqa: PLR0917 (fixtur
     tmp_path: Path,
 ) -> None:
     wheel = _wheel(tmp_path / "in", ffz_module, natives, "2.4")
-    repaired = repair_wheel(wheel, tmp_path / "out", patcher=patcher, policies=without_zlib)
+    repaired = repair_wheel(
+        wheel, tmp_path / "out", RepairRequest(patcher=patcher, policies=without_zlib)
+    )
     code = (
         "import importlib.metadata as m, zlib; assert ffz.crc() == zlib.crc32(b'abc');"
         "d = m.distribution('ffz'); files = {str(f) for f in d.files};"
@@ -178,13 +190,15 @@ def test_user_built_library_takes_the_given_text_or_is_named(
     ext = natives.extension("licfoo", "foo(1);", ["-lfoo"], body="int foo(int);")
     wheel = natives.wheel("licfoo", {"licfoo.so": ext})
     audit = AuditOptions(extra_ldpaths=(str(natives.libdir),))
-    bare = repair_wheel(wheel, tmp_path / "bare", patcher=patcher, audit=audit)
+    bare = repair_wheel(wheel, tmp_path / "bare", RepairRequest(patcher=patcher, audit=audit))
     sources = sorted(Path(s).name for s in bare.unlicensed)
     assert sources == ["libbar.so.1", "libfoo.so.1"] and bare.licenses == ()
     text = tmp_path / "COPYING.foo"
     text.write_text("libfoo: do what you like\n")
     options = RepairOptions(license_files=(UserLicense.parse(f"libfoo.so.*={text}"),))
-    given = repair_wheel(wheel, tmp_path / "given", patcher=patcher, audit=audit, options=options)
+    given = repair_wheel(
+        wheel, tmp_path / "given", RepairRequest(patcher=patcher, audit=audit, options=options)
+    )
     (license_file,) = given.licenses
     assert (
         license_file.member == "licfoo-1.0.dist-info/licenses/licfoo.libs/libfoo.so.1/COPYING.foo"

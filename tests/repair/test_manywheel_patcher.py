@@ -19,6 +19,7 @@ from manywheel.repair import (
     ManywheelPatcher,
     PatchelfPatcher,
     RepairOptions,
+    RepairRequest,
     repair_wheel,
 )
 from manywheel.wheel import WheelArchive
@@ -44,9 +45,11 @@ def _repair(
     return repair_wheel(
         wheel,
         out,
-        patcher=patcher,
-        options=RepairOptions(**options),  # type: ignore[arg-type]
-        audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+        RepairRequest(
+            patcher=patcher,
+            options=RepairOptions(**options),  # type: ignore[arg-type]
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+        ),
     ).output
 
 
@@ -143,16 +146,8 @@ def test_an_edit_that_cannot_be_made_names_the_member(natives: Natives, tmp_path
     out = tmp_path / "out"
     out.mkdir()
     with WheelArchive.open(wheel) as archive, pytest.raises(ElfEditError) as caught:
-        apply_plan(
-            archive,
-            report,
-            forced,
-            dest_dir=out,
-            patcher=ManywheelPatcher(),
-            options=RepairOptions(),
-            policies=policies,
-            audit=audit,
-        )
+        request = RepairRequest(ManywheelPatcher(), policies=policies, audit=audit)
+        apply_plan(archive, report, forced, request, dest_dir=out)
     assert caught.value.member == "mwstatic/tool" and caught.value.path == str(wheel)
     assert "no dynamic section" in str(caught.value)
     assert list(out.iterdir()) == []

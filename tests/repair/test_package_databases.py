@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from manywheel.audit import AuditOptions
-from manywheel.repair import ElfPatcher, PackageOwner, SystemPackages, repair_wheel
+from manywheel.repair import ElfPatcher, PackageOwner, RepairRequest, SystemPackages, repair_wheel
 from tests.harness.availability import skip_or_fail
 from tests.harness.fifo import fifo_never_opened
 from tests.repair.natives import Natives
@@ -253,9 +253,11 @@ def test_a_bad_database_never_fails_the_repair(
         result = repair_wheel(
             wheel,
             tmp_path / "out",
-            patcher=patcher,
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
-            packages=SystemPackages(root),
+            RepairRequest(
+                patcher=patcher,
+                audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+                packages=SystemPackages(root),
+            ),
         )
     assert result.output.is_file() and result.sbom is None
     assert sorted(r.getMessage().split(": ")[1] for r in caplog.records) == [

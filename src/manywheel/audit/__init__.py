@@ -6,18 +6,6 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 ('linux_x86_64', 'manylinux_2_17_x86_64')
 """
 
-from manywheel.audit.auditwheel_json import (
-    SCHEMA_VERSION,
-    auditwheel_error,
-    auditwheel_json,
-    auditwheel_pure,
-)
-from manywheel.audit.details_json import (
-    DETAILS_SCHEMA_VERSION,
-    details_json,
-    pure_facts,
-    python_abi_json,
-)
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path
 from manywheel.audit.libc import musl_version_from_libc
@@ -43,9 +31,7 @@ from manywheel.audit.summary import (
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
 
 __all__ = [
-    "DETAILS_SCHEMA_VERSION",
     "INCLUDE_REQUESTER",
-    "SCHEMA_VERSION",
     "WHEEL_ROOT",
     "AuditOptions",
     "AuditReport",
@@ -62,17 +48,11 @@ __all__ = [
     "analyze",
     "audit_archive",
     "audit_wheel",
-    "auditwheel_error",
-    "auditwheel_json",
-    "auditwheel_pure",
-    "details_json",
     "grafts_by_policy",
     "installed_path",
     "module_facts",
     "musl_version_from_libc",
-    "pure_facts",
     "pure_message",
-    "python_abi_json",
     "python_abi_verdict",
     "refusals",
     "scan_wheel",

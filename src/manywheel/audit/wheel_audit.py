@@ -50,6 +50,7 @@ from manywheel.policy import (
     Policy,
     PolicySet,
     PolicyVerdict,
+    PythonAbiVerdict,
     Verdict,
     WheelRequirements,
     evaluate,
@@ -154,10 +155,13 @@ def analyze(
     scanned: tuple[ScannedElf, ...],
     findings: tuple[Finding, ...],
     *,
-    policies: PolicySet,
+    policies: PolicySet | None,
     options: AuditOptions,
 ) -> AuditReport:
-    """The audit of already-scanned members (pure apart from reading the audited system)."""
+    """The audit of already-scanned members (pure apart from reading the audited system).
+    With ``policies=None`` the members are resolved and the requirements gathered, but nothing
+    is judged (no verdict, holdouts or Python-tag verdict): a repair's closure check judges the
+    repaired wheel against the tags it claims itself."""
     purelib = tuple(s.member for s in scanned if _in_purelib(s.member))
     if not scanned:
         return AuditReport(path, filename, True, None, None, findings, (), (), (), None, None)
@@ -229,9 +233,13 @@ def analyze(
         musl_version=musl_version_of(filename, trees.values(), fs) if libc is Libc.MUSL else None,
         android_tag_level=android_tag_level(filename) if libc is Libc.ANDROID else None,
     )
-    verdict = _evaluate(policies, requirements, options)
-    holdouts = _holdouts(policies, requirements, verdict, options)
-    python_abi = python_abi_verdict(filename, members, arch=arch, libc=libc)
+    verdict: Verdict | None = None
+    holdouts: tuple[Holdout, ...] = ()
+    python_abi: PythonAbiVerdict | None = None
+    if policies is not None:
+        verdict = _evaluate(policies, requirements, options)
+        holdouts = _holdouts(policies, requirements, verdict, options)
+        python_abi = python_abi_verdict(filename, members, arch=arch, libc=libc)
     return AuditReport(
         path,
         filename,

@@ -113,7 +113,7 @@ def repair_built(
     (the session's root and prefix) with the user's audit options on top. Raises
     :class:`RepairFailedError` with one line for a refused repair."""
     from manywheel.errors import NotPlatformWheelError
-    from manywheel.repair import SystemPackages, repair_wheel
+    from manywheel.repair import RepairRequest, SystemPackages, repair_wheel
 
     user = settings.audit
     audit = replace(
@@ -128,15 +128,17 @@ def repair_built(
         result = repair_wheel(
             built,
             staging,
-            patcher=settings.patcher,
-            options=options,
-            audit=audit,
-            policies=settings.policies,
-            allow_pure=settings.allow_pure,
-            packages=BuildPackages(
-                SystemPackages(audit.root, path=settings.path), system.extra_ldpaths
+            RepairRequest(
+                patcher=settings.patcher,
+                options=options,
+                audit=audit,
+                policies=settings.policies,
+                allow_pure=settings.allow_pure,
+                packages=BuildPackages(
+                    SystemPackages(audit.root, path=settings.path), system.extra_ldpaths
+                ),
+                tool_version=settings.tool_version,
             ),
-            tool_version=settings.tool_version,
         )
     except NotPlatformWheelError as e:
         raise RepairFailedError(f"the build made a pure Python wheel: {e.message}") from e

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING
 
 from manywheel.cli.audit_arguments import audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
+from manywheel.cli.exit_codes import describe_error, exit_code_for
 from manywheel.cli.repair_arguments import add_repair_arguments, patcher_name, repair_options
 
 if TYPE_CHECKING:
     from manywheel.repair import RepairResult
+    from manywheel.report import RepairFailure
 
-__all__ = ["register"]
+__all__ = ["register", "repair_failure"]
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -71,7 +73,13 @@ def _describe(result: RepairResult) -> str:
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel import __version__
-    from manywheel.repair import SystemLicenses, SystemPackages, make_patcher, repair_wheel
+    from manywheel.repair import (
+        RepairRequest,
+        SystemLicenses,
+        SystemPackages,
+        make_patcher,
+        repair_wheel,
+    )
 
     options = repair_options(args, ctx.environ)
     audit = replace(audit_options(args, ctx.environ), include=tuple(args.include))
@@ -81,19 +89,20 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         patcher_name(args, ctx.environ), [str(Path(sys.executable).parent)], path=path
     )
 
+    # made once for every wheel, and checked before any is read (a bad --plat is refused here)
+    request = RepairRequest(
+        patcher=patcher,
+        options=options,
+        audit=audit,
+        policies=policies,
+        allow_pure=args.allow_pure_python_wheel,
+        packages=SystemPackages(audit.root, path=path),
+        tool_version=__version__,
+        licenses=SystemLicenses(audit.root, path=path),
+    )
+
     def repair(wheel: Path) -> RepairResult:
-        return repair_wheel(
-            wheel,
-            args.wheel_dir,
-            patcher=patcher,
-            options=options,
-            audit=audit,
-            policies=policies,
-            allow_pure=args.allow_pure_python_wheel,
-            packages=SystemPackages(audit.root, path=path),
-            tool_version=__version__,
-            licenses=SystemLicenses(audit.root, path=path),
-        )
+        return repair_wheel(wheel, args.wheel_dir, request)
 
     results: list[RepairResult] = []
     for index, wheel in enumerate(args.wheels):
@@ -102,7 +111,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         except (Exception, KeyboardInterrupt) as e:
             # The wheels already written stay written (as auditwheel): say which, then fail.
             if args.json:
-                _print_json(ctx, results, (wheel, e), args.wheels[index + 1 :])
+                _print_json(ctx, results, repair_failure(wheel, e), args.wheels[index + 1 :])
             raise
         results.append(result)
         if not args.json:
@@ -112,13 +121,21 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     return 0
 
 
+def repair_failure(wheel: Path, error: BaseException) -> RepairFailure:
+    """The failed wheel as ``repair --json`` reports it: the stderr line's text (after
+    ``manywheel: ``) and the exit code, from the one function that makes both."""
+    from manywheel.report import RepairFailure
+
+    return RepairFailure(wheel, describe_error(error), int(exit_code_for(error)))
+
+
 def _print_json(
     ctx: Context,
     results: list[RepairResult],
-    failed: tuple[Path, BaseException] | None = None,
+    failed: RepairFailure | None = None,
     not_attempted: Sequence[Path] = (),
 ) -> None:
-    from manywheel.cli.repair_json import repair_json
+    from manywheel.report import repair_json
 
     document = repair_json(results, failed=failed, not_attempted=not_attempted)
     print(json.dumps(document, indent=2), file=ctx.stdout)

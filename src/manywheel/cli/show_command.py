@@ -25,9 +25,8 @@ if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, ElfMember, Refusal
     from manywheel.policy import PolicySet, PolicyVerdict, Reason
 
-__all__ = ["DETAILS_FORMAT", "register"]
+__all__ = ["register"]
 
-DETAILS_FORMAT = "manywheel-show"
 #: Wheels at least this big get a progress line on a terminal.
 _PROGRESS_BYTES = 16 * 2**20
 #: Culprits listed per kind of reason before "... and N more".
@@ -53,7 +52,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--json-details",
         action="store_true",
-        help=f"print manywheel's full report as JSON ({DETAILS_FORMAT}, schema version 1)",
+        help="print manywheel's full report as JSON (manywheel-show, schema version 1)",
     )
     add_audit_arguments(parser)
     parser.set_defaults(handler=_handle)
@@ -77,14 +76,9 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         codes.append(code)
         entries.append(entry)
     if args.json_details:
-        from manywheel.audit import DETAILS_SCHEMA_VERSION
+        from manywheel.report import details_document
 
-        document = {
-            "format": DETAILS_FORMAT,
-            "schema_version": DETAILS_SCHEMA_VERSION,
-            "wheels": entries,
-        }
-        json.dump(document, ctx.stdout, indent=2)
+        json.dump(details_document(entries), ctx.stdout, indent=2)
         ctx.stdout.write("\n")
     return max(codes)
 
@@ -96,13 +90,8 @@ def _show_one(
     options: AuditOptions,
     policies: Callable[[], PolicySet],
 ) -> tuple[int, dict[str, object]]:
-    from manywheel.audit import (
-        audit_wheel,
-        auditwheel_error,
-        auditwheel_json,
-        auditwheel_pure,
-        pure_message,
-    )
+    from manywheel.audit import audit_wheel, pure_message
+    from manywheel.report import auditwheel_error, auditwheel_json, auditwheel_pure
 
     name = Path(path).name
     try:
@@ -136,7 +125,7 @@ def _show_one(
 
 def _details(report: AuditReport, name: str, args: argparse.Namespace) -> dict[str, object]:
     """The wheel's ``--json-details`` entry; only built when asked for."""
-    from manywheel.audit import details_json
+    from manywheel.report import details_json
 
     return details_json(report, name) if args.json_details else {}
 
@@ -167,7 +156,7 @@ def _out(ctx: Context, text: str = "") -> None:
 
 
 def _render_pure(report: AuditReport, name: str, message: str, ok: bool, ctx: Context) -> None:
-    from manywheel.audit import pure_facts
+    from manywheel.report import pure_facts
 
     facts = pure_facts(report)
     tags = ".".join(report.filename.python_tags)

@@ -32,6 +32,7 @@ from manywheel.elf.changes import (
 )
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType, Machine
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import gnu_hash_count, parse_dynamic
 from manywheel.elf.layout import BufferImage
@@ -67,7 +68,6 @@ EDITABLE_MACHINES = frozenset(
 )
 #: Empty slots a moved dynamic array gets beyond what the edit needs (GNU ld leaves 4-5).
 SPARE_SLOTS = 4
-SHT_STRTAB, SHT_DYNAMIC = 3, 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +301,8 @@ def _rewrite(
         out[offset : offset + len(raw)] = raw
     segment = elf.segment(PT.DYNAMIC)
     assert segment is not None
-    strtab_section = _section_at(elf, table.vaddr, SHT_STRTAB)
-    dynamic_section = _section_at(elf, segment.vaddr, SHT_DYNAMIC)
+    strtab_section = _section_at(elf, table.vaddr, SHT.STRTAB)
+    dynamic_section = _section_at(elf, segment.vaddr, SHT.DYNAMIC)
     elf.dynamic.entries = entries
     blobs = []
     move_dynamic = len(entries) + 1 > elf.dynamic.capacity

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from manywheel.elf.constants import ElfClass, ElfData, Machine
+from manywheel.elf.constants import SectionIndex as SHN
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.layout import ELF_MAGIC, IDENT, Image, Layout, layout_for, phdr_fields
 from manywheel.elf.model import AndroidIdent, ElfHeader, GnuProperties, Section, Segment
@@ -22,9 +24,6 @@ __all__ = [
     "section_table_range",
 ]
 
-SHT_NOTE = 7
-SHT_NOBITS = 8
-SHT_DYNSYM = 11
 _SIMPLE_ARCH = {
     Machine.AARCH64: "aarch64",
     Machine.S390: "s390x",
@@ -92,7 +91,7 @@ def read_sections(image: Image, layout: Layout, raw: tuple[int, ...]) -> tuple[S
         shnum = layout.shdr.unpack(image.read(shoff, shentsize, "section header 0"))[5]
     data = image.read(shoff, shnum * shentsize, "section header table")
     rows = list(layout.shdr.iter_unpack(data))
-    if shstrndx == 0xFFFF and rows:  # SHN_XINDEX: the index is in section 0's sh_link
+    if shstrndx == SHN.XINDEX and rows:  # the index is in section 0's sh_link
         shstrndx = rows[0][6]
     names = _section_names(image, rows, shstrndx)
     return tuple(Section(n, *row[1:]) for n, row in zip(names, rows, strict=True))
@@ -115,7 +114,7 @@ def dynsym_size(image: Image, layout: Layout, raw: tuple[int, ...]) -> tuple[int
         return None
     table = image.read(span[0], span[1] - span[0], "section header table")
     for row in layout.shdr.iter_unpack(table):
-        if row[1] == SHT_DYNSYM and row[9] == layout.sym.size:
+        if row[1] == SHT.DYNSYM and row[9] == layout.sym.size:
             return row[3], row[5] // row[9]
     return None
 
@@ -124,7 +123,7 @@ def _section_names(image: Image, rows: list[tuple[int, ...]], shstrndx: int) -> 
     if not 0 < shstrndx < len(rows):
         return [""] * len(rows)
     _, sh_type, _, _, offset, size, *_ = rows[shstrndx]
-    table = image.read(offset, size, "section name table") if sh_type != SHT_NOBITS else b""
+    table = image.read(offset, size, "section name table") if sh_type != SHT.NOBITS else b""
     names = []
     for row in rows:
         start = row[0]
@@ -165,7 +164,7 @@ def read_notes(
     sections of a file without any (relocatable objects)."""
     places = {(s.offset, s.filesz, s.align) for s in segments if s.p_type == PT.NOTE}
     if not places:
-        places = {(s.offset, s.size, s.addralign) for s in sections if s.sh_type == SHT_NOTE}
+        places = {(s.offset, s.size, s.addralign) for s in sections if s.sh_type == SHT.NOTE}
     notes: list[Note] = []
     for offset, size, align in sorted(places):
         notes.extend(parse_notes(layout, image.read(offset, size, "notes"), align))

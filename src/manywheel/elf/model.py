@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from manywheel.elf.constants import (
+    ArmFlag,
     ElfClass,
     ElfData,
     ElfType,
     Machine,
     SegmentFlag,
     SegmentType,
+    VersionFlag,
     X86IsaLevel,
 )
 from manywheel.elf.symbols import ImportGroup, PythonExtension, SymbolTable
@@ -26,12 +28,6 @@ __all__ = [
     "VersionNeed",
     "VersionNeedEntry",
 ]
-
-EF_ARM_EABIMASK = 0xFF000000
-EF_ARM_ABI_FLOAT_SOFT = 0x200
-EF_ARM_ABI_FLOAT_HARD = 0x400
-VER_FLG_BASE = 0x1
-VER_FLG_WEAK = 0x2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,12 +63,12 @@ class ElfHeader:
         """The ARM EABI version from e_flags (5 for current toolchains); ``None`` off ARM."""
         if self.e_machine != Machine.ARM:
             return None
-        return (self.flags & EF_ARM_EABIMASK) >> 24
+        return (self.flags & ArmFlag.EABI_MASK) >> 24
 
     @property
     def arm_hard_float(self) -> bool:
         """ARM only: built for the hard-float ABI (armhf; what ``armv7l`` wheels need)."""
-        return self.e_machine == Machine.ARM and bool(self.flags & EF_ARM_ABI_FLOAT_HARD)
+        return self.e_machine == Machine.ARM and bool(self.flags & ArmFlag.ABI_FLOAT_HARD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +123,7 @@ class VersionNeedEntry:
 
     @property
     def weak(self) -> bool:
-        return bool(self.flags & VER_FLG_WEAK)
+        return bool(self.flags & VersionFlag.WEAK)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +147,7 @@ class VersionDefinition:
     @property
     def is_base(self) -> bool:
         """The base definition: the file's own name, not a symbol version."""
-        return bool(self.flags & VER_FLG_BASE)
+        return bool(self.flags & VersionFlag.BASE)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,10 @@ from manywheel.elf.blobs import (
     overlaps,
     pack,
 )
+from manywheel.elf.constants import DT_ADDRRNGHI, DT_ADDRRNGLO, DT_LOPROC
 from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import SectionFlag as SHF
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentFlag as PF
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.structure import ElfStructure, ProgramHeader, SectionHeader
@@ -36,27 +39,20 @@ from manywheel.errors import ElfEditError
 
 __all__ = ["new_segment"]
 
-SHF_WRITE, SHF_EXECINSTR, SHF_TLS = 0x1, 0x4, 0x400
-SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_HASH = 1, 2, 3, 4, 5
-SHT_NOTE, SHT_REL, SHT_DYNSYM, SHT_RELR = 7, 9, 11, 19
-SHT_GNU_HASH, SHT_GNU_VERDEF, SHT_GNU_VERNEED, SHT_GNU_VERSYM = (
-    0x6FFFFFF6,
-    0x6FFFFFFD,
-    0x6FFFFFFE,
-    0x6FFFFFFF,
-)
 _MOVABLE_TYPES = frozenset(
-    {SHT_NOTE, SHT_HASH, SHT_GNU_HASH, SHT_DYNSYM, SHT_GNU_VERDEF, SHT_GNU_VERNEED}
-    | {SHT_GNU_VERSYM, SHT_STRTAB, SHT_RELA, SHT_REL, SHT_RELR}
+    {SHT.NOTE, SHT.HASH, SHT.GNU_HASH, SHT.DYNSYM, SHT.GNU_VERDEF, SHT.GNU_VERNEED}
+    | {SHT.GNU_VERSYM, SHT.STRTAB, SHT.RELA, SHT.REL, SHT.RELR}
 )
-DT_REL, DT_RELA, DT_JMPREL, DT_RELR = 17, 7, 23, 36
 #: Dynamic tags pointing at a table that may move: the pointer moves with it.
 _MOVABLE_TAGS = frozenset(
     {DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF}
-    | {DT_REL, DT_RELA, DT_JMPREL, DT_RELR}
+    | {DT.REL, DT.RELA, DT.JMPREL, DT.RELR}
 )
 #: Tags whose value is an address (gABI d_ptr tags, and DT_ADDRRNGLO..DT_ADDRRNGHI).
-_ADDRESS_TAGS = frozenset({3, 4, 5, 6, 7, 12, 13, 17, 21, 23, 25, 26, 32, 34, 36})
+_ADDRESS_TAGS = frozenset(
+    {DT.PLTGOT, DT.HASH, DT.STRTAB, DT.SYMTAB, DT.RELA, DT.INIT, DT.FINI, DT.REL, DT.DEBUG}
+    | {DT.JMPREL, DT.INIT_ARRAY, DT.FINI_ARRAY, DT.PREINIT_ARRAY, DT.SYMTAB_SHNDX, DT.RELR}
+)
 _MOVABLE_SEGMENTS = frozenset({PT.INTERP, PT.NOTE, PT.GNU_PROPERTY})
 
 
@@ -135,11 +131,11 @@ def _check_movable(elf: ElfStructure, section: SectionHeader) -> None:
     interp = elf.segment(PT.INTERP)
     is_interp = (
         section.name == ".interp"
-        and section.sh_type == SHT_PROGBITS
+        and section.sh_type == SHT.PROGBITS
         and interp is not None
         and (interp.offset, interp.filesz) == (section.offset, section.size)
     )
-    if not section.allocated or section.flags & (SHF_WRITE | SHF_EXECINSTR):
+    if not section.allocated or section.flags & (SHF.WRITE | SHF.EXECINSTR):
         raise _no_room(elf, f"section {section.name or '?'} is code, data or not loaded")
     if not is_interp and section.sh_type not in _MOVABLE_TYPES:
         raise _no_room(
@@ -163,7 +159,7 @@ def _region(elf: ElfStructure, offset: int, vaddr: int, size: int, writable: boo
 
 def _memory_end(elf: ElfStructure) -> int:
     ends = [p.mem_end for p in elf.phdrs if p.memsz and p.p_type != PT.GNU_STACK]
-    ends += [s.addr + s.size for s in elf.shdrs if s.allocated and not s.flags & SHF_TLS]
+    ends += [s.addr + s.size for s in elf.shdrs if s.allocated and not s.flags & SHF.TLS]
     return max(ends)
 
 
@@ -239,10 +235,10 @@ def _move_block(
 def _check_references(elf: ElfStructure, block: _Block, lo: int, hi: int) -> None:
     assert elf.dynamic is not None
     for tag, value in elf.dynamic.entries:
-        pointer = tag in _ADDRESS_TAGS or 0x6FFFFE00 <= tag <= 0x6FFFFEFF or tag >= 0x70000000
+        pointer = tag in _ADDRESS_TAGS or DT_ADDRRNGLO <= tag <= DT_ADDRRNGHI or tag >= DT_LOPROC
         if pointer and lo <= value < hi and tag not in _MOVABLE_TAGS:
             raise _no_room(elf, f"dynamic entry 0x{tag:x} points into the sections that would move")
-    dynsym = next((s for s in elf.shdrs if s.sh_type == SHT_DYNSYM), None)
+    dynsym = next((s for s in elf.shdrs if s.sh_type == SHT.DYNSYM), None)
     if dynsym is not None and dynsym.entsize == elf.layout.sym.size:
         raw = elf.data[dynsym.offset : dynsym.offset + dynsym.size]
         moved = set(block.sections)
@@ -259,7 +255,7 @@ def _move_symbols(
     changed = []
     size = layout.sym.size
     value_at = 8 if layout.is64 else 4
-    for symtab in (s for s in elf.shdrs if s.sh_type == SHT_SYMTAB and s.entsize == size):
+    for symtab in (s for s in elf.shdrs if s.sh_type == SHT.SYMTAB and s.entsize == size):
         raw = bytes(out[symtab.offset : symtab.offset + symtab.size - symtab.size % size])
         for k, shndx in enumerate(section_indices(raw, layout)):
             if shndx in moved:

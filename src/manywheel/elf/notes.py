@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from manywheel.elf.constants import NoteType
+from manywheel.elf.constants import AndroidNoteType, GnuProperty, NoteType
 from manywheel.elf.layout import Layout
 from manywheel.elf.model import AndroidIdent, GnuProperties
 
@@ -15,13 +15,9 @@ __all__ = [
     "summarize_notes",
 ]
 
-GNU_PROPERTY_X86_FEATURE_1_AND = 0xC0000002
-GNU_PROPERTY_X86_ISA_1_NEEDED = 0xC0008002
-GNU_PROPERTY_X86_ISA_1_USED = 0xC0010002
-#: Bionic's ``NT_ANDROID_TYPE_IDENT`` (libc/private/bionic_asm_note.h), in the ``Android``
-#: namespace: the descriptor is an int32 API level, and since NDK r14 a 64-byte NDK version and a
-#: 64-byte NDK build number, NUL-padded (libc/arch-common/bionic/crtbrand.S and the NDK's copy).
-NT_ANDROID_TYPE_IDENT = 1
+#: Bionic's ``NT_ANDROID_TYPE_IDENT`` (libc/private/bionic_asm_note.h, ``AndroidNoteType.IDENT``)
+#: descriptor is an int32 API level, and since NDK r14 a 64-byte NDK version and a 64-byte NDK
+#: build number, NUL-padded (libc/arch-common/bionic/crtbrand.S and the NDK's copy).
 _NDK_FIELD = 64
 # binutils < 2.32 used 0xc0000000/0xc0000001 for per-extension bits (CMOV, SSE, ...), not
 # micro-architecture levels; they are deliberately not read as levels.
@@ -67,9 +63,9 @@ def read_gnu_properties(layout: Layout, desc: bytes) -> GnuProperties:
             values[pr_type] = values.get(pr_type, 0) | layout.word.unpack_from(desc, data_at)[0]
         offset = _align(data_at + pr_datasz, align)
     return GnuProperties(
-        x86_isa_needed=values.get(GNU_PROPERTY_X86_ISA_1_NEEDED, 0),
-        x86_isa_used=values.get(GNU_PROPERTY_X86_ISA_1_USED, 0),
-        x86_feature_1_and=values.get(GNU_PROPERTY_X86_FEATURE_1_AND, 0),
+        x86_isa_needed=values.get(GnuProperty.X86_ISA_1_NEEDED, 0),
+        x86_isa_used=values.get(GnuProperty.X86_ISA_1_USED, 0),
+        x86_feature_1_and=values.get(GnuProperty.X86_FEATURE_1_AND, 0),
     )
 
 
@@ -97,7 +93,7 @@ def summarize_notes(
     props = GnuProperties()
     android: AndroidIdent | None = None
     for name, ntype, desc in notes:
-        if name == b"Android" and ntype == NT_ANDROID_TYPE_IDENT and android is None:
+        if name == b"Android" and ntype == AndroidNoteType.IDENT and android is None:
             android = read_android_ident(layout, desc)
         if name != b"GNU":
             continue

@@ -37,6 +37,7 @@ from manywheel.elf.blobs import (
     overlaps,
     pack,
 )
+from manywheel.elf.constants import SectionFlag as SHF
 from manywheel.elf.constants import SegmentFlag as PF
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.new_segment import new_segment
@@ -44,8 +45,6 @@ from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size
 from manywheel.errors import ElfEditError
 
 __all__ = ["BSS_LIMIT", "PAGE", "Blob", "EditMethod", "Placement", "place"]
-
-SHF_TLS = 0x400
 
 
 class _Space:
@@ -75,7 +74,7 @@ class _Space:
             if busy and overlaps(lo, hi, p.vaddr, p.mem_end):
                 return False
         for s in elf.shdrs:
-            held = s.allocated and not s.flags & SHF_TLS and s.size > 0
+            held = s.allocated and not s.flags & SHF.TLS and s.size > 0
             if held and overlaps(lo, hi, s.addr, s.addr + s.size):
                 return False
         return True

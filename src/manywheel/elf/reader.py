@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentFlag
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import AddressMap, gnu_hash_count, parse_dynamic, sysv_hash_count
@@ -25,16 +26,18 @@ from manywheel.elf.headers import (
 from manywheel.elf.layout import BufferImage, Image, Layout
 from manywheel.elf.model import ElfFile, Section, Segment, VersionDefinition, VersionNeed
 from manywheel.elf.symbols import ImportGroup, SymbolTable, VersionSlot, read_symbol_table
-from manywheel.elf.versions import read_version_definitions, read_version_needs, version_slots
+from manywheel.elf.version_sections import (
+    read_version_definitions,
+    read_version_needs,
+    version_slots,
+)
 from manywheel.errors import InvalidElfError, open_regular
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]
 
 log = logging.getLogger(__name__)
 
-SHT_STRTAB = 3
 _TABLE_TAGS = frozenset({DT.HASH, DT.GNU_HASH, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF})
-SHT_DYNSYM = 11
 #: Tags whose value is a string-table offset, and tags that may appear only once.
 _STRING_TAGS = (DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH)
 
@@ -199,7 +202,7 @@ def _string_table(
     size = tags.get(DT.STRSZ)
     if size is None:
         size = next(
-            (s.size for s in sections if s.addr == tags[DT.STRTAB] and s.sh_type == SHT_STRTAB),
+            (s.size for s in sections if s.addr == tags[DT.STRTAB] and s.sh_type == SHT.STRTAB),
             None,
         )
     if size is None:
@@ -212,7 +215,7 @@ def _symbol_count(t: _Tables, symtab_at: int) -> int:
     """How many dynamic symbols there are: the .dynsym section when there is one (as readelf),
     else DT_HASH's nchain, else DT_GNU_HASH (as the loader and readelf -D)."""
     image, layout = t.image, t.layout
-    dynsym = next((s for s in t.sections if s.sh_type == SHT_DYNSYM), None)
+    dynsym = next((s for s in t.sections if s.sh_type == SHT.DYNSYM), None)
     if dynsym and dynsym.entsize == layout.sym.size and dynsym.addr == t.tags[DT.SYMTAB]:
         return dynsym.size // layout.sym.size
     if t.dynsym is not None and t.dynsym[0] == t.tags[DT.SYMTAB]:

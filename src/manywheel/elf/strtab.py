@@ -14,7 +14,9 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from manywheel.elf.constants import DT_LOOS
 from manywheel.elf.constants import DynamicTag as DT
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.dynamic import gnu_hash_count, sysv_hash_count
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.structure import ElfStructure
@@ -33,26 +35,21 @@ __all__ = [
     "version_need_records",
 ]
 
-DT_AUXILIARY = 0x7FFFFFFD
-DT_FILTER = 0x7FFFFFFF
-DT_CONFIG = 0x6FFFFEFA
-DT_DEPAUDIT = 0x6FFFFEFB
-DT_AUDIT = 0x6FFFFEFC
 #: Tags whose value is an offset into the dynamic string table.
 STRING_TAGS = frozenset(
-    {DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH, DT_AUXILIARY, DT_FILTER, DT_CONFIG}
-    | {DT_DEPAUDIT, DT_AUDIT}
+    {DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH, DT.AUXILIARY, DT.FILTER, DT.CONFIG}
+    | {DT.DEPAUDIT, DT.AUDIT}
 )
 #: The gABI's tags below DT_LOOS: none of them but DT_NEEDED ... DT_RUNPATH holds a string.
-_GENERIC_LIMIT = 0x6000000D
+_GENERIC_LIMIT = DT_LOOS
 #: OS- and processor-specific tags known not to hold strings (GNU and psABI tags).
 _NOT_STRINGS = frozenset(
     {DT.GNU_HASH, DT.VERSYM, DT.VERDEF, DT.VERDEFNUM, DT.VERNEED, DT.VERNEEDNUM, DT.FLAGS_1}
-    | {0x6FFFFFF9, 0x6FFFFFFA, 0x6FFFFEF6, 0x6FFFFEF7, 0x6FFFFEF8, 0x6FFFFEF9, 0x6FFFFDF5}
-    | {0x6FFFFDF6, 0x6FFFFDF7, 0x6FFFFDF8, 0x6FFFFDF9, 0x6FFFFDFA, 0x6FFFFDFB, 0x6FFFFDFC}
-    | {0x6FFFFDFD, 0x6FFFFDFE, 0x6FFFFDFF, 0x6FFFFEFD, 0x6FFFFEFE, 0x6FFFFEFF}
+    | {DT.RELACOUNT, DT.RELCOUNT, DT.TLSDESC_PLT, DT.TLSDESC_GOT, DT.GNU_CONFLICT}
+    | {DT.GNU_LIBLIST, DT.GNU_PRELINKED, DT.GNU_CONFLICTSZ, DT.GNU_LIBLISTSZ, DT.CHECKSUM}
+    | {DT.PLTPADSZ, DT.MOVEENT, DT.MOVESZ, DT.FEATURE_1, DT.POSFLAG_1, DT.SYMINSZ}
+    | {DT.SYMINENT, DT.PLTPAD, DT.MOVETAB, DT.SYMINFO}
 )
-SHT_DYNSYM = 11
 
 
 def is_string_tag(tag: int) -> bool:
@@ -119,7 +116,7 @@ def symbol_table_span(elf: ElfStructure) -> tuple[int, int] | None:
     if symtab is None:
         return None
     size = elf.layout.sym.size
-    section = elf.section_size(SHT_DYNSYM, symtab)
+    section = elf.section_size(SHT.DYNSYM, symtab)
     if section is not None and section[1] == size:
         count = section[0] // size
     else:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from manywheel.elf.constants import SectionFlag as SHF
+from manywheel.elf.constants import SectionIndex as SHN
+from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import dynamic_entries
 from manywheel.elf.headers import read_header
@@ -19,9 +22,6 @@ from manywheel.errors import InvalidElfError
 
 __all__ = ["DynamicArray", "ElfStructure", "ProgramHeader", "SectionHeader", "header_size"]
 
-SHT_NOBITS = 8
-SHF_ALLOC = 0x2
-SHN_XINDEX = 0xFFFF
 #: Offsets of e_phoff/e_shoff/e_phnum/e_shnum inside the header fields tuple.
 E_PHOFF, E_SHOFF, E_PHNUM, E_SHNUM, E_SHSTRNDX = 4, 5, 9, 11, 12
 
@@ -121,11 +121,11 @@ class SectionHeader:
     @property
     def in_file(self) -> bool:
         """Occupies bytes of the file (not SHT_NOBITS, not empty)."""
-        return self.sh_type != SHT_NOBITS and self.size > 0
+        return self.sh_type != SHT.NOBITS and self.size > 0
 
     @property
     def allocated(self) -> bool:
-        return bool(self.flags & SHF_ALLOC)
+        return bool(self.flags & SHF.ALLOC)
 
 
 class DynamicArray:
@@ -238,7 +238,7 @@ class ElfStructure:
         if not shoff or not shnum or self.ehdr[10] != size or shoff + shnum * size > len(self.data):
             return None if not shoff or shnum else self._section_size_slow(sh_type, addr)
         for row in self.layout.shdr.iter_unpack(self.data[shoff : shoff + shnum * size]):
-            if row[1] == sh_type and row[3] == addr and row[2] & SHF_ALLOC:
+            if row[1] == sh_type and row[3] == addr and row[2] & SHF.ALLOC:
                 return row[5], row[9]
         return None
 
@@ -330,10 +330,10 @@ def _section_headers(image: BufferImage, layout: Layout, ehdr: list[int]) -> lis
     if shnum == 0:  # extended numbering: the count is in section 0's sh_size
         shnum = layout.shdr.unpack(image.read(shoff, shentsize, "section header 0"))[5]
     rows = list(layout.shdr.iter_unpack(image.read(shoff, shnum * shentsize, "section headers")))
-    if shstrndx == SHN_XINDEX and rows:
+    if shstrndx == SHN.XINDEX and rows:
         shstrndx = rows[0][6]
     names = b""
-    if 0 < shstrndx < len(rows) and rows[shstrndx][1] != SHT_NOBITS:
+    if 0 < shstrndx < len(rows) and rows[shstrndx][1] != SHT.NOBITS:
         names = image.read(rows[shstrndx][4], rows[shstrndx][5], "section name table")
     headers = []
     for name, sh_type, flags, addr, offset, size, link, info, align, entsize in rows:

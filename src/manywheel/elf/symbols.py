@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import not_
 
-from manywheel.elf.constants import SymbolBinding, SymbolType, SymbolVisibility
+from manywheel.elf.constants import (
+    VERSYM_HIDDEN,
+    VERSYM_INDEX,
+    SectionIndex,
+    SymbolBinding,
+    SymbolType,
+    SymbolVisibility,
+)
 from manywheel.elf.layout import Image, Layout
 from manywheel.errors import InvalidElfError
 
@@ -34,11 +41,10 @@ __all__ = [
     "section_indices",
 ]
 
-_WEAK = 2  # STB_WEAK
-_NOTYPE, _FUNC = 0, 2  # STT_NOTYPE, STT_FUNC
-VERSYM_HIDDEN = 0x8000
-VERSYM_INDEX = 0x7FFF
-SHN_UNDEF = 0
+#: Plain ints of the constants the loops over whole tables compare with.
+_WEAK = int(SymbolBinding.WEAK)
+_NOTYPE, _FUNC = int(SymbolType.NOTYPE), int(SymbolType.FUNC)
+_UNDEF = int(SectionIndex.UNDEF)
 PYFPE_NAMES = frozenset({"PyFPE_jbuf", "PyFPE_dummy", "PyFPE_counter"})
 UCS2_PREFIX = "PyUnicodeUCS2_"
 INIT_PREFIXES = ("PyInit_", "PyModExport_", "init", "_cffi_pypyinit_")
@@ -91,7 +97,7 @@ class Symbol:
 
     @property
     def defined(self) -> bool:
-        return self.shndx != SHN_UNDEF
+        return self.shndx != SectionIndex.UNDEF
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,7 +307,7 @@ def read_symbol_table(
     init_names = [
         _name_at(strtab, name_offs[i])
         for i in prefixed
-        if shndxs[i] != SHN_UNDEF and infos[i] & 0xF == _FUNC
+        if shndxs[i] != _UNDEF and infos[i] & 0xF == _FUNC
     ]
     undef_types = [infos[i] & 0xF for i in undefined]
     table = SymbolTable(

@@ -37,7 +37,7 @@ from manywheel.elf.reader import parse_elf
 from manywheel.elf.strtab import References, StringTable, version_need_records
 from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size
 from manywheel.elf.symbols import ImportGroup
-from manywheel.elf.versions import read_version_definitions, read_version_needs
+from manywheel.elf.version_sections import read_version_definitions, read_version_needs
 from manywheel.errors import ElfEditError, InvalidElfError
 
 __all__ = [

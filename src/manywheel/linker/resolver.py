@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from manywheel.elf import DynamicFlag1, ElfType
 from manywheel.errors import InputError, InvalidElfError
 from manywheel.linker.bionic import (
     bionic_default_dirs,
@@ -32,7 +33,7 @@ from manywheel.linker.model import (
 from manywheel.linker.platforms import LoaderPlatform, loader_platform
 from manywheel.linker.search import Phase, ResolverCache, SearchSettings, Target
 from manywheel.linker.tokens import expand_tokens
-from manywheel.linker.versions import check_versions
+from manywheel.linker.version_check import check_versions
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
@@ -41,8 +42,6 @@ __all__ = ["Resolver", "detect_flavor"]
 
 log = logging.getLogger(__name__)
 
-DF_1_NODEFLIB = 0x800
-ET_DYN = 3
 #: Names musl answers with itself (``ldso/dynlink.c``: libc and the libraries merged into it).
 _MUSL_RESERVED = re.compile(r"lib(c|pthread|rt|m|dl|util|xnet|resolv|crypt)\.so(\..*)?\Z")
 
@@ -151,7 +150,7 @@ class _Run:
         return (elf.soname,) if elf.soname and self.flavor is not Flavor.MUSL else ()
 
     def _interpreter(self, elf: ElfFile) -> _Map | None:
-        if elf.interpreter is None and (not elf.needed or elf.header.e_type != ET_DYN):
+        if elf.interpreter is None and (not elf.needed or elf.header.e_type != ElfType.DYN):
             return None  # a static program, or a library that needs nothing: no loader in play
         if elf.interpreter is None and self.flavor is Flavor.BIONIC:
             return None  # Bionic's linker answers no NEEDED: a library names none
@@ -319,7 +318,9 @@ class _Run:
         if elf.runpath:
             runpath = Phase(Rule.RUNPATH, self._dirs(elf.runpath, requester.origin))
             phases.append((runpath, requester.path))
-        phases.extend((p, None) for p in self._system_phases(bool(elf.flags_1 & DF_1_NODEFLIB)))
+        phases.extend(
+            (p, None) for p in self._system_phases(bool(elf.flags_1 & DynamicFlag1.NODEFLIB))
+        )
         return tuple(p for p, _ in phases), tuple(o for _, o in phases)
 
     def _environment_phases(self) -> list[tuple[Phase, str | None]]:

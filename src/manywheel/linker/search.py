@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from manywheel.elf import DynamicFlag1, ElfClass, ElfData, ElfType, OsAbi
 from manywheel.errors import InputError, InvalidElfError
 from manywheel.linker.config import read_ld_so_conf, read_musl_path
 from manywheel.linker.filesystem import FileSystem
@@ -19,11 +20,8 @@ __all__ = ["Phase", "ResolverCache", "SearchOutcome", "SearchSettings"]
 
 #: What glibc's open_verify skips quietly; any other misfit is an error.
 _SKIPPED = (RejectionReason.WRONG_CLASS, RejectionReason.WRONG_MACHINE)
-ET_EXEC = 2
-ET_DYN = 3
-DF_1_PIE = 0x08000000
-#: ELFOSABI_SYSV and ELFOSABI_GNU: the ones glibc loads on Linux.
-_OSABI_OK = (0, 3)
+#: The OS ABIs glibc loads on Linux.
+_OSABI_OK = (OsAbi.SYSV, OsAbi.GNU)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,19 +259,19 @@ def misfit(elf: ElfFile, target: Target) -> tuple[RejectionReason, str] | None:
     (``open_verify`` and ``_dl_map_object_from_fd``)."""
     header = elf.header
     if int(header.elf_class) != target.elf_class:
-        bits = 64 if int(header.elf_class) == 2 else 32
+        bits = 64 if header.elf_class == ElfClass.ELF64 else 32
         return RejectionReason.WRONG_CLASS, f"wrong ELF class: ELFCLASS{bits}"
     if int(header.data) != target.data:
-        order = "little" if target.data == 1 else "big"
+        order = "little" if target.data == ElfData.LSB else "big"
         return RejectionReason.WRONG_DATA, f"ELF file data encoding not {order}-endian"
     if header.osabi not in _OSABI_OK and not target.any_osabi:
         return RejectionReason.WRONG_OSABI, "ELF file OS ABI invalid"
     if header.e_machine != target.machine:
         return RejectionReason.WRONG_MACHINE, f"wrong machine: {header.e_machine}"
-    if header.e_type == ET_EXEC:
+    if header.e_type == ElfType.EXEC:
         return RejectionReason.NOT_SHARED, "cannot dynamically load executable"
-    if header.e_type != ET_DYN:
+    if header.e_type != ElfType.DYN:
         return RejectionReason.NOT_SHARED, "only ET_DYN and ET_EXEC can be loaded"
-    if elf.flags_1 & DF_1_PIE:
+    if elf.flags_1 & DynamicFlag1.PIE:
         return RejectionReason.NOT_SHARED, "cannot dynamically load position-independent executable"
     return None

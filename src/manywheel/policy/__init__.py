@@ -46,7 +46,7 @@ from manywheel.policy.requirements import (
     Location,
     WheelRequirements,
 )
-from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionStatus
+from manywheel.policy.symbol_versions import AllowedVersions, SymbolVersion, VersionStatus
 
 __all__ = [
     "ANDROID_ABIS",

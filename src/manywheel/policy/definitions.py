@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from manywheel.policy.versions import AllowedVersions
+from manywheel.policy.symbol_versions import AllowedVersions
 
 __all__ = [
     "ANDROID_ABIS",

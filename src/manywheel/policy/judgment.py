@@ -20,7 +20,7 @@ from manywheel.policy.android import RUNPATH_API_LEVEL, bionic_version_level, is
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import ElfRequirements, LibraryUse, Location, WheelRequirements
-from manywheel.policy.versions import AllowedVersions, SymbolVersion, VersionStatus
+from manywheel.policy.symbol_versions import AllowedVersions, SymbolVersion, VersionStatus
 
 __all__ = ["PolicyVerdict", "Verdict", "evaluate"]
 
@@ -62,10 +62,12 @@ class PolicyVerdict:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Every policy's answer, highest priority first."""
+    """Every policy's answer, highest priority first, and the checks it was judged with."""
 
     arch: str
     policies: tuple[PolicyVerdict, ...]
+    check_isa: bool = True
+    check_execstack: bool = True
 
     def __iter__(self) -> Iterator[PolicyVerdict]:
         return iter(self.policies)
@@ -110,7 +112,7 @@ def evaluate(
     verdicts = tuple(_judge(policy, requirements, options) for policy in ordered)
     if not any(v.policy.is_generic for v in verdicts):
         raise InvalidPolicyError("the policies to judge against must include 'linux'")
-    return Verdict(requirements.arch, verdicts)
+    return Verdict(requirements.arch, verdicts, check_isa, check_execstack)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from manywheel.errors import InvalidPolicyError, open_regular
 from manywheel.policy.definitions import Policy, parse_policy_name
-from manywheel.policy.versions import AllowedVersions, VersionTable
+from manywheel.policy.symbol_versions import AllowedVersions, VersionTable
 
 __all__ = ["SHIPPED_FILES", "SHIPPED_PREFIX", "parse_policy_file", "read_shipped", "read_user_file"]
 

@@ -24,7 +24,7 @@ from manywheel.policy.loading import (
     read_user_file,
 )
 from manywheel.policy.requirements import WheelRequirements
-from manywheel.policy.versions import VersionTable
+from manywheel.policy.symbol_versions import VersionTable
 
 if TYPE_CHECKING:
     from manywheel.policy.judgment import Verdict

@@ -1,9 +1,11 @@
 """Repair a wheel: graft the external libraries it needs under unique names, patch DT_NEEDED,
 RPATH and SONAME, retag it, and prove the result before it is written.
 
-The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches through an
-:class:`ElfPatcher` backend (manywheel's own editor by default, :class:`ManywheelPatcher`) and
-writes through the wheel writer; :func:`repair_wheel` does both, and adds auditwheel's
+A :class:`RepairRequest` carries what a repair is given (patcher, options, audit options,
+policies), checked once. The decision (:func:`plan_repair`) is pure; :func:`apply_plan` patches
+through an :class:`ElfPatcher` backend (manywheel's own editor by default,
+:class:`ManywheelPatcher`) and writes through the wheel writer; :func:`repair_wheel` does both,
+and adds auditwheel's
 CycloneDX SBOM when grafted libraries come from system packages (:class:`SystemPackages`
 answers which). :func:`edit_file` and :func:`edit_wheel_members` edit ELF files outside a
 repair (``manywheel patch``).
@@ -34,6 +36,7 @@ from manywheel.repair.plan import (
     graft_name,
     plan_repair,
 )
+from manywheel.repair.request import RepairRequest, check_plat
 from manywheel.repair.sbom import SBOM_NAME, sbom_document
 from manywheel.repair.wheel_repair import PythonAbiError, RepairResult, repair_wheel
 
@@ -59,6 +62,7 @@ __all__ = [
     "RepairOptions",
     "RepairPlan",
     "RepairRefusedError",
+    "RepairRequest",
     "RepairResult",
     "SystemLicenses",
     "SystemPackages",
@@ -66,6 +70,7 @@ __all__ = [
     "WheelProvided",
     "apply_plan",
     "check_closure",
+    "check_plat",
     "edit_file",
     "edit_wheel_members",
     "find_patchelf",

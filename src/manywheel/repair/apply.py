@@ -16,19 +16,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from manywheel.audit import AuditOptions, AuditReport, ScannedElf, analyze
+from manywheel.audit import AuditReport, ScannedElf, analyze
 from manywheel.elf import EditMethod, ElfFile, parse_elf, read_elf
 from manywheel.errors import ElfEditError, ToolError
-from manywheel.policy import PolicySet
-from manywheel.repair.options import RepairOptions
+from manywheel.policy import Verdict, WheelRequirements, evaluate
 from manywheel.repair.patcher import BytesPatcher, ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
     RepairPlan,
     RepairRefusedError,
-    evaluate_for_repair,
     excluded_sonames,
+    without_libraries,
 )
+from manywheel.repair.request import RepairRequest
 from manywheel.wheel import (
     Content,
     EditedMember,
@@ -125,18 +125,14 @@ class _MemberEdit:
         return result.data
 
 
-def _patch_members(  # noqa: PLR0917 - the parts of one repair
-    archive: WheelArchive,
-    report: AuditReport,
-    plan: RepairPlan,
-    work: Path,
-    patcher: ElfPatcher,
-    options: RepairOptions,
+def _patch_members(
+    archive: WheelArchive, report: AuditReport, plan: RepairPlan, work: Path, request: RepairRequest
 ) -> _Edits:
     """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
     :class:`BytesPatcher`, else in a file of its own — two at a time: the inflate and a
     patcher's process leave the GIL free."""
     out = _Edits({}, {}, {})
+    patcher, options = request.patcher, request.options
     if isinstance(patcher, BytesPatcher) and not options.strip:
         facts = {m.member: m.elf for m in report.members}
         for patch in plan.patches:
@@ -170,9 +166,8 @@ def _place(
         out.additions[patch.moved_to] = MemberContent(content, mode)
 
 
-def _graft_libraries(
-    plan: RepairPlan, work: Path, patcher: ElfPatcher, options: RepairOptions, out: _Edits
-) -> None:
+def _graft_libraries(plan: RepairPlan, work: Path, request: RepairRequest, out: _Edits) -> None:
+    patcher, options = request.patcher, request.options
     for graft in plan.grafts:
         mode = (Path(graft.file).stat().st_mode & 0o7777) | stat.S_IWUSR
         if isinstance(patcher, BytesPatcher) and not options.strip:
@@ -223,24 +218,21 @@ def apply_plan(
     archive: WheelArchive,
     report: AuditReport,
     plan: RepairPlan,
+    request: RepairRequest,
     *,
     dest_dir: Path,
-    patcher: ElfPatcher,
-    options: RepairOptions,
-    policies: PolicySet,
-    audit: AuditOptions,
     members: Mapping[str, bytes] | None = None,
 ) -> PendingWheel:
     """Write the repaired wheel (not yet committed) and check its closure; on any failure
     nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM).
     With a :class:`NonePatcher` a plan that edits any ELF file is refused first."""
-    if isinstance(patcher, NonePatcher):
+    if isinstance(request.patcher, NonePatcher):
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
         with _temporary_space(work):
-            edits = _patch_members(archive, report, plan, work, patcher, options)
-            _graft_libraries(plan, work, patcher, options, edits)
+            edits = _patch_members(archive, report, plan, work, request)
+            _graft_libraries(plan, work, request, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data
         pending = rewrite_wheel(
@@ -249,14 +241,12 @@ def apply_plan(
             changes=edits.changes,
             additions=edits.additions,
             platforms=plan.platforms,
-            compress_level=options.compress_level,
-            source_date_epoch=options.source_date_epoch,
+            compress_level=request.options.compress_level,
+            source_date_epoch=request.options.source_date_epoch,
         )
         try:
             edits.settle()
-            check_closure(
-                pending, report, plan, edits.elves, policies=policies, audit=audit, options=options
-            )
+            check_closure(pending, report, plan, edits.elves, request)
         except BaseException:
             pending.discard()
             raise
@@ -283,15 +273,13 @@ def check_closure(
     report: AuditReport,
     plan: RepairPlan,
     new_elves: Mapping[str, Path | ElfFile],
-    *,
-    policies: PolicySet,
-    audit: AuditOptions,
-    options: RepairOptions,
+    request: RepairRequest,
 ) -> None:
     """Audit the written wheel before it is committed: every claimed tag must be allowed as it
     is — every DT_NEEDED inside the wheel or on the policy's whitelist, every version need
-    within the policy. When no ELF file changed (only tags), the audit's own facts are judged
-    again; otherwise the written wheel's ELF files are."""
+    within the policy. When no ELF file changed (only tags), the plan's own verdict stands (the
+    same facts, judged once); otherwise the written wheel's ELF files are resolved again and
+    judged against the claimed policies only."""
     with WheelArchive.open(pending.path) as archive:
         findings = structural_findings(archive)
         filename = archive.filename
@@ -300,27 +288,41 @@ def check_closure(
             f"the repaired wheel has findings: {findings[0]}", path=str(pending.path)
         )
     replaced = set(new_elves) | {p.member for p in plan.patches}
-    after = report
-    if replaced or report.requirements is None:
-        # Unchanged members keep their facts (same bytes); changed and new ones are read again.
-        # An included library is a member of the repaired wheel now, judged as one.
-        kept = tuple(
-            ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced
-        )
-        fresh = tuple(
-            ScannedElf(name, elf if isinstance(elf, ElfFile) else read_elf(elf), 0)
-            for name, elf in new_elves.items()
-        )
-        after = analyze(
-            str(pending.path),
-            filename,
-            kept + fresh,
-            findings,
-            policies=policies,
-            options=replace(audit, include=()),
-        )
-    excluded = excluded_sonames(after, options.exclude) | set(plan.excluded)
-    verdict = evaluate_for_repair(after, policies, frozenset(excluded), audit)
+    if not replaced and plan.verdict is not None:
+        _check_claims(plan, plan.verdict, report)
+        return
+    # Unchanged members keep their facts (same bytes); changed and new ones are read again.
+    # An included library is a member of the repaired wheel now, judged as one.
+    kept = tuple(ScannedElf(m.member, m.elf, 0) for m in report.members if m.member not in replaced)
+    fresh = tuple(
+        ScannedElf(name, elf if isinstance(elf, ElfFile) else read_elf(elf), 0)
+        for name, elf in new_elves.items()
+    )
+    audit = replace(request.audit, include=())
+    after = analyze(
+        str(pending.path), filename, kept + fresh, findings, policies=None, options=audit
+    )
+    assert after.requirements is not None
+    excluded = excluded_sonames(after, request.options.exclude) | set(plan.excluded)
+    req = without_libraries(after.requirements, frozenset(excluded))
+    _check_claims(plan, _judge_claims(plan, req, request), report)
+
+
+def _judge_claims(plan: RepairPlan, req: WheelRequirements, request: RepairRequest) -> Verdict:
+    """The claimed policies' verdicts on the repaired wheel's ``req`` (with ``linux``'s, which
+    every judgment has): the proof judges what the repair promises, not every policy again."""
+    linux = next(p for p in request.policies if p.is_generic)
+    claimed = {id(c.policy): c.policy for c in plan.claimed}
+    return evaluate(
+        (*claimed.values(), linux),
+        req,
+        check_isa=request.audit.check_isa,
+        check_execstack=request.audit.check_execstack,
+    )
+
+
+def _check_claims(plan: RepairPlan, verdict: Verdict, report: AuditReport) -> None:
+    """Every tag the plan claims must be allowed as it is by ``verdict``."""
     for claim in plan.claimed:
         judged = verdict.get(claim.policy.name)
         if judged is None or not judged.allowed:

@@ -96,6 +96,9 @@ class RepairPlan:
     excluded: tuple[str, ...]
     #: Sonames other wheels provide, with the distribution that provides each.
     provided: tuple[tuple[str, str], ...] = ()
+    #: The verdict the plan was made from: every policy judged once, with the excluded and
+    #: provided libraries left out (``None`` only for a plan made by hand).
+    verdict: Verdict | None = None
 
 
 def excluded_sonames(report: AuditReport, patterns: tuple[str, ...]) -> frozenset[str]:
@@ -128,9 +131,28 @@ def without_libraries(req: WheelRequirements, sonames: frozenset[str]) -> WheelR
 def evaluate_for_repair(
     report: AuditReport, policies: PolicySet, excluded: frozenset[str], audit: AuditOptions
 ) -> Verdict:
+    """Every policy's verdict on ``report``'s wheel with the ``excluded`` libraries left out:
+    the audit's own verdict when nothing is left out and it judged these policies with these
+    checks (a repair audits with its own policies and options), else one new evaluation."""
     assert report.requirements is not None
-    req = without_libraries(report.requirements, excluded)
+    req = report.requirements
+    if (
+        not excluded
+        and report.verdict is not None
+        and _judged_alike(report.verdict, policies, audit)
+    ):
+        return report.verdict
+    req = without_libraries(req, excluded)
     return policies.evaluate(req, check_isa=audit.check_isa, check_execstack=audit.check_execstack)
+
+
+def _judged_alike(verdict: Verdict, policies: PolicySet, audit: AuditOptions) -> bool:
+    """Whether ``verdict`` judged exactly ``policies`` (the very objects) with ``audit``'s
+    checks: then judging again would give it back."""
+    checks = (verdict.check_isa, verdict.check_execstack)
+    if checks != (audit.check_isa, audit.check_execstack):
+        return False
+    return [id(v.policy) for v in verdict.policies] == [id(p) for p in policies]
 
 
 def plan_repair(
@@ -174,6 +196,7 @@ def plan_repair(
         tuple(patches),
         tuple(sorted(excluded)),
         tuple(sorted((s, w.distribution) for s, w in provided.items())),
+        verdict,
     )
 
 
@@ -227,13 +250,7 @@ def _target(
                 )
             raise _refusal(report, nearest, f"any policy (the closest is {nearest.tag})")
         return best
-    match = policies.lookup(options.plat)
-    if match.policy.is_generic:
-        raise RepairRefusedError(
-            f"{options.plat} is not a policy a repair can target: choose a manylinux or "
-            "musllinux policy, or auto",
-            path=report.path,
-        )
+    match = policies.lookup(options.plat)  # known and not generic: see RepairRequest
     if match.arch is not None and match.arch != report.arch:
         raise RepairRefusedError(
             f"cannot repair a {report.arch} wheel to {options.plat} ({match.arch})",

@@ -14,27 +14,21 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from manywheel.audit import AuditOptions, AuditReport, audit_archive
+from manywheel.audit import AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.linker import RootFileSystem
-from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.apply import apply_plan
-from manywheel.repair.licenses import (
-    LicenseFile,
-    LicenseIndex,
-    LicensePlan,
-    SystemLicenses,
-    license_plan,
-)
+from manywheel.repair.licenses import LicenseFile, LicensePlan, license_plan
 from manywheel.repair.options import RepairOptions
-from manywheel.repair.packages import PackageIndex, PackageOwner, SystemPackages
-from manywheel.repair.patcher import ElfPatcher, NonePatcher
+from manywheel.repair.packages import PackageOwner
+from manywheel.repair.patcher import NonePatcher
 from manywheel.repair.plan import (
     RepairPlan,
     RepairRefusedError,
     plan_repair,
     rpath_cleanup_members,
 )
+from manywheel.repair.request import RepairRequest
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
@@ -164,29 +158,23 @@ class _Sbom:
 
 
 def _sbom(
-    archive: WheelArchive,
-    report: AuditReport,
-    plan: RepairPlan,
-    packages: PackageIndex,
-    *,
-    root: str,
-    tool_version: str,
+    archive: WheelArchive, report: AuditReport, plan: RepairPlan, request: RepairRequest
 ) -> _Sbom:
     """auditwheel's SBOM for the grafted libraries that system packages own, if any does. Each
     library is named by the path auditwheel's lddtree gives it (:func:`auditwheel_path` of
     where the loader opens it), so that its bom-ref is auditwheel's."""
     if not plan.grafts:
         return _Sbom()
-    fs = RootFileSystem(root)
+    fs = RootFileSystem(request.audit.root)
     opened = {lib.soname: lib.path for lib in report.external}
     source_of: dict[str, str] = {}  # auditwheel's spelling -> the graft's source
     for graft in plan.grafts:
         for soname in graft.sonames:
             path = opened.get(soname) or graft.source
             source_of.setdefault(auditwheel_path(fs, path), graft.source)
-    owners = packages.owners(list(source_of))
+    owners = request.package_index.owners(list(source_of))
     filename = rewritten_filename(archive, plan.platforms)
-    document = sbom_document(filename, owners, tool=("manywheel", tool_version))
+    document = sbom_document(filename, owners, tool=("manywheel", request.tool_version))
     if document is None:
         return _Sbom()
     ordered = sorted(owners.items(), key=lambda item: (item[1].purl, item[0]))
@@ -195,13 +183,7 @@ def _sbom(
 
 
 def _licenses(
-    archive: WheelArchive,
-    plan: RepairPlan,
-    sbom: _Sbom,
-    index: LicenseIndex,
-    *,
-    audit: AuditOptions,
-    options: RepairOptions,
+    archive: WheelArchive, plan: RepairPlan, sbom: _Sbom, request: RepairRequest
 ) -> LicensePlan:
     """The grafted libraries' license texts, from the packages the SBOM named (or the user)."""
     texts = license_plan(
@@ -209,9 +191,9 @@ def _licenses(
         dist_info=archive.dist_info,
         metadata=archive.read_member(f"{archive.dist_info}/METADATA"),
         owners=dict(sbom.packages),
-        index=index,
-        root=audit.root,
-        user=options.license_files,
+        index=request.license_index,
+        root=request.audit.root,
+        user=request.options.license_files,
     )
     # in the repair's report (text and --json), so only logged, not warned about
     for source in texts.missing:
@@ -222,12 +204,13 @@ def _licenses(
 
 
 def _without_rpath_cleanup(
-    path: Path, report: AuditReport, options: RepairOptions
-) -> RepairOptions:
+    path: Path, report: AuditReport, request: RepairRequest
+) -> RepairRequest:
     """``--patcher none`` edits nothing, so manywheel's RPATH clean-up (which auditwheel does
     not do) is skipped, with one warning when it would have changed a file."""
+    options = request.options
     if not options.clean_rpaths:
-        return options
+        return request
     dirty = rpath_cleanup_members(report, options)
     if dirty:
         logger.warning(
@@ -237,7 +220,21 @@ def _without_rpath_cleanup(
             len(dirty),
             ", ".join(dirty[:3]) + (", ..." if len(dirty) > 3 else ""),
         )
-    return replace(options, clean_rpaths=False)
+    return replace(request, options=replace(options, clean_rpaths=False))
+
+
+def _refuse_unrepairable(path: Path, report: AuditReport, request: RepairRequest) -> None:
+    """A wheel that must not be repaired as it is: its container does not verify, its Python
+    tag is broken (unless ``--no-abi-check``), or it has ELF files in purelib."""
+    _refuse_bad_container(report)
+    if request.options.abi_check:
+        _refuse_broken_abi(report)
+    if report.purelib_elves:  # as auditwheel: platlib only, purelib may install elsewhere
+        raise InvalidWheelError(
+            "ELF files in .data/purelib (a platform wheel must install them in platlib)",
+            path=str(path),
+            member=report.purelib_elves[0],
+        )
 
 
 def _make_wheel_dir(dest: Path) -> None:
@@ -250,35 +247,27 @@ def _make_wheel_dir(dest: Path) -> None:
 def repair_wheel(
     path: str | os.PathLike[str],
     dest_dir: str | os.PathLike[str],
-    *,
-    patcher: ElfPatcher,
-    options: RepairOptions | None = None,
-    audit: AuditOptions | None = None,
-    policies: PolicySet | None = None,
-    allow_pure: bool = False,
-    packages: PackageIndex | None = None,
-    tool_version: str = "unknown",
-    licenses: LicenseIndex | None = None,
+    request: RepairRequest | None = None,
 ) -> RepairResult:
-    """Repair the wheel at ``path`` into ``dest_dir`` (created if missing). Exactly one wheel
-    is written there on success and nothing on failure; the input is never modified.
+    """Repair the wheel at ``path`` into ``dest_dir`` (created if missing) as ``request`` says
+    (``None``: manywheel's editor, the default options, this machine's libraries, the shipped
+    policies). Exactly one wheel is written there on success and nothing on failure; the input
+    is never modified.
 
-    When grafted libraries belong to system packages (``packages``, by default the package
-    databases of ``audit.root``), the wheel gets auditwheel's CycloneDX SBOM naming them, and
-    manywheel ``tool_version`` as its tool (the CLI passes ``manywheel.__version__``).
+    When grafted libraries belong to system packages (``request.packages``, by default the
+    package databases of ``request.audit.root``), the wheel gets auditwheel's CycloneDX SBOM
+    naming them, with manywheel ``request.tool_version`` as its tool.
 
     With a :class:`NonePatcher` the RPATH clean-up is skipped (a warning says so when it would
     have changed a file): the repair is refused only for the edits auditwheel's ``none``
     patcher refuses (grafting, SONAME, DT_NEEDED or RPATH changes)."""
     path, dest = Path(path), Path(dest_dir)
-    options = options or RepairOptions()
-    audit = audit or AuditOptions()
-    policies = policies if policies is not None else load_policies()
+    request = request if request is not None else RepairRequest()
     with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
         _make_wheel_dir(dest)
-        report = audit_archive(archive, policies=policies, options=audit)
+        report = audit_archive(archive, policies=request.policies, options=request.audit)
         if report.pure:
-            if not allow_pure:
+            if not request.allow_pure:
                 raise NotPlatformWheelError(
                     "not a platform wheel: no ELF file for this architecture", path=str(path)
                 )
@@ -286,46 +275,23 @@ def repair_wheel(
             return RepairResult(
                 path, output, report, None, path.stat().st_size, output.stat().st_size
             )
-        _refuse_bad_container(report)
-        if options.abi_check:
-            _refuse_broken_abi(report)
-        if report.purelib_elves:  # as auditwheel: platlib only, purelib may install elsewhere
-            raise InvalidWheelError(
-                "ELF files in .data/purelib (a platform wheel must install them in platlib)",
-                path=str(path),
-                member=report.purelib_elves[0],
-            )
-        if isinstance(patcher, NonePatcher):
-            options = _without_rpath_cleanup(path, report, options)
-        plan = plan_repair(report, policies, options, audit=audit, digest=_sha256_file)
+        _refuse_unrepairable(path, report, request)
+        if isinstance(request.patcher, NonePatcher):
+            request = _without_rpath_cleanup(path, report, request)
+        options = request.options
+        plan = plan_repair(
+            report, request.policies, options, audit=request.audit, digest=_sha256_file
+        )
         warnings = _undeclared(archive, plan) + _abi_warnings(report, options)
         for warning in warnings:
             logger.warning("%s: %s", path.name, warning)
-        sbom = _sbom(
-            archive,
-            report,
-            plan,
-            packages or SystemPackages(audit.root),
-            root=audit.root,
-            tool_version=tool_version,
-        )
-        index = licenses or SystemLicenses(audit.root)
-        texts = _licenses(archive, plan, sbom, index, audit=audit, options=options)
+        sbom = _sbom(archive, report, plan, request)
+        texts = _licenses(archive, plan, sbom, request)
         members = {sbom.member: sbom.data} if sbom.member else {}
         members.update(texts.members)
         if texts.metadata is not None:
             members[f"{archive.dist_info}/METADATA"] = texts.metadata
-        pending = apply_plan(
-            archive,
-            report,
-            plan,
-            dest_dir=dest,
-            patcher=patcher,
-            options=options,
-            policies=policies,
-            audit=audit,
-            members=members or None,
-        )
+        pending = apply_plan(archive, report, plan, request, dest_dir=dest, members=members or None)
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()
     return RepairResult(

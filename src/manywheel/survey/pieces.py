@@ -10,7 +10,16 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from manywheel.elf import ElfClass, ElfData, ElfFile, Segment, SegmentType
+from manywheel.elf import (
+    DT_HIPROC,
+    DT_LOOS,
+    DynamicTag,
+    ElfClass,
+    ElfData,
+    ElfFile,
+    Segment,
+    SegmentType,
+)
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
 from manywheel.survey.inflate import Decoded, find_tail, find_window
 from manywheel.survey.ranged import RangedFile
@@ -18,7 +27,7 @@ from manywheel.wheel import Member
 
 __all__ = ["DT_STRTAB", "DT_SYMTAB", "ROOM", "Head", "Middle", "dynamic_entry", "tags_known"]
 
-DT_PLTGOT, DT_STRTAB, DT_SYMTAB = 3, 5, 6
+DT_PLTGOT, DT_STRTAB, DT_SYMTAB = DynamicTag.PLTGOT, DynamicTag.STRTAB, DynamicTag.SYMTAB
 PT_LOAD, PT_DYNAMIC = int(SegmentType.LOAD), int(SegmentType.DYNAMIC)
 #: Room read around a region wanted: a margin, and the least worth a round trip.
 ROOM = 64 * 1024
@@ -229,4 +238,4 @@ def tags_known(
             break
     if not tags or tags[-1] != 0 or not {DT_STRTAB, DT_SYMTAB} <= set(tags):
         return False
-    return all(0 < t <= 0x30 or 0x6000000D <= t <= 0x7FFFFFFF for t in tags[:-1])
+    return all(0 < t <= 0x30 or DT_LOOS <= t <= DT_HIPROC for t in tags[:-1])

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from manywheel.elf import (
     ByteStream,
+    DynamicTag,
     ElfFile,
     SegmentType,
     read_elf_stream,
@@ -50,15 +51,18 @@ __all__ = ["SparseOptions", "read_elf_sparse", "read_elf_whole"]
 
 logger = logging.getLogger(__name__)
 
-#: DT_HASH, DT_STRTAB, DT_SYMTAB, DT_GNU_HASH, DT_VERSYM, DT_VERDEF, DT_VERNEED; DT_STRSZ.
-_DT_TABLES = (4, 5, 6, 0x6FFFFEF5, 0x6FFFFFF0, 0x6FFFFFFC, 0x6FFFFFFE)
-_DT_STRSZ = 10
-_DT_VERSIONS = (0x6FFFFFFC, 0x6FFFFFFE)
+_DT_TABLES = (
+    *(DynamicTag.HASH, DynamicTag.STRTAB, DynamicTag.SYMTAB, DynamicTag.GNU_HASH),
+    *(DynamicTag.VERSYM, DynamicTag.VERDEF, DynamicTag.VERNEED),
+)
+_DT_STRSZ = DynamicTag.STRSZ
+_DT_VERSIONS = (DynamicTag.VERDEF, DynamicTag.VERNEED)
 _PT_LOAD, _PT_DYNAMIC = int(SegmentType.LOAD), int(SegmentType.DYNAMIC)
 #: Segments whose bytes the ELF reader uses as they are: they must be read, not guessed.
 _STRUCTURAL = frozenset(
-    {int(SegmentType.DYNAMIC), int(SegmentType.INTERP), int(SegmentType.NOTE), 0x6474E553}
-)  # PT_GNU_PROPERTY
+    int(t)
+    for t in (SegmentType.DYNAMIC, SegmentType.INTERP, SegmentType.NOTE, SegmentType.GNU_PROPERTY)
+)
 
 
 @dataclass(frozen=True, slots=True)

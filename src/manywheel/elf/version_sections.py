@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from manywheel.elf.constants import VERSYM_INDEX
 from manywheel.elf.layout import Image, Layout
 from manywheel.elf.model import VersionDefinition, VersionNeed, VersionNeedEntry
-from manywheel.elf.symbols import VERSYM_INDEX, VersionSlot
+from manywheel.elf.symbols import VersionSlot
 from manywheel.errors import InvalidElfError
 
 __all__ = ["read_version_definitions", "read_version_needs", "version_slots"]

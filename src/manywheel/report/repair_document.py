@@ -4,17 +4,29 @@ docs/repair-json.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from manywheel.audit import python_abi_json
-from manywheel.cli.exit_codes import describe_error, exit_code_for
-from manywheel.repair import RepairResult
+from manywheel.report.python_abi import python_abi_json
 from manywheel.wheel import WheelFilename
 
-__all__ = ["SCHEMA_VERSION", "repair_json"]
+if TYPE_CHECKING:
+    from manywheel.repair import RepairResult
 
-SCHEMA_VERSION = 1
+__all__ = ["REPAIR_SCHEMA_VERSION", "RepairFailure", "repair_json"]
+
+REPAIR_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RepairFailure:
+    """The wheel whose repair failed, the one line describing why (as the CLI prints it on
+    stderr) and the exit code it ends with."""
+
+    input: Path
+    error: str
+    exit_code: int
 
 
 def _wheel(result: RepairResult) -> dict[str, Any]:
@@ -88,21 +100,20 @@ def _wheel(result: RepairResult) -> dict[str, Any]:
 def repair_json(
     results: Sequence[RepairResult],
     *,
-    failed: tuple[Path, BaseException] | None = None,
+    failed: RepairFailure | None = None,
     not_attempted: Sequence[Path] = (),
 ) -> dict[str, Any]:
     """The document for ``results`` (the wheels written, in order) and, when a later wheel
     failed, that wheel with its error and exit code and the wheels after it, never tried."""
     failure = None
     if failed is not None:
-        wheel, error = failed
         failure = {
-            "input": str(wheel),
-            "error": describe_error(error),
-            "exit_code": int(exit_code_for(error)),
+            "input": str(failed.input),
+            "error": failed.error,
+            "exit_code": failed.exit_code,
         }
     return {
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": REPAIR_SCHEMA_VERSION,
         "wheels": [_wheel(r) for r in results],
         "failed": failure,
         "not_attempted": [str(w) for w in not_attempted],

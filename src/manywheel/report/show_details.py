@@ -4,16 +4,39 @@ when a field changes meaning or disappears (new fields do not bump it)."""
 
 from __future__ import annotations
 
-from manywheel.audit.auditwheel_json import auditwheel_json, auditwheel_pure
-from manywheel.audit.report import AuditReport, ElfMember
-from manywheel.policy import AbiProblem, PolicyVerdict, PythonAbiVerdict, Reason
-from manywheel.wheel import Finding
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-__all__ = ["DETAILS_SCHEMA_VERSION", "details_json", "pure_facts", "python_abi_json"]
+from manywheel.report.auditwheel_show import auditwheel_json, auditwheel_pure
+from manywheel.report.json_values import JsonObject
+from manywheel.report.python_abi import python_abi_json
 
+if TYPE_CHECKING:
+    from manywheel.audit import AuditReport, ElfMember
+    from manywheel.policy import PolicyVerdict, Reason
+    from manywheel.wheel import Finding
+
+__all__ = [
+    "DETAILS_FORMAT",
+    "DETAILS_SCHEMA_VERSION",
+    "details_document",
+    "details_json",
+    "pure_facts",
+]
+
+#: The ``format`` of the ``--json-details`` document.
+DETAILS_FORMAT = "manywheel-show"
 DETAILS_SCHEMA_VERSION = 1
 
-JsonObject = dict[str, object]
+
+def details_document(entries: Sequence[JsonObject]) -> JsonObject:
+    """The ``--json-details`` document: one entry per wheel (:func:`details_json`, or an error
+    entry), in the order given."""
+    return {
+        "format": DETAILS_FORMAT,
+        "schema_version": DETAILS_SCHEMA_VERSION,
+        "wheels": list(entries),
+    }
 
 
 def pure_facts(report: AuditReport) -> JsonObject:
@@ -71,41 +94,6 @@ def details_json(report: AuditReport, wheel: str) -> JsonObject:
         "purelib_elves": list(report.purelib_elves),
         "findings": [_finding(f) for f in report.findings],
         "python_abi": python_abi_json(report.python_abi),
-    }
-
-
-def _dotted(version: tuple[int, int] | None) -> str | None:
-    return None if version is None else f"{version[0]}.{version[1]}"
-
-
-def python_abi_json(verdict: PythonAbiVerdict | None) -> JsonObject | None:
-    """The Python-tag verdict (``python_abi`` in ``--json-details``), apart from the
-    platform-tag verdict (``as_is``, ``after_repair``, ``policies``)."""
-    if verdict is None:
-        return None
-    return {
-        "tags": list(verdict.tags),
-        "ok": verdict.ok,
-        "baseline": _dotted(verdict.baseline),
-        "needed": _dotted(verdict.needed),
-        "honest_tags": list(verdict.honest_tags),
-        "members": [
-            {"member": m, "needs": _dotted(verdict.member_needs.get(m))} for m in verdict.members
-        ],
-        "problems": [_abi_problem(p) for p in verdict.problems],
-        "notes": [_abi_problem(p) for p in verdict.notes],
-        "data_source": verdict.source,
-    }
-
-
-def _abi_problem(problem: AbiProblem) -> JsonObject:
-    return {
-        "kind": problem.kind.value,
-        "member": problem.member,
-        "tag": problem.tag,
-        "symbols": list(problem.symbols),
-        "version": problem.version,
-        "message": problem.message,
     }
 
 

@@ -19,13 +19,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from manywheel.audit.report import AuditReport
-from manywheel.policy import PolicyVerdict, Reason, ReasonKind, is_dynamic_loader, is_libpython
+from manywheel.policy import ReasonKind, is_dynamic_loader, is_libpython
+from manywheel.report.json_values import JsonObject
 
-__all__ = ["SCHEMA_VERSION", "auditwheel_error", "auditwheel_json", "auditwheel_pure"]
+if TYPE_CHECKING:
+    from manywheel.audit import AuditReport
+    from manywheel.policy import PolicyVerdict, Reason
 
-SCHEMA_VERSION = 1
+__all__ = ["AUDITWHEEL_SCHEMA_VERSION", "auditwheel_error", "auditwheel_json", "auditwheel_pure"]
+
+#: The ``version`` field of auditwheel's ``show --json`` document.
+AUDITWHEEL_SCHEMA_VERSION = 1
 
 #: Reasons about what the C library provides (musl has no symbol versions: its version stands
 #: in for them in ``sym_tag``).
@@ -43,15 +49,13 @@ _EXTERNAL_KINDS = frozenset(
     {ReasonKind.NOT_WHITELISTED, ReasonKind.LIBRARY_NOT_FOUND, ReasonKind.LIBPYTHON}
 )
 
-JsonObject = dict[str, object]
-
 
 def auditwheel_pure(wheel: str) -> JsonObject:
-    return {"version": SCHEMA_VERSION, "wheel": wheel, "pure": True}
+    return {"version": AUDITWHEEL_SCHEMA_VERSION, "wheel": wheel, "pure": True}
 
 
 def auditwheel_error(wheel: str, message: str) -> JsonObject:
-    return {"version": SCHEMA_VERSION, "wheel": wheel, "error": message}
+    return {"version": AUDITWHEEL_SCHEMA_VERSION, "wheel": wheel, "error": message}
 
 
 def auditwheel_json(report: AuditReport, wheel: str) -> JsonObject:
@@ -61,7 +65,7 @@ def auditwheel_json(report: AuditReport, wheel: str) -> JsonObject:
     applicable = verdict.applicable or verdict.policies
     best = report.best
     return {
-        "version": SCHEMA_VERSION,
+        "version": AUDITWHEEL_SCHEMA_VERSION,
         "wheel": wheel,
         "pure": False,
         "overall_tag": best.tag,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from manywheel.policy import AllowedVersions, SymbolVersion, VersionStatus
-from manywheel.policy.versions import VersionTable
+from manywheel.policy.symbol_versions import VersionTable
 
 PARSED = [
     ("GLIBC_2.17", "GLIBC", (2, 17)),
