@@ -7,8 +7,9 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 """
 
 from manywheel.audit.include import INCLUDE_REQUESTER
-from manywheel.audit.layout import WHEEL_ROOT, installed_path
-from manywheel.audit.libc import musl_version_from_libc
+from manywheel.audit.layout import WHEEL_ROOT, installed_path, is_inside_wheel
+from manywheel.audit.libc import flavor_of, libc_of, musl_version_from_libc
+from manywheel.audit.members import member_trees
 from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
@@ -48,8 +49,12 @@ __all__ = [
     "analyze",
     "audit_archive",
     "audit_wheel",
+    "flavor_of",
     "grafts_by_policy",
     "installed_path",
+    "is_inside_wheel",
+    "libc_of",
+    "member_trees",
     "module_facts",
     "musl_version_from_libc",
     "pure_message",
