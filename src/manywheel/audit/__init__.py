@@ -23,8 +23,12 @@ from manywheel.audit.report import (
 )
 from manywheel.audit.scan import ScannedElf, scan_wheel
 from manywheel.audit.summary import (
+    Culprit,
+    FalseClaim,
     GraftGroup,
     Refusal,
+    culprits,
+    false_claims,
     grafts_by_policy,
     pure_message,
     refusals,
@@ -36,9 +40,11 @@ __all__ = [
     "WHEEL_ROOT",
     "AuditOptions",
     "AuditReport",
+    "Culprit",
     "ElfMember",
     "ElfRole",
     "ExternalLibrary",
+    "FalseClaim",
     "GraftGroup",
     "Holdout",
     "IgnoredMember",
@@ -49,6 +55,8 @@ __all__ = [
     "analyze",
     "audit_archive",
     "audit_wheel",
+    "culprits",
+    "false_claims",
     "flavor_of",
     "grafts_by_policy",
     "installed_path",

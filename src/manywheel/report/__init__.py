@@ -24,6 +24,7 @@ from manywheel.report.show_details import (
     details_document,
     details_json,
     pure_facts,
+    symbols_of,
 )
 
 __all__ = [
@@ -41,4 +42,5 @@ __all__ = [
     "pure_facts",
     "python_abi_json",
     "repair_json",
+    "symbols_of",
 ]
