@@ -180,7 +180,7 @@ exit 1
 
 
 def test_ctrl_c_still_prints_the_document(
-    good: Path, later: Path, natives: Natives, tmp_path: Path
+    good: Path, later: Path, unfindable: Path, natives: Natives, tmp_path: Path
 ) -> None:
     """Interrupted during the second wheel: the first stays written and is reported, the
     interrupted one is ``failed`` (exit 130), the third never tried."""
@@ -191,11 +191,12 @@ def test_ctrl_c_still_prints_the_document(
     out, err = io.StringIO(), io.StringIO()
     env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir), "PATH": f"{bin_dir}:/usr/bin:/bin"}
     argv = ["repair", "--json", "--patcher", "lief-patchelf", "-w", str(tmp_path / "w")]
-    code = main([*argv, str(later), str(good), str(later)], stdout=out, stderr=err, environ=env)
+    wheels = [str(later), str(good), str(unfindable)]
+    code = main([*argv, *wheels], stdout=out, stderr=err, environ=env)
     assert (code, err.getvalue()) == (130, "manywheel: interrupted\n")
     doc = json.loads(out.getvalue())
     (written,) = doc["wheels"]
     assert written["input"] == str(later) and Path(written["output"]).is_file()
     assert doc["failed"] == {"input": str(good), "error": "interrupted", "exit_code": 130}
-    assert doc["not_attempted"] == [str(later)]
+    assert doc["not_attempted"] == [str(unfindable)]
     assert [p.name for p in (tmp_path / "w").iterdir()] == [Path(written["output"]).name]

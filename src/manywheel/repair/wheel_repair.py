@@ -32,7 +32,7 @@ from manywheel.repair.request import RepairRequest
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
-__all__ = ["PythonAbiError", "RepairResult", "repair_wheel"]
+__all__ = ["PythonAbiError", "RepairResult", "repair_wheel", "repaired_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +242,20 @@ def _make_wheel_dir(dest: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise InputError("the wheel directory is not a directory", path=str(dest)) from None
+
+
+def repaired_name(path: str | os.PathLike[str], request: RepairRequest | None = None) -> str:
+    """The file name :func:`repair_wheel` would give the wheel at ``path``: audited and
+    planned, nothing written. Raises what the repair would raise for a wheel it refuses."""
+    request = request if request is not None else RepairRequest()
+    with WheelArchive.open(path) as archive:
+        report = audit_archive(archive, policies=request.policies, options=request.audit)
+        if report.pure:
+            return archive.path.name
+        plan = plan_repair(
+            report, request.policies, request.options, audit=request.audit, digest=_sha256_file
+        )
+        return rewritten_filename(archive, plan.platforms).raw
 
 
 def repair_wheel(
