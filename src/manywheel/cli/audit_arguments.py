@@ -28,7 +28,7 @@ def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -
         metavar="PATHS",
         help="colon-separated directories to search for external libraries instead of the "
         "system's (ld.so.cache, ld.so.conf, defaults); to add to them instead, set "
-        "AUDITWHEEL_LD_LIBRARY_PATH",
+        "AUDITWHEEL_LD_LIBRARY_PATH (default: the system's)",
     )
     parser.add_argument(
         "--disable-isa-ext-check",
@@ -45,7 +45,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -
             "--root",
             metavar="DIR",
             default="/",
-            help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
+            help="resolve libraries as if DIR were the system (a Debian root, a sysroot) "
+            "(default: /)",
         )
     add_policy_file_argument(parser)
 
@@ -57,7 +58,8 @@ def add_policy_file_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         default=[],
-        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable",
+        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable "
+        "(default: the shipped policies only)",
     )
 
 

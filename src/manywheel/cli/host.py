@@ -25,7 +25,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["HostLoader", "first_processor", "host_loader", "x86_platform"]
+__all__ = ["HostLoader", "first_processor", "host_arch", "host_loader", "x86_platform"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ _NATIVE = {
     "x86_64": ("x86_64", "i686"),
     "aarch64": ("aarch64",),
     "ppc64le": ("ppc64le",),
+    "ppc64": ("ppc64",),
     "s390x": ("s390x",),
     "riscv64": ("riscv64",),
     "loongarch64": ("loongarch64",),
@@ -48,6 +49,13 @@ _DIAGNOSTIC = re.compile(
 )
 _VERSION = re.compile(r"^glibc (\d+)\.(\d+)")
 _LEGACY = re.compile(r"^  (\S+) \(([^)]*)\)$", re.MULTILINE)
+
+
+def host_arch() -> str | None:
+    """This machine's architecture as ELF files and platform tags spell it (``x86_64``,
+    ``aarch64``, ``i686``...), ``None`` for one no policy names."""
+    native = _NATIVE.get(os.uname().machine)
+    return native[0] if native else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,16 +37,26 @@ def add_repair_arguments(
             "'auto' for the best the wheel can have (default: $AUDITWHEEL_PLAT or auto)",
         )
     parser.add_argument(
-        "-L", "--lib-sdir", default=".libs", help="suffix of the directory for grafted libraries"
+        "-L",
+        "--lib-sdir",
+        default=".libs",
+        help="suffix of the directory for grafted libraries: <dist><suffix>/ (default: .libs)",
     )
-    parser.add_argument("--no-update-tags", dest="update_tags", action="store_false")
+    parser.add_argument(
+        "--no-update-tags",
+        dest="update_tags",
+        action="store_false",
+        help="keep the wheel's platform tags (default: the repaired wheel claims the tags it "
+        "now allows)",
+    )
     parser.add_argument("--strip", action="store_true", help="strip symbols (strip -s)")
     parser.add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="GLOB",
-        help="do not graft libraries whose soname or path matches (repeatable)",
+        help="do not graft libraries whose soname or path matches (repeatable; default: graft "
+        "every library the target policy does not allow)",
     )
     parser.add_argument(
         "--only-plat", action="store_true", help="do not claim a better policy than --plat"
@@ -67,7 +77,7 @@ def add_repair_arguments(
         default=[],
         metavar="GLOB",
         help="keep RPATH/RUNPATH entries matching GLOB (as written) although they lead outside "
-        "the wheel (repeatable); others are removed from every ELF file",
+        "the wheel (repeatable; default: none kept); others are removed from every ELF file",
     )
     parser.add_argument(
         "--no-clean-rpaths",
@@ -83,7 +93,7 @@ def add_repair_arguments(
         metavar="GLOB=DIST:DIR",
         help="libraries matching GLOB come from the wheel DIST, installed at "
         "<site-packages>/DIR (e.g. 'libcublas.so.*=nvidia-cublas-cu12:nvidia/cublas/lib'): "
-        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable)",
+        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable; default: none)",
     )
     parser.add_argument(
         "--include",
@@ -91,7 +101,8 @@ def add_repair_arguments(
         default=[],
         metavar="LIB",
         help="also graft LIB (a soname or a path), which the wheel loads with dlopen, with its "
-        "dependencies; the program must then load it from the .libs directory (repeatable)",
+        "dependencies; the program must then load it from the .libs directory (repeatable; "
+        "default: none)",
     )
     parser.add_argument(
         "--patcher",
@@ -110,7 +121,7 @@ def add_repair_arguments(
         metavar="GLOB=PATH",
         help="the license text of grafted libraries whose soname or path matches GLOB (a "
         "library you built, which no system package owns); copied under .dist-info/licenses/ "
-        "(repeatable)",
+        "(repeatable; default: the texts of the packages that own the libraries)",
     )
     parser.add_argument(
         "--no-abi-check",

@@ -34,7 +34,11 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("wheels", metavar="WHEEL_FILE", nargs="+", type=Path)
     parser.add_argument(
-        "-w", "--wheel-dir", type=Path, default=Path("wheelhouse"), help="output directory"
+        "-w",
+        "--wheel-dir",
+        type=Path,
+        default=Path("wheelhouse"),
+        help="where the repaired wheels go, created if missing (default: wheelhouse)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
