@@ -207,3 +207,33 @@ def test_no_symlink_graph_leaves_the_root(links: dict[str, str]) -> None:
                 host = Path(fs.host_path(resolved))
                 assert host.resolve().is_relative_to(root.resolve())
                 assert host.is_file()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edges=st.lists(
+        st.lists(st.integers(0, 7), max_size=5),  # what each of 8 files includes
+        min_size=8,
+        max_size=8,
+    )
+)
+def test_any_include_graph_reads_each_file_once(edges: list[list[int]]) -> None:
+    """Random include graphs — cycles, self-includes, fan-out — over eight files: each file
+    is read at most once, and the directories are those of the files the top one reaches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        includes = "".join(f"include /etc/conf.d/{i}.conf\n" for i in edges[0])
+        _write(root, "/etc/ld.so.conf", includes)
+        for index, targets in enumerate(edges):
+            lines = [f"/d{index}", *(f"include {t}.conf" for t in targets)]
+            _write(root, f"/etc/conf.d/{index}.conf", "\n".join(lines) + "\n")
+        fs = _CountingReads(root)
+        found = read_ld_so_conf(fs)
+        assert len(fs.reads) == len(set(fs.reads))
+        reached, pending = set(), list(edges[0])
+        while pending:
+            node = pending.pop()
+            if node not in reached:
+                reached.add(node)
+                pending.extend(edges[node])
+        assert set(found) == {f"/d{i}" for i in reached}
