@@ -1,6 +1,6 @@
-"""The import direction of STYLE.md, enforced: errors -> elf | wheel -> linker -> policy -> audit
--> repair -> report -> build | survey -> cli. Nothing imports cli; siblings (elf and wheel, build
-and survey) never import each other; other packages use a subpackage's public names
+"""The import direction of STYLE.md, enforced: errors | values -> elf | wheel -> linker -> policy
+-> audit -> repair -> report -> build | survey -> cli. Nothing imports cli; siblings (elf and
+wheel, build and survey) never import each other; other packages use a subpackage's public names
 (``manywheel.elf``), not its private modules."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pytest
 SRC = Path(__file__).resolve().parent.parent / "src" / "manywheel"
 RANK = {
     "errors": 0,
+    "values": 0,
     "elf": 1,
     "wheel": 1,
     "linker": 2,
@@ -27,7 +28,7 @@ RANK = {
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*.py") if p.parent != SRC or p.stem == "errors")
+    return sorted(p for p in SRC.rglob("*.py") if p.parent != SRC or p.stem in ("errors", "values"))
 
 
 def _imports(path: Path) -> list[str]:

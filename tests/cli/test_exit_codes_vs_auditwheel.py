@@ -60,7 +60,7 @@ ROWS: list[tuple[str, str, Callable[[Path, Natives], Path], int, int]] = [
     ROWS,
     ids=[f"{r[1]}-{r[2].__name__.strip('_')}" for r in ROWS],
 )
-def test_the_readme_table_is_what_both_tools_do(
+def test_the_readme_table_is_what_both_tools_do(  # noqa: PLR0917 - one row of the table
     row: str,
     command: str,
     make: Callable[[Path, Natives], Path],

@@ -40,14 +40,20 @@ class LoaderReport:
 
 
 def run_loader(
-    path: str, *, environ: Mapping[str, str] | None = None, musl: bool = False
+    path: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    musl: bool = False,
+    cwd: str | None = None,
 ) -> LoaderReport:
     env = {"PATH": "/usr/bin:/bin", "LD_TRACE_LOADED_OBJECTS": "1", **(environ or {})}
     if not musl:
         env["LD_DEBUG"] = "libs"
     loader = MUSL_LOADER if musl else GLIBC_LOADER
     argv = [loader, "--list", path] if musl else [loader, path]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30, check=False)
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=30, check=False, cwd=cwd
+    )
     chosen = _chosen(done.stdout, path)
     for name in _MUSL_MISSING.findall(done.stderr) if musl else ():
         chosen.setdefault(name, None)

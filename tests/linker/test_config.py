@@ -22,7 +22,6 @@ from manywheel.linker import (
     expand_tokens,
     read_ld_so_conf,
     read_musl_path,
-    split_search_path,
 )
 
 
@@ -158,12 +157,6 @@ def test_token_expansion(entry: str, expected: str) -> None:
 
 def test_an_unknown_token_value_drops_the_entry() -> None:
     assert expand_tokens("$ORIGIN/lib", origin=None, lib="lib", platform="x") is None
-
-
-def test_ld_library_path_splits_like_glibc() -> None:
-    assert split_search_path("/a:/b;/c") == ("/a", "/b", "/c")
-    assert split_search_path("/a::/b") == ("/a", "", "/b")
-    assert split_search_path("") == ()
 
 
 def test_symlinks_stay_inside_the_root(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from manywheel.audit.report import (
     NeededLibrary,
     Where,
 )
-from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.audit.scan import ScannedElf, elf_member, scan_wheel
 from manywheel.audit.summary import (
     Culprit,
     FalseClaim,
@@ -56,6 +56,7 @@ __all__ = [
     "audit_archive",
     "audit_wheel",
     "culprits",
+    "elf_member",
     "false_claims",
     "flavor_of",
     "grafts_by_policy",

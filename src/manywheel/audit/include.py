@@ -5,11 +5,11 @@ dependencies, and judged (and grafted by a repair) like libraries the wheel link
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
 from pathlib import Path
 
 from manywheel.errors import InputError, InvalidElfError
 from manywheel.linker import DependencyTree, FileSystem, Resolver, loader_platform, parse_ld_cache
+from manywheel.values import value_class
 
 __all__ = ["INCLUDE_REQUESTER", "Included", "locate_library", "resolve_includes"]
 
@@ -17,7 +17,7 @@ __all__ = ["INCLUDE_REQUESTER", "Included", "locate_library", "resolve_includes"
 INCLUDE_REQUESTER = "--include"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Included:
     #: As the user wrote it (a soname or a path).
     name: str

@@ -4,13 +4,14 @@ from each, its hygiene problems; the libraries outside the wheel; and the verdic
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from types import MappingProxyType
 
 from manywheel.elf import ElfFile, PythonExtension
 from manywheel.linker import DependencyTree, VersionFailure
 from manywheel.policy import Libc, PolicyVerdict, PythonAbiVerdict, Verdict, WheelRequirements
+from manywheel.values import value_class
 from manywheel.wheel import Finding, WheelFilename
 
 __all__ = [
@@ -48,7 +49,7 @@ class Where(Enum):
     NOT_FOUND = "not-found"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class NeededLibrary:
     """One DT_NEEDED entry of one member and what became of it."""
 
@@ -62,7 +63,7 @@ class NeededLibrary:
     entry: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ElfMember:
     """One ELF file inside the wheel."""
 
@@ -92,7 +93,7 @@ class ElfMember:
         object.__setattr__(self, "versions", _frozen(frozen))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class IgnoredMember:
     """An ELF member the audit leaves out (another architecture), and why."""
 
@@ -100,7 +101,7 @@ class IgnoredMember:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ExternalLibrary:
     """A library found (or not) outside the wheel."""
 
@@ -113,7 +114,7 @@ class ExternalLibrary:
     needed_by: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Holdout:
     """One ELF member that alone keeps the wheel from a better tag."""
 
@@ -123,7 +124,7 @@ class Holdout:
     without_it: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AuditReport:
     path: str
     filename: WheelFilename

@@ -5,10 +5,10 @@ data; the CLI renders it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from manywheel.audit.report import AuditReport
 from manywheel.policy import PolicyVerdict, Reason, ReasonKind
+from manywheel.values import value_class
 
 __all__ = [
     "Culprit",
@@ -39,7 +39,7 @@ def pure_message(architecture: str | None, ignored: Iterable[str]) -> str:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Refusal:
     """Better tags (highest first) all refused for the same reasons, grouped by kind."""
 
@@ -50,7 +50,7 @@ class Refusal:
     repairable: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class GraftGroup:
     """Policies (highest first) for which a repair carries in the same libraries."""
 
@@ -117,7 +117,7 @@ def _key(reason: Reason) -> tuple[object, ...]:
             reason.grafted)  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Culprit:
     """One reason against better tags, stated once, with every better tag it keeps out."""
 
@@ -155,7 +155,7 @@ def culprits(report: AuditReport, *, after_repair: bool = False) -> tuple[Culpri
     return tuple(sorted(out, key=lambda c: (not c.binding, -len(c.tags), order[id(c)])))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class FalseClaim:
     """A platform tag the filename claims that the wheel's files do not allow as it is."""
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import posixpath
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
 from manywheel.audit.layout import installed_path, is_inside_wheel
@@ -57,11 +58,13 @@ from manywheel.policy import (
     evaluate,
     load_policies,
 )
+from manywheel.values import value_class
 from manywheel.wheel import (
     Finding,
     WheelArchive,
     WheelFilename,
     content_findings,
+    in_scheme,
     structural_findings,
 )
 
@@ -73,18 +76,23 @@ logger = logging.getLogger(__name__)
 _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO, Rule.PLATFORM})
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AuditOptions:
     """How to audit. Environment variables are read by the caller (the CLI) and passed here."""
 
     #: The system to resolve libraries in: ``/`` (this machine), a Debian root, a sysroot.
     root: str = "/"
-    #: ``LD_LIBRARY_PATH``, split.
+    #: ``LD_LIBRARY_PATH``, split (:func:`manywheel.linker.parse_search_path` splits the three
+    #: search-path settings alike, the glibc way).
     ld_library_path: tuple[str, ...] = ()
     #: Extra directories searched after RUNPATH (``AUDITWHEEL_LD_LIBRARY_PATH``).
     extra_ldpaths: tuple[str, ...] = ()
     #: Replaces the system's directories (auditwheel's ``--ldpaths``).
     system_ldpaths: tuple[str, ...] | None = None
+    #: The current directory: where an empty or relative search-path entry points, as for the
+    #: loader (``None``: such entries are dropped; the CLI passes its own when auditing this
+    #: machine).
+    cwd: str | None = None
     #: ``False`` is auditwheel's ``--disable-isa-ext-check``.
     check_isa: bool = True
     check_execstack: bool = True
@@ -163,7 +171,7 @@ def analyze(
     With ``policies=None`` the members are resolved and the requirements gathered, but nothing
     is judged (no verdict, holdouts or Python-tag verdict): a repair's closure check judges the
     repaired wheel against the tags it claims itself."""
-    purelib = tuple(s.member for s in scanned if _in_purelib(s.member))
+    purelib = tuple(s.member for s in scanned if in_scheme(s.member, "purelib"))
     if not scanned:
         return AuditReport(path, filename, True, None, None, findings, (), (), (), None, None)
     arch = _wheel_arch(filename, scanned)
@@ -184,6 +192,7 @@ def analyze(
         ld_library_path=options.ld_library_path,
         extra_ldpaths=options.extra_ldpaths,
         system_ldpaths=options.system_ldpaths,
+        cwd=options.cwd,
         flavor=flavor_of(libc),
     )
     resolver = Resolver(fs, settings, ResolverCache(fs))
@@ -194,8 +203,10 @@ def analyze(
         arch=arch,
         resolver=resolver,
         root=options.root,
-        search=(*options.ld_library_path, *options.extra_ldpaths),
-        system=options.system_ldpaths,
+        search=_absolute(options, (*options.ld_library_path, *options.extra_ldpaths)),
+        system=None
+        if options.system_ldpaths is None
+        else _absolute(options, options.system_ldpaths),
     )
     every_tree = [*trees.values(), *(i.tree for i in included)]
     contexts = {**trees, **{i.path: i.tree for i in included}}
@@ -277,6 +288,15 @@ def _context_trees(
     return out
 
 
+def _absolute(options: AuditOptions, entries: tuple[str, ...]) -> tuple[str, ...]:
+    """Search-path entries as directories: an empty or relative one in ``options.cwd`` (dropped
+    without one), as the loader reads it."""
+    cwd = options.cwd
+    if cwd is None:
+        return tuple(e for e in entries if e.startswith("/"))
+    return tuple(posixpath.join(cwd, e) if e else cwd for e in entries)
+
+
 def _archs_named(filename: WheelFilename) -> list[str]:
     """The architectures the filename's platform tags name, in the tags' order (PEP 738's ABI
     names in Android tags: ``arm64_v8a`` is aarch64)."""
@@ -289,11 +309,6 @@ def _archs_named(filename: WheelFilename) -> list[str]:
         if p.endswith("_" + abi)
     )
     return list(dict.fromkeys((*named, *android)))
-
-
-def _in_purelib(member: str) -> bool:
-    parts = member.split("/")
-    return len(parts) > 2 and parts[0].endswith(".data") and parts[1] == "purelib"
 
 
 def _wheel_arch(filename: WheelFilename, scanned: tuple[ScannedElf, ...]) -> str | None:

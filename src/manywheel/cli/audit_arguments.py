@@ -8,16 +8,20 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from manywheel.values import value_class
+
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
     from manywheel.policy import PolicySet
 
 __all__ = [
+    "SearchPaths",
     "add_audit_arguments",
     "add_policy_file_argument",
     "audit_options",
     "checked_root",
     "policies_from",
+    "search_paths",
 ]
 
 
@@ -28,7 +32,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -
         metavar="PATHS",
         help="colon-separated directories to search for external libraries instead of the "
         "system's (ld.so.cache, ld.so.conf, defaults); to add to them instead, set "
-        "AUDITWHEEL_LD_LIBRARY_PATH (default: the system's)",
+        "AUDITWHEEL_LD_LIBRARY_PATH (both are split as the loader splits LD_LIBRARY_PATH; "
+        "default: the system's)",
     )
     parser.add_argument(
         "--disable-isa-ext-check",
@@ -79,24 +84,48 @@ def checked_root(root: str) -> str:
     return root
 
 
-def _split(value: str | None) -> tuple[str, ...]:
-    return tuple(p for p in (value or "").split(":") if p)
+@value_class
+class SearchPaths:
+    """The search-path settings of ``show``, ``repair`` and ``lddtree``, from one place."""
+
+    ld_library_path: tuple[str, ...]
+    extra_ldpaths: tuple[str, ...]
+    system_ldpaths: tuple[str, ...] | None
+    #: Where empty and relative entries point (``None`` under ``--root``: they are dropped).
+    cwd: str | None
+
+
+def search_paths(environ: Mapping[str, str], *, root: str, ldpaths: str | None) -> SearchPaths:
+    """``LD_LIBRARY_PATH`` counts as the loader would count it, except with ``--root`` (it
+    names host directories); ``AUDITWHEEL_LD_LIBRARY_PATH`` adds directories after RUNPATH;
+    ``--ldpaths`` replaces the system's directories. All three are split the glibc way
+    (:func:`manywheel.linker.parse_search_path`: ``:`` and ``;``, an empty entry is the
+    current directory)."""
+    from manywheel.linker import parse_search_path
+
+    host = root == "/"
+    return SearchPaths(
+        ld_library_path=parse_search_path(environ.get("LD_LIBRARY_PATH")) if host else (),
+        extra_ldpaths=parse_search_path(environ.get("AUDITWHEEL_LD_LIBRARY_PATH")),
+        system_ldpaths=None if ldpaths is None else parse_search_path(ldpaths),
+        cwd=str(Path.cwd()) if host else None,
+    )
 
 
 def audit_options(args: argparse.Namespace, environ: Mapping[str, str]) -> AuditOptions:
-    """``LD_LIBRARY_PATH`` counts as the loader would count it, except with ``--root`` (it
-    names host directories); ``AUDITWHEEL_LD_LIBRARY_PATH`` adds directories after RUNPATH;
-    ``--ldpaths`` replaces the system's directories."""
+    """The audit's options from the flags and the environment (see :func:`search_paths`)."""
     from manywheel.audit import AuditOptions
 
     root = getattr(args, "root", "/")
     if root != "/":
         checked_root(root)
+    paths = search_paths(environ, root=root, ldpaths=args.ldpaths)
     return AuditOptions(
         root=root,
-        ld_library_path=() if root != "/" else _split(environ.get("LD_LIBRARY_PATH")),
-        extra_ldpaths=_split(environ.get("AUDITWHEEL_LD_LIBRARY_PATH")),
-        system_ldpaths=None if args.ldpaths is None else _split(args.ldpaths),
+        ld_library_path=paths.ld_library_path,
+        extra_ldpaths=paths.extra_ldpaths,
+        system_ldpaths=paths.system_ldpaths,
+        cwd=paths.cwd,
         check_isa=not args.disable_isa_ext_check,
     )
 

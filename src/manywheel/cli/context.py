@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import TextIO, TypeAlias
+
+from manywheel.values import value_class
 
 __all__ = ["Context", "Handler", "Subparsers"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Context:
     stdout: TextIO
     stderr: TextIO

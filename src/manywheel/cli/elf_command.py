@@ -101,10 +101,18 @@ def _read_target(target: str, ctx: Context) -> list[ElfFile]:
 
 def _iter_wheel_elf_members(wheel: str, member: str | None) -> Iterator[ElfFile]:
     """Every ELF member of ``wheel`` (by magic), or just ``member``, parsed from the zip as a
-    stream (nothing is extracted), through the wheel reader's safety checks."""
+    stream (each member opened once, nothing extracted), through the wheel reader's safety
+    checks. A member named on purpose that is not an ELF file is an error, as a file would be."""
+    from manywheel.audit import elf_member
     from manywheel.elf import read_elf_stream
     from manywheel.errors import InvalidWheelError
-    from manywheel.wheel import WheelArchive
+    from manywheel.wheel import StreamedMember, WheelArchive, stream_members
+
+    def visit(streamed: StreamedMember) -> ElfFile | None:
+        name = f"{wheel}:{streamed.member.name}"
+        if member is not None and streamed.head != _ELF_MAGIC:  # let the reader say why
+            return read_elf_stream(streamed, size=streamed.member.file_size, name=name)
+        return elf_member(streamed, wheel=wheel, name=name)
 
     with WheelArchive.open(wheel) as archive:
         members = [m for m in archive.members if not m.is_dir]
@@ -112,18 +120,8 @@ def _iter_wheel_elf_members(wheel: str, member: str | None) -> Iterator[ElfFile]
             members = [m for m in members if m.name == member]
             if not members:
                 raise InvalidWheelError(f"no member {member!r}", path=wheel)
-        for info in members:
-            if member is None:
-                with archive.open_member(info) as probe:
-                    if probe.read(len(_ELF_MAGIC)) != _ELF_MAGIC:
-                        continue
-            with archive.open_member(info) as stream:
-                yield read_elf_stream(
-                    stream,
-                    size=info.file_size,
-                    name=f"{wheel}:{info.name}",
-                    reopen=lambda info=info: archive.open_member(info),  # type: ignore[misc]
-                )
+        found = stream_members(archive, members, visit, drain=False)
+    yield from (elf for elf in found if elf is not None)
 
 
 # -- text ---------------------------------------------------------------------------------------

@@ -22,8 +22,9 @@ import logging
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+
+from manywheel.values import value_class
 
 __all__ = ["HostLoader", "first_processor", "host_arch", "host_loader", "x86_platform"]
 
@@ -58,7 +59,7 @@ def host_arch() -> str | None:
     return native[0] if native else None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class HostLoader:
     """The machine-dependent facts of one architecture's loader on this machine."""
 

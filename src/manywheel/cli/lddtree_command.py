@@ -28,13 +28,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from manywheel.cli.audit_arguments import checked_root
+from manywheel.cli.audit_arguments import checked_root, search_paths
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
@@ -91,7 +92,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=_handle)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Target:
     """One tree to resolve: ``path`` (virtual) in ``fs``, under ``settings``; ``names`` turns
     virtual paths inside a wheel back into ``WHEEL:MEMBER``."""
@@ -136,16 +137,14 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _settings(args: argparse.Namespace, ctx: Context, root: str | None) -> SearchSettings:
-    from manywheel.linker import SearchSettings, split_search_path
+    from manywheel.linker import SearchSettings
 
-    llp = "" if root else ctx.environ.get("LD_LIBRARY_PATH", "")
-    extra = ctx.environ.get("AUDITWHEEL_LD_LIBRARY_PATH", "")
+    paths = search_paths(ctx.environ, root=root or "/", ldpaths=args.ldpaths)
     return SearchSettings(
-        ld_library_path=split_search_path(llp),
-        extra_ldpaths=tuple(p for p in extra.split(":") if p),
-        system_ldpaths=None
-        if args.ldpaths is None
-        else tuple(p for p in args.ldpaths.split(":") if p),
+        ld_library_path=paths.ld_library_path,
+        extra_ldpaths=paths.extra_ldpaths,
+        system_ldpaths=paths.system_ldpaths,
+        cwd=paths.cwd,
     )
 
 

@@ -57,8 +57,29 @@ def _global_options(default: object, color: object) -> argparse.ArgumentParser:
     return parent
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser. Building it has no side effects."""
+def _command_module(name: str) -> str | None:
+    """The module of the subcommand called ``name`` (each is ``<name>_command``)."""
+    module = f"manywheel.cli.{name}_command"
+    return module if module in COMMAND_MODULES else None
+
+
+def _requested(argv: Sequence[str]) -> str | None:
+    """The subcommand ``argv`` names, found without parsing it: the first argument that is not
+    an option of the main parser (``-v``, ``--color WHEN``, ``--color=WHEN``)."""
+    arguments = iter(argv)
+    for arg in arguments:
+        if arg == "--color":
+            next(arguments, None)
+        elif not arg.startswith("-"):
+            return arg if _command_module(arg) else None
+    return None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with every subcommand, or only ``command``'s: importing and building eleven
+    subcommands' parsers is most of a small wheel's ``show`` otherwise. (``--help``, a missing
+    or a misspelled command get the full parser, which lists them all.) Building it has no
+    side effects."""
     from manywheel import __version__
 
     parser = argparse.ArgumentParser(
@@ -69,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     sub_parent = _global_options(argparse.SUPPRESS, argparse.SUPPRESS)
-    for name in COMMAND_MODULES:
+    only = _command_module(command) if command is not None else None
+    for name in COMMAND_MODULES if only is None else (only,):
         importlib.import_module(name).register(subparsers, sub_parent)
     return parser
 
@@ -106,7 +128,7 @@ def main(
     environ = os.environ if environ is None else environ
     out = sys.stdout if stdout is None else stdout
     err = sys.stderr if stderr is None else stderr
-    parser = build_parser()
+    parser = build_parser(_requested(sys.argv[1:] if argv is None else argv))
     try:
         # argparse prints --help, --version and usage errors itself: to our streams.
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -4,10 +4,15 @@ symbols with versions, version needs and definitions, notes. And edit their dyna
 
 Every reader raises :class:`manywheel.errors.InvalidElfError` (and nothing else) on bad input;
 the editor also raises :class:`manywheel.errors.ElfEditError` for a file it will not edit.
+
+The editor's names load on first use: reading ELF files (``show``) never needs them.
 """
 
-from manywheel.elf.blobs import EditMethod
-from manywheel.elf.changes import DynamicFacts, ElfChanges, SearchPathTag
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from manywheel.elf.constants import (
     DT_HIPROC,
     DT_LOOS,
@@ -28,7 +33,6 @@ from manywheel.elf.constants import (
     SymbolVisibility,
     X86IsaLevel,
 )
-from manywheel.elf.editor import EDITABLE_MACHINES, ElfEdit, apply_patches, dynamic_facts, edit_elf
 from manywheel.elf.model import (
     AndroidIdent,
     ElfFile,
@@ -43,6 +47,26 @@ from manywheel.elf.model import (
 from manywheel.elf.reader import parse_elf, read_elf
 from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, ByteStream, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot
+
+if TYPE_CHECKING:
+    from manywheel.elf.blobs import EditMethod
+    from manywheel.elf.changes import DynamicFacts, ElfChanges, SearchPathTag
+    from manywheel.elf.editor import (
+        EDITABLE_MACHINES,
+        ElfEdit,
+        apply_patches,
+        dynamic_facts,
+        edit_elf,
+    )
+
+_LAZY = {
+    "EditMethod": "manywheel.elf.blobs",
+    **dict.fromkeys(("DynamicFacts", "ElfChanges", "SearchPathTag"), "manywheel.elf.changes"),
+    **dict.fromkeys(
+        ("EDITABLE_MACHINES", "ElfEdit", "apply_patches", "dynamic_facts", "edit_elf"),
+        "manywheel.elf.editor",
+    ),
+}
 
 __all__ = [
     "DEFAULT_BUFFER_LIMIT",
@@ -92,3 +116,12 @@ __all__ = [
     "read_elf",
     "read_elf_stream",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.elf' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -4,10 +4,10 @@ the bounded byte source every parser reads through."""
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Protocol
 
 from manywheel.errors import InvalidElfError
+from manywheel.values import value_class
 
 __all__ = ["BufferImage", "Image", "Layout", "layout_for"]
 
@@ -16,7 +16,7 @@ IDENT = struct.Struct("4sBBBBB7x")
 ELF_MAGIC = b"\x7fELF"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Layout:
     """Every record ELF needs for one (class, data) flavour, compiled once."""
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from manywheel.elf.constants import (
     ArmFlag,
     ElfClass,
@@ -16,6 +14,7 @@ from manywheel.elf.constants import (
     X86IsaLevel,
 )
 from manywheel.elf.symbols import ImportGroup, PythonExtension, SymbolTable
+from manywheel.values import value_class
 
 __all__ = [
     "AndroidIdent",
@@ -30,7 +29,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ElfHeader:
     elf_class: ElfClass
     data: ElfData
@@ -71,7 +70,7 @@ class ElfHeader:
         return self.e_machine == Machine.ARM and bool(self.flags & ArmFlag.ABI_FLOAT_HARD)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Segment:
     """One program header."""
 
@@ -95,7 +94,7 @@ class Segment:
         return bool(self.flags & SegmentFlag.X)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Section:
     """One section header (only when the file has a section header table)."""
 
@@ -111,7 +110,7 @@ class Section:
     entsize: int
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class VersionNeedEntry:
     """One version a library is required to provide (``Elfxx_Vernaux``)."""
 
@@ -126,7 +125,7 @@ class VersionNeedEntry:
         return bool(self.flags & VersionFlag.WEAK)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class VersionNeed:
     """The versions needed from one library (``Elfxx_Verneed``), in file order."""
 
@@ -134,7 +133,7 @@ class VersionNeed:
     entries: tuple[VersionNeedEntry, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class VersionDefinition:
     """A version this file defines (``Elfxx_Verdef``); ``parents`` are the names it inherits."""
 
@@ -150,7 +149,7 @@ class VersionDefinition:
         return bool(self.flags & VersionFlag.BASE)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class GnuProperties:
     """What the ``.note.gnu.property`` note says (x86 only today)."""
 
@@ -168,7 +167,7 @@ class GnuProperties:
         return X86IsaLevel(bits.bit_length()) if bits else None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AndroidIdent:
     """What an Android ``.note.android.ident`` note says: the API level the file was built for
     (the NDK's ``__ANDROID_API__``, its ``minSdkVersion``) and the NDK that built it."""
@@ -180,7 +179,7 @@ class AndroidIdent:
     ndk_build: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ElfFile:
     name: str
     header: ElfHeader

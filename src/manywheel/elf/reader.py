@@ -7,7 +7,6 @@ import logging
 import mmap
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SectionType as SHT
@@ -32,6 +31,7 @@ from manywheel.elf.version_sections import (
     version_slots,
 )
 from manywheel.errors import InvalidElfError, open_regular
+from manywheel.values import value_class
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]
 
@@ -60,7 +60,7 @@ def parse_elf(data: bytes | bytearray | memoryview, *, name: str = "<bytes>") ->
     return parse_image(BufferImage(data, name))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Dynamic:
     needed: tuple[str, ...]
     soname: str | None
@@ -77,7 +77,7 @@ class _Dynamic:
 _NO_DYNAMIC = _Dynamic((), None, (), (), 0, 0, (), (), SymbolTable(), ())
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Tables:
     """What locating the dynamic tables needs: the file, its layout, the first value of each
     dynamic tag, the address map and the section headers (possibly empty)."""

@@ -14,7 +14,6 @@ import array
 import struct
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import not_
 
@@ -28,6 +27,7 @@ from manywheel.elf.constants import (
 )
 from manywheel.elf.layout import Image, Layout
 from manywheel.errors import InvalidElfError
+from manywheel.values import value_class
 
 __all__ = [
     "ImportGroup",
@@ -51,7 +51,7 @@ INIT_PREFIXES = ("PyInit_", "PyModExport_", "init", "_cffi_pypyinit_")
 _INIT_PREFIXES = tuple(p.encode() for p in INIT_PREFIXES)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class VersionSlot:
     """What a version index (from ``.gnu.version``) stands for."""
 
@@ -60,7 +60,7 @@ class VersionSlot:
     file: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Symbol:
     name: str
     value: int
@@ -100,7 +100,7 @@ class Symbol:
         return self.shndx != SectionIndex.UNDEF
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ImportGroup:
     """The undefined global/weak dynamic symbols that need one (library, version).
 
@@ -114,7 +114,7 @@ class ImportGroup:
     weak_names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PythonExtension:
     """The file is a Python extension module named ``module``."""
 
@@ -125,7 +125,7 @@ class PythonExtension:
     python_major: int
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class SymbolTable(Sequence[Symbol]):
     """The dynamic symbols (index 0, the null symbol, included as readelf shows it).
 

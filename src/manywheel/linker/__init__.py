@@ -34,7 +34,8 @@ from manywheel.linker.model import (
 from manywheel.linker.platforms import LoaderPlatform, loader_platform
 from manywheel.linker.resolver import Resolver, detect_flavor
 from manywheel.linker.search import ResolverCache, SearchSettings
-from manywheel.linker.tokens import expand_tokens, split_search_path
+from manywheel.linker.search_path import parse_search_path
+from manywheel.linker.tokens import expand_tokens
 
 __all__ = [
     "MAX_CONF_BYTES",
@@ -64,7 +65,7 @@ __all__ = [
     "is_platform_library",
     "loader_platform",
     "parse_ld_cache",
+    "parse_search_path",
     "read_ld_so_conf",
     "read_musl_path",
-    "split_search_path",
 ]

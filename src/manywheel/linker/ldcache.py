@@ -10,9 +10,9 @@ aligned, and the loader then uses the new one.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from manywheel.errors import InputError
+from manywheel.values import value_class
 
 __all__ = ["CacheEntry", "LdCache", "parse_ld_cache"]
 
@@ -34,7 +34,7 @@ _ENDIAN_LITTLE = 2
 _ENDIAN_BIG = 3
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CacheEntry:
     """One ``soname => path`` line of ``ldconfig -p``."""
 
@@ -45,7 +45,7 @@ class CacheEntry:
     hwcaps: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LdCache:
     """A parsed ld.so.cache: its entries in file order (ldconfig sorts them)."""
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
+
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
@@ -68,7 +69,7 @@ class RejectionReason(Enum):
     NOT_SHARED = "not-shared"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Rejection:
     path: str
     reason: RejectionReason
@@ -79,7 +80,7 @@ class Rejection:
     fatal: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Resolution:
     """What became of one DT_NEEDED entry of one object."""
 
@@ -115,7 +116,7 @@ class Resolution:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class VersionFailure:
     """A version a requester needs that the library it got does not define."""
 
@@ -131,7 +132,7 @@ class VersionFailure:
         return f"{self.library}: {kind} `{self.version}' not found (required by {self.requester})"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LoadedObject:
     """One object in the loader's list: each appears once, however many objects need it."""
 
@@ -150,7 +151,7 @@ class LoadedObject:
         return self.elf.soname
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class DependencyTree:
     """Every object the loader would load for ``root``, each once, in load (breadth-first)
     order, the interpreter last."""

@@ -10,7 +10,9 @@ their own value through :class:`LoaderPlatform`'s fields.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
+
+from manywheel.values import value_class
 
 __all__ = ["LoaderPlatform", "loader_platform"]
 
@@ -19,7 +21,7 @@ __all__ = ["LoaderPlatform", "loader_platform"]
 FLAG_ELF_LIBC6 = 0x0003
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LoaderPlatform:
     """The facts about one architecture's dynamic loader that the search rules depend on."""
 

@@ -294,7 +294,9 @@ class _Run:
         if value is None or value.startswith("/"):
             return value
         cwd = self.settings.cwd
-        return None if cwd is None else posixpath.join(cwd, value or ".")
+        if cwd is None:
+            return None
+        return posixpath.join(cwd, value) if value else cwd
 
     def _dirs(self, entries: tuple[str, ...], origin: str) -> tuple[tuple[str, str | None], ...]:
         return tuple((e, self._expand(e, origin)) for e in entries)
@@ -330,14 +332,19 @@ class _Run:
         return [(Phase(Rule.LD_LIBRARY_PATH, self._dirs(llp, self.root.origin)), None)]
 
     def _extra_phases(self) -> list[Phase]:
+        """``AUDITWHEEL_LD_LIBRARY_PATH``: entries read as ``LD_LIBRARY_PATH``'s are (an empty
+        or relative one is in the current directory, ``$ORIGIN`` the program's directory)."""
         extra = self.settings.extra_ldpaths
-        return [Phase(Rule.EXTRA_LDPATHS, tuple((d, d) for d in extra))] if extra else []
+        return [Phase(Rule.EXTRA_LDPATHS, self._dirs(extra, self.root.origin))] if extra else []
+
+    def _given_system_phase(self, dirs: tuple[str, ...]) -> Phase:
+        """``--ldpaths``, in place of the system's directories, read as the variables are."""
+        return Phase(Rule.EXTRA_LDPATHS, self._dirs(dirs, self.root.origin))
 
     def _system_phases(self, nodeflib: bool) -> list[Phase]:
         phases = self._extra_phases()
         if self.settings.system_ldpaths is not None:
-            dirs = self.settings.system_ldpaths
-            return [*phases, Phase(Rule.EXTRA_LDPATHS, tuple((d, d) for d in dirs))]
+            return [*phases, self._given_system_phase(self.settings.system_ldpaths)]
         defaults = self.platform.default_dirs
         cache_path = self.settings.ld_so_cache
         if self.cache.ld_cache(cache_path) is not None:
@@ -367,8 +374,7 @@ class _Run:
                 phases.append((Phase(rule, self._dirs(entries, m.origin)), m.path))
         phases.extend((p, None) for p in self._extra_phases())
         if self.settings.system_ldpaths is not None:
-            dirs = self.settings.system_ldpaths
-            phases.append((Phase(Rule.EXTRA_LDPATHS, tuple((d, d) for d in dirs)), None))
+            phases.append((self._given_system_phase(self.settings.system_ldpaths), None))
         else:
             listed = self.cache.musl_path(self.platform.musl_arch)
             dirs = listed if listed is not None else self.platform.musl_default_dirs
@@ -391,10 +397,10 @@ class _Run:
             phases.append((Phase(Rule.RUNPATH, entries), requester.path))
         phases.extend((p, None) for p in self._extra_phases())
         system = self.settings.system_ldpaths
-        dirs = bionic_default_dirs(self.root.elf) if system is None else system
-        rule = Rule.DEFAULT_DIRS if system is None else Rule.EXTRA_LDPATHS
-        if dirs:
-            phases.append((Phase(rule, tuple((d, d) for d in dirs)), None))
+        if system is not None:
+            phases.append((self._given_system_phase(system), None))
+        elif dirs := bionic_default_dirs(self.root.elf):
+            phases.append((Phase(Rule.DEFAULT_DIRS, tuple((d, d) for d in dirs)), None))
         return tuple(p for p, _ in phases), tuple(o for _, o in phases)
 
 

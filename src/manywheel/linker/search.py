@@ -12,6 +12,7 @@ from manywheel.linker.config import read_ld_so_conf, read_musl_path
 from manywheel.linker.filesystem import FileSystem
 from manywheel.linker.ldcache import LdCache, parse_ld_cache
 from manywheel.linker.model import Flavor, Rejection, RejectionReason, Rule
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile, ElfHeader
@@ -24,12 +25,13 @@ _SKIPPED = (RejectionReason.WRONG_CLASS, RejectionReason.WRONG_MACHINE)
 _OSABI_OK = (OsAbi.SYSV, OsAbi.GNU)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class SearchSettings:
     """Everything besides the files that decides a search. Environment variables are inputs
     here, never read by the library."""
 
-    #: ``LD_LIBRARY_PATH``, already split (see :func:`~manywheel.linker.split_search_path`).
+    #: ``LD_LIBRARY_PATH``, already split (see :func:`~manywheel.linker.parse_search_path`,
+    #: which splits the three variables alike).
     ld_library_path: tuple[str, ...] = ()
     #: Directories searched after RUNPATH and before the system (``AUDITWHEEL_LD_LIBRARY_PATH``).
     extra_ldpaths: tuple[str, ...] = ()
@@ -56,7 +58,7 @@ class SearchSettings:
         return tuple(f"glibc-hwcaps/{h}" for h in self.hwcaps) + self.legacy_subdirs
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Phase:
     """One step of a search: a rule and the directories it contributes, each as written and as
     expanded (``None``: dropped, e.g. an unknown token)."""
@@ -70,7 +72,7 @@ class Phase:
     excluded_dirs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class SearchOutcome:
     path: str | None
     resolved: str | None
@@ -93,7 +95,7 @@ def _stopped(rejected: list[Rejection]) -> SearchOutcome:
     return SearchOutcome(None, None, None, None, None, tuple(rejected), stopped=True)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Target:
     """The header fields a candidate must match (those of the root object), and whether a
     misfit ends the search (musl: always; glibc: unless it is the class or machine)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["expand_tokens", "split_search_path"]
+__all__ = ["expand_tokens"]
 
 _TOKEN = re.compile(r"\$(?:\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
 
@@ -36,9 +36,3 @@ def expand_tokens(
         return None
     stripped = expanded.rstrip("/")
     return stripped if stripped or not expanded else "/"
-
-
-def split_search_path(value: str) -> tuple[str, ...]:
-    """Split ``LD_LIBRARY_PATH`` the way glibc does: on ``:`` and ``;``. An empty element means
-    the current directory (kept as ``""``)."""
-    return tuple(re.split(r"[:;]", value)) if value else ()

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 
 from manywheel.policy.symbol_versions import AllowedVersions
+from manywheel.values import value_class
 
 __all__ = [
     "ANDROID_ABIS",
@@ -89,7 +90,7 @@ def is_libpython(soname: str) -> bool:
     return _LIBPYTHON.match(soname) is not None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Policy:
     """One policy. ``linux`` (priority 0) is the generic policy every wheel satisfies."""
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 
 from manywheel.errors import InvalidPolicyError
@@ -21,6 +21,7 @@ from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_lib
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import ElfRequirements, LibraryUse, Location, WheelRequirements
 from manywheel.policy.symbol_versions import AllowedVersions, SymbolVersion, VersionStatus
+from manywheel.values import value_class
 
 __all__ = ["PolicyVerdict", "Verdict", "evaluate"]
 
@@ -30,7 +31,7 @@ _X86 = frozenset({"x86_64", "i686"})
 _BLOCKING = frozenset({ReasonKind.WRONG_LIBC, ReasonKind.ARCH_NOT_COVERED})
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PolicyVerdict:
     """One policy's answer for one wheel."""
 
@@ -60,7 +61,7 @@ class PolicyVerdict:
         return not any(r.kind in _BLOCKING for r in self.reasons)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Verdict:
     """Every policy's answer, highest priority first, and the checks it was judged with."""
 
@@ -115,13 +116,13 @@ def evaluate(
     return Verdict(requirements.arch, verdicts, check_isa, check_execstack)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Options:
     check_isa: bool
     check_execstack: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Judge:
     """One policy on one architecture: the rules applied to ELF files."""
 
@@ -269,7 +270,7 @@ def _graft_closure(judge: _Judge, req: WheelRequirements) -> dict[str, ElfRequir
     return grafts
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _File:
     """The file reasons are about: a file of the wheel, or a library a repair would graft."""
 

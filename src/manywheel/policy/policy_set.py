@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from manywheel.policy.loading import (
 )
 from manywheel.policy.requirements import WheelRequirements
 from manywheel.policy.symbol_versions import VersionTable
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.policy.judgment import Verdict
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["PlatformMatch", "PolicySet", "load_policies"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PlatformMatch:
     """A policy found by name: ``arch`` is set when the name carried one (a platform tag)."""
 
@@ -40,7 +41,7 @@ class PlatformMatch:
     arch: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PolicySet:
     """Validated policies, highest priority first (``linux`` last)."""
 

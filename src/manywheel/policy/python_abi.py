@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from enum import Enum
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +34,7 @@ from typing import Any
 
 from manywheel.errors import InvalidPolicyError
 from manywheel.policy.definitions import Libc
+from manywheel.values import value_class
 from manywheel.wheel import AbiKind, InterpreterClaim, WheelFilename, interpreter_claims
 
 __all__ = [
@@ -87,7 +88,7 @@ class AbiProblemKind(Enum):
     RESERVED_TAG = "reserved-tag"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AbiProblem:
     kind: AbiProblemKind
     #: The member (``None``: the wheel's tags themselves).
@@ -100,7 +101,7 @@ class AbiProblem:
     tag: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class StableAbiSymbol:
     name: str
     kind: str
@@ -110,7 +111,7 @@ class StableAbiSymbol:
     abi3t: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class StableAbi:
     """CPython's record of its Stable ABI, with the symbols only one build declares."""
 
@@ -209,7 +210,7 @@ def python_imports(sorted_names: Iterable[Sequence[str]]) -> tuple[str, ...]:
     return tuple(sorted(set(out)))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ModuleFacts:
     """What the judgment needs of one ELF member (an extension module or a library)."""
 
@@ -225,7 +226,7 @@ class ModuleFacts:
     unresolved: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PythonAbiVerdict:
     """The Python-tag verdict of a wheel, apart from its platform-tag verdict."""
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
+
+from manywheel.values import value_class
 
 __all__ = ["Reason", "ReasonKind"]
 
@@ -61,7 +62,7 @@ class ReasonKind(Enum):
 _REPAIRABLE = frozenset({ReasonKind.NOT_WHITELISTED, ReasonKind.LIBPYTHON})
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Reason:
     """One reason against one policy, with its culprit. Fields that do not apply are ``None``
     or empty: ``file`` is ``None`` only for wheel-level reasons (libc, architecture, musl)."""

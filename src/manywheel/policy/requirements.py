@@ -11,11 +11,12 @@ and the requirements of every library found outside the wheel (a repair may graf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from types import MappingProxyType
 
 from manywheel.policy.definitions import Libc
+from manywheel.values import value_class
 
 __all__ = ["ElfRequirements", "LibraryUse", "Location", "WheelRequirements"]
 
@@ -35,7 +36,7 @@ class Location(Enum):
     NOT_FOUND = "not-found"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LibraryUse:
     """One library an ELF file links against, and what it needs from it."""
 
@@ -51,7 +52,7 @@ class LibraryUse:
             object.__setattr__(self, "versions", MappingProxyType(dict(self.versions)))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ElfRequirements:
     """What one ELF file needs. ``path`` is its path inside the wheel, or for a library outside
     the wheel, its path on the system."""
@@ -73,7 +74,7 @@ class ElfRequirements:
     runpath_in_wheel: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelRequirements:
     """What a whole wheel needs."""
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import Enum
 from types import MappingProxyType
+
+from manywheel.values import value_class
 
 __all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus", "VersionTable"]
 
@@ -23,7 +25,7 @@ __all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus", "VersionTable"]
 _NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d{1,9}(?:\.\d{1,9})*)$", re.ASCII)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class SymbolVersion:
     """One version name, parsed."""
 
@@ -68,7 +70,7 @@ class VersionStatus(Enum):
     PRIVATE = "private"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class AllowedVersions:
     """The symbol versions a policy's system libraries provide on one architecture."""
 

@@ -31,7 +31,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -40,6 +39,7 @@ from manywheel.linker import RootFileSystem
 from manywheel.repair.options import UserLicense
 from manywheel.repair.packages import PackageOwner
 from manywheel.repair.plan import RepairPlan
+from manywheel.values import value_class
 
 __all__ = [
     "LicenseFile",
@@ -61,7 +61,7 @@ LICENSE_FILE_VERSION = (2, 4)
 _SAFE = re.compile(r"[^A-Za-z0-9._+-]")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LicenseFile:
     """One license text added to the wheel."""
 
@@ -76,7 +76,7 @@ class LicenseFile:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class LicensePlan:
     files: tuple[LicenseFile, ...] = ()
     #: Grafted libraries (their sources) with no license text found.

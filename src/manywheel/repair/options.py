@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from manywheel.values import value_class
 
 __all__ = ["RepairOptions", "UserLicense", "WheelProvided"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelProvided:
     """Libraries another wheel provides: those whose soname matches ``pattern`` are installed by
     the distribution ``distribution`` at ``<site-packages>/<directory>`` (``nvidia/cublas/lib``).
@@ -28,7 +28,7 @@ class WheelProvided:
         return cls(pattern, distribution, directory)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class UserLicense:
     """``--license-file GLOB=PATH``: the license text of the grafted libraries whose soname or
     path matches ``pattern`` (a library the user built, which no package owns)."""
@@ -44,7 +44,7 @@ class UserLicense:
         return cls(pattern, path)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairOptions:
     #: ``auto`` (the best the wheel can have), a policy name or alias, or a platform tag.
     plat: str = "auto"

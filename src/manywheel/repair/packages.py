@@ -23,11 +23,11 @@ import re
 import shutil
 import subprocess
 from collections.abc import Collection, Iterator
-from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import quote
 
 from manywheel.linker import RootFileSystem
+from manywheel.values import value_class
 
 __all__ = ["MAX_DATABASE_SIZE", "PackageIndex", "PackageOwner", "SystemPackages"]
 
@@ -46,7 +46,7 @@ _RPM_DATABASES = ("var/lib/rpm", "usr/lib/sysimage/rpm")
 _APK_DATABASES = ("lib/apk/db/installed", "usr/lib/apk/db/installed")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PackageOwner:
     """The installed package a file belongs to."""
 

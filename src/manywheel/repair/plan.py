@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from manywheel.audit import (
     INCLUDE_REQUESTER,
@@ -31,6 +31,8 @@ from manywheel.policy import (
 )
 from manywheel.repair.options import RepairOptions, WheelProvided
 from manywheel.repair.patcher import ElfEdits
+from manywheel.values import value_class
+from manywheel.wheel import is_script
 
 __all__ = [
     "Graft",
@@ -48,7 +50,7 @@ class RepairRefusedError(ManywheelError):
     """The wheel cannot be repaired to the requested (or any) policy; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Graft:
     """A library copied into the wheel."""
 
@@ -72,7 +74,7 @@ class Graft:
         return self.host_path or self.source
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MemberPatch:
     """ELF edits to one member of the wheel."""
 
@@ -83,7 +85,7 @@ class MemberPatch:
     moved_to: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairPlan:
     #: The policy the repair targets (the first claimed tag's).
     target: PolicyVerdict
@@ -383,11 +385,6 @@ def _grafts(
     return tuple(grafts)
 
 
-def _is_script(member: str) -> bool:
-    parts = member.split("/")
-    return len(parts) == 3 and parts[0].endswith(".data") and parts[1] == "scripts"
-
-
 def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
     """The member's RPATH/RUNPATH entries that stay: inside the wheel, or kept on purpose."""
     return [
@@ -427,7 +424,7 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
     needs = [n.soname for n in member.needed]
     moved_to = None
     location = member.member
-    if (replacements or any(n in provided for n in needs)) and _is_script(member.member):
+    if (replacements or any(n in provided for n in needs)) and is_script(member.member):
         moved_to = f"{report.filename.name}.scripts/{posixpath.basename(member.member)}"
         location = moved_to
     other_wheels = _provider_entries(needs, provided, location)

@@ -3,7 +3,7 @@ to, as one object — made once, checked once, used for any number of wheels."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from manywheel.audit import AuditOptions
 from manywheel.policy import PolicySet, load_policies
@@ -12,6 +12,7 @@ from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageIndex, SystemPackages
 from manywheel.repair.patcher import ElfPatcher, ManywheelPatcher
 from manywheel.repair.plan import RepairRefusedError
+from manywheel.values import value_class
 
 __all__ = ["RepairRequest", "check_plat"]
 
@@ -30,7 +31,7 @@ def check_plat(policies: PolicySet, plat: str) -> None:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairRequest:
     """What to repair with: the ELF patcher, auditwheel's ``repair`` options, how to audit (the
     system to resolve libraries in), the policies, and where the SBOM's package owners and the

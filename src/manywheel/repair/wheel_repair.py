@@ -7,7 +7,7 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from manywheel.repair.plan import (
 )
 from manywheel.repair.request import RepairRequest
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
+from manywheel.values import value_class
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
 __all__ = ["PythonAbiError", "RepairResult", "repair_wheel", "repaired_name"]
@@ -58,7 +59,7 @@ def _undeclared(archive: WheelArchive, plan: RepairPlan) -> tuple[str, ...]:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairResult:
     input: Path
     #: The wheel written (for a pure wheel with ``allow_pure``: the copy).
@@ -150,7 +151,7 @@ def _copy_pure(archive: WheelArchive, dest_dir: Path) -> Path:
     return target
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Sbom:
     member: str | None = None
     data: bytes = b""

@@ -4,11 +4,11 @@ docs/repair-json.md)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from manywheel.report.python_abi import python_abi_json
+from manywheel.values import value_class
 from manywheel.wheel import WheelFilename
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ __all__ = ["REPAIR_SCHEMA_VERSION", "RepairFailure", "repair_json"]
 REPAIR_SCHEMA_VERSION = 1
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairFailure:
     """The wheel whose repair failed, the one line describing why (as the CLI prints it on
     stderr) and the exit code it ends with."""

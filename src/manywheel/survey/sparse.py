@@ -30,7 +30,6 @@ order, with every check the audit makes. Never executed; memory is the pieces, n
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 
@@ -45,7 +44,7 @@ from manywheel.errors import InvalidElfError
 from manywheel.survey.inflate import Decoded
 from manywheel.survey.pieces import DT_STRTAB, ROOM, Head, Middle, dynamic_entry, tags_known
 from manywheel.survey.ranged import RangedFile
-from manywheel.wheel import Member, WheelArchive, is_small
+from manywheel.wheel import Member, StreamedMember, WheelArchive, stream_members
 
 __all__ = ["SparseOptions", "read_elf_sparse", "read_elf_whole"]
 
@@ -290,17 +289,13 @@ def _answer(parts: _Parts, room: int) -> ElfFile | bool | None:
 
 
 def read_elf_whole(archive: WheelArchive, member: Member) -> ElfFile:
-    """As the audit reads a member: a small one whole, in one step, a bigger one streamed
-    (size and CRC checked either way), so the same problem gets the same error."""
-    if is_small(member):
-        data = archive.read_member(member)
-        return read_elf_stream(io.BytesIO(data), size=member.file_size, name=member.name,
-                               reopen=lambda: io.BytesIO(data))  # fmt: skip
+    """As the audit reads a member (:func:`manywheel.wheel.stream_members`): a small one whole,
+    in one step, a bigger one streamed (size and CRC checked either way), so the same problem
+    gets the same error."""
 
-    def reopen() -> ByteStream:
-        return archive.open_member(member)
+    def visit(streamed: StreamedMember) -> ElfFile:
+        size = member.file_size
+        return read_elf_stream(streamed, size=size, name=member.name, reopen=streamed.reopen)
 
-    with archive.open_member(member) as stream:
-        elf = read_elf_stream(stream, size=member.file_size, name=member.name, reopen=reopen)
-        stream.drain()
+    (elf,) = stream_members(archive, [member], visit)
     return elf

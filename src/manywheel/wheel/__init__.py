@@ -14,6 +14,15 @@ from typing import TYPE_CHECKING, Any
 from manywheel.wheel.abi_tags import AbiKind, InterpreterClaim, cpython_version, interpreter_claims
 from manywheel.wheel.archive import WheelArchive
 from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.layout import (
+    DATA_SUFFIX,
+    LIB_SCHEMES,
+    data_scheme,
+    in_scheme,
+    is_script,
+    site_packages_path,
+)
+from manywheel.wheel.member_pass import StreamedMember, stream_members
 from manywheel.wheel.metadata import MetadataIdentity, WheelInfo
 from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
@@ -47,11 +56,15 @@ _LAZY = dict.fromkeys(
         "PendingWheel",
         "rewrite_wheel",
         "rewritten_filename",
+        "site_packages_path",
+        "stream_members",
     ),
     "manywheel.wheel.writer",
 )
 
 __all__ = [
+    "DATA_SUFFIX",
+    "LIB_SCHEMES",
     "AbiKind",
     "Content",
     "EditedMember",
@@ -69,18 +82,24 @@ __all__ = [
     "Record",
     "RecordEntry",
     "Retag",
+    "StreamedMember",
     "WheelArchive",
     "WheelFilename",
     "WheelInfo",
     "check_name",
     "content_findings",
     "cpython_version",
+    "data_scheme",
+    "in_scheme",
     "interpreter_claims",
+    "is_script",
     "is_small",
     "replaced_platforms",
     "retag",
     "rewrite_wheel",
     "rewritten_filename",
+    "site_packages_path",
+    "stream_members",
     "structural_findings",
     "verify_wheel",
 ]

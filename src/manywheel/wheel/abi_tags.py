@@ -14,9 +14,9 @@ Compressed tag sets (``cp36.cp37-abi3``, ``abi3.abi3t``) expand to one claim per
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
+from manywheel.values import value_class
 from manywheel.wheel.filename import WheelFilename
 
 __all__ = ["AbiKind", "InterpreterClaim", "cpython_version", "interpreter_claims"]
@@ -37,7 +37,7 @@ class AbiKind(Enum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class InterpreterClaim:
     """One (python, abi) pair of a wheel's tags."""
 

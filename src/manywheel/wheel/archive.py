@@ -10,7 +10,6 @@ import io
 import logging
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
@@ -19,6 +18,7 @@ from packaging.utils import canonicalize_name
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError, open_regular
 from manywheel.wheel.filename import WheelFilename
+from manywheel.wheel.member_pass import stream_members
 from manywheel.wheel.metadata import (
     MetadataIdentity,
     WheelInfo,
@@ -36,9 +36,6 @@ __all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
 logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
-
-#: Compressed bytes per hashing task in :meth:`WheelArchive.compute_digests`.
-_BATCH_BYTES = 1 << 20
 
 #: RECORD's signature files, which RECORD lists without a hash.
 SIGNATURE_NAMES = ("RECORD.jws", "RECORD.p7s")
@@ -194,25 +191,7 @@ class WheelArchive:
             for name in dict.fromkeys(names)
             if name in self._by_name and name not in self._duplicates and name not in self._digests
         ]
-        todo = sorted((m for m in todo if not m.is_dir), key=lambda m: -m.compressed_size)
-        batches = _batches(todo)
-        if workers <= 1 or len(batches) <= 1:
-            for batch in batches:
-                self._drain(batch)
-            return
-        with ThreadPoolExecutor(workers, thread_name_prefix="manywheel-hash") as pool:
-            futures = [pool.submit(self._drain, batch) for batch in batches]
-            try:
-                for future in futures:
-                    future.result()
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
-
-    def _drain(self, members: list[Member]) -> None:
-        for member in members:
-            with self.open_member(member) as stream:
-                stream.drain()
+        stream_members(self, [m for m in todo if not m.is_dir], _ignore, workers=workers)
 
     def _remember(self, member: Member, digest: bytes) -> None:
         self._digests[member.name] = digest
@@ -273,21 +252,8 @@ def _filename(path: Path) -> WheelFilename:
         raise
 
 
-def _batches(members: list[Member]) -> list[list[Member]]:
-    """Members grouped into tasks of about ``_BATCH_BYTES`` compressed bytes (big ones alone),
-    so thousands of tiny members do not cost a thread-pool task each."""
-    batches: list[list[Member]] = []
-    current: list[Member] = []
-    size = 0
-    for member in members:
-        current.append(member)
-        size += member.compressed_size
-        if size >= _BATCH_BYTES:
-            batches.append(current)
-            current, size = [], 0
-    if current:
-        batches.append(current)
-    return batches
+def _ignore(_: object) -> None:
+    """A visitor that only lets the member be read to its end (and so hashed)."""
 
 
 def _dist_info_identity(directory: str) -> tuple[str, str]:

@@ -7,17 +7,16 @@ renormalising its name).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from manywheel.errors import InvalidWheelError
+from manywheel.values import value_class
 
 __all__ = ["WheelFilename"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelFilename:
     """A parsed wheel filename. Tag sets are kept in the order the filename gives them."""
 

@@ -11,14 +11,14 @@ spares every run the ~6 ms of importing ``email``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from manywheel.errors import InvalidWheelError
+from manywheel.values import value_class
 
 __all__ = ["MetadataIdentity", "WheelInfo", "parse_metadata_identity", "parse_wheel_info"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelInfo:
     """The ``WHEEL`` file."""
 
@@ -53,7 +53,7 @@ class WheelInfo:
         return "\n".join(out) + "\n"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MetadataIdentity:
     """The Name and Version fields of ``METADATA``."""
 

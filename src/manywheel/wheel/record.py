@@ -7,9 +7,9 @@ import binascii
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from manywheel.errors import InvalidWheelError
+from manywheel.values import value_class
 
 __all__ = ["Record", "RecordEntry", "encode_hash", "parse_record", "render_record"]
 
@@ -17,7 +17,7 @@ __all__ = ["Record", "RecordEntry", "encode_hash", "parse_record", "render_recor
 STRONG_ALGORITHMS = frozenset({"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512"})
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RecordEntry:
     """One RECORD row. ``algorithm``/``digest`` are None for an unhashed row (RECORD itself)."""
 
@@ -35,7 +35,7 @@ class RecordEntry:
         return encode_hash(self.algorithm, self.digest)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Record:
     entries: tuple[RecordEntry, ...]
 

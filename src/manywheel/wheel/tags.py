@@ -14,12 +14,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+
+from manywheel.values import value_class
 
 __all__ = ["Retag", "replaced_platforms", "retag"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Retag:
     #: The filename's new platform tag set, in filename order.
     platform_tags: tuple[str, ...]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from enum import IntEnum
 
 from packaging.tags import Tag, parse_tag
@@ -17,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from manywheel.errors import InvalidWheelError
+from manywheel.values import value_class
 from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive, dist_info_dirs
 from manywheel.wheel.record import STRONG_ALGORITHMS, Record, RecordEntry, encode_hash
 
@@ -46,7 +46,7 @@ class FindingKind(IntEnum):
         return self.name.lower().replace("_", "-")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Finding:
     kind: FindingKind
     #: The member concerned (None for the wheel as a whole).

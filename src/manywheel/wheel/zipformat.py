@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import itertools
 import struct
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import IntEnum, IntFlag
 from typing import NamedTuple
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
+from manywheel.values import value_class
 from manywheel.wheel.source import RangeReader
 
 __all__ = [
@@ -82,7 +82,7 @@ _CENTRAL_SIG = int(Signature.CENTRAL)
 _UTF8 = int(Flag.UTF8)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Member:
     """One central directory entry, checked against its local header."""
 
@@ -117,7 +117,7 @@ class Member:
         return bool(self.flags & _ENCRYPTION_FLAGS)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class HeaderMismatch:
     """A field on which a central directory entry and its local header disagree."""
 
@@ -127,7 +127,7 @@ class HeaderMismatch:
     local: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _End:
     entries: int
     cd_size: int
