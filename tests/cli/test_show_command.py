@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import jsonschema
@@ -131,13 +132,31 @@ def test_a_missing_file_is_unusable_input(tmp_path: Path) -> None:
 
 
 def test_several_wheels_exit_with_the_worst(build: Builder) -> None:
-    wheels = [str(_grafting_wheel(build)), str(_pure_wheel(build))]
+    """Several wheels: a JSON list of auditwheel's documents, in the order given (the wheels
+    are audited in forked processes), and the worst exit code."""
+    wheels = [str(_grafting_wheel(build)), str(_pure_wheel(build)), str(_grafting_wheel(build))]
     code, out, _ = _run(["--json", *wheels], build)
     assert code == 1
-    lines = [json.loads(line) for line in out.splitlines()]
-    assert [d["wheel"] for d in lines] == [Path(w).name for w in wheels]
-    for document in lines:
+    documents = json.loads(out)
+    assert [d["wheel"] for d in documents] == [Path(w).name for w in wheels]
+    for document in documents:
         jsonschema.validate(document, SCHEMA)
+    assert documents[0] == documents[2]
+
+
+@pytest.mark.parametrize("case", ["platform", "pure-allowed", "pure-refused"])
+def test_one_wheel_json_is_auditwheels_output_byte_for_byte(build: Builder, case: str) -> None:
+    """auditwheel 6.8.2 itself, run on the same wheel with the same library directory."""
+    from tests.audit.real_wheels import _auditwheel_bin
+
+    wheel = _grafting_wheel(build) if case == "platform" else _pure_wheel(build)
+    flags = ["--allow-pure-python-wheel"] if case == "pure-allowed" else []
+    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+    env["AUDITWHEEL_LD_LIBRARY_PATH"] = str(build.libdir)
+    argv = [str(_auditwheel_bin()), "show", "--json", *flags, str(wheel)]
+    theirs = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
+    code, ours, _ = _run(["--json", *flags, str(wheel)], build)
+    assert (code, ours) == (theirs.returncode, theirs.stdout)
 
 
 def test_unreadable_wheel_is_an_input_error(tmp_path: Path) -> None:

@@ -32,15 +32,15 @@ class _CountingArchive(WheelArchive):
 
     opened: dict[str, int]
 
-    def open_member(self, member: str | Member) -> MemberReader:
+    def open_member(self, member: str | Member, *, hashed: bool = True) -> MemberReader:
         name = member if isinstance(member, str) else member.name
         self.opened[name] = self.opened.get(name, 0) + 1
-        return super().open_member(member)
+        return super().open_member(member, hashed=hashed)
 
-    def read_member(self, member: str | Member) -> bytes:
+    def read_member(self, member: str | Member, *, hashed: bool = True) -> bytes:
         name = member if isinstance(member, str) else member.name
         self.opened[name] = self.opened.get(name, 0) + 1
-        return super().read_member(member)
+        return super().read_member(member, hashed=hashed)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +111,20 @@ def test_the_first_error_is_raised(wheel: Path) -> None:
         with pytest.raises(InvalidWheelError, match="CRC-32") as caught:
             stream_members(archive, lying, lambda s: None, workers=2)
         assert caught.value.member == "demo/big.bin"
+
+
+def test_without_hashing_nothing_is_hashed_but_everything_is_checked(wheel: Path) -> None:
+    """For a reader that will not verify RECORD: sizes and CRC-32 are still checked (a lying
+    CRC fails as before), no digest is recorded."""
+    with WheelArchive.open(wheel) as archive:
+        members = [m for m in archive.members if not m.is_dir]
+        heads = stream_members(archive, members, lambda s: s.head, hashed=False)
+        assert heads[[m.name for m in members].index("demo/small.so")] == b"\x7fELF"
+        assert all(archive.verified_digest(m.name) is None for m in members)
+        big = archive.member("demo/big.bin")
+        with pytest.raises(InvalidWheelError, match="CRC-32"):
+            stream_members(archive, [replace(big, crc=big.crc ^ 1)], lambda s: None, hashed=False)
+        with archive.open_member(big, hashed=False) as stream:
+            assert stream.drain() == b""
+            with pytest.raises(ValueError, match="without hashing"):
+                stream.sha256()

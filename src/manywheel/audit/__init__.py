@@ -6,11 +6,15 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 ('linux_x86_64', 'manylinux_2_17_x86_64')
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path, is_inside_wheel
 from manywheel.audit.libc import flavor_of, libc_of, musl_version_from_libc
 from manywheel.audit.members import member_trees
-from manywheel.audit.python_abi import module_facts, python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
     ElfMember,
@@ -22,18 +26,41 @@ from manywheel.audit.report import (
     Where,
 )
 from manywheel.audit.scan import ScannedElf, elf_member, scan_wheel
-from manywheel.audit.summary import (
-    Culprit,
-    FalseClaim,
-    GraftGroup,
-    Refusal,
-    culprits,
-    false_claims,
-    grafts_by_policy,
-    pure_message,
-    refusals,
-)
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
+
+if TYPE_CHECKING:
+    from manywheel.audit.python_abi import module_facts, python_abi_verdict
+    from manywheel.audit.summary import (
+        Culprit,
+        FalseClaim,
+        GraftGroup,
+        Refusal,
+        culprits,
+        false_claims,
+        grafts_by_policy,
+        pure_message,
+        refusals,
+    )
+
+#: The Python-tag verdict loads on first use: auditwheel's document does not need it.
+_LAZY = {
+    **dict.fromkeys(("module_facts", "python_abi_verdict"), "manywheel.audit.python_abi"),
+    #: The summaries of the text report.
+    **dict.fromkeys(
+        (
+            "Culprit",
+            "FalseClaim",
+            "GraftGroup",
+            "Refusal",
+            "culprits",
+            "false_claims",
+            "grafts_by_policy",
+            "pure_message",
+            "refusals",
+        ),
+        "manywheel.audit.summary",
+    ),
+}
 
 __all__ = [
     "INCLUDE_REQUESTER",
@@ -71,3 +98,12 @@ __all__ = [
     "refusals",
     "scan_wheel",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.audit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

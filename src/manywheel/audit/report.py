@@ -7,12 +7,16 @@ from collections.abc import Mapping
 from dataclasses import field
 from enum import Enum
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 from manywheel.elf import ElfFile, PythonExtension
 from manywheel.linker import DependencyTree, VersionFailure
-from manywheel.policy import Libc, PolicyVerdict, PythonAbiVerdict, Verdict, WheelRequirements
+from manywheel.policy import Libc, PolicyVerdict, Verdict, WheelRequirements
 from manywheel.values import value_class
 from manywheel.wheel import Finding, WheelFilename
+
+if TYPE_CHECKING:
+    from manywheel.policy import PythonAbiVerdict
 
 __all__ = [
     "AuditReport",

@@ -62,16 +62,18 @@ def scan_wheel(
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    hashed: bool = True,
 ) -> tuple[ScannedElf, ...]:
-    """Stream every file member of ``archive`` once (hashing it on the archive) and parse the ELF
-    ones; the ELF members in archive order. ``progress(done_bytes, total_bytes)`` is called as
-    members finish."""
+    """Stream every file member of ``archive`` once (hashing it on the archive, unless not
+    ``hashed``) and parse the ELF ones; the ELF members in archive order.
+    ``progress(done_bytes, total_bytes)`` is called as members finish."""
     files = [m for m in archive.members if not m.is_dir]
     wheel = str(archive.path)
     elves = stream_members(
         archive,
         files,
         lambda streamed: elf_member(streamed, wheel=wheel),
+        hashed=hashed,
         workers=workers or default_workers(),
         progress=progress,
     )

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from manywheel.audit.include import INCLUDE_REQUESTER, Included, resolve_includes
 from manywheel.audit.layout import installed_path, is_inside_wheel
@@ -22,7 +23,6 @@ from manywheel.audit.members import (
     root_members,
     system_objects,
 )
-from manywheel.audit.python_abi import python_abi_verdict
 from manywheel.audit.report import (
     AuditReport,
     ElfRole,
@@ -52,7 +52,6 @@ from manywheel.policy import (
     Policy,
     PolicySet,
     PolicyVerdict,
-    PythonAbiVerdict,
     Verdict,
     WheelRequirements,
     evaluate,
@@ -67,6 +66,9 @@ from manywheel.wheel import (
     in_scheme,
     structural_findings,
 )
+
+if TYPE_CHECKING:
+    from manywheel.policy import PythonAbiVerdict
 
 __all__ = ["AuditOptions", "audit_archive", "audit_wheel"]
 
@@ -101,6 +103,13 @@ class AuditOptions:
     #: Libraries the wheel loads with ``dlopen`` (sonames or paths): judged, and grafted by a
     #: repair, like the ones it links (``--include``).
     include: tuple[str, ...] = ()
+    #: Judge the Python tag (``AuditReport.python_abi``); ``False`` leaves it ``None`` and skips
+    #: the work (auditwheel's ``show --json`` document does not say it).
+    python_abi: bool = True
+    #: Check RECORD's hashes and sizes against the members (each hashed as it streams);
+    #: ``False`` skips the hashing and those findings (auditwheel's ``show --json`` does not
+    #: report them). The structure (RECORD present, every member listed) is checked either way.
+    verify_record: bool = True
 
 
 def audit_wheel(
@@ -131,7 +140,9 @@ def audit_archive(
     the digests computed here are reused by the writer)."""
     options = options or AuditOptions()
     loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
-    findings = structural + content_findings(archive)  # digests come from the scan
+    findings = structural
+    if options.verify_record:
+        findings += content_findings(archive)  # digests come from the scan
     return analyze(
         str(archive.path), archive.filename, scanned, findings, policies=loaded, options=options
     )
@@ -148,7 +159,11 @@ def _while_scanning(
     mostly wait on inflate with the GIL released."""
     with ThreadPoolExecutor(max_workers=1) as background:
         scanning = background.submit(
-            scan_wheel, archive, workers=options.workers, progress=progress
+            scan_wheel,
+            archive,
+            workers=options.workers,
+            progress=progress,
+            hashed=options.verify_record,
         )
         # an error here still waits for the scan (the pool's exit)
         loaded = policies if isinstance(policies, PolicySet) else (policies or load_policies)()
@@ -257,7 +272,10 @@ def analyze(
     if policies is not None:
         verdict = _evaluate(policies, requirements, options)
         holdouts = _holdouts(policies, requirements, verdict, options)
-        python_abi = python_abi_verdict(filename, members, arch=arch, libc=libc)
+        if options.python_abi:
+            from manywheel.audit.python_abi import python_abi_verdict
+
+            python_abi = python_abi_verdict(filename, members, arch=arch, libc=libc)
     return AuditReport(
         path,
         filename,

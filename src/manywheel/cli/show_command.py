@@ -5,15 +5,21 @@ auditwheel's flags and exit codes: 1 for a pure wheel unless ``--allow-pure-pyth
 for a file that cannot be read (auditwheel: 2; README, "Exit codes compared with
 auditwheel's"), 0 otherwise; with several wheels, the worst. The text is
 :mod:`manywheel.cli.show_text`. ``--json`` prints
-auditwheel's ``show --json`` document (schema 1), one line per wheel; ``--json-details`` prints
-manywheel's own document (docs/show-json.md).
+auditwheel's ``show --json`` document (schema 1) byte for byte, and for several wheels a JSON
+list of them; ``--json-details`` prints manywheel's own document (docs/show-json.md).
+
+Several wheels are audited in processes of their own on every usable core, forked once the
+policies are loaded (:mod:`manywheel.cli.wheel_pool`); their reports are printed in the order
+given.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +28,9 @@ from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.demangle import Demangler
 from manywheel.cli.exit_codes import ExitCode, describe_error, is_environmental
 from manywheel.cli.show_text import render, render_pure
+from manywheel.cli.wheel_pool import map_in_processes, usable_cores
 from manywheel.errors import InputError, InvalidPolicyError
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport
@@ -32,6 +40,21 @@ __all__ = ["register"]
 
 #: Wheels at least this big get a progress line on a terminal.
 _PROGRESS_BYTES = 16 * 2**20
+#: auditwheel's indentation of its ``show --json`` document (6.8's ``json.dumps(indent=4)``).
+_AUDITWHEEL_INDENT = 4
+
+
+@value_class
+class _Shown:
+    """One wheel's outcome, made where it was audited (maybe another process), printed here."""
+
+    code: int
+    #: The text report (stdout) and the diagnostics (stderr).
+    text: str
+    errors: str
+    #: auditwheel's document (``--json``) and the ``--json-details`` entry, when asked for.
+    auditwheel: dict[str, object] | None
+    details: dict[str, object]
 
 
 def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
@@ -62,27 +85,43 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     options = audit_options(args, ctx.environ)
     demangle = Demangler(path=ctx.environ.get("PATH"))
+    if args.json:  # auditwheel's document says nothing of these: no work for them
+        options = replace(options, python_abi=False, verify_record=False)
     loaded: list[PolicySet] = []
 
     def policies() -> PolicySet:
-        """Loaded once, while the first wheel streams."""
+        """Loaded once: while the first wheel streams, or before the workers fork."""
         if not loaded:
             loaded.append(policies_from(args))
         return loaded[0]
 
-    codes, entries = [], []
-    for index, path in enumerate(args.wheels):
+    several = len(args.wheels) > 1
+    workers = usable_cores() if several else 1
+    if workers > 1:
+        policies()
+
+    def show(path: str) -> _Shown:
+        return _show_one(
+            path, args, ctx, options, policies, progress=not several, demangle=demangle
+        )
+
+    shown = []
+    for index, one in enumerate(map_in_processes(show, args.wheels, workers=workers)):
         if index and not (args.json or args.json_details):
             print(file=ctx.stdout)  # a blank line between wheels
-        code, entry = _show_one(path, args, ctx, options, policies, demangle=demangle)
-        codes.append(code)
-        entries.append(entry)
+        ctx.stdout.write(one.text)
+        ctx.stderr.write(one.errors)
+        shown.append(one)
+    if args.json:
+        documents = [one.auditwheel for one in shown]
+        output = documents if several else documents[0]
+        ctx.stdout.write(json.dumps(output, indent=_AUDITWHEEL_INDENT) + "\n")
     if args.json_details:
         from manywheel.report import details_document
 
-        json.dump(details_document(entries), ctx.stdout, indent=2)
+        json.dump(details_document([one.details for one in shown]), ctx.stdout, indent=2)
         ctx.stdout.write("\n")
-    return max(codes)
+    return max(one.code for one in shown)
 
 
 def _show_one(
@@ -92,16 +131,36 @@ def _show_one(
     options: AuditOptions,
     policies: Callable[[], PolicySet],
     *,
+    progress: bool,
     demangle: Demangler,
-) -> tuple[int, dict[str, object]]:
+) -> _Shown:
+    """Audit one wheel and render what was asked for into a :class:`_Shown` (the progress line
+    alone, with ``progress``, goes to ``ctx.stderr`` as it happens)."""
+    out = Context(io.StringIO(), io.StringIO(), ctx.environ, ctx.verbosity, ctx.color)
+    assert isinstance(out.stdout, io.StringIO) and isinstance(out.stderr, io.StringIO)
+    code, document, details = _audit_and_render(
+        path, args, out, ctx, options, policies, progress, demangle
+    )
+    return _Shown(code, out.stdout.getvalue(), out.stderr.getvalue(), document, details)
+
+
+def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
+    path: str,
+    args: argparse.Namespace,
+    ctx: Context,
+    terminal: Context,
+    options: AuditOptions,
+    policies: Callable[[], PolicySet],
+    progress: bool,
+    demangle: Demangler,
+) -> tuple[int, dict[str, object] | None, dict[str, object]]:
     from manywheel.audit import audit_wheel, pure_message
     from manywheel.report import auditwheel_error, auditwheel_json, auditwheel_pure
 
     name = Path(path).name
+    shown = _progress(path, name, terminal) if progress else None
     try:
-        report = audit_wheel(
-            path, policies=policies, options=options, progress=_progress(path, name, ctx)
-        )
+        report = audit_wheel(path, policies=policies, options=options, progress=shown)
     except InvalidPolicyError:
         raise  # not about this wheel: main reports it once
     except (InputError, OSError) as e:
@@ -109,22 +168,24 @@ def _show_one(
             raise
         message = describe_error(e).removeprefix("error: ")
         print(f"manywheel: error: {message}", file=ctx.stderr)
-        if args.json:
-            _line(auditwheel_error(name, message), ctx)
-        return ExitCode.INPUT, {"wheel": name, "path": path, "error": message}
+        document = auditwheel_error(name, message) if args.json else None
+        return ExitCode.INPUT, document, {"wheel": name, "path": path, "error": message}
     if report.verdict is None:
         message = pure_message(report.arch, (i.member for i in report.ignored))
         ok = args.allow_pure_python_wheel and "any" in report.filename.platform_tags
+        document = None
         if args.json:
-            _line(auditwheel_pure(name) if ok else auditwheel_error(name, message), ctx)
+            document = auditwheel_pure(name) if ok else auditwheel_error(name, message)
         elif not args.json_details:
             render_pure(report, name, message, ok, ctx)
-        return (ExitCode.OK if ok else ExitCode.FINDINGS), _details(report, name, args, demangle)
+        code = ExitCode.OK if ok else ExitCode.FINDINGS
+        return code, document, _details(report, name, args, demangle)
+    document = None
     if args.json:
-        _line(auditwheel_json(report, name), ctx)
+        document = auditwheel_json(report, name)
     elif not args.json_details:
         render(report, name, ctx, options=options, demangle=demangle)
-    return ExitCode.OK, _details(report, name, args, demangle)
+    return ExitCode.OK, document, _details(report, name, args, demangle)
 
 
 def _details(
@@ -137,10 +198,6 @@ def _details(
     if not args.json_details:
         return {}
     return details_json(report, name, demangled=demangle.demangle(symbols_of(report)))
-
-
-def _line(document: dict[str, object], ctx: Context) -> None:
-    ctx.stdout.write(json.dumps(document) + "\n")
 
 
 def _progress(path: str, name: str, ctx: Context) -> Callable[[int, int], None] | None:

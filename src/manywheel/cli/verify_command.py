@@ -2,7 +2,8 @@
 
 Exit 0 when every wheel is clean, 1 when any has findings, 3 when one cannot be read safely at
 all (its error is raised once every wheel has been checked). ``--json`` prints one document with a
-schema version.
+schema version. Several wheels are checked in processes of their own on every usable core
+(:mod:`manywheel.cli.wheel_pool`), reported in the order given.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode, describe_error, is_environmental
+from manywheel.cli.wheel_pool import map_in_processes, usable_cores
 from manywheel.errors import InputError, InvalidWheelError
 
 if TYPE_CHECKING:
@@ -47,7 +49,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
-    results = [_verify_one(path) for path in args.wheels]
+    workers = usable_cores() if len(args.wheels) > 1 else 1
+    results = list(map_in_processes(_verify_one, args.wheels, workers=workers))
     if args.json:
         _render_json(results, ctx)
     else:

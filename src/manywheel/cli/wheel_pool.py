@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["map_in_processes", "usable_cores"]
 
@@ -28,17 +28,14 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-class _Job(Generic[_T, _R]):
-    """What forked workers run: set in the parent before they are forked, inherited by them."""
-
-    work: Callable[[_T], _R] | None = None
-    items: Sequence[_T] = ()
+#: What the forked workers run, ``(work, items)``: set by the parent just before they are forked
+#: (they inherit it: neither needs pickling), cleared after.
+_job: list[tuple[Callable[[Any], Any], Sequence[Any]]] = []
 
 
-def _run(index: int) -> object:
-    work = _Job.work
-    assert work is not None, "the job is set before the workers are forked"
-    return work(_Job.items[index])
+def _run(index: int) -> Any:
+    work, items = _job[0]
+    return work(items[index])
 
 
 def map_in_processes(
@@ -55,16 +52,16 @@ def map_in_processes(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    _Job.work, _Job.items = work, items  # type: ignore[assignment]
-    context = multiprocessing.get_context("fork")
+    _job[:] = [(work, items)]
     try:
+        context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             futures = [pool.submit(_run, i) for i in range(len(items))]
             try:
                 for future in futures:
-                    yield future.result()  # type: ignore[misc]
+                    yield future.result()
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
     finally:
-        _Job.work, _Job.items = None, ()
+        _job.clear()

@@ -9,6 +9,11 @@ Build :class:`WheelRequirements` (plain data the audit fills from ELF facts), th
     for reason in verdict.get("manylinux2014").reasons: ...
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from manywheel.policy.android import (
     BIONIC_VERSIONS,
     LOWEST_API_LEVEL,
@@ -28,17 +33,6 @@ from manywheel.policy.definitions import (
 from manywheel.policy.judgment import PolicyVerdict, Verdict, evaluate
 from manywheel.policy.loading import MAX_POLICY_FILE_BYTES
 from manywheel.policy.policy_set import PlatformMatch, PolicySet, load_policies
-from manywheel.policy.python_abi import (
-    AbiProblem,
-    AbiProblemKind,
-    ModuleFacts,
-    PythonAbiVerdict,
-    StableAbi,
-    StableAbiSymbol,
-    extension_suffixes,
-    judge_python_abi,
-    python_imports,
-)
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import (
     ElfRequirements,
@@ -47,6 +41,35 @@ from manywheel.policy.requirements import (
     WheelRequirements,
 )
 from manywheel.policy.symbol_versions import AllowedVersions, SymbolVersion, VersionStatus
+
+if TYPE_CHECKING:
+    from manywheel.policy.python_abi import (
+        AbiProblem,
+        AbiProblemKind,
+        ModuleFacts,
+        PythonAbiVerdict,
+        StableAbi,
+        StableAbiSymbol,
+        extension_suffixes,
+        judge_python_abi,
+        python_imports,
+    )
+
+#: The Python-tag names load on first use: only a Python-ABI verdict needs them.
+_LAZY = dict.fromkeys(
+    (
+        "AbiProblem",
+        "AbiProblemKind",
+        "ModuleFacts",
+        "PythonAbiVerdict",
+        "StableAbi",
+        "StableAbiSymbol",
+        "extension_suffixes",
+        "judge_python_abi",
+        "python_imports",
+    ),
+    "manywheel.policy.python_abi",
+)
 
 __all__ = [
     "ANDROID_ABIS",
@@ -87,3 +110,12 @@ __all__ = [
     "parse_policy_name",
     "python_imports",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.policy' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
+from itertools import repeat
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -193,11 +194,14 @@ def _apply_keys(policy: Policy, entry: dict[str, Any], where: str, source: str) 
 
 
 def _strings(value: Any, what: str, source: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+    # (map and "in" at C speed: the shipped files hold some 12,000 strings)
+    strings = isinstance(value, list) and all(map(isinstance, value, repeat(str)))
+    if not strings or "" in value:
         raise InvalidPolicyError(f"{what} must be a list of non-empty strings", path=source)
     if len(set(value)) != len(value):
         logger.debug("%s: %s lists duplicates", source, what)
-    return value
+    checked: list[str] = value
+    return checked
 
 
 def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, AllowedVersions]:
@@ -214,7 +218,7 @@ def _symbol_versions(value: Any, where: str, source: str) -> Mapping[str, Allowe
             if _SPACE.search("".join(checked)):
                 bad = next(s for s in checked if _SPACE.search(s))
                 raise InvalidPolicyError(f"{what}.{namespace}: bad version {bad!r}", path=source)
-            names.extend(f"{namespace}_{suffix}" for suffix in checked)
+            names.extend(map(f"{namespace}_".__add__, checked))
         out[arch] = (tuple(names), tuple(namespaces))
     return VersionTable(out)
 

@@ -36,7 +36,16 @@ class SymbolVersion:
 
     @classmethod
     def parse(cls, name: str) -> SymbolVersion:
-        """Parse any version name; a name that is not ``NAMESPACE_1.2.3`` becomes a marker."""
+        """Parse any version name; a name that is not ``NAMESPACE_1.2.3`` becomes a marker.
+        (Each distinct name is parsed once: the policies repeat the same few hundred names
+        some 1,500 times per architecture.)"""
+        parsed = _PARSED.get(name)
+        if parsed is None:
+            parsed = _PARSED[name] = cls._parse(name)
+        return parsed
+
+    @classmethod
+    def _parse(cls, name: str) -> SymbolVersion:
         match = _NUMBERED.match(name)
         if match is not None:
             number = tuple(int(part) for part in match["number"].split("."))
@@ -53,6 +62,10 @@ class SymbolVersion:
         if self.namespace != other.namespace or self.number is None or other.number is None:
             return False
         return self.number > other.number
+
+
+#: Parsed version names (a pure function of the name, so shared by every policy and wheel).
+_PARSED: dict[str, SymbolVersion] = {}
 
 
 class VersionStatus(Enum):

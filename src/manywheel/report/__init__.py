@@ -7,7 +7,15 @@ unchanged), manywheel's ``show --json-details``, the Python tag's verdict, and `
 >>> wheel = "dist/pkg-1.0-cp311-cp311-linux_x86_64.whl"
 >>> auditwheel_json(audit_wheel(wheel), "pkg-1.0-cp311-cp311-linux_x86_64.whl")  # doctest: +SKIP
 {'version': 1, 'wheel': 'pkg-1.0-cp311-cp311-linux_x86_64.whl', 'pure': False, ...}
+
+auditwheel's document loads with the package; the others on first use (``show --json`` needs
+none of them).
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from manywheel.report.auditwheel_show import (
     AUDITWHEEL_SCHEMA_VERSION,
@@ -16,16 +24,32 @@ from manywheel.report.auditwheel_show import (
     auditwheel_pure,
 )
 from manywheel.report.json_values import JsonObject
-from manywheel.report.python_abi import python_abi_json
-from manywheel.report.repair_document import REPAIR_SCHEMA_VERSION, RepairFailure, repair_json
-from manywheel.report.show_details import (
-    DETAILS_FORMAT,
-    DETAILS_SCHEMA_VERSION,
-    details_document,
-    details_json,
-    pure_facts,
-    symbols_of,
-)
+
+if TYPE_CHECKING:
+    from manywheel.report.python_abi import python_abi_json
+    from manywheel.report.repair_document import REPAIR_SCHEMA_VERSION, RepairFailure, repair_json
+    from manywheel.report.show_details import (
+        DETAILS_FORMAT,
+        DETAILS_SCHEMA_VERSION,
+        details_document,
+        details_json,
+        pure_facts,
+        symbols_of,
+    )
+
+_LAZY = {
+    "python_abi_json": "manywheel.report.python_abi",
+    **dict.fromkeys(
+        ("REPAIR_SCHEMA_VERSION", "RepairFailure", "repair_json"),
+        "manywheel.report.repair_document",
+    ),
+    **dict.fromkeys(
+        ("DETAILS_FORMAT", "DETAILS_SCHEMA_VERSION", "details_document", "details_json"),
+        "manywheel.report.show_details",
+    ),
+    "pure_facts": "manywheel.report.show_details",
+    "symbols_of": "manywheel.report.show_details",
+}
 
 __all__ = [
     "AUDITWHEEL_SCHEMA_VERSION",
@@ -44,3 +68,12 @@ __all__ = [
     "repair_json",
     "symbols_of",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'manywheel.report' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -3,7 +3,8 @@ reads with zip-bomb protection, verification as findings, and a writer that copi
 members' compressed bytes as they are (and re-deflates an edited member only around its edits).
 Never parses ELF. See docs/wheel.md.
 
-The writer's names load on first use: reading a wheel (``show``) never needs them.
+The writer's names (and retagging's) load on first use: reading a wheel (``show``) never needs
+them.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from manywheel.wheel.record import Record, RecordEntry
 from manywheel.wheel.safety import check_name
 from manywheel.wheel.source import FileReader, RangeReader
 from manywheel.wheel.stream import MemberReader, is_small
-from manywheel.wheel.tags import Retag, replaced_platforms, retag
 from manywheel.wheel.verify import (
     Finding,
     FindingKind,
@@ -39,6 +39,7 @@ from manywheel.wheel.verify import (
 from manywheel.wheel.zipformat import HeaderMismatch, Member
 
 if TYPE_CHECKING:
+    from manywheel.wheel.tags import Retag, replaced_platforms, retag
     from manywheel.wheel.writer import (
         Content,
         EditedMember,
@@ -48,19 +49,20 @@ if TYPE_CHECKING:
         rewritten_filename,
     )
 
-_LAZY = dict.fromkeys(
-    (
-        "Content",
-        "EditedMember",
-        "MemberContent",
-        "PendingWheel",
-        "rewrite_wheel",
-        "rewritten_filename",
-        "site_packages_path",
-        "stream_members",
+_LAZY = {
+    **dict.fromkeys(
+        (
+            "Content",
+            "EditedMember",
+            "MemberContent",
+            "PendingWheel",
+            "rewrite_wheel",
+            "rewritten_filename",
+        ),
+        "manywheel.wheel.writer",
     ),
-    "manywheel.wheel.writer",
-)
+    **dict.fromkeys(("Retag", "replaced_platforms", "retag"), "manywheel.wheel.tags"),
+}
 
 __all__ = [
     "DATA_SUFFIX",

@@ -154,28 +154,30 @@ class WheelArchive:
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
 
-    def open_member(self, member: str | Member) -> MemberReader:
+    def open_member(self, member: str | Member, *, hashed: bool = True) -> MemberReader:
         """A forward-only stream of the member's content (see :class:`MemberReader`). Reading it
-        to its end records its sha256 digest on this archive (see :meth:`verified_digest`)."""
+        to its end records its sha256 digest on this archive (see :meth:`verified_digest`),
+        unless ``hashed`` is false (nothing is hashed then; size and CRC-32 are checked)."""
         if self._closed:
             raise ValueError("the archive is closed")
         if isinstance(member, str):
             member = self.member(member)
-        return MemberReader(self._reader, member, str(self.path), self._remember)
+        return MemberReader(self._reader, member, str(self.path), self._remember, hashed=hashed)
 
-    def read_member(self, member: str | Member) -> bytes:
+    def read_member(self, member: str | Member, *, hashed: bool = True) -> bytes:
         """The whole content of a member, in memory: meant for small members (those of
         :func:`~manywheel.wheel.stream.is_small` are read in one step). Records its digest, as
-        reading a stream to its end does."""
+        reading a stream to its end does (unless ``hashed`` is false)."""
         if self._closed:
             raise ValueError("the archive is closed")
         if isinstance(member, str):
             member = self.member(member)
         if not is_small(member):
-            with self.open_member(member) as stream:
+            with self.open_member(member, hashed=hashed) as stream:
                 return stream.readall()
-        data, digest = read_whole(self._reader, member, str(self.path))
-        self._digests[member.name] = digest
+        data, digest = read_whole(self._reader, member, str(self.path), hashed=hashed)
+        if hashed:
+            self._digests[member.name] = digest
         return data
 
     def verified_digest(self, name: str) -> bytes | None:
@@ -213,7 +215,9 @@ class WheelArchive:
         if name not in self:
             raise InvalidWheelError("missing", path=str(self.path), member=name)
         try:
-            return self.read_member(name).decode("utf-8")
+            # not hashed here: these few small files are hashed with the others when RECORD
+            # is verified (and a reader that does not verify it needs no hashlib)
+            return self.read_member(name, hashed=False).decode("utf-8")
         except UnicodeDecodeError as e:
             raise InvalidWheelError("not UTF-8", path=str(self.path), member=name) from e
 

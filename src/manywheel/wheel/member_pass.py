@@ -72,12 +72,15 @@ def stream_members(
     visit: Callable[[StreamedMember], _T],
     *,
     drain: bool = True,
+    hashed: bool = True,
     workers: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[_T]:
     """``visit`` each of ``members`` (file members of ``archive``) once; the results in the
     order of ``members``. With ``drain``, each member is read to its end after its visit (its
-    size, CRC-32 and sha256 checked, the digest kept by the archive). ``progress(done, total)``
+    size, CRC-32 and, when ``hashed``, sha256 checked, the digest kept by the archive; without
+    ``hashed`` nothing is hashed: for a caller that will not verify RECORD).
+    ``progress(done, total)``
     (compressed bytes) is called as batches finish. The first error is raised; the members not
     started yet are not visited."""
     results: dict[int, _T] = {}
@@ -86,7 +89,7 @@ def stream_members(
     batches = _batches(members)
 
     def run(batch: list[int]) -> list[tuple[int, _T]]:
-        return [(i, _visit_one(archive, members[i], visit, drain)) for i in batch]
+        return [(i, _visit_one(archive, members[i], visit, drain, hashed)) for i in batch]
 
     def finished(batch: list[int], visited: list[tuple[int, _T]]) -> None:
         nonlocal done
@@ -111,16 +114,24 @@ def stream_members(
 
 
 def _visit_one(
-    archive: WheelArchive, member: Member, visit: Callable[[StreamedMember], _T], drain: bool
+    archive: WheelArchive,
+    member: Member,
+    visit: Callable[[StreamedMember], _T],
+    drain: bool,
+    hashed: bool,
 ) -> _T:
     if is_small(member):  # whole in one step (its digest recorded), then read from memory
-        data = archive.read_member(member)
+        data = archive.read_member(member, hashed=hashed)
         return visit(
             StreamedMember(member, data[:HEAD_SIZE], io.BytesIO(data[HEAD_SIZE:]), _memory(data))
         )
-    with archive.open_member(member) as stream:
+
+    def reopen() -> Readable:
+        return archive.open_member(member, hashed=False)  # the first stream hashes, if asked
+
+    with archive.open_member(member, hashed=hashed) as stream:
         head = stream.read(HEAD_SIZE)
-        result = visit(StreamedMember(member, head, stream, lambda: archive.open_member(member)))
+        result = visit(StreamedMember(member, head, stream, reopen))
         if drain:
             stream.drain()
         return result

@@ -4,7 +4,8 @@ The reader checks as it goes and when it reaches the end: it never produces more
 central directory declares (a member that inflates past its size is a zip bomb and raises
 :class:`UnsafeWheelError` at once), and at the end the size, CRC-32 and the consumption of exactly
 the compressed bytes are checked. It hashes with sha256 in the same pass, so RECORD verification
-costs no second inflate.
+costs no second inflate (unless told not to hash: ``hashed=False``, for a reader that will not
+verify RECORD; hashlib is then not even imported).
 
 Inflating and CRC-32 use python-isal's zlib-compatible module when it is installed (the same
 deflate streams, inflated about twice as fast: that is most of an audit's time on a big wheel),
@@ -13,18 +14,20 @@ and the standard library's zlib otherwise.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import queue
 import threading
 import zlib
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError
 from manywheel.wheel.source import RangeReader
 from manywheel.wheel.zipformat import Member, Method
+
+if TYPE_CHECKING:
+    import hashlib
 
 __all__ = [
     "CHUNK_SIZE",
@@ -58,6 +61,8 @@ class _HashBehind:
     the caller (so memory stays bounded)."""
 
     def __init__(self) -> None:
+        import hashlib
+
         self._hash = hashlib.sha256()
         self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=_HASH_QUEUE)
         self._thread = threading.Thread(target=self._run, name="manywheel-sha256", daemon=True)
@@ -107,10 +112,13 @@ def _check_method(member: Member, path: str) -> None:
         )
 
 
-def read_whole(reader: RangeReader, member: Member, path: str) -> tuple[bytes, bytes]:
-    """The content of a small member (see :func:`is_small`) and its sha256 digest, read with one
-    pread and one inflate call, with every check :class:`MemberReader` makes: the cheap way
-    through the thousands of small files of a big wheel."""
+def read_whole(
+    reader: RangeReader, member: Member, path: str, *, hashed: bool = True
+) -> tuple[bytes, bytes]:
+    """The content of a small member (see :func:`is_small`) and its sha256 digest (``b""``
+    unless ``hashed``), read with one pread and one inflate call, with every check
+    :class:`MemberReader` makes: the cheap way through the thousands of small files of a big
+    wheel."""
     _check_method(member, path)
     raw = reader.pread(member.data_offset, member.compressed_size)
     if len(raw) != member.compressed_size:
@@ -135,6 +143,10 @@ def read_whole(reader: RangeReader, member: Member, path: str) -> tuple[bytes, b
     if crc != member.crc:
         message = f"CRC-32 is {crc:08x}, expected {member.crc:08x}"
         raise InvalidWheelError(message, path=path, member=member.name)
+    if not hashed:
+        return out, b""
+    import hashlib
+
     return out, hashlib.sha256(out).digest()
 
 
@@ -165,9 +177,21 @@ def _inflate_whole(z: ModuleType, inflater: Any, raw: bytes, member: Member, pat
     return bytes(out)
 
 
+class _NoHash:
+    """Stands in for the hash when the reader is not to hash (``hashed=False``)."""
+
+    def update(self, data: bytes) -> None:
+        pass
+
+    def digest(self) -> bytes:
+        return b""
+
+
 class MemberReader(io.RawIOBase):
     """A forward-only binary stream of one member's content; ``read(n)`` returns ``n`` bytes
-    unless the member ends first. After the last byte, :meth:`sha256` is available."""
+    unless the member ends first. After the last byte, :meth:`sha256` is available (unless
+    made with ``hashed=False``: then the size and CRC-32 are still checked, nothing is hashed,
+    and ``on_complete`` is not called)."""
 
     def __init__(
         self,
@@ -175,6 +199,8 @@ class MemberReader(io.RawIOBase):
         member: Member,
         path: str,
         on_complete: Callable[[Member, bytes], None] | None = None,
+        *,
+        hashed: bool = True,
     ) -> None:
         super().__init__()
         _check_method(member, path)
@@ -188,8 +214,14 @@ class MemberReader(io.RawIOBase):
         self._inflater = self._z.decompressobj(-15) if member.method == Method.DEFLATED else None
         self._produced = 0
         self._crc = 0
-        big = member.file_size >= HASH_BEHIND_SIZE
-        self._hash: _HashBehind | hashlib._Hash = _HashBehind() if big else hashlib.sha256()
+        self._hashed = hashed
+        self._hash: _HashBehind | _NoHash | hashlib._Hash = _NoHash()
+        if hashed and member.file_size >= HASH_BEHIND_SIZE:
+            self._hash = _HashBehind()
+        elif hashed:
+            import hashlib
+
+            self._hash = hashlib.sha256()
         self._digest: bytes | None = None
 
     @property
@@ -219,10 +251,13 @@ class MemberReader(io.RawIOBase):
         end (see :meth:`drain`)."""
         if self._digest is None:
             raise ValueError("the member has not been read to its end")
+        if not self._hashed:
+            raise ValueError("the member was read without hashing it")
         return self._digest
 
     def drain(self) -> bytes:
-        """Read (and check) the rest of the member without keeping it; its sha256 digest."""
+        """Read (and check) the rest of the member without keeping it; its sha256 digest
+        (``b""`` when not hashed)."""
         if self.small and self._produced == 0:
             self._whole()
         while self._digest is None:
@@ -266,11 +301,11 @@ class MemberReader(io.RawIOBase):
 
     def _whole(self) -> bytes:
         """The whole content of a small member not read yet (see :func:`read_whole`)."""
-        out, digest = read_whole(self._reader, self._member, self._path)
+        out, digest = read_whole(self._reader, self._member, self._path, hashed=self._hashed)
         self._pos = self._end
         self._produced = len(out)
         self._digest = digest
-        if self._on_complete is not None:
+        if self._on_complete is not None and self._hashed:
             self._on_complete(self._member, digest)
         return out
 
@@ -332,5 +367,5 @@ class MemberReader(io.RawIOBase):
         if self._crc != member.crc:
             raise self._error(f"CRC-32 is {self._crc:08x}, expected {member.crc:08x}")
         self._digest = self._hash.digest()
-        if self._on_complete is not None:
+        if self._on_complete is not None and self._hashed:
             self._on_complete(member, self._digest)

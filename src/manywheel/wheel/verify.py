@@ -6,7 +6,6 @@ safely at all (not a zip, hostile names, bombs, CRC errors) raises instead.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from enum import IntEnum
@@ -298,6 +297,8 @@ def _hash_finding(archive: WheelArchive, entry: RecordEntry) -> Iterator[Finding
             with archive.open_member(entry.path) as stream:
                 digest = stream.drain()
     else:
+        import hashlib
+
         hasher = hashlib.new(entry.algorithm)
         with archive.open_member(entry.path) as stream:
             while chunk := stream.read(1 << 18):
