@@ -17,6 +17,7 @@ import pytest
 from manywheel.cli import main
 from tests.audit.builders import EXT, Builder
 from tests.audit.real_wheels import RealWheel, fetch
+from tests.harness.availability import skip_or_fail
 
 CRYPTOGRAPHY = RealWheel("cryptography==50.0.2", "manylinux_2_34_x86_64")
 PLAYWRIGHT = RealWheel("playwright==1.63.0", "manylinux1_x86_64")
@@ -100,8 +101,8 @@ def test_an_honest_filename_claims_nothing_false() -> None:
 def cxx_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A C++ extension that needs CXXABI_1.3.9 (sized operator delete): glibc's libstdc++ at
     manylinux_2_5 has none."""
-    if shutil.which("g++") is None:
-        pytest.skip("g++ is not installed")
+    if shutil.which("g++") is None or shutil.which("c++filt") is None:
+        skip_or_fail("needs g++ and c++filt (scripts/bootstrap installs g++ and binutils)")
     work = tmp_path_factory.mktemp("cxx")
     build = Builder(work, work / "lib")
     build.libdir.mkdir()
