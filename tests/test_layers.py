@@ -1,7 +1,8 @@
-"""The import direction of STYLE.md, enforced: errors | values -> elf | wheel -> linker -> policy
--> audit -> repair -> report -> build | survey -> cli. Nothing imports cli; siblings (elf and
-wheel, build and survey) never import each other; other packages use a subpackage's public names
-(``manywheel.elf``), not its private modules."""
+"""The import direction of STYLE.md, enforced: errors | values | lazy -> elf | wheel -> linker ->
+policy -> audit -> repair -> report -> build | survey -> cli. Nothing imports cli; siblings (elf
+and wheel, build and survey) never import each other; other packages use a subpackage's public
+names (``manywheel.elf``), not its private modules. (``values`` and ``lazy``, beside ``errors``,
+hold the value-class decorator and the lazy names every package may use.)"""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ SRC = Path(__file__).resolve().parent.parent / "src" / "manywheel"
 RANK = {
     "errors": 0,
     "values": 0,
+    "lazy": 0,
     "elf": 1,
     "wheel": 1,
     "linker": 2,
@@ -28,7 +30,9 @@ RANK = {
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in SRC.rglob("*.py") if p.parent != SRC or p.stem in ("errors", "values"))
+    return sorted(
+        p for p in SRC.rglob("*.py") if p.parent != SRC or p.stem in ("errors", "values", "lazy")
+    )
 
 
 def _imports(path: Path) -> list[str]:

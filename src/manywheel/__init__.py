@@ -35,7 +35,13 @@ from manywheel.errors import (
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport, audit_wheel
     from manywheel.elf import ElfChanges, ElfFile, edit_elf, parse_elf, read_elf, read_elf_stream
-    from manywheel.linker import DependencyTree, Resolver, RootFileSystem, SearchSettings
+    from manywheel.linker import (
+        DependencyTree,
+        HostFacts,
+        Resolver,
+        RootFileSystem,
+        SearchSettings,
+    )
     from manywheel.policy import PolicySet, Verdict, load_policies
     from manywheel.repair import (
         ManywheelPatcher,
@@ -64,6 +70,7 @@ _LAZY = {
     "read_elf": "manywheel.elf",
     "read_elf_stream": "manywheel.elf",
     "DependencyTree": "manywheel.linker",
+    "HostFacts": "manywheel.linker",
     "Resolver": "manywheel.linker",
     "RootFileSystem": "manywheel.linker",
     "SearchSettings": "manywheel.linker",
@@ -91,6 +98,7 @@ __all__ = [
     "ElfChanges",
     "ElfEditError",
     "ElfFile",
+    "HostFacts",
     "InputError",
     "InvalidElfError",
     "InvalidPolicyError",

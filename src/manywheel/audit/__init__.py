@@ -8,8 +8,7 @@ the container's findings, and every policy's verdict with its reasons. Reads, ne
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path, is_inside_wheel
@@ -27,6 +26,7 @@ from manywheel.audit.report import (
 )
 from manywheel.audit.scan import ScannedElf, elf_member, scan_wheel
 from manywheel.audit.wheel_audit import AuditOptions, analyze, audit_archive, audit_wheel
+from manywheel.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from manywheel.audit.python_abi import module_facts, python_abi_verdict
@@ -100,10 +100,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manywheel.audit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -68,6 +68,7 @@ from manywheel.wheel import (
 )
 
 if TYPE_CHECKING:
+    from manywheel.linker import HostFacts
     from manywheel.policy import PythonAbiVerdict
 
 __all__ = ["AuditOptions", "audit_archive", "audit_wheel"]
@@ -118,15 +119,19 @@ def audit_wheel(
     policies: PolicySet | Callable[[], PolicySet] | None = None,
     options: AuditOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    facts: HostFacts | None = None,
 ) -> AuditReport:
     """Audit the wheel at ``path``: every ELF member's facts and resolution, the container's
     findings, and the verdict of every policy. Raises :class:`~manywheel.InputError` subclasses
     for unreadable input; a non-compliant wheel is a report, not an error.
 
     ``policies`` may be a loader (``None``: the shipped policies): it then runs while the
-    members stream, which mostly wait on zlib with the GIL released."""
+    members stream, which mostly wait on zlib with the GIL released. ``facts`` keeps the
+    system's parsed libraries and ld.so.cache for the next audits given it (many wheels)."""
     with WheelArchive.open(path) as archive:
-        return audit_archive(archive, policies=policies, options=options, progress=progress)
+        return audit_archive(
+            archive, policies=policies, options=options, progress=progress, facts=facts
+        )
 
 
 def audit_archive(
@@ -135,6 +140,7 @@ def audit_archive(
     policies: PolicySet | Callable[[], PolicySet] | None = None,
     options: AuditOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    facts: HostFacts | None = None,
 ) -> AuditReport:
     """:func:`audit_wheel` of an archive already open (a repair keeps it open to rewrite it:
     the digests computed here are reused by the writer)."""
@@ -144,7 +150,13 @@ def audit_archive(
     if options.verify_record:
         findings += content_findings(archive)  # digests come from the scan
     return analyze(
-        str(archive.path), archive.filename, scanned, findings, policies=loaded, options=options
+        str(archive.path),
+        archive.filename,
+        scanned,
+        findings,
+        policies=loaded,
+        options=options,
+        facts=facts,
     )
 
 
@@ -181,6 +193,7 @@ def analyze(
     *,
     policies: PolicySet | None,
     options: AuditOptions,
+    facts: HostFacts | None = None,
 ) -> AuditReport:
     """The audit of already-scanned members (pure apart from reading the audited system).
     With ``policies=None`` the members are resolved and the requirements gathered, but nothing
@@ -202,7 +215,8 @@ def analyze(
         )
     libc = libc_of(filename, (s.elf for s in kept))
     virtual = {installed_path(s.member): s for s in kept}
-    fs = OverlayFileSystem(RootFileSystem(options.root), {v: s.elf for v, s in virtual.items()})
+    on_disk = RootFileSystem(options.root, facts=facts)
+    fs = OverlayFileSystem(on_disk, {v: s.elf for v, s in virtual.items()})
     settings = SearchSettings(
         ld_library_path=options.ld_library_path,
         extra_ldpaths=options.extra_ldpaths,
@@ -210,7 +224,7 @@ def analyze(
         cwd=options.cwd,
         flavor=flavor_of(libc),
     )
-    resolver = Resolver(fs, settings, ResolverCache(fs))
+    resolver = Resolver(fs, settings, ResolverCache(fs, facts))
     roles = {v: role_of(s.elf, s.member) for v, s in virtual.items()}
     trees = member_trees(resolver, {v: (s.member, s.elf) for v, s in virtual.items()})
     included = resolve_includes(

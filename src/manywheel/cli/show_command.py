@@ -34,6 +34,7 @@ from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions, AuditReport
+    from manywheel.linker import HostFacts
     from manywheel.policy import PolicySet
 
 __all__ = ["register"]
@@ -42,6 +43,15 @@ __all__ = ["register"]
 _PROGRESS_BYTES = 16 * 2**20
 #: auditwheel's indentation of its ``show --json`` document (6.8's ``json.dumps(indent=4)``).
 _AUDITWHEEL_INDENT = 4
+
+
+@value_class
+class _Shared:
+    """What every wheel's audit in one process uses: the policies (loaded once) and the
+    system's parsed libraries."""
+
+    policies: Callable[[], PolicySet]
+    facts: HostFacts
 
 
 @value_class
@@ -71,7 +81,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     output.add_argument(
         "--json",
         action="store_true",
-        help="print auditwheel's `show --json` document (schema version 1), one line per wheel",
+        help="print auditwheel's `show --json` document (schema version 1) as auditwheel does; "
+        "for several wheels, a JSON list of them",
     )
     output.add_argument(
         "--json-details",
@@ -99,11 +110,13 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     workers = usable_cores() if several else 1
     if workers > 1:
         policies()
+    from manywheel.linker import HostFacts
+
+    # each forked worker keeps its own copy, for the wheels it audits
+    shared = _Shared(policies, HostFacts())
 
     def show(path: str) -> _Shown:
-        return _show_one(
-            path, args, ctx, options, policies, progress=not several, demangle=demangle
-        )
+        return _show_one(path, args, ctx, options, shared, progress=not several, demangle=demangle)
 
     shown = []
     for index, one in enumerate(map_in_processes(show, args.wheels, workers=workers)):
@@ -129,7 +142,7 @@ def _show_one(
     args: argparse.Namespace,
     ctx: Context,
     options: AuditOptions,
-    policies: Callable[[], PolicySet],
+    shared: _Shared,
     *,
     progress: bool,
     demangle: Demangler,
@@ -139,7 +152,7 @@ def _show_one(
     out = Context(io.StringIO(), io.StringIO(), ctx.environ, ctx.verbosity, ctx.color)
     assert isinstance(out.stdout, io.StringIO) and isinstance(out.stderr, io.StringIO)
     code, document, details = _audit_and_render(
-        path, args, out, ctx, options, policies, progress, demangle
+        path, args, out, ctx, options, shared, progress, demangle
     )
     return _Shown(code, out.stdout.getvalue(), out.stderr.getvalue(), document, details)
 
@@ -150,7 +163,7 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     ctx: Context,
     terminal: Context,
     options: AuditOptions,
-    policies: Callable[[], PolicySet],
+    shared: _Shared,
     progress: bool,
     demangle: Demangler,
 ) -> tuple[int, dict[str, object] | None, dict[str, object]]:
@@ -160,7 +173,9 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     name = Path(path).name
     shown = _progress(path, name, terminal) if progress else None
     try:
-        report = audit_wheel(path, policies=policies, options=options, progress=shown)
+        report = audit_wheel(
+            path, policies=shared.policies, options=options, progress=shown, facts=shared.facts
+        )
     except InvalidPolicyError:
         raise  # not about this wheel: main reports it once
     except (InputError, OSError) as e:
@@ -192,11 +207,11 @@ def _details(
     report: AuditReport, name: str, args: argparse.Namespace, demangle: Demangler
 ) -> dict[str, object]:
     """The wheel's ``--json-details`` entry, with the demangled form of every C++ symbol it
-    names; only built when asked for."""
-    from manywheel.report import details_json, symbols_of
-
+    names; only built (and its renderer loaded) when asked for."""
     if not args.json_details:
         return {}
+    from manywheel.report import details_json, symbols_of
+
     return details_json(report, name, demangled=demangle.demangle(symbols_of(report)))
 
 

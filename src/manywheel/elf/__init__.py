@@ -10,8 +10,7 @@ The editor's names load on first use: reading ELF files (``show``) never needs t
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from manywheel.elf.constants import (
     DT_HIPROC,
@@ -47,6 +46,7 @@ from manywheel.elf.model import (
 from manywheel.elf.reader import parse_elf, read_elf
 from manywheel.elf.stream import DEFAULT_BUFFER_LIMIT, ByteStream, read_elf_stream
 from manywheel.elf.symbols import ImportGroup, PythonExtension, Symbol, SymbolTable, VersionSlot
+from manywheel.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from manywheel.elf.blobs import EditMethod
@@ -118,10 +118,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manywheel.elf' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

@@ -20,6 +20,7 @@ from manywheel.linker.filesystem import (
     OverlayFileSystem,
     RootFileSystem,
 )
+from manywheel.linker.host_facts import HostFacts
 from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
 from manywheel.linker.model import (
     DependencyTree,
@@ -45,6 +46,7 @@ __all__ = [
     "DependencyTree",
     "FileSystem",
     "Flavor",
+    "HostFacts",
     "LdCache",
     "LoadedObject",
     "LoaderPlatform",

@@ -21,6 +21,7 @@ from manywheel.errors import InputError
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
+    from manywheel.linker.host_facts import HostFacts
 
 __all__ = ["MAX_SYSTEM_FILE_BYTES", "FileSystem", "OverlayFileSystem", "RootFileSystem"]
 
@@ -58,10 +59,14 @@ class RootFileSystem:
     """The real file system below ``root``: ``/usr/lib/libz.so.1`` means
     ``<root>/usr/lib/libz.so.1``, and a link to ``/lib/x`` inside the root stays inside it."""
 
-    __slots__ = ("_root",)
+    __slots__ = ("_facts", "_root")
 
-    def __init__(self, root: str | os.PathLike[str] = "/") -> None:
+    def __init__(
+        self, root: str | os.PathLike[str] = "/", *, facts: HostFacts | None = None
+    ) -> None:
         self._root = str(Path(os.fspath(root)).absolute())
+        #: Parsed files shared with other audits (see :class:`HostFacts`); ``None``: none.
+        self._facts = facts
 
     @property
     def root(self) -> str:
@@ -97,7 +102,12 @@ class RootFileSystem:
     def load_elf(self, resolved: str) -> ElfFile:
         from manywheel.elf import read_elf
 
-        return read_elf(self.host_path(resolved))
+        host = self.host_path(resolved)
+        return read_elf(host) if self._facts is None else self._facts.elf(host, read_elf)
+
+    @property
+    def facts(self) -> HostFacts | None:
+        return self._facts
 
     def read_bytes(self, path: str, *, limit: int = MAX_SYSTEM_FILE_BYTES) -> bytes | None:
         resolved = self.resolve(path)

@@ -16,6 +16,7 @@ from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile, ElfHeader
+    from manywheel.linker.host_facts import HostFacts
 
 __all__ = ["Phase", "ResolverCache", "SearchOutcome", "SearchSettings"]
 
@@ -122,6 +123,8 @@ class ResolverCache:
     thread-safe; use one per thread."""
 
     fs: FileSystem
+    #: Parsed ld.so.caches shared with other audits (see :class:`HostFacts`).
+    facts: HostFacts | None = None
     _paths: dict[str, str | None] = field(default_factory=dict)
     _elves: dict[str, ElfFile | InvalidElfError] = field(default_factory=dict)
     _searches: dict[tuple[object, ...], SearchOutcome] = field(default_factory=dict)
@@ -147,10 +150,19 @@ class ResolverCache:
     def ld_cache(self, path: str) -> LdCache | None:
         if path not in self._ld_caches:
             data = self.fs.read_bytes(path)
-            try:
-                self._ld_caches[path] = None if data is None else parse_ld_cache(data, where=path)
-            except InputError:  # the loader ignores a cache it cannot read
+
+            def parse(data: bytes) -> LdCache | None:
+                try:
+                    return parse_ld_cache(data, where=path)
+                except InputError:  # the loader ignores a cache it cannot read
+                    return None
+
+            if data is None:
                 self._ld_caches[path] = None
+            elif self.facts is None:
+                self._ld_caches[path] = parse(data)
+            else:
+                self._ld_caches[path] = self.facts.ld_cache(data, parse)
         return self._ld_caches[path]
 
     def ld_so_conf(self) -> tuple[str, ...]:

@@ -11,9 +11,9 @@ Build :class:`WheelRequirements` (plain data the audit fills from ELF facts), th
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from manywheel.lazy import lazy_attributes
 from manywheel.policy.android import (
     BIONIC_VERSIONS,
     LOWEST_API_LEVEL,
@@ -112,10 +112,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manywheel.policy' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

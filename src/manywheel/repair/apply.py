@@ -299,8 +299,9 @@ def check_closure(
         for name, elf in new_elves.items()
     )
     audit = replace(request.audit, include=())
+    path = str(pending.path)
     after = analyze(
-        str(pending.path), filename, kept + fresh, findings, policies=None, options=audit
+        path, filename, kept + fresh, findings, policies=None, options=audit, facts=request.facts
     )
     assert after.requirements is not None
     excluded = excluded_sonames(after, request.options.exclude) | set(plan.excluded)

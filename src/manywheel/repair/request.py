@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import field
 
 from manywheel.audit import AuditOptions
+from manywheel.linker import HostFacts
 from manywheel.policy import PolicySet, load_policies
 from manywheel.repair.licenses import LicenseIndex, SystemLicenses
 from manywheel.repair.options import RepairOptions
@@ -56,6 +57,9 @@ class RepairRequest:
     licenses: LicenseIndex | None = None
     #: manywheel's version, named as the SBOM's tool (the CLI passes ``__version__``).
     tool_version: str = "unknown"
+    #: The system's libraries and ld.so.cache, parsed once for the audit, the closure check
+    #: and every other wheel repaired with this request.
+    facts: HostFacts = field(default_factory=HostFacts, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         check_plat(self.policies, self.options.plat)

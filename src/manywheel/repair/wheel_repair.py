@@ -250,7 +250,9 @@ def repaired_name(path: str | os.PathLike[str], request: RepairRequest | None = 
     planned, nothing written. Raises what the repair would raise for a wheel it refuses."""
     request = request if request is not None else RepairRequest()
     with WheelArchive.open(path) as archive:
-        report = audit_archive(archive, policies=request.policies, options=request.audit)
+        report = audit_archive(
+            archive, policies=request.policies, options=request.audit, facts=request.facts
+        )
         if report.pure:
             return archive.path.name
         plan = plan_repair(
@@ -280,7 +282,9 @@ def repair_wheel(
     request = request if request is not None else RepairRequest()
     with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
         _make_wheel_dir(dest)
-        report = audit_archive(archive, policies=request.policies, options=request.audit)
+        report = audit_archive(
+            archive, policies=request.policies, options=request.audit, facts=request.facts
+        )
         if report.pure:
             if not request.allow_pure:
                 raise NotPlatformWheelError(

@@ -14,9 +14,9 @@ none of them).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from manywheel.lazy import lazy_attributes
 from manywheel.report.auditwheel_show import (
     AUDITWHEEL_SCHEMA_VERSION,
     auditwheel_error,
@@ -70,10 +70,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manywheel.report' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)

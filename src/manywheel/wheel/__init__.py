@@ -9,9 +9,9 @@ them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from manywheel.lazy import lazy_attributes
 from manywheel.wheel.abi_tags import AbiKind, InterpreterClaim, cpython_version, interpreter_claims
 from manywheel.wheel.archive import WheelArchive
 from manywheel.wheel.filename import WheelFilename
@@ -107,10 +107,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'manywheel.wheel' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, _LAZY)
