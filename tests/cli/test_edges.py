@@ -21,6 +21,7 @@ from manywheel.cli import main
 from manywheel.cli.exit_codes import ISSUES_URL
 from tests.harness.availability import skip_or_fail
 from tests.harness.fifo import fifo_never_opened
+from tests.harness.mounts import in_private_mounts
 from tests.repair.natives import Natives
 
 WHEEL_NAME = "pkg-1.0-py3-none-any.whl"
@@ -115,24 +116,6 @@ def test_an_unreadable_root_is_one_line_and_exit_3(tmp_path: Path) -> None:
 # -- a full or read-only wheel directory, a full temporary directory -----------------------------
 
 
-def _mounting_shell() -> list[str]:
-    """``sh -c`` in a private mount namespace (tmpfs mounts vanish with it)."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        skip_or_fail("needs root and unshare to mount a small or read-only tmpfs")
-    return ["unshare", "--mount", "sh", "-euc"]
-
-
-def _in_namespace(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    environ = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
-    return subprocess.run(
-        [*_mounting_shell(), script],
-        capture_output=True,
-        text=True,
-        env=environ,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def grafting(natives: Natives) -> Path:
     ext = natives.extension("edgegraft", "foo(1);", ["-lfoo"], body="int foo(int);")
@@ -158,7 +141,7 @@ def test_a_wheel_directory_that_cannot_take_the_wheel(
         f'ls -A "{out}" | grep -v filler || true\n'
         'exit "${code:-0}"\n'
     )
-    done = _in_namespace(script, {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir)})
+    done = in_private_mounts(script, {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir)})
     assert (done.returncode, done.stdout) == (3, ""), done.stderr
     [line] = done.stderr.splitlines()
     assert line.startswith(f"manywheel: error: {out}") and line.endswith(f": {why}")
@@ -181,7 +164,7 @@ def test_a_full_temporary_directory(grafting: Path, natives: Natives, tmp_path: 
         'exit "${code:-0}"\n'
     )
     env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir), "TMPDIR": str(tmp)}
-    done = _in_namespace(script, env)
+    done = in_private_mounts(script, env)
     assert (done.returncode, done.stdout) == (3, "filler\n"), done.stderr
     [line] = done.stderr.splitlines()
     assert line.endswith(": No space left on device"), line

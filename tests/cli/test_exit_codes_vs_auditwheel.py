@@ -12,7 +12,7 @@ import pytest
 
 from tests.harness.availability import skip_or_fail
 from tests.harness.extensions import write_wheel
-from tests.repair.natives import Natives, gcc
+from tests.repair.natives import Natives, unfindable_library
 
 README = Path(__file__).parents[2] / "README.md"
 AUDITWHEEL = Path(sys.executable).parent / "auditwheel"
@@ -33,14 +33,8 @@ def _pure(tmp: Path, natives: Natives) -> Path:
 
 
 def _library_not_found(tmp: Path, natives: Natives) -> Path:
-    lib = tmp / "lib"
-    lib.mkdir()
-    (lib / "g.c").write_text("int gone(void) { return 1; }\n")
-    gcc(["-shared", "-fPIC", "-Wl,-soname,libcodegone.so.1", "-o", str(lib / "libcodegone.so.1"),
-         str(lib / "g.c")])  # fmt: skip
-    (lib / "libcodegone.so").symlink_to("libcodegone.so.1")
-    ext = natives.extension("codegone", "gone();", [f"-L{lib}", "-lcodegone"],
-                            body="int gone(void);")  # fmt: skip
+    links = unfindable_library(tmp / "lib", "libcodegone.so.1")
+    ext = natives.extension("codegone", "gone();", links, body="int gone(void);")
     return natives.wheel("codegone", {"codegone.so": ext})
 
 

@@ -15,7 +15,7 @@ import pytest
 from manywheel.cli import main
 from tests.audit.real_wheels import RealWheel, fetch
 from tests.harness.extensions import write_wheel
-from tests.repair.natives import Natives, gcc
+from tests.repair.natives import Natives, unfindable_library
 
 TORCH = RealWheel("torch==2.13.0+cpu", "manylinux_2_28_x86_64")
 
@@ -59,13 +59,8 @@ def test_the_text_says_what_was_done(built_here: Path, natives: Natives, tmp_pat
 
 
 def test_a_library_not_found_says_where_and_what_to_try(natives: Natives, tmp_path: Path) -> None:
-    gone = tmp_path / "gone"
-    gone.mkdir()
-    (gone / "gone.c").write_text("int gone(void) { return 1; }\n")
-    gcc(["-shared", "-fPIC", "-Wl,-soname,libgone.so.1", "-o", str(gone / "libgone.so.1"),
-         str(gone / "gone.c")])  # fmt: skip
-    (gone / "libgone.so").symlink_to("libgone.so.1")
-    flags = [f"-L{gone}", "-lgone", "-Wl,-rpath,$ORIGIN/lib", "-Wl,--enable-new-dtags"]
+    links = unfindable_library(tmp_path / "gone", "libgone.so.1")
+    flags = [*links, "-Wl,-rpath,$ORIGIN/lib", "-Wl,--enable-new-dtags"]
     ext = natives.extension("textgone", "gone();", flags, body="int gone(void);")
     wheel = natives.wheel("textgone", {"textgone.so": ext})
     code, out, err = _repair(["-w", str(tmp_path / "w"), str(wheel)], natives)

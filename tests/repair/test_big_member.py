@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.availability import skip_or_fail
+from tests.harness.mounts import in_private_mounts
 
 pytestmark = pytest.mark.slow
 
@@ -112,8 +112,6 @@ def test_a_1gib_member_is_repaired_with_bounded_memory(big_wheel: Path, tmp_path
 def test_an_error_names_the_member_never_a_temporary_file(big_wheel: Path, tmp_path: Path) -> None:
     """A TMPDIR too small for the member: one line naming TMPDIR and the member, exit 3,
     nothing left in either directory."""
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        skip_or_fail("needs root and unshare to mount a small tmpfs")
     tmp, out = tmp_path / "tmp", tmp_path / "out"
     tmp.mkdir()
     script = (
@@ -122,11 +120,7 @@ def test_an_error_names_the_member_never_a_temporary_file(big_wheel: Path, tmp_p
         f'ls -A "{tmp}"\n'
         'exit "${code:-0}"\n'
     )
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TMPDIR": str(tmp)}
-    done = subprocess.run(
-        ["unshare", "--mount", "sh", "-euc", script], capture_output=True, text=True, env=env,
-        check=False,
-    )  # fmt: skip
+    done = in_private_mounts(script, {"TMPDIR": str(tmp)})
     assert (done.returncode, done.stdout) == (3, ""), done.stderr
     [line] = done.stderr.splitlines()
     assert line == (
