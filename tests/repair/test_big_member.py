@@ -53,7 +53,9 @@ def big_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = []
     with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         digest = hashlib.sha256(head)
-        with z.open(zipfile.ZipInfo(MEMBER), "w", force_zip64=True) as out:
+        info = zipfile.ZipInfo(MEMBER)
+        info.compress_type = zipfile.ZIP_DEFLATED  # a megabyte on disk
+        with z.open(info, "w", force_zip64=True) as out:
             out.write(head)
             zeros = bytes(1 << 20)
             left = SIZE - len(head)
