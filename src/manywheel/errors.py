@@ -11,6 +11,10 @@ the operation cannot proceed.
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
+
 __all__ = [
     "ElfEditError",
     "InputError",
@@ -21,6 +25,7 @@ __all__ = [
     "NotPlatformWheelError",
     "ToolError",
     "UnsafeWheelError",
+    "open_regular",
 ]
 
 
@@ -88,3 +93,38 @@ class ToolError(ManywheelError):
 
 class NotPlatformWheelError(ManywheelError):
     """The wheel has no ELF file for a platform: nothing to audit or repair (auditwheel exits 1)."""
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _refuse_irregular(mode: int, path: str) -> None:
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+    kind = next((name for test, name in _KINDS if test(mode)), "not a file")
+    raise InputError(f"{kind}, not a regular file", path=path)
+
+
+def open_regular(path: str | os.PathLike[str]) -> int:
+    """A read-only descriptor of the regular file ``path`` (symbolic links followed): how every
+    file a user names is opened. What cannot be read raises the error that says why — the
+    ``OSError`` of the system (no such file, a symbolic-link loop, permission denied),
+    :class:`IsADirectoryError`, or :class:`InputError` for a FIFO, a device or a socket, which
+    is never opened for reading (a FIFO would wait for a writer, a device never ends)."""
+    name = os.fspath(path)
+    _refuse_irregular(os.stat(name).st_mode, str(name))  # noqa: PTH116 (no pathlib here)
+    fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:  # the file may have been replaced between the two looks
+        _refuse_irregular(os.fstat(fd).st_mode, str(name))
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd

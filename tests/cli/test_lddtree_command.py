@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,41 @@ def test_tree_shows_each_library_once_with_its_rule(built: Path) -> None:
     lines = out.splitlines()
     assert lines[0].startswith(f"{built}/bin/rpath_exe  [glibc x86_64, interpreter ")
     assert f"    libx.so => {built}/x/libx.so  [rpath {built}/x]" in lines
-    assert (
-        f"        liby.so => {built}/a/liby.so  [rpath {built}/a of {built}/bin/rpath_exe]" in lines
-    )
+    assert f"  libx.so ({built}/x/libx.so) needs" in lines
+    assert f"    liby.so => {built}/a/liby.so  [rpath {built}/a of {built}/bin/rpath_exe]" in lines
     assert "    libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6  [ld.so.cache]" in lines
-    assert "        libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6  [already loaded]" in lines
+    # spelled as show spells it (the rule's name)
+    assert "    libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6  [already-loaded]" in lines
+
+
+def _loaded_in_order(text: str) -> list[str]:
+    """The paths the text says are loaded (not already loaded), in the order it says so."""
+    return [
+        line.split(" => ", 1)[1].split("  [", 1)[0]
+        for line in text.splitlines()
+        if " => /" in line and "[already-loaded]" not in line and "[interpreter]" not in line
+    ]
+
+
+@pytest.mark.parametrize("program", ["/usr/bin/python3", "/usr/bin/curl", "/usr/bin/ssh"])
+def test_the_text_follows_the_loaders_order(program: str) -> None:
+    """Every library appears where the loader loads it (``ldd`` lists the objects in load
+    order: breadth first), and a name is "already loaded" only after the line loading it."""
+    if not Path(program).exists():
+        pytest.skip(f"{program} is not installed")
+    code, out, _ = _run([program])
+    assert code == 0
+    ldd = subprocess.run(["ldd", program], capture_output=True, text=True, check=True).stdout
+    theirs = [line.split(" => ")[1].split(" (")[0] for line in ldd.splitlines() if " => /" in line]
+    ours = [str(Path(p).resolve()) for p in _loaded_in_order(out)]
+    assert ours == [str(Path(p).resolve()) for p in theirs]
+    seen: set[str] = set()
+    for line in out.splitlines()[1:]:
+        name = line.strip().split(" ", 1)[0]
+        if "[already-loaded]" in line:
+            assert name in seen, f"{name} is 'already loaded' before it is loaded"
+        elif " => " in line:
+            seen.add(name)
 
 
 def _colored(path: Path) -> tuple[int, str]:

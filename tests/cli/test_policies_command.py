@@ -25,19 +25,32 @@ def _json(*argv: str) -> dict[str, Any]:
     return document
 
 
-def test_text_table_lists_every_policy() -> None:
-    code, out, err = _run()
+def _rows(text: str) -> dict[str, list[str]]:
+    """The rows of every family's table: the lines after its header, up to a blank one."""
+    lines = text.splitlines()
+    rows: dict[str, list[str]] = {}
+    for index, line in enumerate(lines):
+        if line.split()[:1] == ["policy"]:
+            for row in lines[index + 1 : lines.index("", index)]:
+                rows[row.split()[0]] = row.split()
+    return rows
+
+
+def test_text_table_lists_every_policy_by_family() -> None:
+    code, out, err = _run("--arch", "all")
     assert (code, err) == (0, "")
     lines = out.splitlines()
-    assert lines[0].split() == [
-        "policy",
-        "aliases",
-        "libc",
-        "priority",
-        "whitelist",
-        "architectures",
+    assert lines[0] == "Policies for every architecture"
+    families = [line for line in lines if line and not line.startswith(" ")][1:]
+    assert families == [
+        "manylinux (glibc, PEP 600)",
+        "musllinux (musl, PEP 656)",
+        "Android (Bionic, PEP 738)",
+        "linux (any library: not accepted by package indexes)",
     ]
-    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    header = lines[lines.index(families[0]) + 1]
+    assert header.split() == ["policy", "aliases", "libc", "priority", "libraries", "architectures"]
+    rows = _rows(out)
     assert len(rows) == 23
     assert rows["android_24"] == [
         "android_24", "-", "Android", "API", "24", "76", "18", "x86_64", "aarch64"
@@ -53,6 +66,29 @@ def test_text_table_lists_every_policy() -> None:
     assert "ppc64" in rows["manylinux_2_17"]
     assert rows["musllinux_1_2"][:5] == ["musllinux_1_2", "-", "musl", "1.2", "90"]
     assert rows["linux"][1:] == ["-", "any", "0", "any", "all"]
+
+
+def test_columns_line_up() -> None:
+    """Every cell of a column starts where its heading starts."""
+    _, out, _ = _run("--arch", "all")
+    lines = out.splitlines()
+    start = lines.index("manylinux (glibc, PEP 600)") + 1
+    header, *rows = lines[start : lines.index("", start)]
+    for heading in ("aliases", "libc", "priority", "libraries", "architectures"):
+        column = header.index(heading)
+        assert all(row[column - 2 : column] == "  " and row[column] != " " for row in rows), heading
+
+
+def test_without_arch_the_whitelists_of_this_machine() -> None:
+    """No --arch: this machine's architecture, with every policy's whitelist."""
+    code, out, _ = _run()
+    assert code == 0
+    assert out.startswith("Policies for x86_64 (this machine's;")
+    assert "manylinux_2_17_x86_64, manylinux2014_x86_64 (glibc 2.17)" in out
+    block = out.split("manylinux_2_17_x86_64, manylinux2014_x86_64")[1].split("\n\n")[0]
+    assert "whitelist (23): libGL.so.1 libICE.so.6" in block
+    assert _json()["arch"] == "x86_64"
+    assert _json("--arch", "all")["arch"] is None
 
 
 def test_arch_shows_tags_and_newest_versions() -> None:
@@ -80,7 +116,7 @@ def test_arch_filters_policies() -> None:
 
 
 def test_json_document() -> None:
-    document = _json()
+    document = _json("--arch", "all")
     assert document["schema_version"] == 1
     assert document["arch"] is None
     by_name = {p["name"]: p for p in document["policies"]}

@@ -4,6 +4,7 @@ stderr line are those of the failure."""
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import zipfile
@@ -15,6 +16,7 @@ import pytest
 import manywheel
 from manywheel.cli import main
 from manywheel.cli.context import Context
+from manywheel.cli.exit_codes import ISSUES_URL, Terminated
 from manywheel.cli.main import _report
 from manywheel.cli.repair_command import repair_failure
 from manywheel.errors import (
@@ -91,7 +93,7 @@ def test_a_missing_input_is_reported_with_its_exit_code(
     assert [w["input"] for w in doc["wheels"]] == [str(good)]
     assert doc["failed"] == {
         "input": str(missing),
-        "error": f"error: {missing}: No such file",
+        "error": f"error: {missing}: No such file or directory",
         "exit_code": 3,
     }
     assert doc["not_attempted"] == []
@@ -134,10 +136,24 @@ def test_sbom_is_reported(good: Path, natives: Natives, tmp_path: Path) -> None:
         (InputError("bad wheel", path="a.whl", member="m.so"), 3),
         (FileNotFoundError(2, "No such file", "a.whl"), 3),
         (ToolError("patchelf failed", path="m.so"), 4),
+        (OSError(errno.ENOSPC, "No space left on device", "w/x.whl"), 3),
+        (OSError(errno.EROFS, "Read-only file system", "w/x.whl"), 3),
         (RuntimeError("boom"), 70),
         (KeyboardInterrupt(), 130),
+        (Terminated(), 143),
     ],
-    ids=["findings", "usage", "input", "missing", "tool", "internal", "interrupted"],
+    ids=[
+        "findings",
+        "usage",
+        "input",
+        "missing",
+        "tool",
+        "full",
+        "read-only",
+        "internal",
+        "interrupted",
+        "terminated",
+    ],
 )
 def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> None:
     """For every exit code, ``failed.error`` is the stderr line's text (after ``manywheel: ``):
@@ -150,8 +166,8 @@ def test_the_json_error_is_the_stderr_line(error: BaseException, code: int) -> N
     assert failed["exit_code"] == code
     if code == 70:
         assert failed["error"] == (
-            "internal error: RuntimeError: boom "
-            "(run again with -vv for a traceback and please report it)"
+            "internal error: RuntimeError: boom (run again with -vv for a traceback and "
+            f"please report it at {ISSUES_URL})"
         )
 
 
@@ -164,7 +180,7 @@ exit 1
 
 
 def test_ctrl_c_still_prints_the_document(
-    good: Path, later: Path, natives: Natives, tmp_path: Path
+    good: Path, later: Path, unfindable: Path, natives: Natives, tmp_path: Path
 ) -> None:
     """Interrupted during the second wheel: the first stays written and is reported, the
     interrupted one is ``failed`` (exit 130), the third never tried."""
@@ -175,11 +191,12 @@ def test_ctrl_c_still_prints_the_document(
     out, err = io.StringIO(), io.StringIO()
     env = {"AUDITWHEEL_LD_LIBRARY_PATH": str(natives.libdir), "PATH": f"{bin_dir}:/usr/bin:/bin"}
     argv = ["repair", "--json", "--patcher", "lief-patchelf", "-w", str(tmp_path / "w")]
-    code = main([*argv, str(later), str(good), str(later)], stdout=out, stderr=err, environ=env)
+    wheels = [str(later), str(good), str(unfindable)]
+    code = main([*argv, *wheels], stdout=out, stderr=err, environ=env)
     assert (code, err.getvalue()) == (130, "manywheel: interrupted\n")
     doc = json.loads(out.getvalue())
     (written,) = doc["wheels"]
     assert written["input"] == str(later) and Path(written["output"]).is_file()
     assert doc["failed"] == {"input": str(good), "error": "interrupted", "exit_code": 130}
-    assert doc["not_attempted"] == [str(later)]
+    assert doc["not_attempted"] == [str(unfindable)]
     assert [p.name for p in (tmp_path / "w").iterdir()] == [Path(written["output"]).name]

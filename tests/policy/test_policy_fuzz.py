@@ -1,18 +1,21 @@
-"""Property tests for the policy-file parser: any JSON, and mutations of the real data, either
-load or raise InvalidPolicyError, quickly."""
+"""Property tests for the policy-file parser: any JSON, mutations of the real data, and any
+bytes in a file (not UTF-8, absurdly nested, absurd numbers), either load or raise
+InvalidPolicyError."""
 
 from __future__ import annotations
 
 import copy
 import json
+import tempfile
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from manywheel.errors import InvalidPolicyError
-from manywheel.policy import PolicySet
+from manywheel.policy import PolicySet, load_policies
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 200) | st.text(max_size=12),
@@ -60,3 +63,33 @@ def test_mutated_real_policies_load_or_are_invalid(
     entry = copy.deepcopy(SHIPPED[index])
     entry[key] = value
     _load(policies, [entry])
+
+
+SHIPPED_BYTES = json.dumps(SHIPPED[:3]).encode()
+#: What hostile files are made of: nesting, long numbers, bytes that are no UTF-8.
+HOSTILE = st.sampled_from(
+    [b"[" * 5000, b"{" * 3000, b"9" * 5000, b"-" + b"1" * 30, b"\xff", b"\xc0\x80", b"1e99999",
+     b'"\\ud800"', b"NaN", b"\x00"]
+)  # fmt: skip
+
+
+@st.composite
+def policy_bytes(draw: st.DrawFn) -> bytes:
+    """The real data with hostile pieces spliced in, or hostile pieces alone."""
+    data = bytearray(draw(st.sampled_from([SHIPPED_BYTES, b"[]", b""])))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(data)))
+        data[at:at] = draw(HOSTILE | st.binary(max_size=8))
+    return bytes(data)
+
+
+@settings(max_examples=80, deadline=None)
+@given(data=policy_bytes())
+def test_any_file_loads_or_is_invalid(data: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fuzz.json"
+        path.write_bytes(data)
+        try:
+            load_policies([path])
+        except InvalidPolicyError as e:
+            assert e.path == str(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.harness.extensions import module_source, write_wheel
 from tests.harness.sdists import HostPython
 
-__all__ = ["Natives", "build_natives", "build_plugin_wheel", "gcc"]
+__all__ = ["Natives", "build_natives", "build_plugin_wheel", "gcc", "unfindable_library"]
 
 
 def gcc(argv: Sequence[str]) -> None:
@@ -99,6 +99,15 @@ class Natives:
     ) -> Path:
         tag = f"{self.python.abi}-{self.python.abi}-{platform}"
         return write_wheel(self.wheels, distribution, "1.0", tag, files, metadata=metadata)
+
+
+def unfindable_library(directory: Path, soname: str) -> list[str]:
+    """``soname`` (a ``gone()`` function) built in ``directory``, which no search reaches: the
+    linker flags that link it."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = soname.split(".so", 1)[0]
+    _library(directory, name, "int gone(void) { return 1; }\n", soname=soname)
+    return [f"-L{directory}", f"-l{name.removeprefix('lib')}"]
 
 
 def build_natives(directory: Path, python: HostPython) -> Natives:

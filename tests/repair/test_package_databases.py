@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -16,6 +16,7 @@ import pytest
 from manywheel.audit import AuditOptions
 from manywheel.repair import ElfPatcher, PackageOwner, RepairRequest, SystemPackages, repair_wheel
 from tests.harness.availability import skip_or_fail
+from tests.harness.fifo import fifo_never_opened
 from tests.repair.natives import Natives
 
 LIB = "/usr/lib/libx.so.1"
@@ -113,10 +114,12 @@ def test_a_bad_status_file_is_a_warning_not_a_hang_or_a_crash(
 ) -> None:
     root = _debian_root(tmp_path / "root")
     make(root)
-    start = time.monotonic()
-    with caplog.at_level(logging.WARNING, LOGGER):
+    status = root / "var/lib/dpkg/status"
+    fifo: AbstractContextManager[None] = (
+        fifo_never_opened(status) if status.is_fifo() else nullcontext()
+    )
+    with fifo, caplog.at_level(logging.WARNING, LOGGER):
         assert SystemPackages(root).owners([LIB]) == {}
-    assert time.monotonic() - start < 5
     (record,) = caplog.records
     assert record.getMessage().startswith(f"SBOM may be incomplete: {root}/var/lib/dpkg/status: ")
 
@@ -215,12 +218,10 @@ def test_an_rpm_that_does_not_answer_is_a_warning(
 ) -> None:
     """A locked rpm database makes rpm wait: after the timeout, a warning and no rpm answer."""
     root = _alma_root(tmp_path / "alma")
-    bin_dir = _fake_rpm(tmp_path / "bin", "exec sleep 30")
+    bin_dir = _fake_rpm(tmp_path / "bin", "exec sleep 3600")  # waiting for it would hang
     packages = SystemPackages(root, path=str(bin_dir), rpm_timeout=0.3)
-    start = time.monotonic()
     with caplog.at_level(logging.WARNING, LOGGER):
         assert packages.owners(["/usr/lib64/libz.so.1", "/usr/lib64/libm.so.6"]) == {}
-    assert time.monotonic() - start < 5
     (record,) = caplog.records
     assert record.getMessage() == (
         f"SBOM may be incomplete: {bin_dir}/rpm: no answer within 0.3 s (database locked?)"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from manywheel.audit.include import INCLUDE_REQUESTER
-from manywheel.audit.layout import WHEEL_ROOT, installed_path
-from manywheel.audit.libc import musl_version_from_libc
+from manywheel.audit.layout import WHEEL_ROOT, installed_path, is_inside_wheel
+from manywheel.audit.libc import flavor_of, libc_of, musl_version_from_libc
+from manywheel.audit.members import member_trees
 from manywheel.audit.report import (
     AuditReport,
     ElfMember,
@@ -30,8 +31,12 @@ from manywheel.lazy import lazy_attributes
 if TYPE_CHECKING:
     from manywheel.audit.python_abi import module_facts, python_abi_verdict
     from manywheel.audit.summary import (
+        Culprit,
+        FalseClaim,
         GraftGroup,
         Refusal,
+        culprits,
+        false_claims,
         grafts_by_policy,
         pure_message,
         refusals,
@@ -42,7 +47,17 @@ _LAZY = {
     **dict.fromkeys(("module_facts", "python_abi_verdict"), "manywheel.audit.python_abi"),
     #: The summaries of the text report.
     **dict.fromkeys(
-        ("GraftGroup", "Refusal", "grafts_by_policy", "pure_message", "refusals"),
+        (
+            "Culprit",
+            "FalseClaim",
+            "GraftGroup",
+            "Refusal",
+            "culprits",
+            "false_claims",
+            "grafts_by_policy",
+            "pure_message",
+            "refusals",
+        ),
         "manywheel.audit.summary",
     ),
 }
@@ -52,9 +67,11 @@ __all__ = [
     "WHEEL_ROOT",
     "AuditOptions",
     "AuditReport",
+    "Culprit",
     "ElfMember",
     "ElfRole",
     "ExternalLibrary",
+    "FalseClaim",
     "GraftGroup",
     "Holdout",
     "IgnoredMember",
@@ -65,9 +82,15 @@ __all__ = [
     "analyze",
     "audit_archive",
     "audit_wheel",
+    "culprits",
     "elf_member",
+    "false_claims",
+    "flavor_of",
     "grafts_by_policy",
     "installed_path",
+    "is_inside_wheel",
+    "libc_of",
+    "member_trees",
     "module_facts",
     "musl_version_from_libc",
     "pure_message",

@@ -10,10 +10,16 @@ from collections.abc import Iterable, Mapping
 from manywheel.audit.layout import WHEEL_ROOT, is_inside_wheel
 from manywheel.audit.report import ElfMember, ElfRole, NeededLibrary, Where
 from manywheel.elf import ElfFile, ElfType
-from manywheel.linker import DependencyTree, Flavor, LoadedObject, Resolution, Rule
+from manywheel.linker import DependencyTree, Flavor, LoadedObject, Resolution, Resolver, Rule
 from manywheel.policy import is_libpython
 
-__all__ = ["LARGE_PAGE_ARCHS", "build_member", "merged_resolutions", "versions_needed"]
+__all__ = [
+    "LARGE_PAGE_ARCHS",
+    "build_member",
+    "member_trees",
+    "merged_resolutions",
+    "versions_needed",
+]
 
 #: Architectures whose kernels may use 64 KiB pages: a LOAD alignment below it fails to load.
 LARGE_PAGE_ARCHS = frozenset({"aarch64", "ppc64le", "ppc64", "loongarch64"})
@@ -54,6 +60,32 @@ def _rank(res: Resolution) -> int:
     if not res.found:
         return 0
     return 2 if res.path is not None and is_inside_wheel(res.path) else 1
+
+
+def member_trees(
+    resolver: Resolver, members: Mapping[str, tuple[str, ElfFile]]
+) -> dict[str, DependencyTree]:
+    """The dependency trees a wheel's ELF members (virtual path -> member name and facts) are
+    judged in: one per extension and executable (loaded on their own), and one per library
+    that no tree resolved before loads — libraries that no member names in DT_NEEDED first, so
+    a chain of libraries is one tree, not one per link (which made the cost grow with the
+    square of the chain). Every member is in at least one tree."""
+    needed = {name for _, elf in members.values() for name in elf.needed}
+
+    def named(path: str) -> bool:
+        return members[path][1].soname in needed or posixpath.basename(path) in needed
+
+    library = {v: role_of(elf, m) is ElfRole.LIBRARY for v, (m, elf) in members.items()}
+    ordered = [v for v in members if not library[v]]
+    ordered += sorted((v for v in members if library[v]), key=named)
+    trees: dict[str, DependencyTree] = {}
+    reached: set[str] = set()
+    for path in ordered:
+        if library[path] and path in reached:
+            continue
+        trees[path] = resolver.resolve(path)
+        reached.update(obj.realpath for obj in trees[path].objects)
+    return trees
 
 
 def root_members(trees: Mapping[str, DependencyTree], extensions: Iterable[str]) -> list[str]:
@@ -151,13 +183,15 @@ def role_of(elf: ElfFile, member: str) -> ElfRole:
 def build_member(
     member: str,
     virtual: str,
+    elf: ElfFile,
     tree: DependencyTree,
     *,
     resolutions: Mapping[str, Resolution],
     realpaths: Mapping[str, str],
     members: Mapping[str, str],
 ) -> ElfMember:
-    elf = tree.root.elf
+    """The member ``member`` (``elf``, at ``virtual``) as resolved in ``tree``: its own tree
+    or that of a member that loads it."""
     arch = elf.arch or ""
     align = elf.load_alignment
     android = tree.flavor is Flavor.BIONIC
@@ -175,7 +209,9 @@ def build_member(
         low_alignment=arch in archs and align is not None and align < page,
         libpython=None if android else next((n for n in elf.needed if is_libpython(n)), None),
         embeds_python=embeds_python(elf, member),
-        version_failures=tuple(f for f in tree.version_failures if f.requester == virtual),
+        version_failures=tuple(
+            f for f in tree.version_failures if realpaths.get(f.requester, f.requester) == virtual
+        ),
         tree=tree,
     )
 

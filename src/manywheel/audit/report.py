@@ -87,6 +87,9 @@ class ElfMember:
     #: An executable that embeds Python (calls Py_Initialize...): its libpython is legitimate.
     embeds_python: bool
     version_failures: tuple[VersionFailure, ...]
+    #: The dependency tree the member was resolved in: its own when it is loaded on its own (an
+    #: extension, an executable, a library no other member's tree loads), else the tree of
+    #: the first member that loads it.
     tree: DependencyTree
 
     def __post_init__(self) -> None:

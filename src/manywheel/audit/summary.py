@@ -10,7 +10,17 @@ from manywheel.audit.report import AuditReport
 from manywheel.policy import PolicyVerdict, Reason, ReasonKind
 from manywheel.values import value_class
 
-__all__ = ["GraftGroup", "Refusal", "grafts_by_policy", "pure_message", "refusals"]
+__all__ = [
+    "Culprit",
+    "FalseClaim",
+    "GraftGroup",
+    "Refusal",
+    "culprits",
+    "false_claims",
+    "grafts_by_policy",
+    "pure_message",
+    "refusals",
+]
 
 
 def pure_message(architecture: str | None, ignored: Iterable[str]) -> str:
@@ -100,3 +110,89 @@ def grafts_by_policy(report: AuditReport) -> tuple[GraftGroup, ...]:
         else:
             groups.append(GraftGroup((verdict.tag,), verdict.grafts))
     return tuple(groups)
+
+
+def _key(reason: Reason) -> tuple[object, ...]:
+    return (reason.kind, reason.file, reason.library, reason.version, reason.symbols,
+            reason.grafted)  # fmt: skip
+
+
+@value_class
+class Culprit:
+    """One reason against better tags, stated once, with every better tag it keeps out."""
+
+    #: The reason as the first (best) of those tags states it.
+    reason: Reason
+    #: The better tags it keeps out, best first.
+    tags: tuple[str, ...]
+    #: It keeps out every tag better than the one the wheel can claim.
+    everywhere: bool
+    #: It keeps out the nearest better tag: it binds the wheel to the tag it has.
+    binding: bool
+
+
+def culprits(report: AuditReport, *, after_repair: bool = False) -> tuple[Culprit, ...]:
+    """Every distinct reason against a tag better than the wheel can claim (as it is, or after
+    repair), each once with the tags it keeps out: the binding ones first (those that keep out
+    the nearest better tag), then by how many tags they keep out, then as the verdicts list
+    them."""
+    best = report.best_after_repair if after_repair else report.best
+    if report.verdict is None or best is None:
+        return ()
+    better = [v for v in report.verdict.applicable if v.policy.priority > best.policy.priority]
+    if not better:
+        return ()
+    nearest = min(better, key=lambda v: v.policy.priority).tag
+    found: dict[tuple[object, ...], tuple[Reason, list[str]]] = {}
+    for verdict in better:
+        for reason in verdict.reasons_after_repair if after_repair else verdict.reasons:
+            found.setdefault(_key(reason), (reason, []))[1].append(verdict.tag)
+    out = [
+        Culprit(reason, tuple(tags), len(tags) == len(better), nearest in tags)
+        for reason, tags in found.values()
+    ]
+    order = {id(c): index for index, c in enumerate(out)}
+    return tuple(sorted(out, key=lambda c: (not c.binding, -len(c.tags), order[id(c)])))
+
+
+@value_class
+class FalseClaim:
+    """A platform tag the filename claims that the wheel's files do not allow as it is."""
+
+    #: The tag as the filename spells it (``manylinux1_x86_64``).
+    tag: str
+    #: The reason that binds (against the claimed tag, in its words), ``None`` when the tag
+    #: names no policy that applies.
+    reason: Reason | None
+    #: How many reasons refuse the tag in all.
+    reasons: int
+    #: ``the filename claims TAG, but WHY`` in one line.
+    message: str
+
+
+def false_claims(report: AuditReport) -> tuple[FalseClaim, ...]:
+    """The manylinux, musllinux and Android tags of the filename that the audit refuses as the
+    wheel is, each with the reason that binds: of the reasons against it, one that also keeps
+    out the nearest tag better than the wheel can claim (for a wheel tagged ``manylinux1`` that
+    needs ``GLIBC_2.28``, that symbol rather than its first older need). ``linux_*`` and the
+    tags of other systems are not claims about a libc; a pure wheel claims nothing here."""
+    if report.verdict is None or report.best is None:
+        return ()
+    binding = {_key(c.reason) for c in culprits(report) if c.binding}
+    out = []
+    for tag in report.filename.platform_tags:
+        if not tag.startswith(("manylinux", "musllinux", "android_")):
+            continue
+        claimed = report.verdict.get(tag)
+        if claimed is not None and claimed.allowed:
+            continue
+        if claimed is None or not claimed.reasons:
+            why = f"no policy for {report.arch} and {report.libc.value if report.libc else '?'}"
+            out.append(FalseClaim(tag, None, 0, f"the filename claims {tag}, but {why} has it"))
+            continue
+        reason = next((r for r in claimed.reasons if _key(r) in binding), claimed.reasons[0])
+        more = len(claimed.reasons) - 1
+        extra = f" (+{more} more reason{'s' if more > 1 else ''})" if more else ""
+        message = f"the filename claims {tag}, but {reason.message}{extra}"
+        out.append(FalseClaim(tag, reason, len(claimed.reasons), message))
+    return tuple(out)

@@ -16,6 +16,7 @@ from manywheel.audit.layout import installed_path, is_inside_wheel
 from manywheel.audit.libc import android_tag_level, flavor_of, libc_of, musl_version_of
 from manywheel.audit.members import (
     build_member,
+    member_trees,
     merged_resolutions,
     realpaths_of,
     role_of,
@@ -224,7 +225,8 @@ def analyze(
         flavor=flavor_of(libc),
     )
     resolver = Resolver(fs, settings, ResolverCache(fs, facts))
-    trees = {v: resolver.resolve(v) for v in virtual}
+    roles = {v: role_of(s.elf, s.member) for v, s in virtual.items()}
+    trees = member_trees(resolver, {v: (s.member, s.elf) for v, s in virtual.items()})
     included = resolve_includes(
         options.include,
         arch=arch,
@@ -237,16 +239,21 @@ def analyze(
     )
     every_tree = [*trees.values(), *(i.tree for i in included)]
     contexts = {**trees, **{i.path: i.tree for i in included}}
-    loaded_directly = [
-        v for v, s in virtual.items() if role_of(s.elf, s.member) is not ElfRole.LIBRARY
-    ]
+    loaded_directly = [v for v in virtual if roles[v] is not ElfRole.LIBRARY]
     roots = root_members(contexts, [*loaded_directly, *(i.path for i in included)])
     merged = merged_resolutions(contexts, roots)
     realpaths = realpaths_of(every_tree)
     names = {v: s.member for v, s in virtual.items()}
+    context = _context_trees(trees, realpaths)
     members = tuple(
         build_member(
-            s.member, v, trees[v], resolutions=merged[v], realpaths=realpaths, members=names
+            s.member,
+            v,
+            s.elf,
+            context[v],
+            resolutions=merged[v],
+            realpaths=realpaths,
+            members=names,
         )
         for v, s in virtual.items()
     )
@@ -299,6 +306,18 @@ def analyze(
         purelib,
         python_abi,
     )
+
+
+def _context_trees(
+    trees: Mapping[str, DependencyTree], realpaths: Mapping[str, str]
+) -> dict[str, DependencyTree]:
+    """For every member, the tree it was resolved in: its own when it has one, else the first
+    tree that loads it."""
+    out = dict(trees)
+    for tree in trees.values():
+        for obj in tree.objects:
+            out.setdefault(realpaths.get(obj.path, obj.realpath), tree)
+    return out
 
 
 def _absolute(options: AuditOptions, entries: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ __all__ = [
     "add_audit_arguments",
     "add_policy_file_argument",
     "audit_options",
+    "checked_root",
     "policies_from",
     "search_paths",
 ]
@@ -31,7 +32,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -
         metavar="PATHS",
         help="colon-separated directories to search for external libraries instead of the "
         "system's (ld.so.cache, ld.so.conf, defaults); to add to them instead, set "
-        "AUDITWHEEL_LD_LIBRARY_PATH (both are split as the loader splits LD_LIBRARY_PATH)",
+        "AUDITWHEEL_LD_LIBRARY_PATH (both are split as the loader splits LD_LIBRARY_PATH; "
+        "default: the system's)",
     )
     parser.add_argument(
         "--disable-isa-ext-check",
@@ -48,7 +50,8 @@ def add_audit_arguments(parser: argparse.ArgumentParser, *, root: bool = True) -
             "--root",
             metavar="DIR",
             default="/",
-            help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
+            help="resolve libraries as if DIR were the system (a Debian root, a sysroot) "
+            "(default: /)",
         )
     add_policy_file_argument(parser)
 
@@ -60,8 +63,25 @@ def add_policy_file_argument(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         default=[],
-        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable",
+        help="a policy file (auditwheel's JSON format) adding or overriding policies; repeatable "
+        "(default: the shipped policies only)",
     )
+
+
+def checked_root(root: str) -> str:
+    """``--root DIR`` as given, once it is known to be a directory that can be listed: a root
+    that is missing, not a directory or unreadable would otherwise look like a system without
+    libraries, and every library would be "not found" there."""
+    import os
+
+    from manywheel.errors import InputError
+
+    try:
+        with os.scandir(root) as entries:
+            next(entries, None)
+    except OSError as e:
+        raise InputError(f"--root: {e.strerror}", path=root) from None
+    return root
 
 
 @value_class
@@ -97,6 +117,8 @@ def audit_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Audit
     from manywheel.audit import AuditOptions
 
     root = getattr(args, "root", "/")
+    if root != "/":
+        checked_root(root)
     paths = search_paths(environ, root=root, ldpaths=args.ldpaths)
     return AuditOptions(
         root=root,

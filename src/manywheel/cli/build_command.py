@@ -72,7 +72,9 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "this machine can build. An identifier named without wildcards that cannot be built is "
         "a failure with the reason",
     )
-    select.add_argument("--skip", metavar="SELECTORS", default="", help="patterns to leave out")
+    select.add_argument(
+        "--skip", metavar="SELECTORS", default="", help="patterns to leave out (default: none)"
+    )
     select.add_argument(
         "--archs",
         default="auto",
@@ -83,7 +85,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="GROUP",
-        help="also build cpython-freethreading or pypy identifiers (or: all); repeatable",
+        help="also build cpython-freethreading or pypy identifiers (or: all); repeatable "
+        "(default: none: CPython with the GIL only)",
     )
     select.add_argument(
         "--print-build-identifiers",
@@ -133,18 +136,20 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         default=[],
         metavar="PATH",
         help="an interpreter to build with (repeatable; preferred over those found in pyenv, "
-        "uv and PATH)",
+        "uv and PATH; default: those found)",
     )
     how.add_argument(
         "--before-all",
         metavar="COMMAND",
         help="shell command run once per target before its builds, in a copy of the project, "
-        "with the toolchain in CC/CXX and $MANYWHEEL_PREFIX to install native dependencies to",
+        "with the toolchain in CC/CXX and $MANYWHEEL_PREFIX to install native dependencies to "
+        "(default: none)",
     )
     how.add_argument(
         "--before-build",
         metavar="COMMAND",
-        help="shell command run before each build, in the build's copy of the project",
+        help="shell command run before each build, in the build's copy of the project (default: "
+        "none)",
     )
     how.add_argument(
         "-C",
@@ -152,7 +157,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="passed to the build backend (repeatable)",
+        help="passed to the build backend (repeatable; default: none)",
     )
     how.add_argument(
         "-j",
@@ -167,7 +172,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="SECONDS",
-        help="longest a single command (before-all, before-build, the build) may run",
+        help="longest a single command (before-all, before-build, the build) may run (default: "
+        "no limit)",
     )
     how.add_argument(
         "--log-dir",

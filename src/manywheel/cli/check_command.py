@@ -52,10 +52,12 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "--root",
         metavar="DIR",
         default="/",
-        help="resolve libraries as if DIR were the system (a Debian root, a sysroot)",
+        help="resolve libraries as if DIR were the system (a Debian root, a sysroot) (default: /)",
     )
     parser.add_argument(
-        "--ldpaths", metavar="PATHS", help="colon-separated directories replacing the system's"
+        "--ldpaths",
+        metavar="PATHS",
+        help="colon-separated directories replacing the system's (default: the system's)",
     )
     parser.add_argument(
         "--disable-isa-ext-check",

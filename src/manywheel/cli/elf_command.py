@@ -144,9 +144,19 @@ def _header_rows(elf: ElfFile, ctx: Context) -> list[str]:
             ctx,
             "header",
             f"{h.elf_class.name} {h.data.name} {kind}, machine {machine} ({h.e_machine}), "
-            f"OS/ABI {h.osabi}, flags 0x{h.flags:x}{arm}",
+            f"OS/ABI {_osabi_name(h.osabi)} ({h.osabi}), flags 0x{h.flags:x}{arm}",
         ),
     ]
+
+
+def _osabi_name(value: int) -> str:
+    """``SYSV``, ``GNU``, ``FREEBSD``...: the name of an ``EI_OSABI`` value (``unknown``)."""
+    from manywheel.elf import OsAbi
+
+    try:
+        return OsAbi(value).name
+    except ValueError:
+        return "unknown"
 
 
 def _render(elf: ElfFile, ctx: Context, *, all_symbols: bool) -> str:
@@ -229,9 +239,10 @@ def _version_sorted(names: list[str]) -> list[str]:
 def _import_rows(elf: ElfFile, ctx: Context, *, all_symbols: bool) -> list[str]:
     if not elf.imports:
         return []
-    lines = [_row(ctx, "imports", "library  version  symbols (weak ones marked ?)")]
-    lib_w = max(len(g.library or "(any)") for g in elf.imports)
-    ver_w = max(len(g.version or "-") for g in elf.imports)
+    lib_w = max(len("library"), *(len(g.library or "(any)") for g in elf.imports))
+    ver_w = max(len("version"), *(len(g.version or "-") for g in elf.imports))
+    heading = f"    {'library':<{lib_w}}  {'version':<{ver_w}}  symbols (weak ones marked ?)"
+    lines = [_row(ctx, "imports", ""), ctx.paint(heading, _DIM)]
     ordered = sorted(elf.imports, key=lambda g: (g.library or "", _version_key(g.version or "")))
     for group in ordered:
         weak = set(group.weak_names)
@@ -266,6 +277,7 @@ def _to_json(elf: ElfFile) -> dict[str, Any]:
         "class": h.elf_class.name,
         "data": h.data.name,
         "osabi": h.osabi,
+        "osabi_name": _osabi_name(h.osabi),
         "abi_version": h.abi_version,
         "type": h.type.name if h.type is not None else None,
         "e_type": h.e_type,

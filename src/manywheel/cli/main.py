@@ -8,13 +8,15 @@ import gc
 import importlib
 import logging
 import os
+import select
+import signal
 import sys
 import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from manywheel.cli.context import Context
-from manywheel.cli.exit_codes import ExitCode, describe_error, exit_code_for
+from manywheel.cli.exit_codes import ExitCode, Terminated, describe_error, exit_code_for
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -75,14 +77,22 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
 
-def _verbosity_parent(default: object) -> argparse.ArgumentParser:
+def _global_options(default: object, color: object) -> argparse.ArgumentParser:
+    """``-v`` and ``--color``, accepted before the subcommand (``default`` and ``color`` are
+    their defaults) and after it (``argparse.SUPPRESS``: only a value given there is set)."""
     parent = _Parser(add_help=False)
     parent.add_argument(
         "-v",
         "--verbose",
         action="count",
         default=default,
-        help="more detail on stderr; -vv adds debug logs and tracebacks",
+        help="more detail on stderr; -vv adds debug logs and tracebacks (default: neither)",
+    )
+    parent.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default=color,
+        help="colour in text output (default: auto, on a terminal unless NO_COLOR is set)",
     )
     return parent
 
@@ -115,19 +125,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="manywheel",
         description="Audit and repair Linux binary wheels for manylinux and musllinux.",
-        parents=[_verbosity_parent(0)],
+        parents=[_global_options(0, "auto")],
     )
     parser.add_argument("-V", "--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="colour in text output (default: auto, on a terminal unless NO_COLOR is set)",
-    )
     subparsers = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
-    sub_parent = _verbosity_parent(argparse.SUPPRESS)
+    sub_parent = _global_options(argparse.SUPPRESS, argparse.SUPPRESS)
     only = _command_module(command) if command is not None else None
     for name in COMMAND_MODULES if only is None else (only,):
         importlib.import_module(name).register(subparsers, sub_parent)
@@ -183,15 +187,55 @@ def main(
     _configure_logging(ctx.verbosity, err)
     try:
         return int(args.handler(args, ctx))
+    except BrokenPipeError as exc:
+        if _output_closed(out):  # `manywheel ... | head`: the reader has all it wanted
+            return int(ExitCode.CLOSED_OUTPUT)
+        return _report(exc, ctx)
     except (Exception, KeyboardInterrupt) as exc:  # the one place errors become exit codes
         return _report(exc, ctx)
 
 
+def _output_closed(stream: TextIO) -> bool:
+    """Whether ``stream`` is a pipe (or socket) whose reading end is gone: the kernel then
+    reports an error condition on the writing end (``POLLERR``)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(fd, 0)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
 def _report(exc: BaseException, ctx: Context) -> int:
-    if ctx.verbosity >= 2:
-        traceback.print_exception(exc, file=ctx.stderr)
-    print(f"manywheel: {describe_error(exc)}", file=ctx.stderr)
+    try:
+        if ctx.verbosity >= 2:
+            traceback.print_exception(exc, file=ctx.stderr)
+        print(f"manywheel: {describe_error(exc)}", file=ctx.stderr)
+    except OSError:  # stderr is gone too (`2>&1 | head`): the exit code still says it
+        pass
     return int(exit_code_for(exc))
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (what CI systems send on a timeout) unwinds like Ctrl-C: every ``finally``
+    and ``except BaseException`` clean-up runs, temporary files and half-written wheels go."""
+    raise Terminated(signum)
+
+
+def _flush_quietly() -> int | None:
+    """Flush stdout at exit; when its reader is gone, point it at /dev/null (so the
+    interpreter's own last flush cannot complain) and say so with the exit code."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return int(ExitCode.CLOSED_OUTPUT)
+    except (OSError, ValueError):  # closed or detached: nothing more to say
+        pass
+    return None
 
 
 def run() -> None:
@@ -201,6 +245,9 @@ def run() -> None:
     counting, so the cyclic garbage collector is switched off here: its passes over the
     hundreds of thousands of objects an audit of a big wheel creates cost 7% of ``show`` on
     torch. (Only here, in the process's own entry point: :func:`main` leaves the collector
-    alone for callers that embed it.)"""
+    and the signal handlers alone for callers that embed it.)"""
     gc.disable()
-    sys.exit(main())
+    signal.signal(signal.SIGTERM, _terminate)
+    code = main()
+    closed = _flush_quietly()
+    sys.exit(code if closed is None or code else closed)

@@ -69,10 +69,13 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--set-rpath",
         metavar="PATH",
         help="set the search path: the DT_RUNPATH or DT_RPATH the file has keeps its kind, "
-        "none becomes DT_RUNPATH (patchelf turns a DT_RPATH into DT_RUNPATH: see --force-rpath)",
+        "none becomes DT_RUNPATH (patchelf turns a DT_RPATH into DT_RUNPATH: see --force-rpath; "
+        "default: the path is kept)",
     )
     parser.add_argument(
-        "--add-rpath", metavar="PATH", help="append PATH to the search path (as --set-rpath)"
+        "--add-rpath",
+        metavar="PATH",
+        help="append PATH to the search path (as --set-rpath; default: the path is kept)",
     )
     parser.add_argument(
         "--remove-rpath", action="store_true", help="remove DT_RPATH and DT_RUNPATH"
@@ -89,25 +92,36 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar=("OLD", "NEW"),
-        help="replace the DT_NEEDED entry OLD (and the version needs naming it) (repeatable)",
+        help="replace the DT_NEEDED entry OLD (and the version needs naming it) (repeatable; "
+        "default: none)",
     )
     parser.add_argument(
-        "--remove-needed", action="append", default=[], metavar="LIB", help="(repeatable)"
+        "--remove-needed",
+        action="append",
+        default=[],
+        metavar="LIB",
+        help="remove the DT_NEEDED entry LIB (repeatable; default: none)",
     )
-    parser.add_argument("--set-soname", metavar="NAME", help="set DT_SONAME (shared libraries)")
+    parser.add_argument(
+        "--set-soname",
+        metavar="NAME",
+        help="set DT_SONAME (shared libraries; default: kept)",
+    )
     for what in ("rpath", "needed", "soname", "interpreter"):
         parser.add_argument(f"--print-{what}", action="store_true", help=f"print the {what}")
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
-        help="write the edited file here instead of replacing FILE (one FILE only)",
+        help="write the edited file here instead of replacing FILE (one FILE only; default: FILE "
+        "is replaced, atomically)",
     )
     parser.add_argument(
         "-w",
         "--wheel-dir",
         type=Path,
-        help="where to write the new wheel when editing WHEEL:MEMBER (required then)",
+        help="where to write the new wheel when editing WHEEL:MEMBER (required then; no default: "
+        "a wheel is never edited in place)",
     )
     for option, (arity, _why) in _REFUSED.items():
         if arity:
@@ -217,12 +231,14 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
 def _edit_file(
     args: argparse.Namespace, ctx: Context, path: Path
 ) -> tuple[DynamicFacts, str | None]:
+    import os
+
     from manywheel.elf import dynamic_facts, parse_elf
+    from manywheel.errors import open_regular
     from manywheel.repair import edit_file
 
-    if not path.is_file():
-        raise FileNotFoundError(2, "No such file", str(path))
-    data = path.read_bytes()
+    with os.fdopen(open_regular(path), "rb") as f:
+        data = f.read()
     before = dynamic_facts(data)
     changes = _changes(args, before)
     _warn_absent(ctx, str(path), before, changes)
@@ -244,8 +260,6 @@ def _edit_members(
     from manywheel.repair import edit_wheel_members
     from manywheel.wheel import WheelArchive
 
-    if not wheel.is_file():
-        raise FileNotFoundError(2, "No such file", str(wheel))
     with WheelArchive.open(wheel) as archive:
         for member in members:
             if member not in archive:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 from manywheel.cli.audit_arguments import add_policy_file_argument
@@ -30,45 +31,83 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arch",
         metavar="ARCH",
-        help="only policies covering ARCH (x86_64, i686, aarch64, armv7l, ppc64le, ppc64, "
-        "s390x, riscv64, loongarch64), with their tags and newest symbol versions",
+        help="policies covering ARCH (x86_64, i686, aarch64, armv7l, ppc64le, ppc64, s390x, "
+        "riscv64, loongarch64), with their tags, whitelists and newest symbol versions, or "
+        "'all' for every architecture (default: this machine's)",
     )
     parser.add_argument(
         "--libc",
         choices=("glibc", "musl", "android"),
-        help="only manylinux (glibc), musllinux (musl) or Android (PEP 738) policies",
+        help="only manylinux (glibc), musllinux (musl) or Android (PEP 738) policies "
+        "(default: all three)",
     )
     add_policy_file_argument(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON (schema_version 1)")
+    parser.add_argument(
+        "--json", action="store_true", help="print JSON, schema_version 1 (default: text)"
+    )
     parser.set_defaults(handler=_handle)
 
 
-def _handle(args: argparse.Namespace, ctx: Context) -> int:
+def _arch(args: argparse.Namespace) -> str | None:
+    """``--arch``, this machine's architecture without it, ``None`` for ``all``."""
+    from manywheel.cli.host import host_arch
     from manywheel.errors import ManywheelError
-    from manywheel.policy import ARCHITECTURES, load_policies
+    from manywheel.policy import ARCHITECTURES
 
-    if args.arch is not None and args.arch not in ARCHITECTURES:
+    arch = host_arch() if args.arch is None else args.arch
+    if arch == "all" or (arch is None and args.arch is None):
+        return None
+    if arch not in ARCHITECTURES:
         raise ManywheelError(
-            f"unknown architecture {args.arch!r} (known: {', '.join(ARCHITECTURES)})"
+            f"unknown architecture {arch!r} (known: {', '.join(ARCHITECTURES)}, or all)"
         )
+    return arch
+
+
+def _handle(args: argparse.Namespace, ctx: Context) -> int:
+    from manywheel.policy import load_policies
+
+    arch = _arch(args)
     policies = load_policies(args.policy_file)
     chosen = [
         p
         for p in policies
-        if (args.arch is None or p.covers(args.arch))
+        if (arch is None or p.covers(arch))
         and (args.libc is None or p.libc is None or p.libc.value == args.libc)
     ]
     if args.json:
-        document = {"schema_version": SCHEMA_VERSION, "arch": args.arch}
-        document["policies"] = [_as_json(p, args.arch) for p in chosen]
+        document: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "arch": arch}
+        document["policies"] = [_as_json(p, arch) for p in chosen]
         json.dump(document, ctx.stdout, indent=2)
         ctx.stdout.write("\n")
-    else:
-        _print_table(chosen, ctx)
-        if args.arch is not None:
-            for policy in chosen:
-                _print_details(policy, args.arch, ctx)
+        return 0
+    which = f"for {arch}" if arch else "for every architecture"
+    mine = " (this machine's; --arch chooses another, --arch all shows every one)"
+    print(f"Policies {which}{mine if args.arch is None and arch else ''}", file=ctx.stdout)
+    for family, members in _families(chosen):
+        print(f"\n{ctx.paint(family, '1')}", file=ctx.stdout)
+        _print_table(members, ctx)
+        for policy in members:
+            _print_details(policy, arch, ctx)
     return 0
+
+
+#: The families, in the order they are listed.
+_FAMILIES = (
+    ("glibc", "manylinux (glibc, PEP 600)"),
+    ("musl", "musllinux (musl, PEP 656)"),
+    ("android", "Android (Bionic, PEP 738)"),
+    (None, "linux (any library: not accepted by package indexes)"),
+)
+
+
+def _families(policies: list[Policy]) -> list[tuple[str, list[Policy]]]:
+    out = []
+    for libc, title in _FAMILIES:
+        members = [p for p in policies if (p.libc.value if p.libc else None) == libc]
+        if members:
+            out.append((title, members))
+    return out
 
 
 def _newest(policy: Policy, arch: str) -> dict[str, str]:
@@ -119,12 +158,14 @@ def _bionic_versions(level: int) -> dict[str, list[str]]:
 
 
 def _print_table(policies: list[Policy], ctx: Context) -> None:
-    rows = [("policy", "aliases", "libc", "priority", "whitelist", "architectures")]
+    """One aligned row per policy (every column padded, the header bold)."""
+    rows = [("  policy", "aliases", "libc", "priority", "libraries", "architectures")]
     for p in policies:
         whitelist = "any" if p.is_generic else str(len(p.lib_whitelist))
         archs = "all" if p.is_generic else " ".join(p.archs)
         aliases = " ".join(p.aliases) or "-"
-        rows.append((p.name, aliases, p.libc_version_text, str(p.priority), whitelist, archs))
+        rows.append((f"  {p.name}", aliases, p.libc_version_text, str(p.priority), whitelist,
+                     archs))  # fmt: skip
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     for index, row in enumerate(rows):
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
@@ -132,33 +173,55 @@ def _print_table(policies: list[Policy], ctx: Context) -> None:
         print(ctx.paint(line, "1") if index == 0 else line, file=ctx.stdout)
 
 
+def _wrapped(label: str, words: list[str]) -> list[str]:
+    """``  label: w1 w2 ...`` wrapped at 100 columns, continuation lines indented."""
+    return textwrap.wrap(
+        " ".join(words) or "-",
+        100,
+        initial_indent=f"    {label}: ",
+        subsequent_indent=" " * 6,
+        break_on_hyphens=False,
+    )
+
+
 def _print_android(policy: Policy, level: int, arch: str, ctx: Context) -> None:
     from manywheel.policy import RUNPATH_API_LEVEL
 
     for lib, versions in _bionic_versions(level).items():
-        print(f"  {lib} versions: {' '.join(versions)}", file=ctx.stdout)
+        _lines(ctx, _wrapped(f"{lib} versions", versions))
     runpath = "yes" if level >= RUNPATH_API_LEVEL else f"no (API {RUNPATH_API_LEVEL} and later)"
-    print(f"  DT_RUNPATH (and so grafting): {runpath}", file=ctx.stdout)
-    print(f"  whitelist: {' '.join(sorted(policy.whitelist(arch)))}", file=ctx.stdout)
+    print(f"    DT_RUNPATH (and so grafting): {runpath}", file=ctx.stdout)
+    _lines(ctx, _wrapped("whitelist", sorted(policy.whitelist(arch))))
 
 
-def _print_details(policy: Policy, arch: str, ctx: Context) -> None:
-    tags = ", ".join([policy.tag(arch), *policy.alias_tags(arch)])
-    print(f"\n{ctx.paint(tags, '1')} ({policy.libc_version_text})", file=ctx.stdout)
+def _lines(ctx: Context, lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=ctx.stdout)
+
+
+def _print_details(policy: Policy, arch: str | None, ctx: Context) -> None:
+    if arch is None:
+        tags = ", ".join([policy.name, *policy.aliases])
+    else:
+        tags = ", ".join([policy.tag(arch), *policy.alias_tags(arch)])
+    print(f"\n  {ctx.paint(tags, '1')} ({policy.libc_version_text})", file=ctx.stdout)
     if policy.is_generic:
-        print("  any library, any symbol version", file=ctx.stdout)
+        print("    any library, any symbol version", file=ctx.stdout)
         return
-    if policy.api_level is not None:
+    if policy.api_level is not None and arch is not None:
         _print_android(policy, policy.api_level, arch, ctx)
         return
-    newest = _newest(policy, arch)
-    print(f"  newest versions: {' '.join(newest.values()) or '(not listed)'}", file=ctx.stdout)
-    allowed = policy.versions(arch)
-    if allowed.markers:
-        print(f"  also: {' '.join(allowed.markers)}", file=ctx.stdout)
-    empty = sorted(allowed.namespaces - set(newest) - {m.split("_")[0] for m in allowed.markers})
-    if empty:
-        print(f"  no versions at all of: {' '.join(empty)}", file=ctx.stdout)
-    print(f"  whitelist: {' '.join(sorted(policy.whitelist(arch)))}", file=ctx.stdout)
+    if arch is not None:
+        newest = _newest(policy, arch)
+        _lines(ctx, _wrapped("newest versions", list(newest.values()) or ["(not listed)"]))
+        allowed = policy.versions(arch)
+        if allowed.markers:
+            _lines(ctx, _wrapped("also", list(allowed.markers)))
+        markers = {m.split("_")[0] for m in allowed.markers}
+        empty = sorted(allowed.namespaces - set(newest) - markers)
+        if empty:
+            _lines(ctx, _wrapped("no versions at all of", empty))
+    whitelist = policy.whitelist(arch) if arch is not None else policy.lib_whitelist
+    _lines(ctx, _wrapped(f"whitelist ({len(whitelist)})", sorted(whitelist)))
     for lib, symbols in sorted(policy.blacklist.items()):
-        print(f"  blacklist {lib}: {len(symbols)} symbols", file=ctx.stdout)
+        print(f"    blacklist {lib}: {len(symbols)} symbols", file=ctx.stdout)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from manywheel.cli.audit_arguments import add_audit_arguments
+from manywheel.cli.source_date import source_date_epoch
 
 if TYPE_CHECKING:
     from manywheel.repair import RepairOptions, UserLicense, WheelProvided
@@ -36,16 +37,26 @@ def add_repair_arguments(
             "'auto' for the best the wheel can have (default: $AUDITWHEEL_PLAT or auto)",
         )
     parser.add_argument(
-        "-L", "--lib-sdir", default=".libs", help="suffix of the directory for grafted libraries"
+        "-L",
+        "--lib-sdir",
+        default=".libs",
+        help="suffix of the directory for grafted libraries: <dist><suffix>/ (default: .libs)",
     )
-    parser.add_argument("--no-update-tags", dest="update_tags", action="store_false")
+    parser.add_argument(
+        "--no-update-tags",
+        dest="update_tags",
+        action="store_false",
+        help="keep the wheel's platform tags (default: the repaired wheel claims the tags it "
+        "now allows)",
+    )
     parser.add_argument("--strip", action="store_true", help="strip symbols (strip -s)")
     parser.add_argument(
         "--exclude",
         action="append",
         default=[],
         metavar="GLOB",
-        help="do not graft libraries whose soname or path matches (repeatable)",
+        help="do not graft libraries whose soname or path matches (repeatable; default: graft "
+        "every library the target policy does not allow)",
     )
     parser.add_argument(
         "--only-plat", action="store_true", help="do not claim a better policy than --plat"
@@ -66,7 +77,7 @@ def add_repair_arguments(
         default=[],
         metavar="GLOB",
         help="keep RPATH/RUNPATH entries matching GLOB (as written) although they lead outside "
-        "the wheel (repeatable); others are removed from every ELF file",
+        "the wheel (repeatable; default: none kept); others are removed from every ELF file",
     )
     parser.add_argument(
         "--no-clean-rpaths",
@@ -82,7 +93,7 @@ def add_repair_arguments(
         metavar="GLOB=DIST:DIR",
         help="libraries matching GLOB come from the wheel DIST, installed at "
         "<site-packages>/DIR (e.g. 'libcublas.so.*=nvidia-cublas-cu12:nvidia/cublas/lib'): "
-        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable)",
+        "not grafted; an $ORIGIN-relative RPATH leads there (repeatable; default: none)",
     )
     parser.add_argument(
         "--include",
@@ -90,7 +101,8 @@ def add_repair_arguments(
         default=[],
         metavar="LIB",
         help="also graft LIB (a soname or a path), which the wheel loads with dlopen, with its "
-        "dependencies; the program must then load it from the .libs directory (repeatable)",
+        "dependencies; the program must then load it from the .libs directory (repeatable; "
+        "default: none)",
     )
     parser.add_argument(
         "--patcher",
@@ -109,7 +121,7 @@ def add_repair_arguments(
         metavar="GLOB=PATH",
         help="the license text of grafted libraries whose soname or path matches GLOB (a "
         "library you built, which no system package owns); copied under .dist-info/licenses/ "
-        "(repeatable)",
+        "(repeatable; default: the texts of the packages that own the libraries)",
     )
     parser.add_argument(
         "--no-abi-check",
@@ -155,18 +167,6 @@ def _level(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 6 if level == zlib.Z_DEFAULT_COMPRESSION else int(level)
 
 
-def _epoch(environ: Mapping[str, str]) -> int | None:
-    text = environ.get("SOURCE_DATE_EPOCH")
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        from manywheel.errors import ManywheelError
-
-        raise ManywheelError(f"SOURCE_DATE_EPOCH={text!r} is not an integer") from None
-
-
 def patcher_name(args: argparse.Namespace, environ: Mapping[str, str]) -> str:
     """``--patcher``, else ``AUDITWHEEL_PATCHER``, else ``manywheel`` (auditwheel's order; its
     default, ``patchelf``, stays available by name)."""
@@ -191,7 +191,7 @@ def repair_options(args: argparse.Namespace, environ: Mapping[str, str]) -> Repa
         update_tags=args.update_tags,
         strip=args.strip,
         compress_level=_level(args, environ),
-        source_date_epoch=_epoch(environ),
+        source_date_epoch=source_date_epoch(environ),
         clean_rpaths=args.clean_rpaths,
         keep_rpaths=tuple(args.keep_rpath),
         from_wheels=tuple(args.from_wheel),

@@ -14,9 +14,10 @@ from manywheel.cli.audit_arguments import audit_options, policies_from
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import describe_error, exit_code_for
 from manywheel.cli.repair_arguments import add_repair_arguments, patcher_name, repair_options
+from manywheel.cli.repair_text import describe
 
 if TYPE_CHECKING:
-    from manywheel.repair import RepairResult
+    from manywheel.repair import RepairRequest, RepairResult
     from manywheel.report import RepairFailure
 
 __all__ = ["register", "repair_failure"]
@@ -33,42 +34,17 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("wheels", metavar="WHEEL_FILE", nargs="+", type=Path)
     parser.add_argument(
-        "-w", "--wheel-dir", type=Path, default=Path("wheelhouse"), help="output directory"
+        "-w",
+        "--wheel-dir",
+        type=Path,
+        default=Path("wheelhouse"),
+        help="where the repaired wheels go, created if missing (default: wheelhouse)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print what was done as JSON (schema_version 1)"
     )
     add_repair_arguments(parser)
     parser.set_defaults(handler=_handle)
-
-
-def _describe(result: RepairResult) -> str:
-    plan = result.plan
-    if plan is None:
-        return f"{result.input.name}: pure wheel copied to {result.output}"
-    grown = result.output_size - result.input_size
-    lines = [f"{result.input.name} -> {result.output}", f"  tag: {plan.target.tag}"]
-    for graft in plan.grafts:
-        size = Path(graft.file).stat().st_size
-        lines.append(f"  grafted {graft.source} as {graft.member} ({size:,} bytes)")
-        if graft.included:
-            lines.append(f"    (--include: the program must dlopen it from {graft.member})")
-    provided = dict(plan.provided)
-    lines.extend(
-        f"  {name}: from the wheel {provided[name]}" if name in provided else f"  excluded {name}"
-        for name in plan.excluded
-    )
-    if result.sbom is not None:
-        owners = ", ".join(dict.fromkeys(f"{o.name} {o.version}" for _, o in result.sbom_packages))
-        lines.append(f"  SBOM {result.sbom}: {owners}")
-    for text in result.licenses:
-        origin = f"{text.package.name} {text.package.version}" if text.package else "given"
-        lines.append(f"  license {text.member} ({origin})")
-    lines.extend(f"  no license text found for {source}" for source in result.unlicensed)
-    if result.license_note:
-        lines.append(f"  note: {result.license_note}")
-    lines.append(f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})")
-    return "\n".join(lines)
 
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
@@ -102,10 +78,9 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     )
 
     def repair(wheel: Path) -> RepairResult:
-        if not wheel.is_file():
-            raise FileNotFoundError(2, "No such file", str(wheel))
         return repair_wheel(wheel, args.wheel_dir, request)
 
+    _refuse_same_outputs(args.wheels, request)
     results: list[RepairResult] = []
     for index, wheel in enumerate(args.wheels):
         try:
@@ -117,7 +92,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             raise
         results.append(result)
         if not args.json:
-            print(_describe(result), file=ctx.stdout)
+            print(describe(result, verbose=ctx.verbosity >= 1), file=ctx.stdout)
     if args.json:
         _print_json(ctx, results)
     return 0
@@ -129,6 +104,37 @@ def repair_failure(wheel: Path, error: BaseException) -> RepairFailure:
     from manywheel.report import RepairFailure
 
     return RepairFailure(wheel, describe_error(error), int(exit_code_for(error)))
+
+
+def _refuse_same_outputs(wheels: Sequence[Path], request: RepairRequest) -> None:
+    """Two inputs that would be written under one name are refused before anything is written
+    (one wheel per input, as the README promises). Only inputs whose names differ at most in
+    their platform tags can end with one name, so only they are audited twice."""
+    from manywheel.errors import InputError, ManywheelError
+    from manywheel.repair import repaired_name
+    from manywheel.wheel import WheelFilename
+
+    groups: dict[tuple[object, ...], list[Path]] = {}
+    for wheel in wheels:
+        try:
+            name = WheelFilename.parse(wheel.name)
+        except InputError:
+            continue  # its repair says so in its turn
+        key = (name.name, name.version, name.build, name.python_tags, name.abi_tags)
+        groups.setdefault(key, []).append(wheel)
+    outputs: dict[str, Path] = {}
+    for group in (g for g in groups.values() if len(g) > 1):
+        for wheel in group:
+            try:
+                output = repaired_name(wheel, request)
+            except (ManywheelError, OSError):
+                continue  # its repair fails in its turn, writing nothing
+            if output in outputs:
+                raise ManywheelError(
+                    f"{outputs[output]} and {wheel} would both be written as {output}: "
+                    "repair them in separate calls, with separate --wheel-dir"
+                )
+            outputs[output] = wheel
 
 
 def _print_json(

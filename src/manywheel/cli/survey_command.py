@@ -74,14 +74,14 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="packages from a file: requirements (-r includes followed), a lock "
         "file (pylock.toml, uv.lock, poetry.lock, Pipfile.lock) or a download "
-        "ranking (top-pypi-packages JSON); repeatable",
+        "ranking (top-pypi-packages JSON); repeatable (default: none)",
     )
     what.add_argument("--all", action="store_true", help="every project the index lists")
     what.add_argument(
         "--top",
         type=_positive,
         metavar="N",
-        help="only the first N packages (of a ranking: the most downloaded)",
+        help="only the first N packages (of a ranking: the most downloaded; default: all)",
     )
     what.add_argument(
         "--releases",
@@ -95,14 +95,14 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "-i",
         "--index-url",
         metavar="URL",
-        help="the simple repository to read instead of pip's index-url",
+        help="the simple repository to read instead of pip's index-url (default: pip's)",
     )
     index.add_argument(
         "--extra-index-url",
         action="append",
         default=[],
         metavar="URL",
-        help="another simple repository, as pip's; repeatable",
+        help="another simple repository, as pip's; repeatable (default: pip's)",
     )
     index.add_argument(
         "-f",
@@ -110,7 +110,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PATH|URL",
-        help="a directory or page of distributions, as pip's; repeatable",
+        help="a directory or page of distributions, as pip's; repeatable (default: pip's)",
     )
     index.add_argument(
         "--no-index", action="store_true", help="read no simple repository, only --find-links"
@@ -142,7 +142,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--target",
         metavar="PYTHON-PLATFORM",
         help="what is missing to install there from wheels, e.g. "
-        "cp314t-manylinux_aarch64, cp313-manylinux_2_28_x86_64, cp312-win_amd64",
+        "cp314t-manylinux_aarch64, cp313-manylinux_2_28_x86_64, cp312-win_amd64 (default: "
+        "no target)",
     )
     checks.add_argument(
         "--audit",
@@ -154,7 +155,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--audit-max-size",
         type=_size,
         metavar="SIZE",
-        help="skip wheels bigger than SIZE (e.g. 60M) in the audit",
+        help="skip wheels bigger than SIZE (e.g. 60M) in the audit (default: no limit)",
     )
     checks.add_argument(
         "--no-ranges",
@@ -165,7 +166,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--scheduler",
         metavar="ADDRESS|local",
         help="run the audits on Dask: a scheduler's address (tcp://host:8786) "
-        "or 'local' for a local cluster (needs manywheel[survey])",
+        "or 'local' for a local cluster (needs manywheel[survey]; default: this machine's "
+        "worker processes)",
     )
     checks.add_argument(
         "--workers",
@@ -189,12 +191,16 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--no-cache", action="store_true", help="neither read nor keep cached audit results"
     )
     checks.add_argument(
-        "--root", metavar="DIR", default="/", help="resolve libraries as if DIR were the system"
+        "--root",
+        metavar="DIR",
+        default="/",
+        help="resolve libraries as if DIR were the system (default: /)",
     )
     checks.add_argument(
         "--ldpaths",
         metavar="PATHS",
-        help="colon-separated directories to search instead of the system's",
+        help="colon-separated directories to search instead of the system's (default: the "
+        "system's)",
     )
     checks.add_argument(
         "--disable-isa-ext-check",
@@ -205,10 +211,18 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
 
     add_policy_file_argument(parser)
     out = parser.add_argument_group("output (default: a table on stdout)")
-    out.add_argument("--json", metavar="FILE", help="the JSON document (schema 1); '-': stdout")
-    out.add_argument("--csv", metavar="FILE", help="one row per package and release; '-': stdout")
     out.add_argument(
-        "--html", metavar="FILE", help="a static HTML report: grid, charts, mislabelled wheels"
+        "--json", metavar="FILE", help="the JSON document (schema 1); '-': stdout (default: none)"
+    )
+    out.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="one row per package and release; '-': stdout (default: none)",
+    )
+    out.add_argument(
+        "--html",
+        metavar="FILE",
+        help="a static HTML report: grid, charts, mislabelled wheels (default: none)",
     )
     out.add_argument(
         "-q",
@@ -352,11 +366,10 @@ def _meta(
     environ: Mapping[str, str],
 ) -> dict[str, Any]:
     from manywheel import __version__
+    from manywheel.cli.source_date import source_date_epoch
 
-    epoch = environ.get("SOURCE_DATE_EPOCH")
-    moment = (
-        datetime.fromtimestamp(int(epoch), tz=timezone.utc) if epoch and epoch.isdigit() else None
-    )
+    epoch = source_date_epoch(environ)
+    moment = None if epoch is None else datetime.fromtimestamp(epoch, tz=timezone.utc)
     when = (moment or datetime.now(timezone.utc)).replace(microsecond=0).isoformat()
     return {
         "manywheel_version": __version__,

@@ -76,7 +76,9 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "--cert", metavar="FILE", help="CA bundle to verify the index (default: TWINE_CERT)"
     )
     repository.add_argument(
-        "--client-cert", metavar="FILE", help="client certificate and key, one PEM file"
+        "--client-cert",
+        metavar="FILE",
+        help="client certificate and key, one PEM file (default: .pypirc's client_cert, else none)",
     )
     repository.add_argument(
         "--index-url",
@@ -85,7 +87,11 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "from the upload URL: pypi.org/simple/ for PyPI, else <url>/simple/)",
     )
     repository.add_argument(
-        "--timeout", type=float, default=60.0, metavar="SECONDS", help="per network operation"
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="per network operation (default: 60)",
     )
     behaviour = parser.add_argument_group("what to upload")
     behaviour.add_argument(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from manywheel.cli.context import Context, Subparsers
-from manywheel.cli.exit_codes import ExitCode
+from manywheel.cli.exit_codes import ExitCode, describe_error, is_environmental
 from manywheel.cli.wheel_pool import map_in_processes, usable_cores
 from manywheel.errors import InputError, InvalidWheelError
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 __all__ = ["JSON_SCHEMA_VERSION", "register"]
 
 JSON_SCHEMA_VERSION = 1
-
-_UNREADABLE = (InputError, FileNotFoundError, IsADirectoryError, PermissionError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +58,7 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
     errors = [result.error for result in results if result.error is not None]
     if errors:  # each reported once: all but the last here, the last by main (exit 3)
         for error in errors[:-1]:
-            print(f"manywheel: error: {error}", file=ctx.stderr)
+            print(f"manywheel: {describe_error(error)}", file=ctx.stderr)
         raise errors[-1]
     failed = any(result.findings for result in results)
     return ExitCode.FINDINGS if failed else ExitCode.OK
@@ -72,7 +70,9 @@ def _verify_one(path: str) -> _Result:
     try:
         with WheelArchive.open(path) as archive:
             return _Result(path, verify_wheel(archive), _signatures(archive))
-    except _UNREADABLE as e:
+    except (InputError, OSError) as e:
+        if not (isinstance(e, InputError) or is_environmental(e)):
+            raise
         return _Result(path, error=e)
 
 
@@ -103,7 +103,7 @@ def _json_result(result: _Result) -> dict[str, object]:
     return {
         "path": result.path,
         "ok": result.error is None and not result.findings,
-        "error": None if result.error is None else str(result.error),
+        "error": None if result.error is None else _message(result.error),
         "signatures": list(result.signatures),
         "findings": [
             {
@@ -116,6 +116,10 @@ def _json_result(result: _Result) -> dict[str, object]:
             for finding in result.findings
         ],
     }
+
+
+def _message(error: Exception) -> str:
+    return describe_error(error).removeprefix("error: ")
 
 
 def _render_json(results: list[_Result], ctx: Context) -> None:

@@ -54,10 +54,28 @@ class ElfData(IntEnum):
 
 
 class OsAbi(IntEnum):
-    """``EI_OSABI``: the two values glibc loads on Linux."""
+    """``EI_OSABI`` (the gABI's values, and ARM's): glibc loads only ``SYSV`` and ``GNU``."""
 
     SYSV = 0
+    HPUX = 1
+    NETBSD = 2
     GNU = 3
+    SOLARIS = 6
+    AIX = 7
+    IRIX = 8
+    FREEBSD = 9
+    TRU64 = 10
+    MODESTO = 11
+    OPENBSD = 12
+    OPENVMS = 13
+    NSK = 14
+    AROS = 15
+    FENIXOS = 16
+    CLOUDABI = 17
+    OPENVOS = 18
+    ARM_AEABI = 64
+    ARM = 97
+    STANDALONE = 255
 
 
 class ElfType(IntEnum):

@@ -7,7 +7,6 @@ import logging
 import mmap
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import SectionType as SHT
@@ -31,7 +30,7 @@ from manywheel.elf.version_sections import (
     read_version_needs,
     version_slots,
 )
-from manywheel.errors import InvalidElfError
+from manywheel.errors import InvalidElfError, open_regular
 from manywheel.values import value_class
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]
@@ -46,7 +45,7 @@ _STRING_TAGS = (DT.NEEDED, DT.SONAME, DT.RPATH, DT.RUNPATH)
 def read_elf(path: str | os.PathLike[str]) -> ElfFile:
     """Parse the ELF file at ``path`` (memory-mapped; the file is closed on return)."""
     name = os.fspath(path)
-    with Path(name).open("rb") as f:
+    with os.fdopen(open_regular(name), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
             raise InvalidElfError("empty file, not an ELF file", path=name)

@@ -13,8 +13,13 @@ from manywheel.linker.bionic import (
     is_bionic,
     is_platform_library,
 )
-from manywheel.linker.config import read_ld_so_conf, read_musl_path
-from manywheel.linker.filesystem import FileSystem, OverlayFileSystem, RootFileSystem
+from manywheel.linker.config import MAX_CONF_BYTES, read_ld_so_conf, read_musl_path
+from manywheel.linker.filesystem import (
+    MAX_SYSTEM_FILE_BYTES,
+    FileSystem,
+    OverlayFileSystem,
+    RootFileSystem,
+)
 from manywheel.linker.host_facts import HostFacts
 from manywheel.linker.ldcache import CacheEntry, LdCache, parse_ld_cache
 from manywheel.linker.model import (
@@ -34,6 +39,8 @@ from manywheel.linker.search_path import parse_search_path
 from manywheel.linker.tokens import expand_tokens
 
 __all__ = [
+    "MAX_CONF_BYTES",
+    "MAX_SYSTEM_FILE_BYTES",
     "PLATFORM_LIBRARIES",
     "CacheEntry",
     "DependencyTree",

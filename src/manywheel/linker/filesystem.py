@@ -16,13 +16,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from manywheel.errors import InputError
+
 if TYPE_CHECKING:
     from manywheel.elf import ElfFile
     from manywheel.linker.host_facts import HostFacts
 
-__all__ = ["FileSystem", "OverlayFileSystem", "RootFileSystem"]
+__all__ = ["MAX_SYSTEM_FILE_BYTES", "FileSystem", "OverlayFileSystem", "RootFileSystem"]
 
 _MAX_SYMLINKS = 40  # Linux's MAXSYMLINKS
+#: The most :meth:`FileSystem.read_bytes` reads of a system file unless told otherwise: real
+#: ld.so.caches are below 1 MB, a libc below 10 MB.
+MAX_SYSTEM_FILE_BYTES = 64 * 2**20
 
 
 class FileSystem(Protocol):
@@ -38,8 +43,10 @@ class FileSystem(Protocol):
         :class:`~manywheel.errors.InvalidElfError` when it is not a valid ELF file."""
         ...
 
-    def read_bytes(self, path: str) -> bytes | None:
-        """The content of a configuration file (``/etc/ld.so.cache``), ``None`` if absent."""
+    def read_bytes(self, path: str, *, limit: int = MAX_SYSTEM_FILE_BYTES) -> bytes | None:
+        """The content of a configuration file (``/etc/ld.so.cache``), ``None`` if absent or
+        not a regular file. Raises :class:`~manywheel.errors.InputError` when it is larger
+        than ``limit`` bytes."""
         ...
 
     def glob(self, pattern: str) -> tuple[str, ...]:
@@ -101,13 +108,16 @@ class RootFileSystem:
     def facts(self) -> HostFacts | None:
         return self._facts
 
-    def read_bytes(self, path: str) -> bytes | None:
+    def read_bytes(self, path: str, *, limit: int = MAX_SYSTEM_FILE_BYTES) -> bytes | None:
         resolved = self.resolve(path)
         if resolved is None:
             return None
+        host = self.host_path(resolved)
         try:
-            return Path(self.host_path(resolved)).read_bytes()
-        except OSError:
+            return _read_regular(host, limit)
+        except OSError as e:
+            if e.errno == errno.EFBIG:
+                raise InputError(f"larger than {limit:,} bytes", path=host) from None
             return None
 
     def is_directory(self, path: str) -> bool:
@@ -176,16 +186,21 @@ class RootFileSystem:
         return posixpath.join("/", *done)
 
 
+def _refuse_irregular(mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+    if not stat.S_ISREG(mode):
+        raise OSError(errno.EINVAL, "not a regular file")
+
+
 def _read_regular(host: str, limit: int) -> bytes:
-    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
+    # A FIFO or a device is refused before it is opened; O_NONBLOCK in case one replaced the
+    # file since (opening a FIFO must not wait for a writer), and fstat checks again.
+    _refuse_irregular(os.lstat(host).st_mode)
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
     fd = os.open(host, flags)
     try:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, "not a regular file")
+        _refuse_irregular(os.fstat(fd).st_mode)
         chunks, size = [], 0
         while chunk := os.read(fd, min(1 << 20, limit + 1 - size)):
             chunks.append(chunk)
@@ -216,8 +231,8 @@ class OverlayFileSystem:
         found = self._files.get(resolved)
         return found if found is not None else self._base.load_elf(resolved)
 
-    def read_bytes(self, path: str) -> bytes | None:
-        return self._base.read_bytes(path)
+    def read_bytes(self, path: str, *, limit: int = MAX_SYSTEM_FILE_BYTES) -> bytes | None:
+        return self._base.read_bytes(path, limit=limit)
 
     def glob(self, pattern: str) -> tuple[str, ...]:
         return self._base.glob(pattern)

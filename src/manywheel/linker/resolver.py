@@ -405,6 +405,11 @@ class _Run:
 
 
 def _paths(node: _Map) -> tuple[str, ...]:
+    """The loader chain whose DT_RPATHs a search for ``node``'s NEEDED consults: none when
+    ``node`` has DT_RUNPATH (glibc then ignores every DT_RPATH), so a chain of RUNPATH
+    libraries costs no chain per name."""
+    if node.elf.runpath:
+        return ()
     return tuple(m.path for m in node.chain())
 
 

@@ -31,6 +31,7 @@ from manywheel.policy.definitions import (
     parse_policy_name,
 )
 from manywheel.policy.judgment import PolicyVerdict, Verdict, evaluate
+from manywheel.policy.loading import MAX_POLICY_FILE_BYTES
 from manywheel.policy.policy_set import PlatformMatch, PolicySet, load_policies
 from manywheel.policy.reasons import Reason, ReasonKind
 from manywheel.policy.requirements import (
@@ -75,6 +76,7 @@ __all__ = [
     "ARCHITECTURES",
     "BIONIC_VERSIONS",
     "LOWEST_API_LEVEL",
+    "MAX_POLICY_FILE_BYTES",
     "RUNPATH_API_LEVEL",
     "AbiProblem",
     "AbiProblemKind",

@@ -47,7 +47,10 @@ _MUSL_LIBC = {
     "loongarch64": "libc.musl-loongarch64.so.1",
 }
 
-_NAME = re.compile(r"^(?P<family>manylinux|musllinux)_(?P<major>\d+)_(?P<minor>\d+)$", re.ASCII)
+#: (Numbers of at most 9 digits: a longer one is no libc's version.)
+_NAME = re.compile(
+    r"^(?P<family>manylinux|musllinux)_(?P<major>\d{1,9})_(?P<minor>\d{1,9})$", re.ASCII
+)
 #: PEP 738: ``android_<API level>``.
 _ANDROID_NAME = re.compile(r"^android_(?P<level>[1-9]\d{0,3})$", re.ASCII)
 #: PEP 738's ABI names in Android platform tags, by policy architecture.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import replace
@@ -19,7 +20,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from manywheel.errors import InvalidPolicyError
+from manywheel.errors import InvalidPolicyError, open_regular
 from manywheel.policy.definitions import Policy, parse_policy_name
 from manywheel.policy.symbol_versions import AllowedVersions, VersionTable
 
@@ -33,6 +34,13 @@ SHIPPED_PREFIX = "manywheel/policy/data/"
 _KEYS = {"name", "aliases", "priority", "symbol_versions", "lib_whitelist", "blacklist"}
 _USER_KEYS = _KEYS | {"lib_whitelist_add"}
 _SPACE = re.compile(r"\s")
+#: A user's policy file is at most this big (the shipped manylinux file is 127 KB).
+MAX_POLICY_FILE_BYTES = 16 * 2**20
+#: The longest integer literal accepted (priorities are small; anything longer is absurd, and
+#: Python refuses to convert more than 4300 digits anyway).
+_MAX_INT_DIGITS = 18
+#: Priorities run from 0 ('linux') to this.
+MAX_PRIORITY = 2**31 - 1
 
 
 def read_shipped() -> list[tuple[str, Any]]:
@@ -65,17 +73,41 @@ def _shipped_text(name: str) -> str:
 
 
 def read_user_file(path: Path) -> Any:
-    """A user's policy file, decoded. Missing files raise :class:`FileNotFoundError`."""
-    return _decode(path.read_text(encoding="utf-8"), str(path))
+    """A user's policy file, decoded: a regular file of at most
+    :data:`MAX_POLICY_FILE_BYTES`, UTF-8, JSON that is not nested absurdly deep and has no
+    absurdly long number, else :class:`InvalidPolicyError`. A file that cannot be read raises
+    the system's ``OSError`` (:class:`FileNotFoundError`, ...)."""
+    source = str(path)
+    with os.fdopen(open_regular(path), "rb") as f:
+        data = f.read(MAX_POLICY_FILE_BYTES + 1)
+    if len(data) > MAX_POLICY_FILE_BYTES:
+        raise InvalidPolicyError(
+            f"larger than {MAX_POLICY_FILE_BYTES:,} bytes: not a policy file", path=source
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InvalidPolicyError(f"not UTF-8 (byte {e.start}: {e.reason})", path=source) from None
+    return _decode(text, source)
+
+
+def _bounded_int(text: str, source: str) -> int:
+    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+        raise InvalidPolicyError(
+            f"the number {text[:12]}... has {len(text)} digits: absurd in a policy", path=source
+        )
+    return int(text)
 
 
 def _decode(text: str, source: str) -> Any:
     try:
-        return json.loads(text)
+        return json.loads(text, parse_int=lambda t: _bounded_int(t, source))
     except json.JSONDecodeError as e:
         raise InvalidPolicyError(
             f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", path=source
         ) from e
+    except RecursionError:  # json's own guard: nesting deeper than the interpreter's stack
+        raise InvalidPolicyError("JSON nested absurdly deep", path=source) from None
 
 
 def parse_policy_file(
@@ -138,8 +170,14 @@ def _apply_keys(policy: Policy, entry: dict[str, Any], where: str, source: str) 
         )
     if "priority" in entry:
         priority = entry["priority"]
-        if not isinstance(priority, int) or isinstance(priority, bool) or priority < 0:
-            raise InvalidPolicyError(f"{where}: 'priority' must be an integer >= 0", path=source)
+        if (
+            not isinstance(priority, int)
+            or isinstance(priority, bool)
+            or not 0 <= priority <= MAX_PRIORITY
+        ):
+            raise InvalidPolicyError(
+                f"{where}: 'priority' must be an integer from 0 to {MAX_PRIORITY}", path=source
+            )
         policy = replace(policy, priority=priority)
     if "symbol_versions" in entry:
         versions = _symbol_versions(entry["symbol_versions"], where, source)

@@ -20,7 +20,9 @@ from manywheel.values import value_class
 
 __all__ = ["AllowedVersions", "SymbolVersion", "VersionStatus", "VersionTable"]
 
-_NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d+(?:\.\d+)*)$", re.ASCII)
+#: Each part of the number has at most 9 digits (a name with a longer one, which no library
+#: defines, is a marker: its digits are never turned into an integer of unbounded size).
+_NUMBERED = re.compile(r"^(?P<namespace>.+?)_(?P<number>\d{1,9}(?:\.\d{1,9})*)$", re.ASCII)
 
 
 @value_class

@@ -38,7 +38,12 @@ from manywheel.repair.plan import (
 )
 from manywheel.repair.request import RepairRequest, check_plat
 from manywheel.repair.sbom import SBOM_NAME, sbom_document
-from manywheel.repair.wheel_repair import PythonAbiError, RepairResult, repair_wheel
+from manywheel.repair.wheel_repair import (
+    PythonAbiError,
+    RepairResult,
+    repair_wheel,
+    repaired_name,
+)
 
 __all__ = [
     "MIN_PATCHELF",
@@ -78,6 +83,7 @@ __all__ = [
     "make_patcher",
     "plan_repair",
     "repair_wheel",
+    "repaired_name",
     "replace_file",
     "sbom_document",
     "script_shim",

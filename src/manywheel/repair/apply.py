@@ -5,12 +5,14 @@ destination, prove its closure, and only then let the caller commit it."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -228,8 +230,9 @@ def apply_plan(
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
-        edits = _patch_members(archive, report, plan, work, request)
-        _graft_libraries(plan, work, request, edits)
+        with _temporary_space(work):
+            edits = _patch_members(archive, report, plan, work, request)
+            _graft_libraries(plan, work, request, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data
         pending = rewrite_wheel(
@@ -248,6 +251,21 @@ def apply_plan(
             pending.discard()
             raise
     return pending
+
+
+@contextmanager
+def _temporary_space(work: Path) -> Iterator[None]:
+    """A full temporary directory while copies are made in ``work``: the error names the
+    temporary directory (TMPDIR), never a temporary file."""
+    try:
+        yield
+    except OSError as e:
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if e.filename is not None and not str(e.filename).startswith(str(work)):
+            raise
+        where = f"{work.parent} (the temporary directory, TMPDIR)"
+        raise OSError(e.errno, e.strerror, where) from e
 
 
 def check_closure(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from manywheel.audit import (
@@ -23,6 +23,8 @@ from manywheel.policy import (
     Libc,
     PolicySet,
     PolicyVerdict,
+    Reason,
+    ReasonKind,
     Verdict,
     WheelRequirements,
     is_libpython,
@@ -231,7 +233,30 @@ def _refusal(report: AuditReport, verdict: PolicyVerdict, what: str) -> RepairRe
     reasons = verdict.reasons_after_repair
     shown = "; ".join(r.message for r in reasons[:5])
     more = f" (and {len(reasons) - 5} more)" if len(reasons) > 5 else ""
-    return RepairRefusedError(f"cannot repair to {what}: {shown}{more}", path=report.path)
+    return RepairRefusedError(
+        f"cannot repair to {what}: {shown}{more}{_what_to_try(report, reasons)}", path=report.path
+    )
+
+
+def _what_to_try(report: AuditReport, reasons: Sequence[Reason]) -> str:
+    """For libraries not found: where the loader looked, and the options that change that."""
+    missing = [r for r in reasons if r.kind is ReasonKind.LIBRARY_NOT_FOUND and r.library]
+    if not missing:
+        return ""
+    names = list(dict.fromkeys(str(r.library) for r in missing))
+    requesters = {r.file for r in missing}
+    searched = [
+        f"{m.member} searched {':'.join(m.elf.runpath or m.elf.rpath)}"
+        for m in report.members
+        if m.member in requesters and (m.elf.runpath or m.elf.rpath)
+    ]
+    where = f" ({'; '.join(searched[:2])}, then the system's directories)" if searched else ""
+    excludes = " ".join(f"--exclude {n}" for n in names[:3])
+    return (
+        f" — {', '.join(names[:3])} not found{where}: AUDITWHEEL_LD_LIBRARY_PATH=DIR or --ldpaths "
+        f"DIR says where to look, {excludes} leaves it out, --from-wheel "
+        "'GLOB=DIST:DIR' names the wheel that installs it"
+    )
 
 
 def _target(
@@ -240,9 +265,10 @@ def _target(
     if options.plat == "auto":
         best = verdict.best_after_repair
         if best.policy.is_generic:
+            # the closest: the fewest reasons after repair, then the most compatible
             nearest = min(
                 (v for v in verdict.applicable if not v.policy.is_generic),
-                key=lambda v: v.policy.priority,
+                key=lambda v: (len(v.reasons_after_repair), -v.policy.priority),
                 default=None,
             )
             if nearest is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 from dataclasses import replace
 from email.parser import HeaderParser
 from pathlib import Path
@@ -33,7 +33,7 @@ from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sb
 from manywheel.values import value_class
 from manywheel.wheel import FindingKind, WheelArchive, rewritten_filename
 
-__all__ = ["PythonAbiError", "RepairResult", "repair_wheel"]
+__all__ = ["PythonAbiError", "RepairResult", "repair_wheel", "repaired_name"]
 
 logger = logging.getLogger(__name__)
 
@@ -127,17 +127,26 @@ def _abi_warnings(report: AuditReport, options: RepairOptions) -> tuple[str, ...
     return tuple(f"Python tag: {p.message}" for p in verdict.problems)
 
 
-def _copy_pure(path: Path, dest_dir: Path) -> Path:
-    target = dest_dir / path.name
-    if target.exists() and target.samefile(path):
+def _copy_pure(archive: WheelArchive, dest_dir: Path) -> Path:
+    """The pure wheel copied as it is into ``dest_dir``, through a hidden temporary name (never
+    a partial ``*.whl``), with the mode any new file gets under the umask, as every wheel
+    manywheel writes."""
+    target = dest_dir / archive.path.name
+    if target.exists() and target.samefile(archive.path):
         return target
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".manywheel-", suffix=".tmp")
-    os.close(fd)
+    tmp = dest_dir / f".manywheel-{secrets.token_hex(8)}.tmp"
     try:
-        shutil.copyfile(path, tmp)
-        Path(tmp).replace(target)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        with os.fdopen(fd, "wb") as out:
+            os.lseek(archive.fileno(), 0, os.SEEK_SET)
+            with os.fdopen(os.dup(archive.fileno()), "rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+        tmp.replace(target)
+    except OSError as e:  # a full or read-only wheel directory: name the wheel, not tmp
+        tmp.unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(target)) from e
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return target
 
@@ -229,6 +238,29 @@ def _refuse_unrepairable(path: Path, report: AuditReport, request: RepairRequest
         )
 
 
+def _make_wheel_dir(dest: Path) -> None:
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("the wheel directory is not a directory", path=str(dest)) from None
+
+
+def repaired_name(path: str | os.PathLike[str], request: RepairRequest | None = None) -> str:
+    """The file name :func:`repair_wheel` would give the wheel at ``path``: audited and
+    planned, nothing written. Raises what the repair would raise for a wheel it refuses."""
+    request = request if request is not None else RepairRequest()
+    with WheelArchive.open(path) as archive:
+        report = audit_archive(
+            archive, policies=request.policies, options=request.audit, facts=request.facts
+        )
+        if report.pure:
+            return archive.path.name
+        plan = plan_repair(
+            report, request.policies, request.options, audit=request.audit, digest=_sha256_file
+        )
+        return rewritten_filename(archive, plan.platforms).raw
+
+
 def repair_wheel(
     path: str | os.PathLike[str],
     dest_dir: str | os.PathLike[str],
@@ -248,11 +280,8 @@ def repair_wheel(
     patcher refuses (grafting, SONAME, DT_NEEDED or RPATH changes)."""
     path, dest = Path(path), Path(dest_dir)
     request = request if request is not None else RepairRequest()
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise InputError("the wheel directory is not a directory", path=str(dest)) from None
-    with WheelArchive.open(path) as archive:
+    with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
+        _make_wheel_dir(dest)
         report = audit_archive(
             archive, policies=request.policies, options=request.audit, facts=request.facts
         )
@@ -261,7 +290,7 @@ def repair_wheel(
                 raise NotPlatformWheelError(
                     "not a platform wheel: no ELF file for this architecture", path=str(path)
                 )
-            output = _copy_pure(path, dest)
+            output = _copy_pure(archive, dest)
             return RepairResult(
                 path, output, report, None, path.stat().st_size, output.stat().st_size
             )

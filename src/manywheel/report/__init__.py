@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         details_document,
         details_json,
         pure_facts,
+        symbols_of,
     )
 
 _LAZY = {
@@ -47,6 +48,7 @@ _LAZY = {
         "manywheel.report.show_details",
     ),
     "pure_facts": "manywheel.report.show_details",
+    "symbols_of": "manywheel.report.show_details",
 }
 
 __all__ = [
@@ -64,6 +66,7 @@ __all__ = [
     "pure_facts",
     "python_abi_json",
     "repair_json",
+    "symbols_of",
 ]
 
 

@@ -4,15 +4,16 @@ when a field changes meaning or disappears (new fields do not bump it)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from manywheel.audit import false_claims
 from manywheel.report.auditwheel_show import auditwheel_json, auditwheel_pure
 from manywheel.report.json_values import JsonObject
 from manywheel.report.python_abi import python_abi_json
 
 if TYPE_CHECKING:
-    from manywheel.audit import AuditReport, ElfMember
+    from manywheel.audit import AuditReport, ElfMember, FalseClaim
     from manywheel.policy import PolicyVerdict, Reason
     from manywheel.wheel import Finding
 
@@ -22,6 +23,7 @@ __all__ = [
     "details_document",
     "details_json",
     "pure_facts",
+    "symbols_of",
 ]
 
 #: The ``format`` of the ``--json-details`` document.
@@ -50,9 +52,14 @@ def pure_facts(report: AuditReport) -> JsonObject:
     }
 
 
-def details_json(report: AuditReport, wheel: str) -> JsonObject:
+def details_json(
+    report: AuditReport, wheel: str, *, demangled: Mapping[str, str] | None = None
+) -> JsonObject:
     """The wheel's entry: auditwheel's schema-1 document under ``auditwheel``, manywheel's facts
-    beside it."""
+    beside it. ``demangled`` maps C++ symbol names to their demangled form (the CLI asks
+    ``c++filt``): symbols stay as the ELF files name them, the demangled forms go beside them
+    (``symbols_demangled`` in a reason, ``demangled`` in a member)."""
+    names = demangled or {}
     if report.verdict is None:
         return {
             "wheel": wheel,
@@ -75,12 +82,13 @@ def details_json(report: AuditReport, wheel: str) -> JsonObject:
         "musl_version": _musl(report),
         "as_is": _tag(best),
         "after_repair": _tag(after),
-        "policies": [_policy(v) for v in report.verdict.applicable],
+        "false_claims": [_claim(c, names) for c in false_claims(report)],
+        "policies": [_policy(v, names) for v in report.verdict.applicable],
         "holdouts": [
             {"member": h.member, "with_it": h.with_it, "without_it": h.without_it}
             for h in report.holdouts
         ],
-        "members": [_member(m) for m in report.members],
+        "members": [_member(m, names) for m in report.members],
         "external": [
             {
                 "soname": e.soname,
@@ -108,19 +116,28 @@ def _tag(verdict: PolicyVerdict) -> JsonObject:
     return {"tag": verdict.tag, "aliases": list(verdict.alias_tags)}
 
 
-def _policy(verdict: PolicyVerdict) -> JsonObject:
+def _claim(claim: FalseClaim, names: Mapping[str, str]) -> JsonObject:
+    return {
+        "tag": claim.tag,
+        "message": claim.message,
+        "reason": None if claim.reason is None else _reason(claim.reason, names),
+        "reasons": claim.reasons,
+    }
+
+
+def _policy(verdict: PolicyVerdict, names: Mapping[str, str]) -> JsonObject:
     return {
         "tag": verdict.tag,
         "aliases": list(verdict.alias_tags),
         "allowed": verdict.allowed,
         "allowed_after_repair": verdict.allowed_after_repair,
         "grafts": list(verdict.grafts),
-        "reasons": [_reason(r) for r in verdict.reasons],
-        "reasons_after_repair": [_reason(r) for r in verdict.reasons_after_repair],
+        "reasons": [_reason(r, names) for r in verdict.reasons],
+        "reasons_after_repair": [_reason(r, names) for r in verdict.reasons_after_repair],
     }
 
 
-def _reason(reason: Reason) -> JsonObject:
+def _reason(reason: Reason, names: Mapping[str, str]) -> JsonObject:
     return {
         "kind": reason.kind.value,
         "message": reason.message,
@@ -128,12 +145,13 @@ def _reason(reason: Reason) -> JsonObject:
         "library": reason.library,
         "version": reason.version,
         "symbols": list(reason.symbols),
+        "symbols_demangled": [names.get(s, s) for s in reason.symbols],
         "grafted": reason.grafted,
         "repairable": reason.repairable,
     }
 
 
-def _member(member: ElfMember) -> JsonObject:
+def _member(member: ElfMember, names: Mapping[str, str]) -> JsonObject:
     elf = member.elf
     level = elf.x86_isa_level
     return {
@@ -165,6 +183,13 @@ def _member(member: ElfMember) -> JsonObject:
         "foreign_rpaths": list(member.foreign_rpaths),
         "libpython": member.libpython,
         "version_failures": [f.message for f in member.version_failures],
+        "demangled": {
+            symbol: names[symbol]
+            for versions in member.versions.values()
+            for symbols in versions.values()
+            for symbol in symbols
+            if symbol in names
+        },
     }
 
 
@@ -176,3 +201,18 @@ def _finding(finding: Finding) -> JsonObject:
         "found": finding.found,
         "message": finding.message,
     }
+
+
+def symbols_of(report: AuditReport) -> list[str]:
+    """Every symbol name the document names (in reasons and in the members' versions), for
+    the caller to demangle."""
+    verdicts = report.verdict.policies if report.verdict else ()
+    names = [s for v in verdicts for r in (*v.reasons, *v.reasons_after_repair) for s in r.symbols]
+    names += [
+        s
+        for member in report.members
+        for versions in member.versions.values()
+        for symbols in versions.values()
+        for s in symbols
+    ]
+    return names

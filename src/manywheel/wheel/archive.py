@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
-from manywheel.errors import InvalidWheelError, UnsafeWheelError
+from manywheel.errors import InvalidWheelError, UnsafeWheelError, open_regular
 from manywheel.wheel.filename import WheelFilename
 from manywheel.wheel.member_pass import stream_members
 from manywheel.wheel.metadata import (
@@ -86,10 +86,9 @@ class WheelArchive:
         """Open and check ``path``: its filename, its zip structure, every member's name, type and
         encryption. Raises :class:`InvalidWheelError` or :class:`UnsafeWheelError`."""
         path = Path(path)
-        filename = _filename(path)
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        fd = open_regular(path)  # a missing or unreadable file is said before a bad name
         try:
-            archive = cls._read(path, FileReader(fd), filename)
+            archive = cls._read(path, FileReader(fd), _filename(path))
         except BaseException:
             os.close(fd)
             raise

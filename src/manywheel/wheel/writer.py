@@ -20,14 +20,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import cast
 
 from manywheel.errors import InputError, InvalidWheelError
 from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive
@@ -66,7 +68,13 @@ class EditedMember:
     """The source wheel's member ``member`` passed through ``edit``, on the writer's threads:
     given the member's bytes, ``edit`` returns the patches to write over them (the stream is
     then deflated again only around them) or the new bytes whole. ``edit`` may raise: the
-    rewrite then stops with that error and writes nothing."""
+    rewrite then stops with that error and writes nothing.
+
+    A member bigger than :data:`EDIT_IN_MEMORY` is never held in memory: it is inflated to a
+    temporary file, ``edit`` is given a read-only mapping of it (bytes-like: slices, ``find``,
+    the buffer protocol), and the member is deflated again from the file with the patches
+    written over it as it streams — memory stays bounded whatever its size (only a layout
+    change, which builds the whole new file, needs memory of the member's size)."""
 
     member: str
     edit: Callable[[bytes], EditResult]
@@ -105,9 +113,13 @@ class PendingWheel:
         With ``durable``, the data and the directory entry are flushed to disk first."""
         if self._state != "pending":
             raise ValueError(f"the wheel was already {self._state}")
-        if durable:
-            _fsync_path(self.path)
-        self.path.replace(self.final_path)
+        try:
+            if durable:
+                _fsync_path(self.path)
+            self.path.replace(self.final_path)
+        except OSError as e:  # name the wheel, not the temporary file (which is discarded)
+            self.discard()
+            raise OSError(e.errno, e.strerror, str(self.final_path)) from e
         self.path.parent.rmdir()
         if durable:
             _fsync_path(self.final_path.parent)
@@ -276,7 +288,10 @@ def rewrite_wheel(
     dest = Path(dest_dir)
     if (dest / final_name).exists() and (dest / final_name).samefile(source.path):
         raise InputError("the new wheel would replace its own input", path=str(source.path))
-    temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
+    try:
+        temp_dir = Path(tempfile.mkdtemp(dir=dest, prefix=".manywheel-", suffix=".tmp"))
+    except OSError as e:  # name the wheel directory, not the temporary name tried in it
+        raise OSError(e.errno, e.strerror, str(dest)) from e
     pending = PendingWheel(temp_dir / final_name, dest / final_name)
     try:
         fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
@@ -284,6 +299,13 @@ def rewrite_wheel(
             _Writer(
                 source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
             ).write(plan)
+    except OSError as e:
+        pending.discard()
+        if e.filename is None or str(e.filename).startswith(str(temp_dir)):
+            # a full or read-only wheel directory: name the wheel being written, never the
+            # temporary file it was being written to
+            raise OSError(e.errno, e.strerror, str(pending.final_path)) from e
+        raise
     except BaseException:
         pending.discard()
         raise
@@ -407,6 +429,8 @@ class _Writer:
         if not isinstance(data, EditedMember):
             return dest, deflate_file(data, self._level, dest)
         member = self._source.member(data.member)
+        if member.file_size > EDIT_IN_MEMORY:
+            return dest, self._edit_from_file(data, member, dest)
         raw, content = None, None
         if member.method == Method.DEFLATED:
             raw = os.pread(self._source.fileno(), member.compressed_size, member.data_offset)
@@ -421,6 +445,32 @@ class _Writer:
             return dest, deflate_file(apply_writes(content, result), self._level, dest)
         dest.write_bytes(spliced.data)
         return dest, Deflated(spliced.sha256, spliced.crc, spliced.size, len(spliced.data))
+
+    def _edit_from_file(self, data: EditedMember, member: Member, dest: Path) -> Deflated:
+        """A big member edited with bounded memory: inflated to a file beside ``dest``, edited
+        through a read-only mapping, deflated again from the file with the patches written
+        over it."""
+        spill = dest.with_suffix(".member")
+        try:
+            return self._edit_spilled(data, member, dest, spill)
+        except OSError as e:  # a full TMPDIR: name it and the member, not a temporary file
+            where = f"{dest.parent.parent} (the temporary directory, TMPDIR) for {member.name}"
+            raise OSError(e.errno, e.strerror, where) from e
+        finally:
+            spill.unlink(missing_ok=True)
+
+    def _edit_spilled(
+        self, data: EditedMember, member: Member, dest: Path, spill: Path
+    ) -> Deflated:
+        with self._source.open_member(member) as stream, spill.open("wb") as out:
+            while chunk := stream.read(CHUNK_SIZE):
+                out.write(chunk)
+        with spill.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            # the editor reads a mapping as it reads bytes (slices, find, unpack_from)
+            result = data.edit(cast(bytes, mm))
+        if isinstance(result, bytes):  # a layout change: the editor built the whole file
+            return deflate_file(result, self._level, dest)
+        return deflate_file(_patched_chunks(spill, result), self._level, dest)
 
     def _write_new(
         self,
@@ -458,7 +508,27 @@ class _Writer:
 
 #: New contents at least this big are deflated ahead, on threads.
 _DEFLATE_AHEAD = 1 << 20
+#: Edited members bigger than this are edited from a temporary file, never in memory.
+EDIT_IN_MEMORY = 256 << 20
 _DEFLATE_WORKERS = 2
+
+
+def _patched_chunks(path: Path, patches: Sequence[tuple[int, bytes]]) -> Iterator[bytes]:
+    """The file at ``path`` in chunks, with ``patches`` ((offset, bytes), sorted, disjoint)
+    written over it."""
+    position = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK_SIZE):
+            end = position + len(chunk)
+            if any(offset < end and offset + len(raw) > position for offset, raw in patches):
+                edited = bytearray(chunk)
+                for offset, raw in patches:
+                    lo, hi = max(offset, position), min(offset + len(raw), end)
+                    if lo < hi:
+                        edited[lo - position : hi - position] = raw[lo - offset : hi - offset]
+                chunk = bytes(edited)
+            yield chunk
+            position = end
 
 
 def _size(data: bytes | Path | EditedMember) -> int:

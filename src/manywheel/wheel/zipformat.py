@@ -414,15 +414,19 @@ def dos_to_epoch(dos_datetime: int) -> int:
     return int(moment.timestamp())
 
 
+#: The first and last second zip's MS-DOS times can say (UTC).
+_DOS_FIRST = 315532800  # 1980-01-01 00:00:00
+_DOS_LAST = 4354819198  # 2107-12-31 23:59:58
+
+
 def epoch_to_dos(seconds: int) -> int:
-    """MS-DOS date and time (UTC) for ``seconds``, clamped to the range zip can store."""
+    """MS-DOS date and time (UTC) for ``seconds``, clamped to the range zip can store:
+    1980-01-01 00:00:00 to 2107-12-31 23:59:58 (any integer, however large or negative)."""
     from datetime import datetime, timezone
 
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc) if seconds > 315532800 else None
-    if moment is None:
+    if seconds <= _DOS_FIRST:
         return (1 << 5 | 1) << 16  # 1980-01-01 00:00:00
-    if moment.year > 2107:
-        moment = datetime(2107, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
+    moment = datetime.fromtimestamp(min(seconds, _DOS_LAST), tz=timezone.utc)
     date = (moment.year - 1980) << 9 | moment.month << 5 | moment.day
     time = moment.hour << 11 | moment.minute << 5 | moment.second // 2
     return date << 16 | time

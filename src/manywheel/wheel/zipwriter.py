@@ -11,7 +11,7 @@ import hashlib
 import logging
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -335,9 +335,12 @@ class Deflated:
     compressed_size: int
 
 
-def deflate_into(source: bytes | Path, level: int, write: Callable[[bytes], object]) -> Deflated:
-    """Deflate ``source`` (bytes, or a file streamed in chunks) at ``level``, handing the raw
-    stream to ``write``; zlib and sha256 release the GIL, so threads can do this in parallel."""
+def deflate_into(
+    source: bytes | Path | Iterable[bytes], level: int, write: Callable[[bytes], object]
+) -> Deflated:
+    """Deflate ``source`` (bytes, a file streamed in chunks, or chunks) at ``level``, handing
+    the raw stream to ``write``; zlib and sha256 release the GIL, so threads can do this in
+    parallel."""
     deflater = zlib.compressobj(level, zlib.DEFLATED, -15)
     digest, crc, usize, csize = hashlib.sha256(), 0, 0, 0
     for chunk in _chunks(source):
@@ -353,15 +356,18 @@ def deflate_into(source: bytes | Path, level: int, write: Callable[[bytes], obje
     return Deflated(digest.digest(), crc, usize, csize)
 
 
-def deflate_file(source: bytes | Path, level: int, dest: Path) -> Deflated:
+def deflate_file(source: bytes | Path | Iterable[bytes], level: int, dest: Path) -> Deflated:
     """:func:`deflate_into` a new file ``dest``."""
     with dest.open("wb") as out:
         return deflate_into(source, level, out.write)
 
 
-def _chunks(source: bytes | Path) -> Iterator[bytes]:
+def _chunks(source: bytes | Path | Iterable[bytes]) -> Iterator[bytes]:
     if isinstance(source, bytes):
         yield source
+        return
+    if not isinstance(source, Path):
+        yield from source
         return
     with source.open("rb") as stream:
         while chunk := stream.read(_IO_CHUNK):
