@@ -3,7 +3,9 @@ wheels go to the index — all or nothing across the run. If any selected identi
 stage (build, repair, test, check) or could not be built, nothing is uploaded, unless
 ``skip_failed``, and then the wheels that passed are. Every wheel that reaches this stage has
 passed its check already; files already on the index are skipped, as ``manywheel upload``
-does (:func:`~manywheel.build.upload_wheels`)."""
+does (:func:`~manywheel.build.upload_wheels`) — and so is a file of the same name with other
+bytes: a re-run rebuilds what an earlier run uploaded, and builds are rarely byte for byte the
+same (the detail gives both digests; the index's file is never replaced)."""
 
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ def publish(
             settings.repository,
             checks=checks,
             skip_existing=settings.skip_existing,
+            same_name_is_there=True,
             index_url=settings.index_url,
             user_agent=settings.user_agent,
             timeout=settings.timeout,

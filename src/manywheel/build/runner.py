@@ -41,7 +41,8 @@ __all__ = ["BuildSettings", "CheckSettings", "Progress", "StagePlan", "run_build
 
 
 def _before_all(ctx: RunContext, target: str, identifier: BuildIdentifier) -> str | None:
-    """Run before-all for ``target`` in a session of its first identifier; the error or None."""
+    """Run before-all for ``target`` in a session of its first identifier, in a copy of the
+    project the target's builds then copy theirs from; the error or None."""
     options = ctx.options_of(identifier)
     ctx.progress.stage(f"before-all {target}", Stage.BEFORE_ALL)
     scratch = ctx.run.scratch / f"before-all-{target}"
@@ -52,6 +53,9 @@ def _before_all(ctx: RunContext, target: str, identifier: BuildIdentifier) -> st
             project = ctx.copy_project(scratch / "project")
             with ctx.environment.open(identifier, workspace, log) as session:
                 code = ctx.shell(session, project, options, log)(options.before_all)
+            if code == 0:
+                ctx.projects().mkdir(exist_ok=True)
+                shutil.move(project, ctx.projects() / target)
         except StageFailure as e:
             log.write(f"manywheel: {e}\n".encode())
             return str(e)

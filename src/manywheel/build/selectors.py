@@ -204,8 +204,7 @@ def _universe(
         for impl in PythonImplementation
         for version in KNOWN_PYTHONS
         for threaded in (False, True)
-        if not threaded
-        or (impl is PythonImplementation.CPYTHON and version >= FREE_THREADED_FROM)
+        if not threaded or (impl is PythonImplementation.CPYTHON and version >= FREE_THREADED_FROM)
         for platform in platforms
         for arch in archs
     ]

@@ -123,8 +123,18 @@ class RunContext:
     def prefix(self, target: str) -> Path:
         return self.run.scratch / "prefix" / target
 
-    def copy_project(self, dest: Path) -> Path:
-        copy_tree(self.source.tree, dest, exclude=(self.wheelhouse, self.run.scratch))
+    def projects(self) -> Path:
+        """Where each target's project tree is kept once its before-all has run in it."""
+        return self.run.scratch / "projects"
+
+    def copy_project(self, dest: Path, target: str | None = None) -> Path:
+        """A copy of the project for one build (or one before-all): of the tree ``target``'s
+        before-all ran in, when it had one — what before-all generates in the project is
+        there for the builds, as in cibuildwheel, where both run in the same directory."""
+        tree = self.projects() / target if target is not None else self.source.tree
+        if not tree.is_dir():
+            tree = self.source.tree
+        copy_tree(tree, dest, exclude=(self.wheelhouse, self.run.scratch))
         return dest
 
     def options_of(self, identifier: BuildIdentifier) -> BuildOptions:
@@ -134,7 +144,7 @@ class RunContext:
         """A :class:`Shell` in ``session`` with the configured ``environment`` evaluated there
         (:func:`~manywheel.build.session_variables.session_variables`); a substitution that
         fails is a failure of the environment stage."""
-        scratch = self.run.scratch / "variables" / str(session.identifier)
+        scratch = cwd.parent / "variables"  # in the workspace's scratch, which the session shares
         try:
             variables = session_variables(
                 session,
@@ -364,10 +374,10 @@ class _Job:
         repair: RepairResult | None = None
         try:
             started = time.monotonic()
-            project = ctx.copy_project(scratch / "project")
+            target = ctx.environment.target(identifier)
+            project = ctx.copy_project(scratch / "project", target)
             took = time.monotonic() - started
             self.log.write(f"manywheel: project copied in {took:.2f} s\n".encode())
-            target = ctx.environment.target(identifier)
             tools = (ctx.frontends[identifier].directory,)
             workspace = Workspace(scratch, ctx.prefix(target), tools=tools)
             self.stage(Stage.ENVIRONMENT)
