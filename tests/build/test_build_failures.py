@@ -100,6 +100,18 @@ def test_a_broken_before_all_fails_its_target_and_writes_nothing(tmp_path: Path)
         (["{demo}", "--build", "cp31[45]-*"], 2, "no build identifier selected"),
         (["{demo}", "--env", "docker"], 2, "unknown environment"),
         (["{demo}", "-j", "0"], 2, "--jobs must be at least 1"),
+        (
+            [
+                "{demo}",
+                "--repair-wheel-command",
+                "auditwheel repair --bogus -w {{dest_dir}} {{wheel}}",
+            ],
+            2,
+            "--repair-wheel-command: 'auditwheel repair --bogus -w {dest_dir} {wheel}': "
+            "unrecognized arguments: --bogus",
+        ),
+        (["{demo}", "--enable", "pypi"], 2, "unknown enable group 'pypi'"),
+        (["{demo}", "--upload", "-r", "nowhere", "--pypirc", "{missing}"], 2, "missing: no such"),
     ],
     ids=[
         "missing",
@@ -111,6 +123,9 @@ def test_a_broken_before_all_fails_its_target_and_writes_nothing(tmp_path: Path)
         "none",
         "env",
         "jobs",
+        "repair-command",
+        "enable",
+        "repository",
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(

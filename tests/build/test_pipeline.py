@@ -6,11 +6,13 @@ message. (The whole pipeline on the demo, for every CPython, is test_build_demo'
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from manywheel.build import engine_with_image
 from tests.build.conftest import (
     EXAMPLES,
     PROJECTS,
@@ -53,6 +55,8 @@ def test_a_cibuildwheel_project_builds_and_tests_unchanged(tmp_path: Path) -> No
         environ={"CIBWONLY_TOOL": "manywheel-tests"},
     )
     assert call.code == 0, call.stderr
+    if engine_with_image("quay.io/pypa/manylinux2014_x86_64", environ=os.environ) is None:
+        assert call.document["environment"] == "zig"  # the default, auto, without an image
     builds = call.builds()
     assert sorted(builds) == ["cp311-manylinux_x86_64", "cp39-manylinux_x86_64"]
     for identifier, build in builds.items():

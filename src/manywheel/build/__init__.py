@@ -125,7 +125,7 @@ if TYPE_CHECKING:
     from manywheel.build.probe_cache import (
         ProbeCache,
     )
-    from manywheel.build.publish import (
+    from manywheel.build.publishing import (
         UploadSettings,
         publish,
     )
@@ -207,9 +207,6 @@ if TYPE_CHECKING:
         python_version,
         select_identifiers,
     )
-    from manywheel.build.session_variables import (
-        session_variables,
-    )
     from manywheel.build.source import (
         ProjectSource,
         copy_tree,
@@ -247,6 +244,9 @@ if TYPE_CHECKING:
         WheelUpload,
         upload_wheels,
     )
+    from manywheel.build.variables import (
+        session_variables,
+    )
     from manywheel.build.zig import (
         ZIG_VERSION,
         ZigToolchain,
@@ -269,8 +269,8 @@ _LAZY = {
     "RepairStep": "manywheel.build.repair_stage",
     "RepairPart": "manywheel.build.repair_command",
     "split_repair_command": "manywheel.build.repair_command",
-    "UploadSettings": "manywheel.build.publish",
-    "publish": "manywheel.build.publish",
+    "UploadSettings": "manywheel.build.publishing",
+    "publish": "manywheel.build.publishing",
     "TestStage": "manywheel.build.test_stage",
     "test_settings": "manywheel.build.test_stage",
     "engine_with_image": "manywheel.build.engines",
@@ -280,7 +280,7 @@ _LAZY = {
     "identifier_options": "manywheel.build.plan",
     "DEFAULT_POLICIES": "manywheel.build.plan",
     "image_policy": "manywheel.build.targets",
-    "session_variables": "manywheel.build.session_variables",
+    "session_variables": "manywheel.build.variables",
     "fill_placeholders": "manywheel.build.placeholders",
     "python_version": "manywheel.build.selectors",
     "ARCHITECTURES": "manywheel.build.identifiers",

@@ -65,7 +65,7 @@ def _upload(upload: WheelUpload | None) -> dict[str, str] | None:
 
 
 def _build(outcome: BuildOutcome, report: UploadReport | None) -> dict[str, Any]:
-    from manywheel.build.publish import upload_of
+    from manywheel.build.publishing import upload_of
 
     return {
         "identifier": str(outcome.identifier),

@@ -30,7 +30,7 @@ from manywheel.build.targets import TargetPolicies
 from manywheel.errors import InputError, ManywheelError
 
 if TYPE_CHECKING:  # the upload stage (and the audit it brings) loads only when it runs
-    from manywheel.build.publish import UploadSettings
+    from manywheel.build.publishing import UploadSettings
     from manywheel.build.upload import UploadError, UploadReport, WheelUpload
 
 __all__ = ["BuildRun", "build_wheels", "check_wheelhouse", "frontend_name"]
@@ -173,7 +173,7 @@ def build_wheels(
     outcomes = tuple(sorted([*built, *missing], key=lambda o: o.identifier.sort_key))
     report, error = None, None
     if upload is not None:
-        from manywheel.build.publish import publish
+        from manywheel.build.publishing import publish
 
         report, error = publish(outcomes, upload, on_result=on_upload)
     return BuildRun(

@@ -35,10 +35,10 @@ from manywheel.build.repair_stage import (
     repair_built,
 )
 from manywheel.build.results import BuildOutcome, Stage, Status
-from manywheel.build.session_variables import session_variables
 from manywheel.build.source import ProjectSource, copy_tree
 from manywheel.build.targets import TargetPolicies
 from manywheel.build.test_stage import TestStage, failed_test
+from manywheel.build.variables import session_variables
 from manywheel.errors import ManywheelError
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class RunContext:
 
     def shell(self, session: Session, cwd: Path, options: BuildOptions, log: BinaryIO) -> Shell:
         """A :class:`Shell` in ``session`` with the configured ``environment`` evaluated there
-        (:func:`~manywheel.build.session_variables.session_variables`); a substitution that
+        (:func:`~manywheel.build.variables.session_variables`); a substitution that
         fails is a failure of the environment stage."""
         scratch = cwd.parent / "variables"  # in the workspace's scratch, which the session shares
         try:
