@@ -268,3 +268,25 @@ def test_the_summary_has_test_and_upload_columns_and_the_failures_last_lines(
         "cp312-manylinux_x86_64 in test: the test failed on Debian bookworm amd64 (exit status 1)",
         "    | boom",
     ]
+
+
+def test_every_key_of_the_document_is_documented(tmp_path: Path) -> None:
+    """docs/build-json.md names every key a run's document has (one with a test, a check and
+    an upload, and one with a failure)."""
+    from manywheel.build import build_document
+
+    outcomes = _outcomes(tmp_path)
+    report = UploadReport(
+        "http://127.0.0.1:9/legacy/",
+        wheels=(WheelUpload(str(outcomes[0].wheel), Outcome.HELD_BACK, "1 identifier failed"),),
+    )
+    source = ProjectSource(EXAMPLES / "demo", EXAMPLES / "demo", None, "setuptools")
+    run = BuildRun(outcomes, "zig", source, tmp_path / "wh", tmp_path / "logs", upload=report)
+    document = build_document(run, tool_version="0", exit_code=1)
+    keys = set(document) | set(document["summary"]) | set(document["upload"])
+    for build in document["builds"]:
+        keys |= set(build)
+        for part in ("test", "check", "upload"):
+            keys |= set(build[part] or {})
+    text = (EXAMPLES.parent / "docs" / "build-json.md").read_text(encoding="utf-8")
+    assert sorted(k for k in keys if f"`{k}`" not in text) == []
