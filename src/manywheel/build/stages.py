@@ -325,13 +325,17 @@ class _Job:
         if tests is not None and self.options.run_tests:
             self.stage(Stage.TEST)
             result = tests.run(wheel, self.identifier, self.options, self.log)
+            self.log.write(f"manywheel: test took {result.seconds:.2f} s\n".encode())
             if not result.ok:
                 message, tail = failed_test(result)
                 kept = self.keep(wheel)
                 raise StageFailure(Stage.TEST, message, tail=tail, test=result, kept=kept)
         self.stage(Stage.CHECK)
         settings = self.ctx.plan.check
+        started = time.monotonic()
         check = check_wheel(wheel, policies=settings.policies, audit_options=settings.audit)
+        took = time.monotonic() - started
+        self.log.write(f"manywheel: check took {took:.2f} s\n".encode())
         for warning in check.warnings:
             self.log.write(f"manywheel: check: warning: {warning}\n".encode())
         if not check.passed(strict=settings.strict):
