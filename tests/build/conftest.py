@@ -151,6 +151,15 @@ def demo_matrix(tmp_path_factory: pytest.TempPathFactory, demo_index: IndexServe
     return DemoMatrix(call, base / "wheelhouse", tuple(versions), before, digest, demo_index)
 
 
+def need_pythons(*versions: str) -> None:
+    """Skip (fail in CI) unless the host has these CPythons with headers."""
+    try:
+        for version in versions:
+            find_python(version)
+    except Unavailable as e:
+        skip_or_fail(str(e))
+
+
 def cpython_tag(version: str) -> str:
     return "cp" + version.replace(".", "")
 

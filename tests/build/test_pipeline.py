@@ -18,22 +18,13 @@ from tests.build.conftest import (
     PROJECTS,
     BuildCall,
     assert_schema,
+    need_pythons,
     run_build,
     upload_args,
 )
 from tests.build.indexserver import IndexServer, pypiserver
-from tests.harness.availability import Unavailable, skip_or_fail
-from tests.harness.sdists import find_python
 
 pytestmark = [pytest.mark.slow, pytest.mark.network, pytest.mark.root]
-
-
-def _need(*versions: str) -> None:
-    try:
-        for version in versions:
-            find_python(version)
-    except Unavailable as e:
-        skip_or_fail(str(e))
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +39,7 @@ def test_a_cibuildwheel_project_builds_and_tests_unchanged(tmp_path: Path) -> No
     environment (a ``$(...)`` and an ``environment-pass`` variable) reaches the backend, its
     ``auditwheel repair`` command runs in-process, and its test-command, with test-requires,
     passes on the clean systems. ``manywheel build`` gets nothing else."""
-    _need("3.9", "3.11")
+    need_pythons("3.9", "3.11")
     call = run_build(
         [str(PROJECTS / "cibw-only"), "-w", str(tmp_path / "wh"), "--json"],
         log_dir=tmp_path / "logs",
@@ -82,7 +73,7 @@ def test_a_failing_test_holds_back_every_upload_and_a_rerun_skips_what_is_there(
     """cp311's test fails: its wheel is not in the wheelhouse (it is kept with the logs) and
     is named in the summary with its output's last lines. Without --skip-failed nothing of the
     run is uploaded (exit 1); with it cp39's wheel is; run again, the index has it: skipped."""
-    _need("3.9", "3.11")
+    need_pythons("3.9", "3.11")
 
     def build(name: str, *extra: str) -> BuildCall:
         return run_build(
@@ -134,7 +125,7 @@ def test_a_library_the_clean_root_lacks_fails_the_test_with_the_loaders_message(
     """The demo repaired with libdemo excluded (``--exclude``, as for a library the target
     system is supposed to provide): the repair and the static checks let it through, the clean
     bullseye root's loader does not."""
-    _need("3.9")
+    need_pythons("3.9")
     call = run_build(
         [
             str(EXAMPLES / "demo"), "-w", str(tmp_path / "wh"), "--env", "zig",

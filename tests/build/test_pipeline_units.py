@@ -248,16 +248,21 @@ def test_one_failure_holds_back_every_upload_without_asking_the_index(tmp_path: 
     ]
 
 
-def test_the_summary_has_test_and_upload_columns_and_the_failures_last_lines(
-    tmp_path: Path,
-) -> None:
+def _held_back_run(tmp_path: Path) -> BuildRun:
+    """A run of one tested wheel held back from the index and one failed test."""
     outcomes = _outcomes(tmp_path)
     report = UploadReport(
         "http://127.0.0.1:9/legacy/",
         wheels=(WheelUpload(str(outcomes[0].wheel), Outcome.HELD_BACK, "1 identifier failed"),),
     )
     source = ProjectSource(EXAMPLES / "demo", EXAMPLES / "demo", None, "setuptools")
-    run = BuildRun(outcomes, "zig", source, tmp_path / "wh", tmp_path / "logs", upload=report)
+    return BuildRun(outcomes, "zig", source, tmp_path / "wh", tmp_path / "logs", upload=report)
+
+
+def test_the_summary_has_test_and_upload_columns_and_the_failures_last_lines(
+    tmp_path: Path,
+) -> None:
+    run = _held_back_run(tmp_path)
     lines = summary_table(run).splitlines()
     assert lines[0].split() == [
         "identifier", "wheel", "tag", "size", "seconds", "test", "upload", "status"
@@ -275,13 +280,7 @@ def test_every_key_of_the_document_is_documented(tmp_path: Path) -> None:
     an upload, and one with a failure)."""
     from manywheel.build import build_document
 
-    outcomes = _outcomes(tmp_path)
-    report = UploadReport(
-        "http://127.0.0.1:9/legacy/",
-        wheels=(WheelUpload(str(outcomes[0].wheel), Outcome.HELD_BACK, "1 identifier failed"),),
-    )
-    source = ProjectSource(EXAMPLES / "demo", EXAMPLES / "demo", None, "setuptools")
-    run = BuildRun(outcomes, "zig", source, tmp_path / "wh", tmp_path / "logs", upload=report)
+    run = _held_back_run(tmp_path)
     document = build_document(run, tool_version="0", exit_code=1)
     keys = set(document) | set(document["summary"]) | set(document["upload"])
     for build in document["builds"]:
