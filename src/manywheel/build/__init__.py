@@ -128,6 +128,7 @@ if TYPE_CHECKING:
     from manywheel.build.publishing import (
         UploadSettings,
         publish,
+        upload_of,
     )
     from manywheel.build.qemu import (
         BINFMT_CONF_DIRS,
@@ -271,6 +272,7 @@ _LAZY = {
     "split_repair_command": "manywheel.build.repair_command",
     "UploadSettings": "manywheel.build.publishing",
     "publish": "manywheel.build.publishing",
+    "upload_of": "manywheel.build.publishing",
     "TestStage": "manywheel.build.test_stage",
     "test_settings": "manywheel.build.test_stage",
     "engine_with_image": "manywheel.build.engines",
@@ -562,6 +564,7 @@ __all__ = [
     "target_variables",
     "test_settings",
     "test_wheel",
+    "upload_of",
     "upload_wheels",
     "uv_index_environment",
     "wheel_command",

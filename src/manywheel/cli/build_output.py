@@ -140,7 +140,7 @@ def _test_cell(outcome: BuildOutcome) -> str:
 
 
 def _upload_cell(run: BuildRun, outcome: BuildOutcome) -> str:
-    from manywheel.build.publishing import upload_of
+    from manywheel.build import upload_of
 
     upload = upload_of(run.upload, outcome)
     return _UPLOADED.get(upload.outcome.value, "?") if upload is not None else "-"
