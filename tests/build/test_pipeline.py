@@ -64,23 +64,35 @@ def test_a_cibuildwheel_project_builds_and_tests_unchanged(tmp_path: Path) -> No
     assert_schema(call)
 
 
-FAILS_ON_311 = "python -c 'import demo, sys; sys.exit(3 if sys.version_info[:2] == (3, 11) else 0)'"
+#: The demo's configuration with cp311's test overridden to fail (read with --config-file).
+FAILS_ON_311 = """
+[tool.manywheel]
+before-all = "./build-libdemo.sh"
+test-command = "python -c 'import demo; print(demo.greeting())'"
+
+[[tool.manywheel.overrides]]
+select = "cp311-*"
+test-command = "python -c 'import demo, sys; print(demo.greeting()); sys.exit(3)'"
+"""
 
 
 def test_a_failing_test_holds_back_every_upload_and_a_rerun_skips_what_is_there(
     tmp_path: Path, index: IndexServer
 ) -> None:
-    """cp311's test fails: its wheel is not in the wheelhouse (it is kept with the logs) and
-    is named in the summary with its output's last lines. Without --skip-failed nothing of the
-    run is uploaded (exit 1); with it cp39's wheel is; run again, the index has it: skipped."""
+    """cp311's test fails (an override of its test-command, in a file given with
+    --config-file): its wheel is not in the wheelhouse (it is kept with the logs) and is named
+    in the summary with its output's last lines. Without --skip-failed nothing of the run is
+    uploaded (exit 1); with it cp39's wheel is; run again, the index has it: skipped."""
     need_pythons("3.9", "3.11")
+    config = tmp_path / "manywheel.toml"
+    config.write_text(FAILS_ON_311, encoding="utf-8")
 
     def build(name: str, *extra: str) -> BuildCall:
         return run_build(
             [
                 str(EXAMPLES / "demo"), "-w", str(tmp_path / name), "--env", "zig",
                 "--build", "cp39-manylinux_x86_64 cp311-manylinux_x86_64",
-                "--test-command", FAILS_ON_311, *upload_args(index), *extra,
+                "--config-file", str(config), *upload_args(index), *extra,
             ],
             log_dir=tmp_path / "logs",
         )  # fmt: skip
@@ -96,7 +108,9 @@ def test_a_failing_test_holds_back_every_upload_and_a_rerun_skips_what_is_there(
     assert cp39.startswith("cp39-") and cp39.endswith("passed  held back  built"), cp39
     assert cp311.startswith("cp311-") and cp311.split()[-4:] == ["failed", "-", "failed", "(test)"]
     failure = "cp311-manylinux_x86_64 in test: the test failed on Debian bookworm amd64, "
-    assert any(line.startswith(failure) and "(exit status 3)" in line for line in lines), lines
+    at = next(i for i, line in enumerate(lines) if line.startswith(failure))
+    assert lines[at].endswith("(exit status 3)")
+    assert lines[at + 1].startswith("    | hello from libdemo")  # the test's output, last lines
     kept = next(line for line in lines if "wheel kept at" in line).split(" at ", 1)[1]
     assert Path(kept).is_file()
     assert [p.name.split("-")[2] for p in (tmp_path / "held").iterdir()] == ["cp39"]
