@@ -15,6 +15,10 @@ Run from the repository root: ``python -m benchmarks.bench_build [--repeat N]``.
    best run's wall time against the time its commands (before-all, the frontend) took.
 2. *Parallel matrix* (target: <= 0.6x). ``manywheel build`` of every host CPython (>= 3.8) with
    ``-j 2`` against ``-j 1``, the same identifiers, warm caches.
+3. *The test stage* (for information): the demo's cp311 build with its test (a fresh venv on a
+   clean bookworm root, the wheel installed, ``tests/test_demo.py`` run) against the same build
+   with ``--test-skip '*'``; the difference is the test stage's cost. The first two measure the
+   build without it (``--test-skip '*'``), as ``python -m build`` has none.
 
 Each measurement is the best of N runs (default 3), after one warm-up run of each command;
 the commands compared take turns, so a change in the machine's load (two cores shared with other
@@ -125,10 +129,14 @@ def _same_interpreter_build(python: str) -> list[str]:
     return [python, "-c", launcher, str(frontends[0].parent.parent)]
 
 
+#: Builds without the test stage (the references have none).
+UNTESTED = ("--test-skip", "*")
+
+
 def _ours(work: Path, *args: str) -> Measurement:
     wheelhouse = work / "wheelhouse"
     shutil.rmtree(wheelhouse, ignore_errors=True)
-    argv = _manywheel(str(DEMO), "-w", str(wheelhouse), "--before-all", "./build-libdemo.sh")
+    argv = _manywheel(str(DEMO), "-w", str(wheelhouse), "--env", "zig")
     argv += ["--log-dir", str(work / "logs"), *args]
     measured = measure_command(argv)
     _COMMAND_SECONDS.append((measured.seconds, _commands_in_last_run(work / "logs")))
@@ -155,7 +163,7 @@ def overhead(repeat: int, work: Path) -> None:
     same = _same_interpreter_build(interpreter)
     venv = [str(_reference_venv(work, interpreter, FRONTEND_PINS["py310"][0])), "-m", "build"]
     zig_cc = str(_zig_wrapper(work))
-    one = ("--build", "cp311-manylinux_x86_64")
+    one = ("--build", "cp311-manylinux_x86_64", *UNTESTED)
     _ours(work, *one)  # warm-up: caches, page cache
     _reference(same, zig_cc, work)
     _COMMAND_SECONDS.clear()
@@ -170,7 +178,7 @@ def overhead(repeat: int, work: Path) -> None:
     wall, commands = min(_COMMAND_SECONDS)
     own = (wall - commands) / commands
     print(f"overhead, examples/demo cp311 with {interpreter} (best of {repeat}):")
-    print(f"  manywheel build (before-all, build, repair)         {ours.seconds:6.2f} s")
+    print(f"  manywheel build (before-all, build, repair, check)  {ours.seconds:6.2f} s")
     print(f"  build-libdemo.sh + python -m build, zig cc          {with_zig.seconds:6.2f} s")
     print(f"  the same, pypa/build in a venv (venv/bin/python)    {in_venv.seconds:6.2f} s")
     print(f"  the same as the first reference, gcc                {with_gcc.seconds:6.2f} s")
@@ -183,7 +191,7 @@ def overhead(repeat: int, work: Path) -> None:
 
 def matrix(repeat: int, work: Path, versions: list[str]) -> None:
     selector = " ".join(f"cp{v.replace('.', '')}-manylinux_x86_64" for v in versions)
-    args = ("--build", selector)
+    args = ("--build", selector, *UNTESTED)
     _ours(work, *args, "-j", "2")  # warm-up
     serial, parallel = _taking_turns(
         repeat, lambda: _ours(work, *args, "-j", "1"), lambda: _ours(work, *args, "-j", "2")
@@ -194,11 +202,24 @@ def matrix(repeat: int, work: Path, versions: list[str]) -> None:
     print(f"  -> parallel / serial = {ratio:.2f}x (target <= 0.6x)")
 
 
+def testing_cost(repeat: int, work: Path) -> None:
+    one = ("--build", "cp311-manylinux_x86_64")
+    _ours(work, *one)  # warm-up: the clean root unpacked once from the cache
+    tested, untested = _taking_turns(
+        repeat, lambda: _ours(work, *one), lambda: _ours(work, *one, *UNTESTED)
+    )
+    cost = tested.seconds - untested.seconds
+    print(f"test stage, examples/demo cp311 on a clean bookworm root (best of {repeat}):")
+    print(f"  with the test: {tested.seconds:6.2f} s   without: {untested.seconds:6.2f} s")
+    print(f"  -> the test stage costs {cost:.2f} s per wheel ({cost / untested.seconds:+.0%})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-matrix", action="store_true")
     parser.add_argument("--skip-overhead", action="store_true")
+    parser.add_argument("--skip-test-stage", action="store_true")
     args = parser.parse_args()
     compile_bytecode()
     print(f"cores usable: {len(os.sched_getaffinity(0))}; load: {os.getloadavg()[0]:.2f}")
@@ -213,6 +234,8 @@ def main() -> None:
                 if sorted(Path.home().glob(f".pyenv/versions/{v}.*"))
             ]
             matrix(args.repeat, work, versions)
+        if not args.skip_test_stage:
+            testing_cost(args.repeat, work)
 
 
 if __name__ == "__main__":

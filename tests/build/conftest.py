@@ -1,5 +1,7 @@
 """Fixtures for the build tests: running ``manywheel build`` in-process, and the demo's matrix
-(every CPython the zig environment can target on this machine), built once per session."""
+(every CPython the zig environment can target on this machine) run once per session through
+the whole pipeline: built, repaired, tested on clean Debian roots (the demo's own
+``test-command``), checked, and uploaded to a pypiserver on the loopback interface."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import json
 import os
 import subprocess
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ import jsonschema
 import pytest
 
 from manywheel.cli.main import main
+from tests.build.indexserver import IndexServer, pypiserver
 from tests.harness.availability import Unavailable, skip_or_fail
 from tests.harness.sdists import find_python
 
@@ -53,10 +56,17 @@ def assert_schema(call: BuildCall) -> None:
     assert summary["exit_code"] == call.code
 
 
-def run_build(args: Sequence[str], *, log_dir: Path) -> BuildCall:
-    """``manywheel build ARGS --log-dir LOG_DIR`` in this process."""
+def run_build(
+    args: Sequence[str], *, log_dir: Path, environ: Mapping[str, str] | None = None
+) -> BuildCall:
+    """``manywheel build ARGS --log-dir LOG_DIR`` in this process (``environ``: the process's
+    environment without ``CIBW_*``/``MANYWHEEL_*``/``TWINE_*``, plus what it says)."""
     out, err = io.StringIO(), io.StringIO()
-    code = main(["build", *args, "--log-dir", str(log_dir)], stdout=out, stderr=err)
+    prefixes = ("CIBW_", "MANYWHEEL_", "TWINE_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env.update(environ or {})
+    argv = ["build", *args, "--log-dir", str(log_dir)]
+    code = main(argv, environ=env, stdout=out, stderr=err)
     return BuildCall(code, out.getvalue(), err.getvalue())
 
 
@@ -84,6 +94,12 @@ def host_cpythons(minimum: tuple[int, int] = (3, 8)) -> list[str]:
     return found
 
 
+def upload_args(server: IndexServer) -> list[str]:
+    """``build --upload`` to ``server`` with its credentials, never prompting."""
+    return ["--upload", "--repository-url", server.url, "-u", server.username,
+            "-p", server.password, "--non-interactive"]  # fmt: skip
+
+
 @dataclass(frozen=True, slots=True)
 class DemoMatrix:
     call: BuildCall
@@ -91,12 +107,22 @@ class DemoMatrix:
     versions: tuple[str, ...]
     digest_before: str
     digest_after: str
+    index: IndexServer
 
 
 @pytest.fixture(scope="session")
-def demo_matrix(tmp_path_factory: pytest.TempPathFactory) -> DemoMatrix:
-    """examples/demo for every host CPython >= 3.8, manylinux_x86_64, with before-all building
-    libdemo with zig into the prefix: one run (``--json``) shared by the tests that check it."""
+def demo_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """A pypiserver on loopback the demo matrix uploads to (stopped after the session)."""
+    with pypiserver(tmp_path_factory.mktemp("demo-index")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def demo_matrix(tmp_path_factory: pytest.TempPathFactory, demo_index: IndexServer) -> DemoMatrix:
+    """examples/demo as its pyproject.toml configures it (before-all building libdemo with
+    zig's compiler into the prefix, its test run from ``tests/``), for every host CPython >= 3.8,
+    manylinux_x86_64 with zig, uploaded to ``demo_index``: one run (``--json``) shared by the
+    tests that check it."""
     versions = host_cpythons()
     if not versions:
         skip_or_fail("no CPython >= 3.8 with headers on this machine (pyenv or python3.X)")
@@ -108,19 +134,30 @@ def demo_matrix(tmp_path_factory: pytest.TempPathFactory) -> DemoMatrix:
             str(demo),
             "-w",
             str(base / "wheelhouse"),
+            "--env",
+            "zig",
             "--build",
             "*-manylinux_x86_64",
             "--archs",
             "x86_64",
-            "--before-all",
-            "./build-libdemo.sh",
+            *upload_args(demo_index),
             "--json",
         ],
         log_dir=base / "logs",
     )
     if call.code != 0 and "could not download ziglang" in call.stderr:
         skip_or_fail(f"zig cannot be fetched here: {call.stderr.strip()}")
-    return DemoMatrix(call, base / "wheelhouse", tuple(versions), before, tree_digest(demo))
+    digest = tree_digest(demo)
+    return DemoMatrix(call, base / "wheelhouse", tuple(versions), before, digest, demo_index)
+
+
+def need_pythons(*versions: str) -> None:
+    """Skip (fail in CI) unless the host has these CPythons with headers."""
+    try:
+        for version in versions:
+            find_python(version)
+    except Unavailable as e:
+        skip_or_fail(str(e))
 
 
 def cpython_tag(version: str) -> str:

@@ -9,23 +9,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.build.conftest import EXAMPLES, PROJECTS, assert_schema, run_build, tree_digest
-from tests.harness.availability import Unavailable, skip_or_fail
-from tests.harness.sdists import find_python
-
-
-def _need(*versions: str) -> None:
-    try:
-        for version in versions:
-            find_python(version)
-    except Unavailable as e:
-        skip_or_fail(str(e))
+from tests.build.conftest import (
+    EXAMPLES,
+    PROJECTS,
+    assert_schema,
+    need_pythons,
+    run_build,
+    tree_digest,
+)
 
 
 @pytest.mark.slow
 @pytest.mark.network
 def test_a_failing_build_and_a_missing_interpreter_leave_the_others(tmp_path: Path) -> None:
-    _need("3.10", "3.11")
+    need_pythons("3.10", "3.11")
     project = PROJECTS / "fails-on-310"
     before = tree_digest(project)
     wheelhouse = tmp_path / "wheelhouse"
@@ -64,7 +61,7 @@ def test_a_failing_build_and_a_missing_interpreter_leave_the_others(tmp_path: Pa
 @pytest.mark.slow
 @pytest.mark.network
 def test_a_broken_before_all_fails_its_target_and_writes_nothing(tmp_path: Path) -> None:
-    _need("3.11", "3.12")
+    need_pythons("3.11", "3.12")
     wheelhouse = tmp_path / "wheelhouse"
     call = run_build(
         [
@@ -100,6 +97,18 @@ def test_a_broken_before_all_fails_its_target_and_writes_nothing(tmp_path: Path)
         (["{demo}", "--build", "cp31[45]-*"], 2, "no build identifier selected"),
         (["{demo}", "--env", "docker"], 2, "unknown environment"),
         (["{demo}", "-j", "0"], 2, "--jobs must be at least 1"),
+        (
+            [
+                "{demo}",
+                "--repair-wheel-command",
+                "auditwheel repair --bogus -w {{dest_dir}} {{wheel}}",
+            ],
+            2,
+            "--repair-wheel-command: 'auditwheel repair --bogus -w {dest_dir} {wheel}': "
+            "unrecognized arguments: --bogus",
+        ),
+        (["{demo}", "--enable", "pypi"], 2, "unknown enable group 'pypi'"),
+        (["{demo}", "--upload", "-r", "nowhere", "--pypirc", "{missing}"], 2, "missing: no such"),
     ],
     ids=[
         "missing",
@@ -111,6 +120,9 @@ def test_a_broken_before_all_fails_its_target_and_writes_nothing(tmp_path: Path)
         "none",
         "env",
         "jobs",
+        "repair-command",
+        "enable",
+        "repository",
     ],
 )
 def test_bad_input_is_one_line_and_an_exit_code(
@@ -136,7 +148,7 @@ def test_bad_input_is_one_line_and_an_exit_code(
 
 
 def test_print_build_identifiers(tmp_path: Path) -> None:
-    _need("3.11")
+    need_pythons("3.11")
     call = run_build(
         [
             str(EXAMPLES / "demo"),

@@ -208,7 +208,14 @@ def test_summary_table(tmp_path: Path) -> None:
         "built",
     ]
     assert lines[2].split()[-2:] == ["failed", "(build)"]
-    assert lines[3] == f"1 of 2 built into {tmp_path / 'wh'}; logs in {tmp_path / 'logs'}"
+    # each failure under the table, with the last lines of its output
+    assert lines[3:7] == [
+        "",
+        "cp312-manylinux_x86_64 in build: the PEP 517 build failed (exit status 1)",
+        "    | error: boom",
+        "",
+    ]
+    assert lines[7] == f"1 of 2 built into {tmp_path / 'wh'}; logs in {tmp_path / 'logs'}"
 
 
 class _Terminal(io.StringIO):

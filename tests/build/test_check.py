@@ -122,7 +122,35 @@ def test_pure_wheel_with_an_elf_file(tmp_path: Path, extensions: dict[str, Path]
         data = source.read(so)
     wheel = pure_wheel(tmp_path, "mwpure", metadata_text("mwpure", "1.0"), files={so: data})
     result = check_wheel(wheel)
-    assert [str(p) for p in result.problems] == [f"any: a wheel tagged 'any' holds ELF file {so}"]
+    assert [(p.kind, str(p)) for p in result.problems] == [
+        (ProblemKind.TAG, f"any: a wheel tagged 'any' holds ELF file {so}"),
+        # and the Python tag: no Python 3 but 3.11 imports that file name
+        (
+            ProblemKind.PYTHON_ABI,
+            f"{so}: any Python 3 does not import a module named *.cpython-311-x86_64-linux-gnu"
+            ".so; the tag py3-none claims it",
+        ),
+    ]
+    assert result.python_abi is not None
+    assert not result.python_abi.ok
+
+
+def test_a_python_tag_the_module_does_not_fit_is_refused(
+    tmp_path: Path, extensions: dict[str, Path]
+) -> None:
+    """A version-specific module (``.cpython-311-...so``, built without the limited API)
+    relabelled ``cp38-abi3``: the platform tag is true, the Python tag is not."""
+    python = host_python()
+    wheel = extension_wheel(
+        tmp_path, python, "mwabi", "manylinux_2_17_x86_64", python_tag="cp38-abi3"
+    )
+    result = check_wheel(wheel)
+    assert result.tags and all(t.true for t in result.tags)
+    kinds = {p.kind for p in result.problems}
+    assert kinds == {ProblemKind.PYTHON_ABI}, result.problems
+    messages = [str(p) for p in result.problems]
+    assert any("the tag cp38-abi3" in m for m in messages), messages
+    assert not result.passed()
 
 
 # --- metadata --------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ def test_variables_and_command_line_precedence(winner: int, tmp_path: Path) -> N
     config = load_config(project, environ=environ, cli=cli)
     options = config.options_for(ID)
     assert options.test_command == PRECEDENCE[winner][1]
-    expected_source = "command line (test-command)" if winner == 0 else PRECEDENCE[winner][0]
+    expected_source = "--test-command" if winner == 0 else PRECEDENCE[winner][0]
     assert options.sources["test-command"] == (expected_source,)
 
 

@@ -107,3 +107,24 @@ def test_pyyaml_builds_in_a_container_and_carries_its_libyaml(
         build.repaired.output, systems=CleanSystems(root_store), settings=settings, project=tmp_path
     )
     assert result.status is TestStatus.PASSED, result.output
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_auto_finds_an_image_the_engine_has_and_nothing_else(
+    build_image: tuple[ContainerEngine, str], tmp_path: Path
+) -> None:
+    """``--env auto``'s question: an installed engine that already has an image of the
+    repository (any tag), asked with one listing; no engine on PATH asks nothing."""
+    from manywheel.build import engine_with_image
+
+    engine, image = build_image
+    repository = image.rsplit(":", 1)[0]
+    environ = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+    assert engine_with_image(repository, environ=environ, names=(engine.name,)) == (
+        engine.name,
+        image,
+    )
+    missing = "quay.io/pypa/manylinux_2_5_x86_64"
+    assert engine_with_image(missing, environ=environ, names=(engine.name,)) is None
+    assert engine_with_image(repository, environ={"PATH": str(tmp_path)}) is None

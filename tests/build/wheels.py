@@ -87,9 +87,11 @@ def extension_wheel(
     version: str = "1.0",
     code: tuple[str, str] = ("", ""),
     metadata: str | None = None,
+    python_tag: str | None = None,
 ) -> Path:
     """Extension module ``name`` (``code``: C declarations and a statement run at import; it
-    returns ``name.answer() == 42``) compiled with gcc, in a wheel tagged ``platform_tag``."""
+    returns ``name.answer() == 42``) compiled with gcc, in a wheel tagged ``platform_tag``
+    (and ``python_tag``, default the interpreter's ``cp311-cp311``)."""
     body, call = code
     body += "static PyObject *answer(PyObject *s, PyObject *a) { return PyLong_FromLong(42); }\n"
     body += 'static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL}};\n'
@@ -105,7 +107,7 @@ def extension_wheel(
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr}")
-    tag = f"{python.abi}-{python.abi}-{platform_tag}"
+    tag = f"{python_tag or f'{python.abi}-{python.abi}'}-{platform_tag}"
     files = {shared.name: shared.read_bytes()}
     text = metadata if metadata is not None else metadata_text(name, version)
     return _write(

@@ -61,6 +61,9 @@ if TYPE_CHECKING:
         BUILD_SCHEMA_VERSION,
         build_document,
     )
+    from manywheel.build.engines import (
+        engine_with_image,
+    )
     from manywheel.build.environment import (
         TARGET_VARIABLES,
         Environment,
@@ -108,9 +111,24 @@ if TYPE_CHECKING:
         BuildRun,
         build_wheels,
         check_wheelhouse,
+        frontend_name,
+    )
+    from manywheel.build.placeholders import (
+        fill_placeholders,
+    )
+    from manywheel.build.plan import (
+        DEFAULT_POLICIES,
+        identifier_options,
+        select_configured,
+        target_policies,
     )
     from manywheel.build.probe_cache import (
         ProbeCache,
+    )
+    from manywheel.build.publishing import (
+        UploadSettings,
+        publish,
+        upload_of,
     )
     from manywheel.build.qemu import (
         BINFMT_CONF_DIRS,
@@ -119,8 +137,16 @@ if TYPE_CHECKING:
         ensure_binfmt,
         needs_emulation,
     )
+    from manywheel.build.repair_command import (
+        RepairPart,
+        split_repair_command,
+    )
     from manywheel.build.repair_stage import (
+        CommandRepair,
+        InProcessRepair,
         RepairSettings,
+        RepairSettingsSource,
+        RepairStep,
     )
     from manywheel.build.results import (
         BuildOutcome,
@@ -179,6 +205,7 @@ if TYPE_CHECKING:
         EnableGroup,
         Selection,
         parse_archs,
+        python_version,
         select_identifiers,
     )
     from manywheel.build.source import (
@@ -186,8 +213,17 @@ if TYPE_CHECKING:
         copy_tree,
         open_source,
     )
+    from manywheel.build.stages import (
+        CheckSettings,
+        StagePlan,
+    )
     from manywheel.build.targets import (
         TargetPolicies,
+        image_policy,
+    )
+    from manywheel.build.test_stage import (
+        TestStage,
+        test_settings,
     )
     from manywheel.build.testing import (
         TestResult,
@@ -209,6 +245,9 @@ if TYPE_CHECKING:
         WheelUpload,
         upload_wheels,
     )
+    from manywheel.build.variables import (
+        session_variables,
+    )
     from manywheel.build.zig import (
         ZIG_VERSION,
         ZigToolchain,
@@ -223,6 +262,29 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it (imported on first access).
 _LAZY = {
+    "CheckSettings": "manywheel.build.stages",
+    "StagePlan": "manywheel.build.stages",
+    "InProcessRepair": "manywheel.build.repair_stage",
+    "CommandRepair": "manywheel.build.repair_stage",
+    "RepairSettingsSource": "manywheel.build.repair_stage",
+    "RepairStep": "manywheel.build.repair_stage",
+    "RepairPart": "manywheel.build.repair_command",
+    "split_repair_command": "manywheel.build.repair_command",
+    "UploadSettings": "manywheel.build.publishing",
+    "publish": "manywheel.build.publishing",
+    "upload_of": "manywheel.build.publishing",
+    "TestStage": "manywheel.build.test_stage",
+    "test_settings": "manywheel.build.test_stage",
+    "engine_with_image": "manywheel.build.engines",
+    "frontend_name": "manywheel.build.pipeline",
+    "select_configured": "manywheel.build.plan",
+    "target_policies": "manywheel.build.plan",
+    "identifier_options": "manywheel.build.plan",
+    "DEFAULT_POLICIES": "manywheel.build.plan",
+    "image_policy": "manywheel.build.targets",
+    "session_variables": "manywheel.build.variables",
+    "fill_placeholders": "manywheel.build.placeholders",
+    "python_version": "manywheel.build.selectors",
     "ARCHITECTURES": "manywheel.build.identifiers",
     "Architecture": "manywheel.build.qemu",
     "Assignment": "manywheel.build.assignments",
@@ -359,6 +421,7 @@ __all__ = [
     "ARCHITECTURES",
     "BINFMT_CONF_DIRS",
     "BUILD_SCHEMA_VERSION",
+    "DEFAULT_POLICIES",
     "DEFAULT_REPAIR_COMMAND",
     "FALLBACK_MIRROR",
     "FRONTEND_PINS",
@@ -379,8 +442,10 @@ __all__ = [
     "BuiltPython",
     "CacheDirectory",
     "CheckResult",
+    "CheckSettings",
     "CleanSystem",
     "CleanSystems",
+    "CommandRepair",
     "CommandRunner",
     "ConfigError",
     "ContainerEngine",
@@ -395,6 +460,7 @@ __all__ = [
     "FrontendOption",
     "GlobalOptions",
     "HostSession",
+    "InProcessRepair",
     "Interpreter",
     "InterpreterSearch",
     "NoCleanSystemError",
@@ -411,7 +477,10 @@ __all__ = [
     "ProjectSource",
     "PythonImplementation",
     "PythonRecipe",
+    "RepairPart",
     "RepairSettings",
+    "RepairSettingsSource",
+    "RepairStep",
     "Repository",
     "RepositoryRequest",
     "RootCommandError",
@@ -425,17 +494,20 @@ __all__ = [
     "Session",
     "ShellSyntaxError",
     "Stage",
+    "StagePlan",
     "Status",
     "Suite",
     "TagVerdict",
     "TargetPolicies",
     "TestResult",
     "TestSettings",
+    "TestStage",
     "TestStatus",
     "TransportError",
     "UnavailableError",
     "UploadError",
     "UploadReport",
+    "UploadSettings",
     "WheelUpload",
     "Workspace",
     "ZigEnvironment",
@@ -449,15 +521,20 @@ __all__ = [
     "copy_tree",
     "debian_arch",
     "discover_interpreters",
+    "engine_with_image",
     "ensure_binfmt",
     "ensure_frontend",
     "expand_braces",
     "fetch_zig",
+    "fill_placeholders",
     "find_engine",
     "fit_engine",
     "format_test_command",
+    "frontend_name",
     "gnu_triple",
     "host_debian_mirror",
+    "identifier_options",
+    "image_policy",
     "isolation_problems",
     "load_config",
     "local_runner",
@@ -469,17 +546,25 @@ __all__ = [
     "parse_archs",
     "parse_environment",
     "probe_interpreter",
+    "publish",
+    "python_version",
     "resolve_repository",
     "root_facts",
     "root_image",
     "run_builds",
     "run_in_root",
     "scratch_base",
+    "select_configured",
     "select_identifiers",
     "selector_matches",
+    "session_variables",
     "shared_path",
+    "split_repair_command",
+    "target_policies",
     "target_variables",
+    "test_settings",
     "test_wheel",
+    "upload_of",
     "upload_wheels",
     "uv_index_environment",
     "wheel_command",

@@ -6,7 +6,11 @@
 * **metadata** — what an index accepts (:mod:`~manywheel.build.check_metadata`);
 * **description** — the long description renders for its content type;
 * **tag** — every platform tag of the filename is true (the audit allows it as the wheel is) and
-  none is ``linux_*``.
+  none is ``linux_*``;
+* **python-abi** — the Python and ABI tags are true for the extension modules: the audit's
+  Python-ABI verdict (``abi3``/``abi3t`` symbols outside the Stable ABI or newer than the tag's
+  baseline, file names an interpreter the tag claims does not import, a free-threaded module
+  under a GIL-enabled tag or the other way round; docs/python-abi.md).
 
 A wheel that cannot be read at all (not a zip, hostile, a corrupt ELF member) is not checked:
 its result carries the error instead. Nothing is written; nothing from the wheel runs.
@@ -24,7 +28,7 @@ from manywheel.audit import AuditOptions, audit_archive
 from manywheel.build.check_metadata import check_metadata
 from manywheel.build.check_tags import TagVerdict, is_linux_tag, judge_tags
 from manywheel.errors import InputError, InvalidWheelError
-from manywheel.policy import PolicySet
+from manywheel.policy import PolicySet, PythonAbiVerdict
 from manywheel.wheel import Finding, WheelArchive, verify_wheel
 
 __all__ = ["CheckResult", "Problem", "ProblemKind", "TagVerdict", "check_wheel"]
@@ -40,6 +44,7 @@ class ProblemKind(enum.Enum):
     METADATA = "metadata"
     DESCRIPTION = "description"
     TAG = "tag"
+    PYTHON_ABI = "python-abi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +55,9 @@ class Problem:
     subject: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.subject}: {self.message}" if self.subject else self.message
+        if self.subject and not self.message.startswith(self.subject):
+            return f"{self.subject}: {self.message}"
+        return self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,8 @@ class CheckResult:
     best_tag: str | None = None
     #: METADATA as parsed for the index (``packaging.metadata.RawMetadata`` keys).
     metadata: Mapping[str, Any] | None = None
+    #: The audit's Python-ABI verdict (``None``: a pure wheel, a non-CPython tag, not audited).
+    python_abi: PythonAbiVerdict | None = None
     #: The wheel could not be read; nothing else was checked.
     error: Exception | None = None
 
@@ -97,15 +106,18 @@ def _check(
     platforms = archive.filename.platform_tags
     tags: tuple[TagVerdict, ...] = ()
     best = None
+    abi = None
     if any(is_linux_tag(t) or t == "any" for t in platforms):
         report = audit_archive(archive, policies=policies, options=options)
         findings = report.findings
         tags = judge_tags(report)
         best = report.best.tag if report.best is not None else None
+        abi = report.python_abi
     else:
         findings = verify_wheel(archive)
     problems = [_container(f) for f in findings]
     problems += [Problem(ProblemKind.TAG, _refusal(t, best), t.tag) for t in tags if not t.true]
+    problems += _abi_problems(abi)
     warnings = [f"{n}: present; its signature is not checked" for n in _signatures(archive)]
     metadata = None
     dist_info = _dist_info(archive)
@@ -114,7 +126,18 @@ def _check(
         problems += checked[0]
         warnings += checked[1]
         metadata = checked[2]
-    return CheckResult(name, tuple(problems), tuple(warnings), tags, best, metadata)
+    return CheckResult(name, tuple(problems), tuple(warnings), tags, best, metadata, abi)
+
+
+def _abi_problems(verdict: PythonAbiVerdict | None) -> list[Problem]:
+    """One problem per Python-ABI problem; the first says what the wheel could claim."""
+    if verdict is None:
+        return []
+    honest = f"; it could claim {', '.join(verdict.honest_tags)}" if verdict.honest_tags else ""
+    return [
+        Problem(ProblemKind.PYTHON_ABI, p.message + (honest if i == 0 else ""), p.member)
+        for i, p in enumerate(verdict.problems)
+    ]
 
 
 def _refusal(verdict: TagVerdict, best: str | None) -> str:

@@ -30,13 +30,11 @@ import logging
 import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from os import PathLike
 from pathlib import Path
 from typing import Any, Protocol
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import Version
 
 from manywheel.build.assignments import (
     CommandRunner,
@@ -69,6 +67,8 @@ from manywheel.build.config_options import (
     environment_names,
 )
 from manywheel.build.patterns import PatternError, expand_braces, selector_matches
+from manywheel.build.selectors import BuildSelector, EnableGroup
+from manywheel.errors import ManywheelError
 
 __all__ = [
     "DEFAULT_REPAIR_COMMAND",
@@ -79,6 +79,7 @@ __all__ = [
     "GlobalOptions",
     "Identifier",
     "ProjectConfig",
+    "image_option",
     "load_config",
 ]
 
@@ -86,14 +87,8 @@ logger = logging.getLogger(__name__)
 
 #: Build frontends cibuildwheel knows on Linux.
 FRONTENDS = ("build", "build[uv]", "pip", "uv")
-#: cibuildwheel's ``enable`` groups, and the CPython versions its prerelease group covers.
-ENABLE_GROUPS = frozenset(
-    {"cpython-prerelease", "graalpy", "pypy", "pypy-eol", "pyodide-eol", "pyodide-prerelease"}
-)
-PRERELEASE_PYTHONS = ("cp316",)
-#: Groups older cibuildwheel releases had: accepted with a warning (their builds are selected
-#: by identifier now).
-OBSOLETE_GROUPS = frozenset({"cpython-freethreading", "cpython-experimental-riscv64"})
+#: Groups older cibuildwheel releases had that select nothing now: accepted with a warning.
+OBSOLETE_GROUPS = frozenset({"cpython-experimental-riscv64"})
 
 _TRUE = frozenset({"y", "yes", "t", "true", "on", "1"})
 
@@ -130,7 +125,7 @@ class GlobalOptions:
     skip: str = ""
     test_skip: str = ""
     archs: tuple[str, ...] = ("auto",)
-    enable: frozenset[str] = frozenset()
+    enable: frozenset[EnableGroup] = frozenset()
     requires_python: SpecifierSet | None = None
     allow_empty: bool = False
     output_dir: str = "wheelhouse"
@@ -138,40 +133,21 @@ class GlobalOptions:
     #: ``None``: the runner's default.
     env: str | None = None
 
+    @property
+    def selector(self) -> BuildSelector:
+        """The selection as :func:`~manywheel.build.select_identifiers` takes it (``build``
+        ``*`` is the default: what the machine can build)."""
+        build = None if self.build.split() == ["*"] else self.build
+        return BuildSelector(build, self.skip, self.requires_python, self.enable)
+
     def selects(self, identifier: Identifier) -> bool:
         """Whether ``identifier`` is built: ``requires-python``, the ``enable`` groups, then
         ``build`` and not ``skip`` (cibuildwheel's rules)."""
-        identifier = str(identifier)
-        if not self._python_allowed(identifier) or not self._group_enabled(identifier):
-            return False
-        return selector_matches(self.build, identifier) and not selector_matches(
-            self.skip, identifier
-        )
+        return self.selector(str(identifier))
 
     def tests(self, identifier: Identifier) -> bool:
         """Whether ``identifier``'s wheel is tested (not matched by ``test-skip``)."""
         return not selector_matches(self.test_skip, str(identifier))
-
-    def _python_allowed(self, identifier: str) -> bool:
-        if self.requires_python is None:
-            return True
-        python = identifier.split("-", 1)[0].split("_", 1)[0].removesuffix("t")
-        if len(python) < 4 or not python[2:].isdigit():
-            return True
-        version = Version(f"{python[2]}.{python[3:]}.99")
-        return self.requires_python.contains(version, prereleases=True)
-
-    def _group_enabled(self, identifier: str) -> bool:
-        prerelease = any(fnmatchcase(identifier, f"{p}*") for p in PRERELEASE_PYTHONS)
-        pypy_eol = fnmatchcase(identifier, "pp3?-*") or fnmatchcase(identifier, "pp310-*")
-        needs = {
-            "cpython-prerelease": prerelease,
-            "pypy-eol": pypy_eol,
-            "pypy": fnmatchcase(identifier, "pp*") and not pypy_eol,
-            "graalpy": fnmatchcase(identifier, "gp*"),
-            "pyodide-eol": fnmatchcase(identifier, "cp312-pyodide_*"),
-        }
-        return all(group in self.enable for group, needed in needs.items() if needed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,7 +254,7 @@ class ProjectConfig:
             for variable in environment_names(option, prefix):
                 value = self.variables.get(variable)
                 layers.append(Layer(value, variable, option.variable_inherit))
-        layers.append(Layer(self.cli.get(name), f"command line ({name})"))
+        layers.append(Layer(self.cli.get(name), f"--{name}", option.variable_inherit))
         return layers
 
     def value(self, name: str, identifier: str | None = None) -> tuple[str, tuple[str, ...]]:
@@ -414,7 +390,7 @@ class _Resolver:
             raise ConfigError(f"{where}: {e.message}") from e
         test_command = self.text("test-command")
         identifier = self.identifier
-        image = _image_option(identifier)
+        image = image_option(identifier)
         return BuildOptions(
             identifier=identifier,
             environment=self.get("environment"),
@@ -467,7 +443,7 @@ def _check_every_value(config: ProjectConfig) -> None:
                     raise ConfigError(f"{where}: {e}") from e
 
 
-def _image_option(identifier: str | None) -> str | None:
+def image_option(identifier: str | None) -> str | None:
     """``manylinux-<arch>-image`` (``pypy_<arch>`` for PyPy) or ``musllinux-<arch>-image``."""
     if identifier is None or "-" not in identifier:
         return None
@@ -521,19 +497,18 @@ def _globals(config: ProjectConfig) -> tuple[GlobalOptions, list[str]]:
     def text(name: str) -> str:
         return config.value(name)[0]
 
-    enable: set[str] = set()
+    words = []
     for group in text("enable").split():
-        if group == "all":
-            enable |= ENABLE_GROUPS
-        elif group in OBSOLETE_GROUPS:
+        if group in OBSOLETE_GROUPS:
             warnings.append(f"enable group {group!r} is obsolete; its builds need no group now")
             logger.warning(warnings[-1])
-        elif group in ENABLE_GROUPS:
-            enable.add(group)
         else:
-            known = ", ".join(sorted(ENABLE_GROUPS))
-            where = " + ".join(config.value("enable")[1])
-            raise ConfigError(f"{where}: unknown enable group {group!r} (one of {known}, all)")
+            words.append(group)
+    try:
+        enable = EnableGroup.parse(words)
+    except ManywheelError as e:
+        where = " + ".join(config.value("enable")[1])
+        raise ConfigError(f"{where}: {e.message}") from e
     for name in ("build", "skip", "test-skip"):
         _check_patterns(config, name)
     return (
@@ -542,7 +517,7 @@ def _globals(config: ProjectConfig) -> tuple[GlobalOptions, list[str]]:
             skip=text("skip"),
             test_skip=text("test-skip"),
             archs=tuple(text("archs").split()) or ("auto",),
-            enable=frozenset(enable),
+            enable=enable,
             requires_python=_requires_python(config),
             allow_empty=text("allow-empty").strip().lower() in _TRUE,
             output_dir=text("output-dir") or "wheelhouse",

@@ -25,6 +25,7 @@ from manywheel.errors import ToolError
 
 __all__ = [
     "FRONTENDS",
+    "FRONTEND_EQUIVALENTS",
     "FRONTEND_PINS",
     "Frontend",
     "ensure_frontend",
@@ -68,6 +69,11 @@ def frontend_pins(version: tuple[int, int]) -> str:
 #: cibuildwheel's ``build-frontend`` values this supports: pypa/build with pip, or with uv as
 #: its installer (uv's static binary, installed next to the frontend where pypa/build finds it).
 FRONTENDS = ("build", "build[uv]")
+
+#: cibuildwheel's other frontends, built with the one that makes the same wheel: ``pip wheel``
+#: and ``python -m build`` both run the backend in an isolated environment that pip fills;
+#: ``uv build`` is that with uv filling it.
+FRONTEND_EQUIVALENTS: Mapping[str, str] = {"pip": "build", "uv": "build[uv]"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,9 +128,11 @@ def wheel_command(
     config_settings: Sequence[str] = (),
     *,
     uv: bool = False,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """``python -m build --wheel --outdir OUTDIR SOURCE`` with the cached frontend (``uv``:
-    ``--installer uv``): the argument list :meth:`Session.run` gets (paths as seen inside)."""
+    ``--installer uv``; ``extra``: the ``build-frontend`` option's ``args``): the argument
+    list :meth:`Session.run` gets (paths as seen inside)."""
     settings = [f"--config-setting={setting}" for setting in config_settings]
     return [
         python,
@@ -134,6 +142,7 @@ def wheel_command(
         "--wheel",
         *(["--installer", "uv"] if uv else []),
         *settings,
+        *extra,
         "--outdir",
         str(outdir),
         str(source),

@@ -18,6 +18,7 @@ from manywheel.policy import Libc
 
 __all__ = [
     "ARCHITECTURES",
+    "FREE_THREADED_FROM",
     "KNOWN_PYTHONS",
     "BuildIdentifier",
     "Platform",
@@ -30,6 +31,9 @@ ARCHITECTURES = ("x86_64", "i686", "aarch64", "ppc64le", "s390x", "armv7l", "ris
 
 #: The CPython versions the identifier grammar knows (cibuildwheel's range and the next ones).
 KNOWN_PYTHONS = tuple((3, minor) for minor in range(6, 16))
+
+#: The first CPython with a free-threaded build (PEP 703).
+FREE_THREADED_FROM = (3, 13)
 
 
 class PythonImplementation(enum.Enum):
@@ -89,6 +93,8 @@ class BuildIdentifier:
             raise ValueError(f"unknown architecture {self.arch!r}")
         if self.free_threaded and self.implementation is not PythonImplementation.CPYTHON:
             raise ValueError("only CPython has free-threaded builds")
+        if self.free_threaded and self.version < FREE_THREADED_FROM:
+            raise ValueError("CPython has free-threaded builds from 3.13 on")
 
     @classmethod
     def parse(cls, text: str) -> BuildIdentifier:
@@ -107,9 +113,12 @@ class BuildIdentifier:
         impl = PythonImplementation(match["impl"])
         if match["t"] and impl is not PythonImplementation.CPYTHON:
             raise InputError(f"{text!r}: only CPython has free-threaded ('t') builds")
+        version = (int(match["major"]), int(match["minor"]))
+        if match["t"] and version < FREE_THREADED_FROM:
+            raise InputError(f"{text!r}: CPython has free-threaded ('t') builds from 3.13 on")
         return cls(
             implementation=impl,
-            version=(int(match["major"]), int(match["minor"])),
+            version=version,
             free_threaded=bool(match["t"]),
             platform=Platform(match["platform"]),
             arch=arch,

@@ -1,6 +1,17 @@
-"""The in-process repair of a built wheel: ``manywheel repair``'s own code and options, for the
-identifier's target (the session's ``AUDITWHEEL_PLAT``), resolving libraries in the system the
-session built against.
+"""The repair of a built wheel, as cibuildwheel's ``repair-wheel-command`` says:
+
+* :class:`InProcessRepair` — the default (``manywheel repair -w {dest_dir} {wheel}``) and any
+  ``manywheel repair …``/``auditwheel repair …`` command with its flags: ``manywheel repair``'s
+  own code and options, in-process, for the identifier's target (the session's
+  ``AUDITWHEEL_PLAT``, unless the command gives ``--plat``), resolving libraries in the system
+  the session built against;
+* :class:`CommandRepair` — anything else, run with ``sh -c`` in the build's session with
+  ``{wheel}``, ``{dest_dir}``, ``{project}`` and ``{package}`` replaced by their paths there
+  (cibuildwheel's meaning; an empty
+  command means no repair: the built wheel goes on as it is). It must leave exactly one wheel.
+
+Either way the wheel that comes out is checked (:func:`~manywheel.build.check_wheel`: its tags
+audited) before it may enter the wheelhouse.
 
 The settings may be given as a function: :class:`RepairSettingsSource` then makes them once, on
 a thread started when the builds start, so that importing and preparing the repair (policies,
@@ -29,9 +40,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BuildPackages",
+    "CommandRepair",
+    "InProcessRepair",
     "RepairFailedError",
     "RepairSettings",
     "RepairSettingsSource",
+    "RepairStep",
     "repair_built",
 ]
 
@@ -80,11 +94,15 @@ class RepairSettingsSource:
         self._make = settings
         self._lock = threading.Lock()
         self._settings = settings if isinstance(settings, RepairSettings) else None
+        self._started = False
 
     def start(self) -> None:
-        """Make the settings on a thread now (errors are kept for :meth:`get`)."""
-        if self._settings is None:
-            threading.Thread(target=self._warm, name="repair-settings", daemon=True).start()
+        """Make the settings on a thread now (errors are kept for :meth:`get`); once."""
+        with self._lock:
+            if self._settings is not None or self._started:
+                return
+            self._started = True
+        threading.Thread(target=self._warm, name="repair-settings", daemon=True).start()
 
     def _warm(self) -> None:
         try:
@@ -98,6 +116,25 @@ class RepairSettingsSource:
                 assert not isinstance(self._make, RepairSettings)
                 self._settings = self._make()
             return self._settings
+
+
+@dataclass(frozen=True, slots=True)
+class InProcessRepair:
+    """``manywheel repair`` in-process with ``settings`` (made once, possibly on a thread);
+    ``plat`` is the command's ``--plat`` (``None``: the identifier's target)."""
+
+    settings: RepairSettingsSource
+    plat: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRepair:
+    """A ``repair-wheel-command`` run in the build's session (``""``: no repair)."""
+
+    command: str
+
+
+RepairStep = InProcessRepair | CommandRepair
 
 
 def repair_built(

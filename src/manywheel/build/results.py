@@ -1,4 +1,5 @@
-"""What a build run produces: one :class:`BuildOutcome` per identifier, whatever happened."""
+"""What a build run produces: one :class:`BuildOutcome` per identifier, whatever happened: the
+repaired wheel, its test on a clean system, its check before publishing, and where it failed."""
 
 from __future__ import annotations
 
@@ -10,13 +11,15 @@ from typing import TYPE_CHECKING
 from manywheel.build.identifiers import BuildIdentifier
 
 if TYPE_CHECKING:
+    from manywheel.build.check import CheckResult
+    from manywheel.build.testing import TestResult
     from manywheel.repair import RepairResult
 
 __all__ = ["BuildOutcome", "Stage", "Status"]
 
 
 class Status(enum.Enum):
-    #: Built, repaired and written to the wheelhouse.
+    #: Built, repaired, tested (when configured), checked and written to the wheelhouse.
     BUILT = "built"
     #: A stage failed; nothing of this identifier is in the wheelhouse.
     FAILED = "failed"
@@ -32,6 +35,10 @@ class Stage(enum.Enum):
     BEFORE_BUILD = "before-build"
     BUILD = "build"
     REPAIR = "repair"
+    #: The repaired wheel's test on a clean system.
+    TEST = "test"
+    #: The check before publishing (container, metadata, description, tags, Python ABI).
+    CHECK = "check"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +58,16 @@ class BuildOutcome:
     log: Path | None = None
     #: The last lines of the log, for a failure.
     log_tail: tuple[str, ...] = ()
+    #: The in-process repair (``None`` for a repair-wheel-command run as a command).
     repair: RepairResult | None = None
+    #: The test on a clean system (``None``: not tested — no test-command, or test-skip).
+    test: TestResult | None = None
+    #: A test-command is configured but ``test-skip`` matched the identifier.
+    test_skipped: bool = False
+    #: The check of the repaired wheel (``None``: the wheel did not get that far).
+    check: CheckResult | None = None
+    #: For a wheel that failed its test or check: where it was kept (in the run's logs).
+    kept: Path | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,9 +76,10 @@ class BuildOutcome:
     @property
     def tags(self) -> tuple[str, ...]:
         """The repaired wheel's platform tags (``manylinux_2_12_x86_64``, ...)."""
-        if self.wheel is None:
+        wheel = self.wheel or self.kept
+        if wheel is None:
             return ()
-        return tuple(self.wheel.name.removesuffix(".whl").rsplit("-", 1)[-1].split("."))
+        return tuple(wheel.name.removesuffix(".whl").rsplit("-", 1)[-1].split("."))
 
     @property
     def tag(self) -> str | None:

@@ -5,8 +5,9 @@ A selector is a space-separated list of patterns; each is expanded as a shell ex
 (``cp3{10,11}-*``, ``cp3{8..13}-*``, nested) and matched with :func:`fnmatch.fnmatchcase`
 (``*``, ``?``, ``[...]``). An identifier is built when ``build`` matches it, ``skip`` does not,
 the project's ``requires-python`` admits its Python (``X.Y.99``, as cibuildwheel checks), and
-the groups it needs are enabled (free-threaded builds need ``cpython-freethreading``, PyPy
-needs ``pypy``).
+the group it needs is enabled (PyPy needs ``pypy``, 3.13's free-threaded build
+``cpython-freethreading``). This is the one implementation: the command line and the
+configuration (:class:`~manywheel.build.config.GlobalOptions`) both select through it.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
 from manywheel.build.identifiers import (
     ARCHITECTURES,
+    FREE_THREADED_FROM,
     KNOWN_PYTHONS,
     BuildIdentifier,
     Platform,
@@ -34,22 +37,33 @@ __all__ = [
     "EnableGroup",
     "Selection",
     "parse_archs",
+    "python_version",
     "select_identifiers",
 ]
 
 
 class EnableGroup(enum.Enum):
-    """Builds left out unless enabled (cibuildwheel's ``enable``)."""
+    """Builds left out unless enabled (cibuildwheel's ``enable``): cibuildwheel 4's groups, and
+    ``cpython-freethreading`` for CPython 3.13's free-threaded build (the group cibuildwheel 3
+    needed for it; cibuildwheel 4 dropped 3.13t). Free-threaded builds from 3.14 on need no
+    group, as in cibuildwheel >= 3.1."""
 
     CPYTHON_FREETHREADING = "cpython-freethreading"
+    CPYTHON_PRERELEASE = "cpython-prerelease"
+    GRAALPY = "graalpy"
     PYPY = "pypy"
+    PYPY_EOL = "pypy-eol"
+    PYODIDE_EOL = "pyodide-eol"
+    PYODIDE_PRERELEASE = "pyodide-prerelease"
 
     @classmethod
     def parse(cls, words: Iterable[str]) -> frozenset[EnableGroup]:
+        """Group names or ``all``; an unknown name is a :class:`ManywheelError` naming it."""
         groups: set[EnableGroup] = set()
         for word in words:
             if word == "all":
-                return frozenset(cls)
+                groups |= set(cls)
+                continue
             try:
                 groups.add(cls(word))
             except ValueError:
@@ -59,51 +73,84 @@ class EnableGroup(enum.Enum):
                 ) from None
         return frozenset(groups)
 
+    @classmethod
+    def needed_by(cls, identifier: str) -> EnableGroup | None:
+        """The group ``identifier`` (cibuildwheel's spelling, any platform) needs, if any."""
+        python = identifier.split("-", 1)[0]
+        if fnmatchcase(identifier, "cp313t-*"):
+            return cls.CPYTHON_FREETHREADING
+        if any(fnmatchcase(python, f"{p}*") for p in PRERELEASE_PYTHONS):
+            return cls.CPYTHON_PRERELEASE
+        if fnmatchcase(identifier, "pp3?-*") or fnmatchcase(identifier, "pp310-*"):
+            return cls.PYPY_EOL
+        if python.startswith("pp"):
+            return cls.PYPY
+        if python.startswith("gp"):
+            return cls.GRAALPY
+        if fnmatchcase(identifier, "cp312-pyodide_*"):
+            return cls.PYODIDE_EOL
+        return None
+
+
+#: The CPython versions cibuildwheel's ``cpython-prerelease`` group covers.
+PRERELEASE_PYTHONS = ("cp316",)
+
 
 def _has_wildcard(pattern: str) -> bool:
     return any(char in pattern for char in "*?[{")
 
 
+def python_version(identifier: str) -> tuple[int, int] | None:
+    """The Python version of an identifier in cibuildwheel's spelling (``cp313t-...``,
+    ``gp312_250-...``), read as cibuildwheel reads it; ``None`` when it has none."""
+    python = identifier.split("-", 1)[0].split("_", 1)[0].removesuffix("t")
+    if len(python) < 4 or not python[2:].isdigit():
+        return None
+    return int(python[2]), int(python[3:])
+
+
 @dataclass(frozen=True, slots=True)
 class BuildSelector:
-    """cibuildwheel's build selection. ``build=None`` means the default ``*`` (what the machine
-    can build); an explicit ``build`` asks for every identifier it matches."""
+    """cibuildwheel's build selection, for identifiers given as :class:`BuildIdentifier` or in
+    cibuildwheel's spelling (any platform, GraalPy's included). ``build=None`` means the
+    default ``*`` (what the machine can build); an explicit ``build`` asks for every identifier
+    it matches, and names those it spells out (:meth:`named`)."""
 
     build: str | None = None
     skip: str = ""
     requires_python: SpecifierSet | None = None
     enable: frozenset[EnableGroup] = frozenset()
 
-    def admits_python(self, identifier: BuildIdentifier) -> bool:
+    def admits_python(self, identifier: BuildIdentifier | str) -> bool:
         """Whether ``requires-python`` admits the identifier's Python (as ``X.Y.99``)."""
-        if self.requires_python is None:
+        version = python_version(str(identifier))
+        if self.requires_python is None or version is None:
             return True
-        major, minor = identifier.version
-        return self.requires_python.contains(Version(f"{major}.{minor}.99"))
+        major, minor = version
+        return self.requires_python.contains(Version(f"{major}.{minor}.99"), prereleases=True)
 
-    def __call__(self, identifier: BuildIdentifier) -> bool:
+    def enabled(self, identifier: BuildIdentifier | str) -> bool:
+        """Whether the group the identifier needs (if any) is enabled."""
+        group = EnableGroup.needed_by(str(identifier))
+        return group is None or group in self.enable
+
+    def __call__(self, identifier: BuildIdentifier | str) -> bool:
         text = str(identifier)
-        if not self.admits_python(identifier):
-            return False
-        if identifier.free_threaded and EnableGroup.CPYTHON_FREETHREADING not in self.enable:
-            return False
-        if (
-            identifier.implementation is PythonImplementation.PYPY
-            and EnableGroup.PYPY not in self.enable
-        ):
+        if not self.admits_python(text) or not self.enabled(text):
             return False
         return selector_matches(self.build or "*", text) and not selector_matches(self.skip, text)
 
-    def named(self) -> tuple[BuildIdentifier, ...]:
+    def named(self, where: str = "--build") -> tuple[BuildIdentifier, ...]:
         """The identifiers ``build`` names literally (no wildcard): asked for by name, they are
-        reported when they cannot be built instead of being left out quietly."""
+        reported when they cannot be built instead of being left out quietly. A literal that
+        is not an identifier is a :class:`ManywheelError` starting with ``where``."""
         if self.build is None:
             return ()
         try:
             words = self.build.split()
             return tuple(BuildIdentifier.parse(w) for w in words if not _has_wildcard(w))
         except InputError as e:
-            raise ManywheelError(f"--build: {e}") from e
+            raise ManywheelError(f"{where}: {e}") from e
 
 
 def parse_archs(text: str, native: str) -> tuple[str, ...]:
@@ -157,7 +204,7 @@ def _universe(
         for impl in PythonImplementation
         for version in KNOWN_PYTHONS
         for threaded in (False, True)
-        if not (threaded and impl is PythonImplementation.PYPY)
+        if not threaded or (impl is PythonImplementation.CPYTHON and version >= FREE_THREADED_FROM)
         for platform in platforms
         for arch in archs
     ]

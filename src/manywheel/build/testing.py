@@ -4,8 +4,9 @@ the project's tests there, with cibuildwheel's settings and meanings.
 For each wheel, :func:`test_wheel` picks the clean system (:class:`CleanSystems`: the oldest
 Debian root the wheel's tag allows, the matching architecture's root under qemu, a musl root,
 a free-threaded interpreter), unpacks a fresh copy, makes a venv there with its interpreter,
-installs ``wheel[test-extras]`` and ``test-requires`` with pip (from the index the caller names:
-the local one for offline work), copies ``test-sources`` from the project into an empty
+runs ``before-test`` from the project's directory, installs ``wheel[test-extras]`` and
+``test-requires`` with pip (from the index the caller names: the local one for offline work),
+copies ``test-sources`` from the project into an empty
 directory and runs ``test-command`` from it (never from the project, so the source tree cannot
 shadow the installed package), with ``{project}``, ``{package}`` and ``{wheel}`` replaced by
 their paths inside. The project is visible read-only at ``/project``, as in cibuildwheel's
@@ -24,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from manywheel.build.identifiers import BuildIdentifier
+from manywheel.build.placeholders import fill_placeholders
 from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_run import ROOT_PATH, Bind, inside, run_in_root
 from manywheel.build.roots_systems import CleanSystem, CleanSystems, NoCleanSystemError
@@ -31,9 +33,11 @@ from manywheel.build.roots_venv import RootVenv, find_pip_wheel, make_venv
 from manywheel.errors import ManywheelError
 
 __all__ = [
+    "WORKDIR",
     "TestResult",
     "TestSettings",
     "TestStatus",
+    "base_environment",
     "format_test_command",
     "test_wheel",
 ]
@@ -57,10 +61,12 @@ class TestStatus(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TestSettings:
-    """cibuildwheel's test options: ``test-command`` (``None``: only install), ``test-requires``,
-    ``test-extras``, ``test-sources`` (relative to the project), ``test-environment``."""
+    """cibuildwheel's test options: ``test-command`` (``None``: only install), ``before-test``,
+    ``test-requires``, ``test-extras``, ``test-sources`` (relative to the project),
+    ``test-environment`` (evaluated already)."""
 
     command: str | None = None
+    before_test: str | None = None
     requires: tuple[str, ...] = ()
     extras: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -89,12 +95,18 @@ class TestResult:
         return self.status is TestStatus.PASSED
 
 
+def base_environment() -> dict[str, str]:
+    """What a test's commands run with before ``test-environment``: the venv's ``bin`` first on
+    ``PATH`` and ``VIRTUAL_ENV`` (evaluate ``test-environment`` against this, so that
+    ``PATH="$PATH:/opt/x"`` keeps the venv first)."""
+    venv = WORKDIR / "venv"
+    return {"PATH": f"{venv / 'bin'}:{ROOT_PATH}", "VIRTUAL_ENV": str(venv)}
+
+
 def format_test_command(command: str, *, project: str, package: str, wheel: str) -> str:
     """Replace cibuildwheel's ``{project}``, ``{package}`` and ``{wheel}`` (and nothing else:
     braces of the shell or of Python code stay as they are)."""
-    for key, value in (("project", project), ("package", package), ("wheel", wheel)):
-        command = command.replace("{" + key + "}", value)
-    return command
+    return fill_placeholders(command, project=project, package=package, wheel=wheel)
 
 
 def _tail(text: str, lines: int) -> str:
@@ -167,6 +179,18 @@ def _steps(
 ) -> TestResult:
     settings = run.settings
     inside_wheel = WORKDIR / wheel.name
+    relative = package.resolve().relative_to(project.resolve()) if package else None
+    places = {
+        "project": str(PROJECT),
+        "package": str(PROJECT / relative) if relative else str(PROJECT),
+        "wheel": str(inside_wheel),
+    }
+    if settings.before_test:
+        before = format_test_command(settings.before_test, **places)
+        code, output = run(["/bin/sh", "-c", before], cwd=PROJECT)
+        if code != 0:
+            tail = _tail(f"before-test exited with status {code}\n{output}", settings.tail_lines)
+            return TestResult(wheel, TestStatus.FAILED, run.system.description, tail, code)
     pip = [*venv.pip(_pip_wheel(run.root, run.system)), "install", "--no-cache-dir"]
     pip += [_requirement(inside_wheel, settings.extras), *settings.requires]
     code, output = run(pip, cwd=WORKDIR)
@@ -175,13 +199,7 @@ def _steps(
         return TestResult(wheel, status, run.system.description, _tail(output, 40), code)
     if settings.command is None:
         return TestResult(wheel, TestStatus.PASSED, run.system.description, _tail(output, 5), 0)
-    relative = package.resolve().relative_to(project.resolve()) if package else None
-    command = format_test_command(
-        settings.command,
-        project=str(PROJECT),
-        package=str(PROJECT / relative) if relative else str(PROJECT),
-        wheel=str(inside_wheel),
-    )
+    command = format_test_command(settings.command, **places)
     code, output = run(["/bin/sh", "-c", command], cwd=WORKDIR / "test-cwd")
     status = TestStatus.PASSED if code == 0 else TestStatus.FAILED
     tail = _tail(output, settings.tail_lines)
@@ -225,9 +243,8 @@ def test_wheel(
             **index.environment(),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
             "PIP_ROOT_USER_ACTION": "ignore",
+            **base_environment(),
             **settings.environment,
-            "PATH": f"{venv.bin}:{ROOT_PATH}",
-            "VIRTUAL_ENV": str(venv.path),
         }
         run = _Run(root, system, binds, env, settings, log)
         result = _steps(run, wheel, project, package, venv)

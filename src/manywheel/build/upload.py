@@ -131,6 +131,8 @@ class _Run:
     transport: Transport
     index_url: str
     skip_existing: bool
+    #: A file of the same name with other bytes counts as already there (a rebuild).
+    same_name: bool
     retries: int
     backoff: float
     on_result: Callable[[WheelUpload], None] | None
@@ -148,6 +150,7 @@ def upload_wheels(
     *,
     skip_failed: bool = False,
     skip_existing: bool = True,
+    same_name_is_there: bool = False,
     strict: bool = False,
     index_url: str | None = None,
     policies: PolicySet | Callable[[], PolicySet] | None = None,
@@ -160,7 +163,9 @@ def upload_wheels(
     on_result: Callable[[WheelUpload], None] | None = None,
 ) -> UploadReport:
     """Check, then upload ``paths`` to ``repository`` (module docstring). ``checks``: results
-    already computed for ``paths`` (in order). Raises :class:`UploadError` when the index
+    already computed for ``paths`` (in order). ``same_name_is_there``: a file of the same name
+    with other bytes is skipped as already there (a rebuild of a release: ``build --upload``),
+    not a conflict. Raises :class:`UploadError` when the index
     refuses or cannot be reached, :class:`ManywheelError` for two wheels of the same name."""
     names = [Path(p).name for p in paths]
     duplicates = sorted({n for n in names if names.count(n) > 1})
@@ -182,6 +187,7 @@ def upload_wheels(
         transport,
         index_url or simple_index_for(repository.url),
         skip_existing,
+        same_name_is_there,
         retries,
         backoff,
         on_result,
@@ -232,7 +238,7 @@ def _upload_all(run: _Run, passed: list[CheckResult]) -> None:
         sha256, blake2 = _digests(path)
         existing = (known[project] or {}).get(path.name, "absent")
         if existing != "absent":
-            run.record(_already_there(check.path, existing, sha256, run.skip_existing))
+            run.record(_already_there(run, check.path, existing, sha256))
             continue
         try:
             run.record(_send(run, check, sha256, blake2))
@@ -255,10 +261,13 @@ def _files_on_index(run: _Run, project: str) -> dict[str, str | None] | None:
     return files
 
 
-def _already_there(path: str, on_index: str | None, sha256: str, skip: bool) -> WheelUpload:
+def _already_there(run: _Run, path: str, on_index: str | None, sha256: str) -> WheelUpload:
+    skip = run.skip_existing
     if on_index is not None and on_index != sha256:
         detail = f"the index has this file name with other content (sha256 {on_index} there, "
-        return WheelUpload(path, Outcome.CONFLICT, detail + f"{sha256} here): not replaced")
+        detail += f"{sha256} here): not replaced"
+        outcome = Outcome.EXISTS if skip and run.same_name else Outcome.CONFLICT
+        return WheelUpload(path, outcome, detail)
     same = "with the same sha256" if on_index else "(the index gives no sha256)"
     outcome = Outcome.EXISTS if skip else Outcome.CONFLICT
     return WheelUpload(path, outcome, f"{'' if skip else 'already on the index '}{same}".strip())

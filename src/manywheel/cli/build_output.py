@@ -1,5 +1,7 @@
 """What ``manywheel build`` shows: progress on stderr (a live line on a terminal, one line per
-finished identifier otherwise, the log's last lines for a failure) and the summary table."""
+finished identifier otherwise, the last lines of the failing step's output for a failure) and
+the summary table (with test and upload columns when those stages ran, and each failure's
+last lines)."""
 
 from __future__ import annotations
 
@@ -99,13 +101,16 @@ class BuildProgress:
                     print(f"    | {line}", file=self.stream)
                 if outcome.log is not None:
                     print(f"    log: {outcome.log}", file=self.stream)
+                if outcome.kept is not None:
+                    print(f"    wheel kept at {outcome.kept}", file=self.stream)
             self._draw()
 
     def _line(self, outcome: BuildOutcome) -> str:
         name = str(outcome.identifier)
         if outcome.wheel is not None:
             mark = self.ctx.paint("built", "32")
-            return f"{mark} {name}: {outcome.wheel.name} ({outcome.seconds:.1f} s)"
+            tested = f"; test passed on {outcome.test.system}" if outcome.test is not None else ""
+            return f"{mark} {name}: {outcome.wheel.name} ({outcome.seconds:.1f} s{tested})"
         if outcome.status.value == "unavailable":
             return f"{self.ctx.paint('unavailable', '33')} {name}: {outcome.error}"
         stage = outcome.stage.value if outcome.stage is not None else "build"
@@ -113,29 +118,81 @@ class BuildProgress:
         return f"{mark} {name} in {stage}: {outcome.error}"
 
 
-def summary_table(run: BuildRun) -> str:
-    """identifier, wheel, tag, size, seconds, status: one row per identifier."""
-    header = ("identifier", "wheel", "tag", "size", "seconds", "status")
-    rows = [header]
+#: How the table names an upload's outcome.
+_UPLOADED = {
+    "uploaded": "uploaded",
+    "exists": "on the index",
+    "conflict": "conflict",
+    "held-back": "held back",
+    "not-tried": "not tried",
+    "error": "error",
+    "failed-check": "failed check",
+}
+
+#: Lines of a failure's output the summary repeats under the table.
+SUMMARY_TAIL = 10
+
+
+def _test_cell(outcome: BuildOutcome) -> str:
+    if outcome.test is not None:
+        return str(outcome.test.status.value)
+    return "skipped" if outcome.test_skipped else "-"
+
+
+def _upload_cell(run: BuildRun, outcome: BuildOutcome) -> str:
+    from manywheel.build import upload_of
+
+    upload = upload_of(run.upload, outcome)
+    return _UPLOADED.get(upload.outcome.value, "?") if upload is not None else "-"
+
+
+def _row(run: BuildRun, outcome: BuildOutcome, tested: bool) -> tuple[str, ...]:
+    status = outcome.status.value
+    if outcome.stage is not None:
+        status = f"{status} ({outcome.stage.value})"
+    cells = [
+        str(outcome.identifier),
+        outcome.wheel.name if outcome.wheel is not None else "-",
+        outcome.tag or "-",
+        _size(outcome.size),
+        f"{outcome.seconds:.1f}" if outcome.seconds else "-",
+    ]
+    if tested:
+        cells.append(_test_cell(outcome))
+    if run.upload is not None:
+        cells.append(_upload_cell(run, outcome))
+    return (*cells, status)
+
+
+def _failures(run: BuildRun) -> list[str]:
+    """Each identifier that did not pass, with the last lines of what decided it."""
+    lines = []
     for outcome in run.outcomes:
-        status = outcome.status.value
-        if outcome.stage is not None:
-            status = f"{status} ({outcome.stage.value})"
-        rows.append(
-            (
-                str(outcome.identifier),
-                outcome.wheel.name if outcome.wheel is not None else "-",
-                outcome.tag or "-",
-                _size(outcome.size),
-                f"{outcome.seconds:.1f}" if outcome.seconds else "-",
-                status,
-            )
-        )
+        if outcome.ok:
+            continue
+        where = f" in {outcome.stage.value}" if outcome.stage is not None else ""
+        lines.append(f"{outcome.identifier}{where}: {outcome.error}")
+        lines.extend(f"    | {line}" for line in outcome.log_tail[-SUMMARY_TAIL:])
+        if outcome.kept is not None:
+            lines.append(f"    wheel kept at {outcome.kept}")
+    return lines
+
+
+def summary_table(run: BuildRun) -> str:
+    """identifier, wheel, tag, size, seconds, [test], [upload], status: one row per identifier,
+    then each failure with its output's last lines, then the totals."""
+    tested = any(o.test is not None or o.test_skipped for o in run.outcomes)
+    header = ["identifier", "wheel", "tag", "size", "seconds"]
+    header += ["test"] * tested + ["upload"] * (run.upload is not None) + ["status"]
+    rows = [tuple(header), *(_row(run, o, tested) for o in run.outcomes)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     lines = [
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
         for row in rows
     ]
+    failures = _failures(run)
+    if failures:
+        lines += ["", *failures, ""]
     built, total = sum(1 for o in run.outcomes if o.ok), len(run.outcomes)
     lines.append(f"{built} of {total} built into {run.wheelhouse}; logs in {run.log_dir}")
     return "\n".join(lines)

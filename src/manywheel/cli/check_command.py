@@ -1,6 +1,7 @@
 """``manywheel check WHEEL...``: is each wheel ready to publish? The container verifies, the
 metadata is what an index accepts, the long description renders, every platform tag in the
-filename is true and none is ``linux_*``.
+filename is true and none is ``linux_*``, and the Python and ABI tags are true for the
+extension modules (abi3, abi3t, free-threaded).
 
 One line per problem (``WHEEL: KIND: message``), ``WHEEL: OK`` for a wheel that passes; ``--json``
 prints schema version 1 (docs/check-json.md). Exit 0 when every wheel passes, 1 when one fails
@@ -34,7 +35,8 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         help="check wheels before publishing: container, metadata, description, true tags",
         description="Check that each wheel is ready to publish: it verifies (RECORD, names, "
         "tags), its metadata is what a package index accepts, its long description renders, "
-        "every platform tag in its filename is true for its files and none is linux_*. Exits "
+        "every platform tag in its filename is true for its files and none is linux_*, and its "
+        "Python tag (abi3, abi3t, free-threaded) is true for its extension modules. Exits "
         "1 when a wheel fails, 3 when one cannot be read.",
     )
     parser.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to check")
@@ -113,6 +115,8 @@ def render_text(result: CheckResult, ctx: Context, *, strict: bool) -> None:
 
 
 def check_entry(result: CheckResult, *, strict: bool) -> dict[str, object]:
+    from manywheel.audit import python_abi_json
+
     return {
         "path": result.path,
         "wheel": Path(result.path).name,
@@ -128,6 +132,7 @@ def check_entry(result: CheckResult, *, strict: bool) -> dict[str, object]:
             for t in result.tags
         ],
         "best_tag": result.best_tag,
+        "python_abi": python_abi_json(result.python_abi),
     }
 
 

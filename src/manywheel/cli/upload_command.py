@@ -16,16 +16,23 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from manywheel.cli.check_command import add_check_arguments, check_all, render_text
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.exit_codes import ExitCode
 
 if TYPE_CHECKING:
-    from manywheel.build import UploadReport, WheelUpload
+    from manywheel.build import Repository, UploadReport, WheelUpload
 
-__all__ = ["register"]
+__all__ = [
+    "add_repository_arguments",
+    "add_upload_behaviour_arguments",
+    "register",
+    "repository_from",
+    "upload_line",
+    "upload_summary",
+]
 
 _LABELS = {
     "uploaded": ("uploaded", "32"),
@@ -48,6 +55,19 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "uploaded, unless --skip-failed. Files already on the index are skipped.",
     )
     parser.add_argument("wheels", nargs="+", metavar="WHEEL", help="wheel files to upload")
+    add_repository_arguments(parser, pypirc_flag="--config-file", timeout_flag="--timeout")
+    behaviour = parser.add_argument_group("what to upload")
+    add_upload_behaviour_arguments(behaviour)
+    add_check_arguments(parser)
+    parser.set_defaults(handler=_handle)
+
+
+def add_repository_arguments(
+    parser: argparse.ArgumentParser, *, pypirc_flag: str, timeout_flag: str
+) -> None:
+    """Where to upload and as whom, as twine takes it (``build --upload`` spells the .pypirc
+    file ``--pypirc`` and the network timeout ``--upload-timeout``: its ``--config-file`` is
+    cibuildwheel's and its ``--timeout`` the commands')."""
     repository = parser.add_argument_group("repository (as twine)")
     repository.add_argument(
         "--repository-url",
@@ -61,7 +81,7 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         help="a section of the .pypirc file (default: TWINE_REPOSITORY, else pypi)",
     )
     repository.add_argument(
-        "--config-file", metavar="FILE", help="the .pypirc file (default: ~/.pypirc)"
+        pypirc_flag, dest="pypirc", metavar="FILE", help="the .pypirc file (default: ~/.pypirc)"
     )
     repository.add_argument("-u", "--username", help="default: TWINE_USERNAME, .pypirc, keyring")
     repository.add_argument(
@@ -87,33 +107,56 @@ def register(subparsers: Subparsers, parent: argparse.ArgumentParser) -> None:
         "from the upload URL: pypi.org/simple/ for PyPI, else <url>/simple/)",
     )
     repository.add_argument(
-        "--timeout",
+        timeout_flag,
+        dest="upload_timeout",
         type=float,
         default=60.0,
         metavar="SECONDS",
         help="per network operation (default: 60)",
     )
-    behaviour = parser.add_argument_group("what to upload")
-    behaviour.add_argument(
+
+
+def add_upload_behaviour_arguments(group: argparse._ArgumentGroup) -> None:
+    """``--skip-failed`` and ``--skip-existing``/``--no-skip-existing``."""
+    group.add_argument(
         "--skip-failed",
         action="store_true",
-        help="upload the wheels that pass their check even if others fail (exit code 1 still)",
+        help="upload the wheels that pass even if others fail (the exit code is 1 still)",
     )
-    behaviour.add_argument(
+    group.add_argument(
         "--skip-existing",
         dest="skip_existing",
         action="store_true",
         default=True,
         help="skip files already on the index (the default; accepted for twine's users)",
     )
-    behaviour.add_argument(
+    group.add_argument(
         "--no-skip-existing",
         dest="skip_existing",
         action="store_false",
         help="count a file already on the index as a failure",
     )
-    add_check_arguments(parser)
-    parser.set_defaults(handler=_handle)
+
+
+def repository_from(args: argparse.Namespace, ctx: Context, *, ask: bool = True) -> Repository:
+    """The repository and credentials ``args`` and the environment name (twine's rules); a
+    missing password is asked for on a terminal when ``ask`` and not non-interactive."""
+    from manywheel.build import RepositoryRequest, resolve_repository
+
+    request = RepositoryRequest(
+        repository_url=args.repository_url,
+        repository=args.repository,
+        config_file=args.pypirc,
+        username=args.username,
+        password=args.password,
+        cert=args.cert,
+        client_cert=args.client_cert,
+        non_interactive=not _interactive(args, ctx),
+    )
+    repository = resolve_repository(request, ctx.environ)  # a bad configuration stops here
+    if repository.password is None and ask and _interactive(args, ctx):
+        repository = resolve_repository(request, ctx.environ, prompt=_prompt)
+    return repository
 
 
 def _prompt(text: str, secret: bool) -> str:
@@ -130,26 +173,16 @@ def _interactive(args: argparse.Namespace, ctx: Context) -> bool:
 
 def _handle(args: argparse.Namespace, ctx: Context) -> int:
     from manywheel import __version__
-    from manywheel.build import RepositoryRequest, UploadError, resolve_repository, upload_wheels
+    from manywheel.build import UploadError, upload_wheels
 
-    request = RepositoryRequest(
-        repository_url=args.repository_url,
-        repository=args.repository,
-        config_file=args.config_file,
-        username=args.username,
-        password=args.password,
-        cert=args.cert,
-        client_cert=args.client_cert,
-        non_interactive=not _interactive(args, ctx),
-    )
-    repository = resolve_repository(request, ctx.environ)  # a bad configuration stops here
+    repository = repository_from(args, ctx, ask=False)  # a bad configuration stops here
     checks = check_all(args, ctx)
     for check in checks:
         if not check.passed(strict=args.strict):
             render_text(check, ctx, strict=args.strict)
     uploading = all(c.passed(strict=args.strict) for c in checks) or args.skip_failed
-    if repository.password is None and uploading and _interactive(args, ctx):
-        repository = resolve_repository(request, ctx.environ, prompt=_prompt)
+    if repository.password is None and uploading:
+        repository = repository_from(args, ctx)
     try:
         report = upload_wheels(
             args.wheels,
@@ -160,24 +193,28 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
             strict=args.strict,
             index_url=args.index_url,
             user_agent=f"manywheel/{__version__}",
-            timeout=args.timeout,
-            on_result=lambda result: _line(result, ctx),
+            timeout=args.upload_timeout,
+            on_result=lambda result: upload_line(result, ctx),
         )
     except UploadError as e:
-        _summary(e.report, ctx, args)
+        upload_summary(e.report, ctx, skip_failed=args.skip_failed)
         raise
     return _finish(report, ctx, args)
 
 
-def _line(result: WheelUpload, ctx: Context) -> None:
+def upload_line(result: WheelUpload, ctx: Context, *, stream: TextIO | None = None) -> None:
+    """``WHEEL: uploaded (...)``, one line per wheel as it is done (on stdout, or
+    ``stream``)."""
     label, colour = _LABELS[result.outcome.value]
     detail = f" ({result.detail})" if result.detail else ""
     if result.outcome.value == "error":
         detail = f": {result.detail}"
-    print(f"{result.path}: {ctx.paint(label, colour)}{detail}", file=ctx.stdout)
+    line = f"{result.path}: {ctx.paint(label, colour)}{detail}"
+    print(line, file=stream or ctx.stdout)
 
 
-def _summary(report: UploadReport, ctx: Context, args: argparse.Namespace) -> None:
+def upload_summary(report: UploadReport, ctx: Context, *, skip_failed: bool) -> None:
+    """One line on stderr: how many wheels were uploaded, already there, held back..."""
     counts: dict[str, int] = {}
     for wheel in report.wheels:
         counts[wheel.outcome.value] = counts.get(wheel.outcome.value, 0) + 1
@@ -195,13 +232,13 @@ def _summary(report: UploadReport, ctx: Context, args: argparse.Namespace) -> No
         if counts.get(key)
     ]
     text = f"{report.repository}: {', '.join(parts) or 'nothing to do'}"
-    if counts.get("held-back") and not args.skip_failed:
+    if counts.get("held-back") and not skip_failed:
         text += " (nothing uploaded: --skip-failed uploads the wheels that pass)"
     print(text, file=ctx.stderr)
 
 
 def _finish(report: UploadReport, ctx: Context, args: argparse.Namespace) -> int:
-    _summary(report, ctx, args)
+    upload_summary(report, ctx, skip_failed=args.skip_failed)
     errors = [c.error for c in report.checks if c.error is not None]
     if errors:
         raise errors[-1]

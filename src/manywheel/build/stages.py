@@ -1,0 +1,478 @@
+"""The stages of one identifier, in order: copy the project, open the environment's session,
+evaluate the configured ``environment`` there, ``before-build``, the PEP 517 build, the repair
+(in-process, or the configured command), then — the session closed — the test on a clean
+system and the check before publishing. Only a wheel that passed them all is renamed into the
+wheelhouse; a wheel that failed its test or check is kept in the run's log directory.
+
+Each identifier's options (:class:`~manywheel.build.config.BuildOptions`) come from the
+configuration, overrides applied; the scheduling (threads, before-all) is the runner's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+from manywheel.build.assignments import EvaluationError
+from manywheel.build.config import BuildOptions
+from manywheel.build.environment import Environment, Session, Workspace
+from manywheel.build.frontend import FRONTENDS, Frontend, wheel_command
+from manywheel.build.identifiers import BuildIdentifier
+from manywheel.build.logs import RunDirectory, log_tail
+from manywheel.build.placeholders import fill_placeholders
+from manywheel.build.repair_command import split_repair_command
+from manywheel.build.repair_stage import (
+    CommandRepair,
+    InProcessRepair,
+    RepairFailedError,
+    RepairStep,
+    repair_built,
+)
+from manywheel.build.results import BuildOutcome, Stage, Status
+from manywheel.build.source import ProjectSource, copy_tree
+from manywheel.build.targets import TargetPolicies
+from manywheel.build.test_stage import TestStage, failed_test
+from manywheel.build.variables import session_variables
+from manywheel.errors import ManywheelError
+
+if TYPE_CHECKING:
+    from manywheel.audit import AuditOptions
+    from manywheel.build.check import CheckResult
+    from manywheel.build.testing import TestResult
+    from manywheel.policy import PolicySet
+    from manywheel.repair import RepairResult
+
+__all__ = [
+    "BuildSettings",
+    "CheckSettings",
+    "Progress",
+    "RunContext",
+    "Shell",
+    "StageFailure",
+    "StagePlan",
+    "build_one",
+    "failed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSettings:
+    """What is the same for every identifier of a run (the rest is each one's
+    :class:`~manywheel.build.config.BuildOptions`)."""
+
+    jobs: int = 2
+    #: Seconds a single command may take (``None``: no limit).
+    timeout: float | None = None
+    #: Variables the frontend gets besides the session's (uv's index settings).
+    frontend_env: Mapping[str, str] = field(default_factory=dict)
+    #: The host's environment: ``environment-pass`` takes its values from here.
+    host_environ: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckSettings:
+    """The check before publishing: the audit's policies and options, as ``manywheel check``
+    takes them; ``strict`` fails warnings too."""
+
+    policies: PolicySet | Callable[[], PolicySet] | None = None
+    audit: AuditOptions | None = None
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StagePlan:
+    """What each identifier's stages do: its configured options (an identifier without an
+    entry gets the defaults), its repair steps (default: its ``repair-wheel-command``'s
+    commands run as commands; none: no repair), the check's settings, and where tests run
+    (``None``: no test stage)."""
+
+    options: Mapping[BuildIdentifier, BuildOptions] = field(default_factory=dict)
+    repairs: Mapping[BuildIdentifier, tuple[RepairStep, ...]] = field(default_factory=dict)
+    check: CheckSettings = field(default_factory=CheckSettings)
+    tests: TestStage | None = None
+
+
+class Progress(Protocol):
+    """Told what happens, from the worker threads (implementations must be thread-safe)."""
+
+    def stage(self, name: str, stage: Stage) -> None: ...
+
+    def finished(self, outcome: BuildOutcome) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """Everything the stages of a run share."""
+
+    environment: Environment
+    source: ProjectSource
+    wheelhouse: Path
+    targets: TargetPolicies
+    frontends: Mapping[BuildIdentifier, Frontend]
+    settings: BuildSettings
+    plan: StagePlan
+    run: RunDirectory
+    progress: Progress
+
+    def prefix(self, target: str) -> Path:
+        return self.run.scratch / "prefix" / target
+
+    def projects(self) -> Path:
+        """Where each target's project tree is kept once its before-all has run in it."""
+        return self.run.scratch / "projects"
+
+    def copy_project(self, dest: Path, target: str | None = None) -> Path:
+        """A copy of the project for one build (or one before-all): of the tree ``target``'s
+        before-all ran in, when it had one — what before-all generates in the project is
+        there for the builds, as in cibuildwheel, where both run in the same directory."""
+        tree = self.projects() / target if target is not None else self.source.tree
+        if not tree.is_dir():
+            tree = self.source.tree
+        copy_tree(tree, dest, exclude=(self.wheelhouse, self.run.scratch))
+        return dest
+
+    def options_of(self, identifier: BuildIdentifier) -> BuildOptions:
+        return self.plan.options.get(identifier) or BuildOptions(str(identifier))
+
+    def shell(self, session: Session, cwd: Path, options: BuildOptions, log: BinaryIO) -> Shell:
+        """A :class:`Shell` in ``session`` with the configured ``environment`` evaluated there
+        (:func:`~manywheel.build.variables.session_variables`); a substitution that
+        fails is a failure of the environment stage."""
+        scratch = cwd.parent / "variables"  # in the workspace's scratch, which the session shares
+        try:
+            variables = session_variables(
+                session,
+                options.environment,
+                passed=options.environment_pass,
+                host=self.settings.host_environ,
+                scratch=scratch,
+                log=log,
+                timeout=self.settings.timeout,
+            )
+        except EvaluationError as e:
+            raise StageFailure(Stage.ENVIRONMENT, f"environment: {e.message}") from e
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return Shell(session, cwd, log, variables, self.settings.timeout)
+
+
+class StageFailure(Exception):
+    """A stage failed; the identifier's outcome says so (nothing else fails with it)."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        message: str,
+        *,
+        tail: tuple[str, ...] | None = None,
+        test: TestResult | None = None,
+        check: CheckResult | None = None,
+        kept: Path | None = None,
+        repair: RepairResult | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.tail = tail
+        self.test = test
+        self.check = check
+        self.kept = kept
+        self.repair = repair
+
+
+@dataclass(frozen=True, slots=True)
+class Shell:
+    """Commands in an open session from a host directory (the project's copy), with the
+    configured environment's variables and the run's time limit."""
+
+    session: Session
+    cwd: Path
+    log: BinaryIO
+    variables: Mapping[str, str] = field(default_factory=dict)
+    timeout: float | None = None
+
+    @property
+    def places(self) -> dict[str, str]:
+        """cibuildwheel's ``{project}`` and ``{package}``: the directory as seen inside."""
+        inside = str(self.session.inside(self.cwd))
+        return {"project": inside, "package": inside}
+
+    def __call__(self, command: str, **places: str) -> int:
+        """``sh -c COMMAND`` with ``{project}``, ``{package}`` and ``places`` filled in."""
+        prepared = fill_placeholders(command, **{**self.places, **places})
+        return self.session.run(
+            ["sh", "-c", prepared],
+            cwd=self.session.inside(self.cwd),
+            env=self.variables,
+            log=self.log,
+            timeout=self.timeout,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One identifier's stages."""
+
+    ctx: RunContext
+    identifier: BuildIdentifier
+    options: BuildOptions
+    log: BinaryIO
+
+    def stage(self, stage: Stage) -> None:
+        self.ctx.progress.stage(str(self.identifier), stage)
+
+    def config_settings(self, session: Session) -> list[str]:
+        settings = [f"{key}={value}" for key, value in self.options.config_settings]
+        native = session.meson_native_file
+        if native is not None and self.ctx.source.backend == "mesonpy":
+            settings.append(f"setup-args=--native-file={native}")
+        return settings
+
+    def frontend_build(self, shell: Shell, out: Path) -> Path:
+        session = shell.session
+        frontend = self.ctx.frontends[self.identifier]
+        option = self.options.build_frontend  # pip's or uv's own args mean nothing to build
+        extra = option.args if option is not None and option.name in FRONTENDS else ()
+        argv = wheel_command(
+            session.python,
+            session.inside(frontend.directory),
+            session.inside(shell.cwd),
+            session.inside(out),
+            self.config_settings(session),
+            uv=frontend.uv,
+            extra=extra,
+        )
+        # The frontend's own modules are cached bytecode once each interpreter has compiled
+        # them (a user's PYTHONDONTWRITEBYTECODE would make every build compile them again).
+        env = {"PYTHONDONTWRITEBYTECODE": "", **self.ctx.settings.frontend_env, **shell.variables}
+        if frontend.uv:  # uv's cache in the build's scratch: writable in every environment
+            uv_cache = session.inside(out.parent / "uv-cache")
+            env.update(UV_CACHE_DIR=str(uv_cache), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
+        self.stage(Stage.BUILD)
+        code = session.run(
+            argv, cwd=session.inside(shell.cwd), env=env, log=self.log, timeout=shell.timeout
+        )
+        if code != 0:
+            raise StageFailure(Stage.BUILD, f"the PEP 517 build failed (exit status {code})")
+        wheels = sorted(out.glob("*.whl"))
+        if len(wheels) != 1:
+            raise StageFailure(Stage.BUILD, f"the frontend wrote {len(wheels)} wheels, not one")
+        return wheels[0]
+
+    def repair_in_process(self, shell: Shell, step: InProcessRepair, built: Path) -> RepairResult:
+        session = shell.session
+        plat = (
+            step.plat
+            or session.variables.get("AUDITWHEEL_PLAT")
+            or self.ctx.targets.platform_tag(self.identifier)
+        )
+        dest = built.parent.parent / "repaired"
+        try:
+            settings = step.settings.get()
+            return repair_built(
+                built, dest, settings=settings, system=session.audit_options(), plat=plat,
+                log=self.log,
+            )  # fmt: skip
+        except RepairFailedError as e:
+            raise StageFailure(Stage.REPAIR, e.message) from e
+        except ManywheelError as e:
+            raise StageFailure(Stage.REPAIR, f"repair: {e}") from e
+
+    def repair(
+        self, shell: Shell, steps: Sequence[RepairStep], built: Path, staging: Path
+    ) -> tuple[Path, RepairResult | None]:
+        """Run the repair's steps in order (manywheel's repair in-process, other commands in
+        the session) into ``{dest_dir}``, then move the one wheel there to ``staging``; no
+        steps: the built wheel as it is. The wheel, and the in-process repair's result."""
+        self.stage(Stage.REPAIR)
+        if not steps:
+            self.log.write(b"manywheel: no repair-wheel-command: the wheel goes on as built\n")
+            return Path(shutil.move(built, staging / built.name)), None
+        dest = built.parent.parent / "repaired"
+        dest.mkdir()
+        places = {
+            "wheel": str(shell.session.inside(built)),
+            "dest_dir": str(shell.session.inside(dest)),
+        }
+        result = None
+        for step in steps:
+            if isinstance(step, InProcessRepair):
+                result = self.repair_in_process(shell, step, built)
+                continue
+            self.log.write(f"manywheel: repair-wheel-command: {step.command}\n".encode())
+            code = shell(step.command, **places)
+            if code != 0:
+                raise StageFailure(Stage.REPAIR, f"{step.command!r} exited with status {code}")
+        wheels = sorted(dest.glob("*.whl"))
+        if len(wheels) != 1:
+            names = f" ({', '.join(w.name for w in wheels)})" if wheels else ""
+            message = f"the repair wrote {len(wheels)} wheels to {{dest_dir}}, not one{names}"
+            raise StageFailure(Stage.REPAIR, message)
+        return Path(shutil.move(wheels[0], staging / wheels[0].name)), result
+
+    def test_and_check(self, wheel: Path) -> tuple[TestResult | None, CheckResult]:
+        """Test ``wheel`` on its clean system (when configured), then check it; a failure
+        raises :class:`StageFailure` with the wheel kept in the run's logs."""
+        from manywheel.build.check import check_wheel
+
+        result = None
+        tests = self.ctx.plan.tests
+        if tests is not None and self.options.run_tests:
+            self.stage(Stage.TEST)
+            result = tests.run(wheel, self.identifier, self.options, self.log)
+            self.log.write(f"manywheel: test took {result.seconds:.2f} s\n".encode())
+            if not result.ok:
+                message, tail = failed_test(result)
+                kept = self.keep(wheel)
+                raise StageFailure(Stage.TEST, message, tail=tail, test=result, kept=kept)
+        self.stage(Stage.CHECK)
+        settings = self.ctx.plan.check
+        started = time.monotonic()
+        check = check_wheel(wheel, policies=settings.policies, audit_options=settings.audit)
+        took = time.monotonic() - started
+        self.log.write(f"manywheel: check took {took:.2f} s\n".encode())
+        for warning in check.warnings:
+            self.log.write(f"manywheel: check: warning: {warning}\n".encode())
+        if not check.passed(strict=settings.strict):
+            raise self.check_failure(check, result, wheel)
+        return result, check
+
+    def check_failure(
+        self, check: CheckResult, test: TestResult | None, wheel: Path
+    ) -> StageFailure:
+        lines = tuple(f"{p.kind.value}: {p}" for p in check.problems)
+        if check.error is not None:
+            lines = (f"cannot be read: {check.error}",)
+        lines = lines or tuple(f"warning: {w}" for w in check.warnings)
+        for line in lines:
+            self.log.write(f"manywheel: check: {line}\n".encode())
+        more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
+        message = f"the wheel failed its check: {lines[0]}{more}"
+        kept = self.keep(wheel)
+        return StageFailure(Stage.CHECK, message, tail=lines, test=test, check=check, kept=kept)
+
+    def keep(self, wheel: Path) -> Path:
+        """Move a wheel that failed its test or check to ``<logs>/wheels/`` (to look at)."""
+        kept = self.ctx.run.logs / "wheels"
+        kept.mkdir(exist_ok=True)
+        return Path(shutil.move(wheel, kept / wheel.name))
+
+    def steps(self) -> tuple[RepairStep, ...]:
+        steps = self.ctx.plan.repairs.get(self.identifier)
+        if steps is None:
+            parts = split_repair_command(self.options.repair_command)
+            steps = tuple(CommandRepair(p.text) for p in parts)
+        return steps
+
+    def run(self) -> _Built:
+        ctx, identifier = self.ctx, self.identifier
+        scratch = ctx.run.scratch / "builds" / str(identifier)
+        out = scratch / "dist"
+        out.mkdir(parents=True)
+        staging = Path(tempfile.mkdtemp(prefix=".manywheel-", dir=ctx.wheelhouse))
+        repair: RepairResult | None = None
+        try:
+            started = time.monotonic()
+            target = ctx.environment.target(identifier)
+            project = ctx.copy_project(scratch / "project", target)
+            took = time.monotonic() - started
+            self.log.write(f"manywheel: project copied in {took:.2f} s\n".encode())
+            tools = (ctx.frontends[identifier].directory,)
+            workspace = Workspace(scratch, ctx.prefix(target), tools=tools)
+            self.stage(Stage.ENVIRONMENT)
+            with ctx.environment.open(identifier, workspace, self.log) as session:
+                shell = ctx.shell(session, project, self.options, self.log)
+                if self.options.before_build:
+                    self.stage(Stage.BEFORE_BUILD)
+                    code = shell(self.options.before_build)
+                    if code != 0:
+                        message = f"before-build exited with status {code}"
+                        raise StageFailure(Stage.BEFORE_BUILD, message)
+                built = self.frontend_build(shell, out)
+                started = time.monotonic()
+                wheel, repair = self.repair(shell, self.steps(), built, staging)
+                took = time.monotonic() - started
+                self.log.write(f"manywheel: repair took {took:.2f} s\n".encode())
+            try:
+                test, check = self.test_and_check(wheel)
+            except StageFailure as failure:
+                failure.repair = repair
+                raise
+            final = ctx.wheelhouse / wheel.name
+            wheel.replace(final)
+            return _Built(final, built.name, repair, test, check)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    wheel: Path
+    #: The file name the frontend wrote.
+    built: str
+    repair: RepairResult | None
+    test: TestResult | None
+    check: CheckResult
+
+
+def build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
+    """Every stage of ``identifier``; never raises for a failure (a bug included: the others
+    go on), only for an interruption."""
+    started = time.monotonic()
+    path = ctx.run.log(str(identifier))
+    options = ctx.options_of(identifier)
+    skipped = bool(options.test_command.strip()) and not options.run_tests
+    with path.open("wb") as log:
+        try:
+            built = _Job(ctx, identifier, options, log).run()
+        except StageFailure as failure:
+            log.write(f"manywheel: {failure.stage.value} failed: {failure}\n".encode())
+            log.flush()
+            return replace(
+                failed(identifier, failure.stage, str(failure), path, time.monotonic() - started),
+                log_tail=failure.tail if failure.tail is not None else log_tail(path),
+                test=failure.test,
+                check=failure.check,
+                kept=failure.kept,
+                repair=failure.repair,
+            )
+        except ManywheelError as e:
+            stage, error = Stage.ENVIRONMENT, str(e)
+        except OSError as e:
+            where = f"{e.filename}: " if e.filename else ""
+            stage, error = Stage.ENVIRONMENT, f"{where}{e.strerror or e}"
+        except Exception as e:  # a bug: this identifier fails, the others go on
+            log.write(traceback.format_exc().encode())
+            stage, error = Stage.ENVIRONMENT, f"internal error: {type(e).__name__}: {e}"
+        else:
+            return BuildOutcome(
+                identifier,
+                Status.BUILT,
+                seconds=time.monotonic() - started,
+                wheel=built.wheel,
+                built_wheel=built.built,
+                size=built.wheel.stat().st_size,
+                log=path,
+                repair=built.repair,
+                test=built.test,
+                test_skipped=skipped,
+                check=built.check,
+            )
+        log.write(f"manywheel: {stage.value} failed: {error}\n".encode())
+    return failed(identifier, stage, error, path, time.monotonic() - started)
+
+
+def failed(
+    identifier: BuildIdentifier, stage: Stage, error: str, log: Path | None, seconds: float = 0.0
+) -> BuildOutcome:
+    """A failed outcome with the log's last lines."""
+    tail = log_tail(log) if log is not None else ()
+    return BuildOutcome(
+        identifier, Status.FAILED, seconds, stage=stage, error=error, log=log, log_tail=tail
+    )
