@@ -10,8 +10,9 @@ from __future__ import annotations
 import ctypes
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-__all__ = ["block_ends", "cut", "decodes_alike", "end_of_block"]
+__all__ = ["BlockHeader", "block_ends", "block_header", "cut"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,37 +66,46 @@ def _libz() -> ctypes.CDLL | None:
     return _LIBZ[0]
 
 
+#: Output buffer for :func:`block_ends` (inflate keeps its own 32 KiB window, so the buffer
+#: is reused: only where the blocks end is wanted, not their bytes).
+_SCRATCH = 1 << 18
+
+
 def block_ends(raw: bytes, size: int, until: int) -> list[tuple[int, int]] | None:
     """Where the blocks of ``raw`` end — (bit position, output position) — from the start up
     to the second one at or past output position ``until`` (or the end of the stream)."""
     lib = _libz()
     if lib is None or len(raw) >= 2**31 or size >= 2**31:
         return None
-    out = bytearray(size + 1)
+    out = bytearray(_SCRATCH)
     out_buffer = (ctypes.c_char * len(out)).from_buffer(out)
+    out_address = ctypes.addressof(out_buffer)
     source = ctypes.c_char_p(raw)
     stream = _ZStream()
     if lib.inflateInit2_(ctypes.byref(stream), -15, lib.zlibVersion(), ctypes.sizeof(stream)):
         return None
     ends: list[tuple[int, int]] = []
+    past = 0  # block ends at or past ``until``
     try:
         stream.next_in = ctypes.cast(source, ctypes.c_void_p).value
         stream.avail_in = len(raw)
-        stream.next_out = ctypes.addressof(out_buffer)
-        stream.avail_out = len(out)
-        while sum(o >= until for _, o in ends[-2:]) < 2:
+        while past < 2:
+            stream.next_out = out_address
+            stream.avail_out = len(out)
             code = lib.inflate(ctypes.byref(stream), _Z_BLOCK)
+            total = stream.total_out
             bit = stream.total_in * 8 - (stream.data_type & 7)
             if code == _Z_STREAM_END:  # (the bit position is rounded up to a byte here)
-                if ends and ends[-1][1] == stream.total_out:
+                if ends and ends[-1][1] == total:
                     ends.pop()  # empty blocks end the stream: the last span runs to its end
-                ends.append((bit, stream.total_out))
+                ends.append((bit, total))
                 break
             at_end = stream.data_type & 128
-            if code != _Z_OK or (stream.avail_in == 0 and not at_end):
+            if code != _Z_OK or total > size or (stream.avail_in == 0 and not at_end):
                 return None
-            if at_end and stream.total_out and (not ends or ends[-1][1] != stream.total_out):
-                ends.append((bit, stream.total_out))
+            if at_end and total and (not ends or ends[-1][1] != total):
+                ends.append((bit, total))
+                past += total >= until
     finally:
         lib.inflateEnd(ctypes.byref(stream))
         del out_buffer
@@ -158,22 +168,6 @@ class _Inflater:
         del self._buffer
 
 
-def decodes_alike(raw: bytes, start: int, history: bytes, expected: bytes) -> bool:
-    """Whether the blocks of ``raw`` from bit ``start`` decode to ``expected`` (up to a block
-    end) after the output ``history``: whether a block near a change reads none of it."""
-    lib = _libz()
-    if lib is None or len(raw) >= 2**31:
-        return False
-    inflater = _Inflater(lib, raw, start, history, len(expected) + 1)
-    try:
-        done = inflater.run(_Z_BLOCK, len(expected))
-        at_end = bool(inflater.stream.data_type & 128)
-        same = done and at_end and inflater.stream.total_out == len(expected)
-        return same and inflater.out[: len(expected)] == expected
-    finally:
-        inflater.close()
-
-
 def cut(raw: bytes, start: int, history: bytes, expected: bytes) -> tuple[int, int] | None:
     """Where the last code that ends at or before ``len(expected)`` bytes of output ends, in
     the block of ``raw`` starting at bit ``start``: (bit position, output length), the block
@@ -198,80 +192,116 @@ def cut(raw: bytes, start: int, history: bytes, expected: bytes) -> tuple[int, i
         inflater.close()
 
 
-class _BitReader:
-    def __init__(self, raw: bytes, bit: int) -> None:
-        self.raw, self.bit = raw, bit
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """A compressed block's header: its type (1: fixed codes, 2: dynamic), whether it is the
+    final block, the bit position where its first code starts, and its end-of-block code
+    (value in deflate's bit order, bit count)."""
 
-    def read(self, count: int) -> int:
-        value = 0
-        for k in range(count):
-            byte, shift = divmod(self.bit, 8)
-            value |= ((self.raw[byte] >> shift) & 1) << k
-            self.bit += 1
-        return value
+    kind: int
+    final: bool
+    end: int
+    eob: tuple[int, int]
 
 
+#: The order in which a dynamic header gives the code-length code's lengths (RFC 1951 3.2.7).
 _CL_ORDER = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
+#: The most bits a dynamic header takes: 17 + 19 * 3 + (286 + 30) * 7 (every length coded in
+#: 7 bits, no repeats).
+_HEADER_BITS = 17 + 19 * 3 + 316 * 7
 
 
-def _canonical(lengths: Sequence[int]) -> dict[tuple[int, int], int]:
-    """(length, code) -> symbol for a canonical Huffman code with these code lengths."""
+def _codes(lengths: Sequence[int]) -> list[tuple[int, int]]:
+    """The canonical Huffman code of each symbol — (code in deflate's bit order, bit count);
+    (0, 0) for unused symbols — or an empty list for lengths that make no prefix code."""
     counts = [0] * 16
     for length in lengths:
         counts[length] += 1
     counts[0] = 0
-    code, first = 0, [0] * 16
+    code, first, left = 0, [0] * 16, 1
     for length in range(1, 16):
+        left = (left << 1) - counts[length]
+        if left < 0:
+            return []  # over-subscribed
         code = (code + counts[length - 1]) << 1
         first[length] = code
-    table = {}
-    for symbol, length in enumerate(lengths):
+    out = []
+    for length in lengths:
         if length:
-            table[(length, first[length])] = symbol
+            value = first[length]
             first[length] += 1
+            out.append((int(f"{value:0{length}b}"[::-1], 2), length))  # sent first bit first
+        else:
+            out.append((0, 0))
+    return out
+
+
+def _peek_table(lengths: Sequence[int]) -> list[tuple[int, int]] | None:
+    """For each value of the next 7 bits: (symbol, bit count) of the code-length code they
+    start with ((0, 0): none)."""
+    codes = _codes(lengths)
+    if not codes:
+        return None
+    table = [(0, 0)] * 128
+    for symbol, (code, n) in enumerate(codes):
+        if n:
+            for high in range(1 << (7 - n)):
+                table[code | high << n] = (symbol, n)
     return table
 
 
-def end_of_block(raw: bytes, start: int) -> tuple[int, int, bool] | None:
-    """The end-of-block code of the block at bit ``start`` — (value in deflate's bit order,
-    bit count, whether the block is the final one) — or ``None`` for a stored block or a header
-    that does not parse."""
-    reader = _BitReader(raw, start)
-    try:
-        final, kind = reader.read(1), reader.read(2)
-        if kind == 1:
-            return 0, 7, bool(final)  # fixed: 256 is 0000000
-        if kind != 2:
+def block_header(raw: bytes, start: int) -> BlockHeader | None:
+    """The header of the compressed (not stored) block at bit ``start`` of ``raw``, or
+    ``None`` for a stored block or a header that does not parse."""
+    byte, shift = divmod(start, 8)
+    bits = int.from_bytes(raw[byte : byte + _HEADER_BITS // 8 + 2], "little") >> shift
+    final, kind = bits & 1, (bits >> 1) & 3
+    if kind == 1:
+        return BlockHeader(1, bool(final), start + 3, (0, 7))  # fixed: 256 is 0000000
+    if kind != 2:
+        return None
+    hlit, hdist, hclen = (bits >> 3 & 31) + 257, (bits >> 8 & 31) + 1, (bits >> 13 & 15) + 4
+    at = 17
+    cl_lengths = [0] * 19
+    for k in range(hclen):
+        cl_lengths[_CL_ORDER[k]] = bits >> at & 7
+        at += 3
+    table = _peek_table(cl_lengths)
+    if table is None:
+        return None
+    lengths: list[int] = []
+    total = hlit + hdist
+    while len(lengths) < total:
+        symbol, n = table[bits >> at & 127]
+        if not n:
             return None
-        hlit, hdist, hclen = reader.read(5) + 257, reader.read(5) + 1, reader.read(4) + 4
-        cl_lengths = [0] * 19
-        for k in range(hclen):
-            cl_lengths[_CL_ORDER[k]] = reader.read(3)
-        cl_table = _canonical(cl_lengths)
-        lengths: list[int] = []
-        while len(lengths) < hlit + hdist:
-            code = length = 0
-            while (length, code) not in cl_table:
-                code, length = (code << 1) | reader.read(1), length + 1
-                if length > 7:
-                    return None
-            symbol = cl_table[(length, code)]
-            if symbol < 16:
-                lengths.append(symbol)
-            elif symbol == 16 and lengths:
-                lengths += [lengths[-1]] * (3 + reader.read(2))
-            elif symbol == 17:
-                lengths += [0] * (3 + reader.read(3))
-            elif symbol == 18:
-                lengths += [0] * (11 + reader.read(7))
-            else:
-                return None
-    except IndexError:
+        at += n
+        if symbol < 16:
+            lengths.append(symbol)
+        elif symbol == 16 and lengths:
+            lengths += [lengths[-1]] * (3 + (bits >> at & 3))
+            at += 2
+        elif symbol == 17:
+            lengths += [0] * (3 + (bits >> at & 7))
+            at += 3
+        elif symbol == 18:
+            lengths += [0] * (11 + (bits >> at & 127))
+            at += 7
+        else:
+            return None
+    if len(lengths) != total or start + at > 8 * len(raw):
         return None
-    literal = lengths[:hlit]
-    found = next(((n, c) for (n, c), sym in _canonical(literal).items() if sym == 256), None)
-    if found is None:
+    eob = _code_of(lengths[:hlit], 256)
+    return None if eob is None else BlockHeader(2, bool(final), start + at, eob)
+
+
+def _code_of(lengths: Sequence[int], symbol: int) -> tuple[int, int] | None:
+    """The code of one ``symbol`` in the canonical Huffman code with these lengths."""
+    length = lengths[symbol] if symbol < len(lengths) else 0
+    if not length:
         return None
-    bits, code = found
-    reversed_code = int(f"{code:0{bits}b}"[::-1], 2)  # Huffman codes go most significant first
-    return reversed_code, bits, bool(final)
+    code = 0
+    for n in range(1, length):
+        code = (code + lengths.count(n)) << 1
+    code += sum(1 for other in lengths[:symbol] if other == length)
+    return int(f"{code:0{length}b}"[::-1], 2), length
