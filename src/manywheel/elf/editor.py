@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from manywheel.elf.blobs import Blob, EditMethod
 from manywheel.elf.changes import (
@@ -65,6 +66,7 @@ EDITABLE_MACHINES = frozenset(
     {Machine.X86_64, Machine.I386, Machine.AARCH64, Machine.ARM, Machine.PPC64}
     | {Machine.S390, Machine.RISCV, Machine.LOONGARCH}
 )
+_EDITABLE_TYPES = frozenset({int(ElfType.DYN), int(ElfType.EXEC)})
 #: Empty slots a moved dynamic array gets beyond what the edit needs (GNU ld leaves 4-5).
 SPARE_SLOTS = 4
 SHT_STRTAB, SHT_DYNAMIC = 3, 6
@@ -111,10 +113,10 @@ class ElfEdit:
         assert segment is not None
         table = StringTable.of(elf)
         array = patched_slice(self.source, self.patches, segment.offset, segment.file_end)
-        end = table.offset + len(table.data)
+        end = table.offset + table.size
         strings = patched_slice(self.source, self.patches, table.offset, end)
         entries = parse_dynamic(elf.layout, array)
-        string_at = StringTable(strings, table.offset, table.vaddr).string_at
+        string_at = StringTable.of_bytes(strings, table.offset, table.vaddr).string_at
         return facts_of(entries, string_at, self.renames)
 
     def facts_after(self, before: ElfFile) -> ElfFile:
@@ -149,10 +151,10 @@ class _Strings:
 
 def _check_editable(elf: ElfStructure) -> None:
     what = None
-    if elf.header.e_type not in (ElfType.DYN, ElfType.EXEC):
+    if elf.e_type not in _EDITABLE_TYPES:
         what = "it is not a shared library or an executable"
-    elif elf.header.e_machine not in EDITABLE_MACHINES:
-        what = f"e_machine {elf.header.e_machine} is not an architecture any policy names"
+    elif elf.e_machine not in EDITABLE_MACHINES:
+        what = f"e_machine {elf.e_machine} is not an architecture any policy names"
     elif elf.dynamic is None:
         what = "it has no dynamic section (a static executable?)"
     if what is not None:
@@ -164,7 +166,7 @@ def _live(
 ) -> References:
     """String offsets still referenced after the edit (new strings excluded)."""
     renamed = {id(r) for r, _ in dplan.needs}
-    offsets = string_values(dplan.entries)
+    offsets = string_values(dplan.entries)  # (new strings have no offset yet: left out)
     offsets += [r.file for r in records if id(r) not in renamed]
     return References.of(elf, [*offsets, *aux])
 
@@ -176,8 +178,8 @@ def _strings_in_place(
     are; ``None`` if they do not all fit."""
     spans = []
     for start in dplan.retired:
-        end = table.data.find(b"\0", start)
-        if 0 <= start < len(table.data) and end >= 0:
+        end = table.nul_at_or_after(start)
+        if 0 <= start < table.size and end >= 0:
             spans.append((start, end + 1))
     wanted = dplan.new_strings
     if sum(len(t) + 1 for t in wanted) > sum(e - s for s, e in spans):  # cannot all be written
@@ -213,16 +215,17 @@ def _strings_grown(table: StringTable, dplan: DynamicPlan) -> _Strings:
     for text in dplan.new_strings:
         at = table.find(text)
         if at is None:
-            at = len(table.data) + len(tail)
+            at = table.size + len(tail)
             tail += text + b"\0"
         offsets[text] = at
     return _Strings(offsets, [], table.data + bytes(tail))
 
 
 def _resolve(dplan: DynamicPlan, strings: _Strings) -> list[tuple[int, int]]:
-    return [
-        (t, strings.offsets[v.text] if isinstance(v, NewString) else v) for t, v in dplan.entries
-    ]
+    entries = cast("list[tuple[int, int]]", list(dplan.entries))
+    for i, value in dplan.new_at.items():
+        entries[i] = (entries[i][0], strings.offsets[value.text])
+    return entries
 
 
 def _need_patches(
@@ -261,19 +264,20 @@ def _in_place(  # noqa: PLR0917 - the parts of one plan
     assert elf.dynamic is not None
     patches = [(table.offset + s, raw) for s, raw in strings.writes]
     patches += _need_patches(elf, dplan, strings)
-    segment = elf.segment(PT.DYNAMIC)
-    assert segment is not None
-    packed = DynamicArray(entries, elf.dynamic.capacity).pack(elf.layout)
-    if packed != elf.data[segment.offset : segment.offset + len(packed)]:
-        patches.append((segment.offset, packed))
+    if entries != elf.dynamic.entries:  # (else the array's bytes are left as they are)
+        segment = elf.segment(PT.DYNAMIC)
+        assert segment is not None
+        packed = DynamicArray(entries, elf.dynamic.capacity).pack(elf.layout)
+        if packed != elf.data[segment.offset : segment.offset + len(packed)]:
+            patches.append((segment.offset, packed))
     patches.sort()
-    expected = Expected(entries, tuple(patches), _new_strings(dplan, strings), dplan.renames)
+    expected = Expected(entries, tuple(patches), _new_strings(dplan), dplan.renames)
     check_in_place(elf, table, expected, live if strings.writes else None)
     return ElfEdit(elf.data, EditMethod.IN_PLACE, dplan.renames, tuple(patches))
 
 
-def _new_strings(dplan: DynamicPlan, strings: _Strings) -> dict[int, bytes]:
-    return {i: v.text for i, (_, v) in enumerate(dplan.entries) if isinstance(v, NewString)}
+def _new_strings(dplan: DynamicPlan) -> dict[int, bytes]:
+    return {i: v.text for i, v in dplan.new_at.items()}
 
 
 def _section_at(elf: ElfStructure, vaddr: int, sh_type: int) -> int | None:
@@ -337,8 +341,8 @@ def _rewrite(
     _write_headers(elf, out)
     data = bytes(out)
     table_bytes = strings.grown if strings.grown is not None else _patched_table(table, strings)
-    facts = facts_of(entries, StringTable(table_bytes, 0, 0).string_at, dplan.renames)
-    new_strings = _new_strings(dplan, strings)
+    facts = facts_of(entries, StringTable.of_bytes(table_bytes).string_at, dplan.renames)
+    new_strings = _new_strings(dplan)
     expected = Expected(elf.dynamic.entries, tuple(touched), new_strings, dplan.renames, facts)
     result = check_rewrite(before, data, expected, placement)
     return ElfEdit(data, placement.method, dplan.renames, (), result)

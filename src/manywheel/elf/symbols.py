@@ -248,15 +248,22 @@ def name_offsets(raw: bytes, layout: Layout) -> array.array[int]:
     return _column(raw, layout, _NAME_FIELD)
 
 
-def name_words(raw: bytes, layout: Layout) -> bytes:
+def name_words(raw: bytes | memoryview, layout: Layout) -> bytes:
     """The st_name field of every record in a symbol table's raw bytes, 4 bytes each, in the
     file's byte order (st_name leads the record in both classes)."""
     stride = layout.sym.size
     count = len(raw) // stride
+    if stride % 4 == 0 and _WORD.itemsize == 4:  # one strided copy of 4-byte items
+        words = array.array("I")
+        words.frombytes(raw[: count * stride])
+        return words[:: stride // 4].tobytes()
     gathered = bytearray(4 * count)
     for k in range(4):
         gathered[k::4] = raw[k::stride][:count]
     return bytes(gathered)
+
+
+_WORD = array.array("I")
 
 
 def section_indices(raw: bytes, layout: Layout) -> array.array[int]:
