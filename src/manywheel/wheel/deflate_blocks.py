@@ -12,7 +12,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["BlockHeader", "block_ends", "block_header", "cut"]
+__all__ = ["BlockHeader", "Scan", "block_header", "cut", "scan"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,32 +66,60 @@ def _libz() -> ctypes.CDLL | None:
     return _LIBZ[0]
 
 
-#: Output buffer for :func:`block_ends` (inflate keeps its own 32 KiB window, so the buffer
-#: is reused: only where the blocks end is wanted, not their bytes).
-_SCRATCH = 1 << 18
+@dataclass(slots=True)
+class Scan:
+    """What one inflate of a stream's start found (see :func:`scan`)."""
+
+    #: Where the blocks end: (bit position, output position), in order.
+    ends: list[tuple[int, int]]
+    #: For each stop asked for, the code that writes that output position: (its bit position,
+    #: the output position it starts at); ``None`` when that is not known (a stored block, a
+    #: block boundary).
+    marks: dict[int, tuple[int, int] | None]
+    #: The output up to ``until`` (after a window was replaced, what the codes then wrote).
+    out: bytearray
 
 
-def block_ends(raw: bytes, size: int, until: int) -> list[tuple[int, int]] | None:
-    """Where the blocks of ``raw`` end — (bit position, output position) — from the start up
-    to the second one at or past output position ``until`` (or the end of the stream)."""
+def scan(
+    raw: bytes,
+    size: int,
+    until: int,
+    stops: Sequence[int] = (),
+    windows: dict[int, bytes] | None = None,
+) -> Scan | None:
+    """Inflate ``raw`` (``size`` bytes of content) from the start to the first block end at or
+    past output position ``until`` (or the stream's end), noting where the blocks end, where
+    the code writing each output position in ``stops`` starts, and replacing the decoder's
+    window at each output position in ``windows`` by the bytes given (the 32 KiB before it,
+    edited: what follows is then what the original's codes write after the edit)."""
     lib = _libz()
+    windows = windows or {}
     if lib is None or len(raw) >= 2**31 or size >= 2**31:
         return None
-    out = bytearray(_SCRATCH)
-    out_buffer = (ctypes.c_char * len(out)).from_buffer(out)
-    out_address = ctypes.addressof(out_buffer)
+    until = min(until, size)
+    events = sorted({p for p in (*stops, *windows) if 0 < p < size})
+    out, scratch = bytearray(until), bytearray(_SCRATCH)
+    out_buffer = (ctypes.c_char * max(len(out), 1)).from_buffer(out or scratch)
+    scratch_buffer = (ctypes.c_char * len(scratch)).from_buffer(scratch)
+    out_address, scratch_address = ctypes.addressof(out_buffer), ctypes.addressof(scratch_buffer)
     source = ctypes.c_char_p(raw)
     stream = _ZStream()
     if lib.inflateInit2_(ctypes.byref(stream), -15, lib.zlibVersion(), ctypes.sizeof(stream)):
         return None
-    ends: list[tuple[int, int]] = []
-    past = 0  # block ends at or past ``until``
+    found = Scan([], {}, out)
+    ends, past, e = found.ends, False, 0
     try:
         stream.next_in = ctypes.cast(source, ctypes.c_void_p).value
         stream.avail_in = len(raw)
-        while past < 2:
-            stream.next_out = out_address
-            stream.avail_out = len(out)
+        while not past or e < len(events):
+            total = stream.total_out
+            target = events[e] if e < len(events) else None
+            if total < until:
+                stream.next_out = out_address + total
+                stream.avail_out = min(until, target or until) - total
+            else:
+                stream.next_out = scratch_address
+                stream.avail_out = min(len(scratch), (target or total + len(scratch)) - total)
             code = lib.inflate(ctypes.byref(stream), _Z_BLOCK)
             total = stream.total_out
             bit = stream.total_in * 8 - (stream.data_type & 7)
@@ -105,11 +133,32 @@ def block_ends(raw: bytes, size: int, until: int) -> list[tuple[int, int]] | Non
                 return None
             if at_end and total and (not ends or ends[-1][1] != total):
                 ends.append((bit, total))
-                past += total >= until
+                past = past or total >= until
+            if target is not None and total == target:
+                e += 1
+                if target in windows and lib.inflateSetDictionary(
+                    ctypes.byref(stream), windows[target], len(windows[target])
+                ):
+                    return None
+                found.marks[target] = None if at_end else _mark(lib, stream, bit, total)
     finally:
         lib.inflateEnd(ctypes.byref(stream))
-        del out_buffer
-    return ends
+        del out_buffer, scratch_buffer
+    return found
+
+
+def _mark(lib: ctypes.CDLL, stream: _ZStream, bit: int, total: int) -> tuple[int, int] | None:
+    """Where the code being written when the output filled up starts: (bit, output position)."""
+    mark = int(lib.inflateMark(ctypes.byref(stream)))
+    back, emitted = mark >> 16, mark & 0xFFFF
+    if back < 0:  # (a stored block)
+        return None
+    return bit - back, total - emitted
+
+
+#: Output space past the part of the output that is kept (inflate keeps its own 32 KiB window,
+#: so this buffer is reused).
+_SCRATCH = 1 << 18
 
 
 class _Inflater:
@@ -204,6 +253,7 @@ class BlockHeader:
     eob: tuple[int, int]
 
 
+_WINDOW_MASK = (1 << 64) - 1
 #: The order in which a dynamic header gives the code-length code's lengths (RFC 1951 3.2.7).
 _CL_ORDER = (16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15)
 #: The most bits a dynamic header takes: 17 + 19 * 3 + (286 + 30) * 7 (every length coded in
@@ -270,25 +320,34 @@ def block_header(raw: bytes, start: int) -> BlockHeader | None:
     if table is None:
         return None
     lengths: list[int] = []
-    total = hlit + hdist
-    while len(lengths) < total:
-        symbol, n = table[bits >> at & 127]
-        if not n:
-            return None
+    append, total, count = lengths.append, hlit + hdist, 0
+    window, base = bits & _WINDOW_MASK, 0  # bits [base, base + 64) of the header, kept small
+    while count < total:
+        if at - base > 48:
+            window, base = (bits >> at) & _WINDOW_MASK, at
+        peek = window >> (at - base)
+        symbol, n = table[peek & 127]
         at += n
-        if symbol < 16:
-            lengths.append(symbol)
-        elif symbol == 16 and lengths:
-            lengths += [lengths[-1]] * (3 + (bits >> at & 3))
+        if symbol < 16 and n:
+            append(symbol)
+            count += 1
+            continue
+        peek >>= n
+        if symbol == 16 and lengths:
+            repeat = 3 + (peek & 3)
+            lengths += [lengths[-1]] * repeat
             at += 2
         elif symbol == 17:
-            lengths += [0] * (3 + (bits >> at & 7))
+            repeat = 3 + (peek & 7)
+            lengths += [0] * repeat
             at += 3
         elif symbol == 18:
-            lengths += [0] * (11 + (bits >> at & 127))
+            repeat = 11 + (peek & 127)
+            lengths += [0] * repeat
             at += 7
         else:
             return None
+        count += repeat
     if len(lengths) != total or start + at > 8 * len(raw):
         return None
     eob = _code_of(lengths[:hlit], 256)

@@ -39,11 +39,11 @@ import hashlib
 import logging
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from manywheel.wheel.deflate_blocks import BlockHeader, block_ends, block_header, cut
+from manywheel.wheel.deflate_blocks import BlockHeader, Scan, block_header, cut, scan
 from manywheel.wheel.stream import inflate_module
 
 __all__ = ["SplicedStream", "inflate", "splice"]
@@ -197,10 +197,12 @@ class _Stream:
     """The original stream's blocks (bit position, output position of each boundary), and
     the original content, for finding where to cut it and take it up again."""
 
-    def __init__(self, raw: bytes, data: bytes, ends: list[tuple[int, int]]) -> None:
+    def __init__(self, raw: bytes, data: bytes, found: Scan) -> None:
         self.raw, self.data = raw, data
         self._headers: dict[int, BlockHeader | None] = {}
         self._cuts: dict[tuple[int, int], tuple[int, int] | None] = {}
+        self._marks = dict(found.marks)
+        ends = found.ends
         self.bits = [0] + [b for b, _ in ends]
         self.bounds = [0] + [o for _, o in ends]
         if self.bounds[-1] >= len(data):  # the last block runs to the end of the stream
@@ -221,11 +223,26 @@ class _Stream:
             self._headers[bit] = block_header(self.raw, bit)
         return self._headers[bit]
 
+    def mark(self, positions: Iterable[int]) -> None:
+        """Find where the codes writing ``positions`` start, in one inflate (the rest of them
+        are found when asked for, a block at a time)."""
+        wanted = sorted({p for p in positions if p not in self._marks and 0 < p < self.bounds[-1]})
+        if len(wanted) > 1:
+            found = scan(self.raw, len(self.data), 0, wanted)
+            if found is not None:
+                self._marks.update(found.marks)
+
     def _cut(self, k: int, position: int) -> tuple[int, int] | None:
-        """Where the code that writes ``position`` starts in block ``k`` (see :func:`cut`)."""
+        """Where the code that writes ``position`` starts in block ``k``: (bit, output length
+        from the block's start); ``None`` if that is unknown or the block's start."""
+        start = self.bounds[k]
+        if position in self._marks:
+            mark = self._marks[position]
+            if mark is None or not start < mark[1] <= position:
+                return None
+            return mark[0], mark[1] - start
         key = (k, position)
         if key not in self._cuts:
-            start = self.bounds[k]
             history = self.data[max(0, start - WINDOW) : start]
             self._cuts[key] = cut(self.raw, self.bits[k], history, self.data[start:position])
         return self._cuts[key]
@@ -350,14 +367,17 @@ def _differences(stream: bytes, expected: bytes, size: int) -> list[tuple[int, i
         return None
     if len(out) != len(expected):
         return None
-    if out == expected:
-        return []
+    return [] if out == expected else _ranges(out, expected)
+
+
+def _ranges(a: bytes | bytearray, b: bytes) -> list[tuple[int, int]]:
+    """The ranges where ``a`` and ``b`` (of one length) differ."""
     found: list[tuple[int, int]] = []
-    for at in range(0, len(out), _CHUNK):  # (bytes compared at C speed, a chunk at a time)
-        a, b = out[at : at + _CHUNK], expected[at : at + _CHUNK]
-        if a != b:
-            xor = (int.from_bytes(a, "little") ^ int.from_bytes(b, "little")).to_bytes(
-                len(a), "little"
+    for at in range(0, len(a), _CHUNK):  # (bytes compared at C speed, a chunk at a time)
+        x, y = a[at : at + _CHUNK], b[at : at + _CHUNK]
+        if x != y:
+            xor = (int.from_bytes(x, "little") ^ int.from_bytes(y, "little")).to_bytes(
+                len(x), "little"
             )
             found += [(at + m.start(), at + m.end()) for m in _NONZERO.finditer(xor)]
     return found
@@ -397,12 +417,14 @@ def _spliced(
     size = len(data)
     #: Past here, no code reads a changed byte: the result must be the original's.
     settled = min(size, dirty[-1][1] + WINDOW + LONGEST)
-    ends = block_ends(raw, size, settled + LONGEST)
-    if not ends:
-        return None
-    stream = _Stream(raw, data, ends)
     regions = _regions(dirty)
+    found = _first_scan(raw, data, patches, regions, settled)
+    if found is None:
+        return None
+    stream = _Stream(raw, data, found[0])
+    regions = _regions([*regions, *found[1]])
     for _ in range(_ATTEMPTS):
+        stream.mark([p for a, b in regions for p in (a, b + LONGEST)])
         try:
             joins = _joins(stream, regions)
         except _Unknown:
@@ -410,22 +432,50 @@ def _spliced(
         ends_at = [size if j.resume is None else j.resume.at for j in joins]
         check = min(size, max(settled, *ends_at))
         result = _build(stream, joins, patches, level)
-        found = _differences(result, _patched(data, patches, 0, check), size)
-        if found is None:
+        differ = _differences(result, _patched(data, patches, 0, check), size)
+        if differ is None:
             break
-        if not found:
+        if not differ:
             last = joins[-1].resume
             if last is not None and not result.endswith(raw[last.bit // 8 + 1 :]):
                 break  # (the copied tail is the original's, byte for byte)
             return result
         # The first byte that differs is written by a code taken up that reads a change (or
         # copies a byte that such a code wrote wrong): those codes are made again too.
-        k = max((i for i, j in enumerate(joins) if j.cut.at <= found[0][0]), default=None)
-        if k is None or found[0][0] < ends_at[k]:  # inside content deflated again: a bug
+        k = max((i for i, j in enumerate(joins) if j.cut.at <= differ[0][0]), default=None)
+        if k is None or differ[0][0] < ends_at[k]:  # inside content deflated again: a bug
             break
-        regions = _regions([*regions, *found])
+        regions = _regions([*regions, *differ])
     logger.warning("splicing a deflate stream failed its check: deflating it whole")
     return None
+
+
+def _first_scan(
+    raw: bytes,
+    data: bytes,
+    patches: Sequence[tuple[int, bytes]],
+    regions: Sequence[tuple[int, int]],
+    settled: int,
+) -> tuple[Scan, list[tuple[int, int]]] | None:
+    """Inflate the original's start once: its blocks, where the codes around each change
+    start, and — its window replaced by the edited bytes after each change — the bytes the
+    original's codes after the changes write wrong (they read a change): those are made
+    again with the changes."""
+    size = len(data)
+    stops = [p for a, b in regions for p in (a, b + LONGEST)]
+    windows = {b: _patched(data, patches, max(0, b - WINDOW), b) for _, b in regions if b < size}
+    found = scan(raw, size, settled + LONGEST, stops, windows)
+    if found is None or not found.ends:
+        return None
+    out, first = found.out, regions[0][0]
+    if out[:first] != data[:first]:
+        return None
+    wrong: list[tuple[int, int]] = []
+    for k, (_, b) in enumerate(regions):
+        stop = min(len(out), regions[k + 1][0] if k + 1 < len(regions) else settled)
+        if b < stop and out[b:stop] != data[b:stop]:
+            wrong += [(b + lo, b + hi) for lo, hi in _ranges(out[b:stop], data[b:stop])]
+    return found, wrong
 
 
 def _pieces(data: bytes, patches: Sequence[tuple[int, bytes]]) -> list[memoryview | bytes]:
