@@ -12,7 +12,13 @@ from typing import Any
 
 from manywheel.cli import main
 
-__all__ = ["AUDITED", "MISLABELLED", "compare_with_show", "show_details"]
+__all__ = [
+    "AUDITED",
+    "MISLABELLED",
+    "PYTHON_ABI_MISLABELLED",
+    "compare_with_show",
+    "show_details",
+]
 
 #: Package names (the latest release of each) for the audit proofs, and what each shows.
 AUDITED = {
@@ -24,6 +30,8 @@ AUDITED = {
     "pyyaml": "a clean manylinux wheel",
     "ujson": "two wheels of one release",
 }
+#: A wheel whose Python tag is untrue: cp39-abi3, but a module uses a 3.10 Stable ABI symbol.
+PYTHON_ABI_MISLABELLED = "protobuf-6.33.6-cp39-abi3-manylinux2014_x86_64.whl"
 #: The wheel whose name claims an older manylinux than its symbols allow.
 MISLABELLED = "wasmtime-49.0.0-py3-none-manylinux1_x86_64.whl"
 
@@ -64,7 +72,20 @@ def compare_with_show(record: dict[str, Any], path: Path) -> None:
     for tags, finding in mislabels.items():
         reasons = [r for r in finding["reasons"] if not r.startswith("… and")]
         assert reasons == refused[tags][: len(reasons)] or not refused[tags]
-    flags = {(f["kind"], f["member"]) for f in record["findings"] if f["member"]}
+    abi = show.get("python_abi") or {}
+    assert {
+        (f["member"], f["message"], tuple(f["tags"]), tuple(f["honest"]))
+        for f in record["findings"]
+        if f["kind"] == "python-abi"
+    } == {
+        (p["member"], p["message"], (p["tag"],) if p["tag"] else (), tuple(abi["honest_tags"]))
+        for p in abi.get("problems", ())
+    }
+    flags = {
+        (f["kind"], f["member"])
+        for f in record["findings"]
+        if f["member"] and f["kind"] != "python-abi"
+    }
     expected = set()
     for member in show["members"]:
         if member["executable_stack"]:

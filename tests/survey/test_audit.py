@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from manywheel.cli import main
-from tests.survey.audits import AUDITED, MISLABELLED, compare_with_show
+from tests.survey.audits import AUDITED, MISLABELLED, PYTHON_ABI_MISLABELLED, compare_with_show
 from tests.survey.conftest import local_wheel
 from tests.survey.test_local_index import INDEX_ARGS
 
@@ -50,6 +50,28 @@ def test_finds_the_mislabelled_wheel(audited: dict[str, Any]) -> None:
     mislabelled = {name for name, a in audits(audited).items() if a["mislabelled"]}
     assert MISLABELLED in mislabelled
     assert audited["summary"]["audit"]["mislabelled"] == len(mislabelled)
+
+
+def test_finds_an_untrue_python_tag(tmp_path: Path) -> None:
+    """The other half of a truthful tag: protobuf 6.33.6 claims cp39-abi3, but its module uses
+    PyUnicode_AsUTF8AndSize, in the Stable ABI since 3.10; its next release (cp310-abi3) is
+    honest. The record says what ``manywheel show`` says of both."""
+    code, document, out, err = run(tmp_path, "protobuf", "--releases", "all", "--audit",
+                                   "--threads", "--cache-dir", str(tmp_path / "cache"))  # fmt: skip
+    assert code == 1, err
+    records = audits(document)
+    record = records[PYTHON_ABI_MISLABELLED]
+    [finding] = [f for f in record["findings"] if f["kind"] == "python-abi"]
+    assert finding["tags"] == ["cp39-abi3"]
+    assert finding["honest"] == ["cp310-abi3"]
+    assert "PyUnicode_AsUTF8AndSize" in finding["message"]
+    assert record["mislabelled"]
+    assert f"mislabelled: {PYTHON_ABI_MISLABELLED}: claims cp39-abi3, is cp310-abi3" in out
+    honest = [r for name, r in records.items() if name != PYTHON_ABI_MISLABELLED]
+    assert honest
+    assert not any(f["kind"] == "python-abi" for r in honest for f in r["findings"])
+    for name, audit in records.items():
+        compare_with_show(audit, local_wheel(name))
 
 
 def test_agrees_with_show_on_every_wheel(audited: dict[str, Any]) -> None:

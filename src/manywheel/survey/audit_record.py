@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: Bumped when a record's meaning changes: cached records of another version are ignored.
-AUDIT_RECORD_VERSION = 1
+AUDIT_RECORD_VERSION = 2
 #: Reasons kept per finding (the full audit is ``manywheel show``'s job).
 _REASONS_KEPT = 8
 
@@ -34,6 +34,9 @@ _REASONS_KEPT = 8
 class FindingKind(Enum):
     #: A platform tag in the filename that the wheel, as it is, does not satisfy.
     MISLABELLED = "mislabelled"
+    #: A Python tag (abi3/abi3t baseline, free-threaded build, extension suffix) that the
+    #: wheel's modules do not honour: the other half of a truthful tag.
+    PYTHON_ABI = "python-abi"
     #: A library the claimed policy does not allow, from outside the wheel (or not found).
     EXTERNAL_LIBRARY = "external-library"
     EXECUTABLE_STACK = "executable-stack"
@@ -45,6 +48,9 @@ class FindingKind(Enum):
     PURELIB_ELF = "purelib-elf"
     #: A problem of the container (WHEEL tags, METADATA, RECORD...).
     CONTAINER = "container"
+
+
+_MISLABELS = frozenset({FindingKind.MISLABELLED, FindingKind.PYTHON_ABI})
 
 
 class ReadMode(Enum):
@@ -65,6 +71,8 @@ class AuditFinding:
     tags: tuple[str, ...] = ()
     #: The audit's reasons, each one line (the first few).
     reasons: tuple[str, ...] = ()
+    #: What the wheel could honestly claim instead of ``tags`` (a python-abi finding).
+    honest: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +81,7 @@ class AuditFinding:
             "member": self.member,
             "tags": list(self.tags),
             "reasons": list(self.reasons),
+            "honest": list(self.honest),
         }
 
     @classmethod
@@ -83,6 +92,7 @@ class AuditFinding:
             data["member"] if isinstance(data["member"], str) else None,
             tuple(str(t) for t in data["tags"]),
             tuple(str(r) for r in data["reasons"]),
+            tuple(str(t) for t in data.get("honest", ())),
         )
 
 
@@ -117,7 +127,8 @@ class WheelAudit:
 
     @property
     def mislabelled(self) -> bool:
-        return any(f.kind is FindingKind.MISLABELLED for f in self.findings)
+        """Whether a tag of the filename, platform or Python, is not true of the wheel."""
+        return any(f.kind in _MISLABELS for f in self.findings)
 
     @property
     def ok(self) -> bool:
@@ -175,7 +186,7 @@ class WheelAudit:
 
 def findings_from_report(report: AuditReport) -> tuple[AuditFinding, ...]:
     """The survey's findings for one audit report (the only place they are made)."""
-    found = [*_mislabelled(report), *_external(report)]
+    found = [*_mislabelled(report), *_python_abi(report), *_external(report)]
     for member in report.members:
         if member.elf.executable_stack:
             found.append(
@@ -253,6 +264,25 @@ def _mislabelled(report: AuditReport) -> list[AuditFinding]:
             )
         )
     return found
+
+
+def _python_abi(report: AuditReport) -> list[AuditFinding]:
+    """The Python-ABI problems the audit found (``manywheel show``'s "Python tag" verdict), one
+    finding each, with the tag it breaks and what the wheel could honestly claim."""
+    verdict = report.python_abi
+    if verdict is None:
+        return []
+    return [
+        AuditFinding(
+            FindingKind.PYTHON_ABI,
+            problem.message,
+            problem.member,
+            (problem.tag,) if problem.tag else (),
+            (problem.message,),
+            verdict.honest_tags,
+        )
+        for problem in verdict.problems
+    ]
 
 
 def _external(report: AuditReport) -> list[AuditFinding]:

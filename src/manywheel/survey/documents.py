@@ -298,8 +298,15 @@ class Row:
 
 
 def _mislabels(package: str, audit: WheelAudit) -> list[Mislabel]:
-    return [
-        Mislabel(package, audit.filename, " ".join(f.tags), audit.best or "", f.reasons)
-        for f in audit.findings
-        if f.kind is FindingKind.MISLABELLED
-    ]
+    """The wheel's untrue tags: platform tags with the best the wheel is as it is, Python tags
+    with what its modules allow (``cp310-abi3``; empty when no Stable ABI claim would hold)."""
+    found = []
+    for f in audit.findings:
+        if f.kind is FindingKind.MISLABELLED:
+            found.append(Mislabel(package, audit.filename, " ".join(f.tags), audit.best or "",
+                                  f.reasons))  # fmt: skip
+        elif f.kind is FindingKind.PYTHON_ABI:
+            honest = " ".join(f.honest) or "no Stable ABI tag"
+            found.append(Mislabel(package, audit.filename, " ".join(f.tags) or "its Python tag",
+                                  honest, f.reasons))  # fmt: skip
+    return found
