@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from operator import itemgetter
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType
@@ -76,9 +77,10 @@ class ElfChanges:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class NewString:
-    """A string the edit adds to the string table (its offset is decided later)."""
+    """A string the edit adds to the string table (its offset is decided later). Compared by
+    identity: each is one entry's new value."""
 
     text: bytes
 
@@ -116,8 +118,9 @@ class DynamicPlan:
     @property
     def new_strings(self) -> list[bytes]:
         """The distinct new strings, in the order they appear."""
-        values = [*self.new_at.values(), *(v for _, v in self.needs)]
-        return list(dict.fromkeys(v.text for v in values if isinstance(v, NewString)))
+        texts = [v.text for v in self.new_at.values()]
+        texts += [v.text for _, v in self.needs if isinstance(v, NewString)]
+        return list(dict.fromkeys(texts)) if len(texts) > 1 else texts
 
 
 _NEEDED, _SONAME, _RPATH, _RUNPATH = int(DT.NEEDED), int(DT.SONAME), int(DT.RPATH), int(DT.RUNPATH)
@@ -144,8 +147,8 @@ class _Planner:
         self.changed = False
         #: The entries' tags (``None``: to be read again, the entries changed).
         self._tags: list[int] | None = None
-        #: How many new strings the entries got.
-        self.created = 0
+        #: The new strings the entries got.
+        self.created: list[NewString] = []
 
     def text(self, value: Value) -> str:
         if isinstance(value, NewString):
@@ -174,21 +177,23 @@ class _Planner:
         self.changed = True
         if isinstance(old, int):
             self.retired.add(old)
-        self.entries[index] = (tag, NewString(raw))
-        self.created += 1
+        fresh = NewString(raw)
+        self.entries[index] = (tag, fresh)
+        self.created.append(fresh)
         if tag != old_tag:
             self._tags = None
 
     def insert(self, tag: int, new: str) -> None:
         """A new entry at the top of the array, as patchelf adds one."""
         self.changed = True
-        self.entries.insert(0, (tag, NewString(_encode(new))))
-        self.created += 1
+        fresh = NewString(_encode(new))
+        self.entries.insert(0, (tag, fresh))
+        self.created.append(fresh)
         self._tags = None
 
     def indices(self, tag: int) -> list[int]:
         if self._tags is None:
-            self._tags = [t for t, _ in self.entries]
+            self._tags = list(map(itemgetter(0), self.entries))
         tags = self._tags
         if tag not in tags:  # (C calls, not a Python step per entry)
             return []
@@ -285,6 +290,10 @@ def plan(
         planner.search_path(changes)
     entries = planner.entries
     new_at = {}
-    if planner.created:
-        new_at = {i: v for i, (_, v) in enumerate(entries) if type(v) is NewString}
+    if planner.created:  # where they are now (by identity: C calls, not a step per entry)
+        values = list(map(itemgetter(1), entries))
+        for fresh in planner.created:
+            if fresh in values:
+                new_at[values.index(fresh)] = fresh
+        new_at = dict(sorted(new_at.items()))
     return DynamicPlan(entries, planner.needs, planner.retired, renames, planner.changed, new_at)

@@ -177,25 +177,32 @@ def _strings_in_place(
     """The new strings in the bytes the replaced strings leave unused, or where they already
     are; ``None`` if they do not all fit."""
     spans = []
+    room_needed = 0
     for start in dplan.retired:
         end = table.nul_at_or_after(start)
         if 0 <= start < table.size and end >= 0:
             spans.append((start, end + 1))
+            room_needed -= end + 1 - start
     wanted = dplan.new_strings
-    if sum(len(t) + 1 for t in wanted) > sum(e - s for s, e in spans):  # cannot all be written
-        offsets = {t: at for t in wanted if (at := table.find(t, avoid=spans)) is not None}
-        if len(offsets) < len(wanted):
-            return None
+    for text in wanted:
+        room_needed += len(text) + 1
+    offsets: dict[bytes, int] = {}
+    if room_needed > 0:  # they cannot all be written: all must be found where they are
+        for text in wanted:
+            at = table.find(text, avoid=spans)
+            if at is None:
+                return None
+            offsets[text] = at
         wanted = []
-    else:
-        offsets = {}
     free = dead_ranges(table, dplan.retired, live()) if spans else []
     buffers = [(s, bytearray(e - s)) for s, e in free]
     room = list(free)
     for text in sorted(wanted, key=len, reverse=True):
         need = len(text) + 1
-        k = next((k for k, (s, e) in enumerate(room) if e - s >= need), None)
-        if k is None:
+        k = 0
+        while k < len(room) and room[k][1] - room[k][0] < need:
+            k += 1
+        if k == len(room):
             at = table.find(text, avoid=free)
             if at is None:
                 return None

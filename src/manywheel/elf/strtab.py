@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.dynamic import gnu_hash_count, sysv_hash_count
@@ -262,16 +262,18 @@ class References:
     """String-table offsets that something reads: the dynamic symbols' st_name words, searched
     where they lie (no list of thousands of offsets is built), and a few more given explicitly.
 
-    :meth:`within` finds the words in a range by their three high bytes (``bytes.find``, C
-    speed), 256 offsets at a time: an edit asks about the few bytes of one string."""
+    :meth:`within` finds the words in a range 256 offsets at a time, by the byte that holds
+    their bits 8-15 (``bytes.find`` of one byte: ``memchr``), then reads each word found: an
+    edit asks about the few bytes of one string."""
 
-    __slots__ = ("_big", "_extra", "_found", "_words")
+    __slots__ = ("_big", "_extra", "_found", "_mids", "_words")
 
     def __init__(self, words: bytes, *, big_endian: bool, extra: Iterable[int] = ()) -> None:
         self._words = words
         self._big = big_endian
         self._extra = sorted(set(extra))
         self._found: dict[tuple[int, int], list[int]] = {}
+        self._mids: bytes | None = None
 
     @classmethod
     def of(cls, elf: ElfStructure, extra: Iterable[int]) -> References:
@@ -294,21 +296,26 @@ class References:
     def _within(self, lo: int, hi: int) -> list[int]:
         found = self._extra[bisect_left(self._extra, lo) : bisect_left(self._extra, hi)]
         words, big = self._words, self._big
-        phase = 0 if big else 1
+        order: Literal["big", "little"] = "big" if big else "little"
+        if self._mids is None:  # bits 8-15 of each word: searched one byte at a time (memchr)
+            self._mids = words[2::4] if big else words[1::4]
+        mids, frombytes = self._mids, int.from_bytes
         value = max(lo, 0)
         while value < hi:
             top = value >> 8
             end = min(hi, (top + 1) << 8)
-            prefix = top.to_bytes(3, "big" if big else "little")
-            at = words.find(prefix)
+            needle = _BYTES[top & 0xFF]
+            at = mids.find(needle)
             while at >= 0:
-                if at % 4 == phase:
-                    word = (top << 8) | words[at + 3 if big else at - 1]
-                    if value <= word < end:
-                        found.append(word)
-                at = words.find(prefix, at + 1)
+                word = frombytes(words[4 * at : 4 * at + 4], order)
+                if value <= word < end:
+                    found.append(word)
+                at = mids.find(needle, at + 1)
             value = end
         return sorted(found)
+
+
+_BYTES = [bytes((b,)) for b in range(256)]
 
 
 def dead_ranges(

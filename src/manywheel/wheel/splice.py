@@ -322,8 +322,9 @@ def _build(
         else:
             out.pad_to(resume.bit)
         at_bit = resume.bit
-    out.copy(raw, at_bit, 8 * len(raw))
-    return bytes(out.out)
+    byte = at_bit // 8 + 1  # the rest is joined as it is: one copy of it, not two
+    out.copy(raw, at_bit, min(8 * len(raw), 8 * byte))
+    return b"".join((out.out, memoryview(raw)[byte:]))
 
 
 def _regions(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
