@@ -280,10 +280,19 @@ def _codes(lengths: Sequence[int]) -> list[tuple[int, int]]:
         if length:
             value = first[length]
             first[length] += 1
-            out.append((int(f"{value:0{length}b}"[::-1], 2), length))  # sent first bit first
+            out.append((_reversed(value, length), length))  # sent first bit first
         else:
             out.append((0, 0))
     return out
+
+
+_REVERSED_BYTE = [int(f"{b:08b}"[::-1], 2) for b in range(256)]
+
+
+def _reversed(value: int, bits: int) -> int:
+    """The low ``bits`` (at most 16) bits of ``value`` in reverse order."""
+    both = _REVERSED_BYTE[value & 0xFF] << 8 | _REVERSED_BYTE[value >> 8 & 0xFF]
+    return both >> (16 - bits)
 
 
 def _peek_table(lengths: Sequence[int]) -> list[tuple[int, int]] | None:
@@ -294,9 +303,8 @@ def _peek_table(lengths: Sequence[int]) -> list[tuple[int, int]] | None:
         return None
     table = [(0, 0)] * 128
     for symbol, (code, n) in enumerate(codes):
-        if n:
-            for high in range(1 << (7 - n)):
-                table[code | high << n] = (symbol, n)
+        if n:  # every 7-bit value that starts with the code
+            table[code :: 1 << n] = [(symbol, n)] * (1 << (7 - n))
     return table
 
 
@@ -362,5 +370,5 @@ def _code_of(lengths: Sequence[int], symbol: int) -> tuple[int, int] | None:
     code = 0
     for n in range(1, length):
         code = (code + lengths.count(n)) << 1
-    code += sum(1 for other in lengths[:symbol] if other == length)
-    return int(f"{code:0{length}b}"[::-1], 2), length
+    code += lengths[:symbol].count(length)
+    return _reversed(code, length), length
