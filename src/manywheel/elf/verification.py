@@ -82,6 +82,8 @@ def _check_facts(name: str, got: DynamicFacts, want: DynamicFacts) -> None:
 
 
 def renamed_needs(needs: Sequence[VersionNeed], renames: dict[str, str]) -> tuple[VersionNeed, ...]:
+    if not renames:
+        return tuple(needs)
     return tuple(replace(n, file=renames.get(n.file, n.file)) for n in needs)
 
 
@@ -237,6 +239,8 @@ def renamed_imports(
 ) -> tuple[ImportGroup, ...]:
     """``groups`` (imports by library and version) with the libraries renamed, as the reader
     groups them (two libraries renamed to one make one group)."""
+    if not renames:  # (the reader's groups, as they are)
+        return groups
     merged: dict[tuple[str | None, str | None], tuple[set[str], set[str]]] = {}
     for g in groups:
         key = (renames.get(g.library, g.library) if g.library else g.library, g.version)
