@@ -82,12 +82,11 @@ def inflate(raw: bytes, size: int, crc: int) -> bytes | None:
     """The ``size`` bytes the raw deflate stream ``raw`` inflates to, if they have CRC-32
     ``crc`` (``None`` otherwise)."""
     z = inflate_module()
-    inflater = z.decompressobj(-15)
-    try:
-        data = inflater.decompress(raw)
-    except z.error:
+    try:  # one output buffer, one byte larger than needed: no block joined, no copy
+        data = z.decompress(raw, -15, size + 1)
+    except z.error:  # (a stream that does not end is one)
         return None
-    if len(data) != size or not inflater.eof or _crc_module().crc32(data) != crc:
+    if len(data) != size or _crc_module().crc32(data) != crc:
         return None
     return bytes(data)
 
