@@ -70,7 +70,8 @@ def _libz() -> ctypes.CDLL | None:
 class Scan:
     """What one inflate of a stream's start found (see :func:`scan`)."""
 
-    #: Where the blocks end: (bit position, output position), in order.
+    #: Where the blocks end: (bit position, output position), in order (several at one output
+    #: position: empty blocks).
     ends: list[tuple[int, int]]
     #: For each stop asked for, the code that writes that output position: (its bit position,
     #: the output position it starts at); ``None`` when that is not known (a stored block, a
@@ -124,14 +125,13 @@ def scan(
             total = stream.total_out
             bit = stream.total_in * 8 - (stream.data_type & 7)
             if code == _Z_STREAM_END:  # (the bit position is rounded up to a byte here)
-                if ends and ends[-1][1] == total:
-                    ends.pop()  # empty blocks end the stream: the last span runs to its end
                 ends.append((bit, total))
                 break
             at_end = stream.data_type & 128
-            if code != _Z_OK or total > size or (stream.avail_in == 0 and not at_end):
+            starved = stream.avail_in == 0 and stream.avail_out and not at_end  # (truncated)
+            if code != _Z_OK or total > size or starved:
                 return None
-            if at_end and total and (not ends or ends[-1][1] != total):
+            if at_end:  # (empty blocks too: the block after them starts where they end)
                 ends.append((bit, total))
                 past = past or total >= until
             if target is not None and total == target:

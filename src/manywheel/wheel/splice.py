@@ -43,8 +43,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
+from manywheel.wheel import stream as member_stream
 from manywheel.wheel.deflate_blocks import BlockHeader, Scan, block_header, cut, scan
-from manywheel.wheel.stream import inflate_module
 
 __all__ = ["SplicedStream", "inflate", "splice"]
 
@@ -65,7 +65,7 @@ _EMPTY_DYNAMIC = (0x1F5BF820000000000881E004, 95)
 
 
 def _crc_module() -> ModuleType:
-    return inflate_module()  # isal's crc32 is the same function, several times faster
+    return member_stream.inflate_module()  # isal's crc32 is the same function, several times faster
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +81,7 @@ class SplicedStream:
 def inflate(raw: bytes, size: int, crc: int) -> bytes | None:
     """The ``size`` bytes the raw deflate stream ``raw`` inflates to, if they have CRC-32
     ``crc`` (``None`` otherwise)."""
-    z = inflate_module()
+    z = member_stream.inflate_module()  # (looked up each time: tests switch it)
     try:  # one output buffer, one byte larger than needed: no block joined, no copy
         data = z.decompress(raw, -15, size + 1)
     except z.error:  # (a stream that does not end is one)
@@ -201,9 +201,14 @@ class _Stream:
         self._headers: dict[int, BlockHeader | None] = {}
         self._cuts: dict[tuple[int, int], tuple[int, int] | None] = {}
         self._marks = dict(found.marks)
-        ends = found.ends
-        self.bits = [0] + [b for b, _ in ends]
-        self.bounds = [0] + [o for _, o in ends]
+        #: Where each block starts (the one that writes output, after any empty ones).
+        self.bits, self.bounds = [0], [0]
+        for bit, at in found.ends:
+            if at == self.bounds[-1]:
+                self.bits[-1] = bit
+            else:
+                self.bits.append(bit)
+                self.bounds.append(at)
         if self.bounds[-1] >= len(data):  # the last block runs to the end of the stream
             self.bits[-1] = 8 * len(raw)
 
@@ -356,7 +361,7 @@ def _differences(stream: bytes, expected: bytes, size: int) -> list[tuple[int, i
     """The ranges where ``stream``, inflated, differs from ``expected`` (the edited content's
     first bytes, or all of it: then the stream must end there); ``None`` if it does not
     inflate."""
-    z = inflate_module()
+    z = member_stream.inflate_module()  # (looked up each time: tests switch it)
     inflater = z.decompressobj(-15)
     whole = len(expected) >= size
     try:
