@@ -291,3 +291,35 @@ def test_the_final_block_cut_is_no_longer_final(sample: bytes) -> None:
     small = sample[:50_000]
     raw = _deflate(small, 9)
     _check(raw, small, [(49_000, b"end")], 9)
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    level=st.integers(0, 3),
+    spots=st.lists(
+        st.tuples(st.floats(0, 1, allow_nan=False), st.binary(min_size=1, max_size=200)),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_random_patches_in_isal_streams(
+    sample: bytes, level: int, spots: list[tuple[float, bytes]]
+) -> None:
+    """python-isal's deflate (what other tools' wheels may be written with) makes blocks of
+    its own, and headers zlib never writes."""
+    try:
+        from isal import isal_zlib
+    except ImportError:
+        pytest.skip("python-isal is not installed on this machine")
+    deflater = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
+    raw = deflater.compress(sample) + deflater.flush()
+    patches: list[tuple[int, bytes]] = []
+    end = 0
+    for where, value in sorted(spots):
+        offset = max(end, int(where * (len(sample) - len(value))))
+        if offset + len(value) <= len(sample):
+            patches.append((offset, value))
+            end = offset + len(value)
+    _check(raw, sample, patches, 6)
