@@ -5,11 +5,12 @@ string that does not fit or that something else reads, two search paths, other e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from manywheel.elf import ElfChanges, SearchPathTag, parse_elf
+from manywheel.elf import ElfChanges, ElfFile, SearchPathTag, parse_elf
 from manywheel.elf.editor import _edit, _search_path_over_itself
 from manywheel.elf.strtab import StringTable, version_need_records
 from manywheel.elf.structure import ElfStructure
@@ -17,7 +18,7 @@ from manywheel.errors import ElfEditError
 from manywheel.wheel import WheelArchive
 from tests.elf.conftest import CROSS, TORCH_WHEEL
 
-CHANGES = [
+CHANGES: list[Callable[[ElfFile], ElfChanges]] = [
     lambda old: ElfChanges(rpath="."),
     lambda old: ElfChanges(rpath=":".join((old.runpath or old.rpath or ("$ORIGIN",))[:1])),
     lambda old: ElfChanges(rpath="$ORIGIN", rpath_tag=SearchPathTag.RPATH),
