@@ -491,7 +491,7 @@ def _search_path_over_itself(
     if table.string_at(old) == text:
         return None  # (unchanged)
     offsets = string_values(entries[:index] + entries[index + 1 :])
-    live = References.of(elf, [*offsets, *(r.file for r in records), *aux])
+    live = References.of(elf, [*offsets, *[r.file for r in records], *aux])
     free = dead_ranges(table, (old,), live)
     if not free or free[0][0] != old or free[0][1] - old < len(text) + 1:
         return None

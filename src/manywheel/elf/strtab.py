@@ -18,7 +18,6 @@ from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.dynamic import gnu_hash_count, sysv_hash_count
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.structure import ElfStructure
-from manywheel.elf.symbols import name_words
 from manywheel.errors import InvalidElfError
 
 __all__ = [
@@ -259,17 +258,28 @@ def _walk(  # noqa: PLR0917 - a hot loop's parts
 
 
 class References:
-    """String-table offsets that something reads: the dynamic symbols' st_name words, searched
-    where they lie (no list of thousands of offsets is built), and a few more given explicitly.
+    """String-table offsets that something reads: the dynamic symbols' st_name fields, searched
+    where they lie in the symbol table (no list of thousands of offsets is built), and a few
+    more given explicitly.
 
-    :meth:`within` finds the words in a range 256 offsets at a time, by the byte that holds
-    their bits 8-15 (``bytes.find`` of one byte: ``memchr``), then reads each word found: an
-    edit asks about the few bytes of one string."""
+    :meth:`within` finds the names in a range 256 offsets at a time, by the byte of st_name
+    that holds its bits 8-15 (one strided slice of the table, searched one byte at a time:
+    ``memchr``), then reads each st_name found: an edit asks about the few bytes of one
+    string."""
 
-    __slots__ = ("_big", "_extra", "_found", "_mids", "_words")
+    __slots__ = ("_big", "_data", "_extra", "_found", "_mids", "_start", "_stop", "_stride")
 
-    def __init__(self, words: bytes, *, big_endian: bool, extra: Iterable[int] = ()) -> None:
-        self._words = words
+    def __init__(  # noqa: PLR0917 - where a symbol table is
+        self,
+        data: bytes,
+        start: int,
+        count: int,
+        stride: int,
+        big_endian: bool,
+        extra: Iterable[int] = (),
+    ) -> None:
+        self._data, self._start, self._stride = data, start, stride
+        self._stop = start + count * stride
         self._big = big_endian
         self._extra = sorted(set(extra))
         self._found: dict[tuple[int, int], list[int]] = {}
@@ -278,16 +288,12 @@ class References:
     @classmethod
     def of(cls, elf: ElfStructure, extra: Iterable[int]) -> References:
         """The dynamic symbols' names of ``elf`` and ``extra``."""
-        words = b""
-        span = symbol_table_span(elf)
-        if span is not None:
-            start, count = span
-            table = memoryview(elf.data)[start : start + count * elf.layout.sym.size]
-            words = name_words(table, elf.layout)
-        return cls(words, big_endian=elf.layout.endian == ">", extra=extra)
+        start, count = symbol_table_span(elf) or (0, 0)
+        size, big = elf.layout.sym.size, elf.layout.endian == ">"
+        return cls(elf.data, start, count, size, big, extra)
 
     def within(self, lo: int, hi: int) -> list[int]:
-        """The referenced offsets in [lo, hi), sorted (with repeats for repeated words)."""
+        """The referenced offsets in [lo, hi), sorted (with repeats for repeated names)."""
         key = (lo, hi)
         if key not in self._found:  # (an edit and its check ask about the same bytes)
             self._found[key] = self._within(lo, hi)
@@ -295,10 +301,10 @@ class References:
 
     def _within(self, lo: int, hi: int) -> list[int]:
         found = self._extra[bisect_left(self._extra, lo) : bisect_left(self._extra, hi)]
-        words, big = self._words, self._big
-        order: Literal["big", "little"] = "big" if big else "little"
-        if self._mids is None:  # bits 8-15 of each word: searched one byte at a time (memchr)
-            self._mids = words[2::4] if big else words[1::4]
+        data, start, stride = self._data, self._start, self._stride
+        order: Literal["big", "little"] = "big" if self._big else "little"
+        if self._mids is None:  # st_name leads each symbol in both classes
+            self._mids = data[start + (2 if self._big else 1) : self._stop : stride]
         mids, frombytes = self._mids, int.from_bytes
         value = max(lo, 0)
         while value < hi:
@@ -307,7 +313,8 @@ class References:
             needle = _BYTES[top & 0xFF]
             at = mids.find(needle)
             while at >= 0:
-                word = frombytes(words[4 * at : 4 * at + 4], order)
+                name = start + at * stride
+                word = frombytes(data[name : name + 4], order)
                 if value <= word < end:
                     found.append(word)
                 at = mids.find(needle, at + 1)

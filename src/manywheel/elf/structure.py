@@ -8,6 +8,7 @@ This is the writer's view of a file; the reader's immutable facts (:class:`ElfFi
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from manywheel.elf.constants import SegmentType as PT
@@ -134,12 +135,13 @@ class SectionHeader:
 class DynamicArray:
     """The entries of PT_DYNAMIC up to DT_NULL, and how many entries the segment has room for."""
 
-    __slots__ = ("_entries", "_first", "capacity")
+    __slots__ = ("_entries", "capacity", "first")
 
     def __init__(self, entries: list[tuple[int, int]], capacity: int) -> None:
         self._entries = entries
-        self._first: dict[int, int] | None = None
         self.capacity = capacity
+        #: The value of the first entry with a tag (``None`` without one).
+        self.first: Callable[[int], int | None] = dict(reversed(entries)).get
 
     @property
     def entries(self) -> list[tuple[int, int]]:
@@ -148,13 +150,7 @@ class DynamicArray:
     @entries.setter
     def entries(self, entries: list[tuple[int, int]]) -> None:
         self._entries = entries
-        self._first = None
-
-    def first(self, tag: int) -> int | None:
-        """The value of the first entry with ``tag``."""
-        if self._first is None:
-            self._first = dict(reversed(self._entries))
-        return self._first.get(tag)
+        self.first = dict(reversed(entries)).get
 
     def pack(self, layout: Layout, capacity: int | None = None) -> bytes:
         """The array with DT_NULL padding up to ``capacity`` entries (default: its own)."""

@@ -29,7 +29,6 @@ __all__ = [
     "SymbolTable",
     "VersionSlot",
     "name_offsets",
-    "name_words",
     "read_symbol_table",
     "section_indices",
 ]
@@ -246,24 +245,6 @@ def _column(raw: bytes, layout: Layout, field: tuple[int, int, int, str]) -> arr
 def name_offsets(raw: bytes, layout: Layout) -> array.array[int]:
     """The st_name field of every record in a symbol table's raw bytes (one strided gather)."""
     return _column(raw, layout, _NAME_FIELD)
-
-
-def name_words(raw: bytes | memoryview, layout: Layout) -> bytes:
-    """The st_name field of every record in a symbol table's raw bytes, 4 bytes each, in the
-    file's byte order (st_name leads the record in both classes)."""
-    stride = layout.sym.size
-    count = len(raw) // stride
-    if stride % 4 == 0 and _WORD.itemsize == 4:  # one strided copy of 4-byte items
-        words = array.array("I")
-        words.frombytes(raw[: count * stride])
-        return words[:: stride // 4].tobytes()
-    gathered = bytearray(4 * count)
-    for k in range(4):
-        gathered[k::4] = raw[k::stride][:count]
-    return bytes(gathered)
-
-
-_WORD = array.array("I")
 
 
 def section_indices(raw: bytes, layout: Layout) -> array.array[int]:

@@ -146,12 +146,16 @@ def check_in_place(
     writes = expected.writes
     _check_confined(before, old_table, segment, writes)
     dynamic_lo, dynamic_hi = segment.offset, segment.file_end
-    if any(offset < dynamic_hi and dynamic_lo < offset + len(raw) for offset, raw in writes):
+    touched = False
+    for offset, raw in writes:
+        touched = touched or (offset < dynamic_hi and dynamic_lo < offset + len(raw))
+    if touched:
         entries = parse_dynamic(before.layout, patched_slice(data, writes, dynamic_lo, dynamic_hi))
         array = DynamicArray(entries, 0)
     else:  # not a byte of the array changed: it reads as it did
         entries, array = before.dynamic.entries, before.dynamic
-    if entries != list(expected.entries):
+    planned = expected.entries
+    if entries != (planned if isinstance(planned, list) else list(planned)):
         raise _fail(name, "its dynamic entries are not the ones planned")
     start, size = old_table.offset, old_table.size
     if (array.first(_DT_STRTAB), array.first(_DT_STRSZ)) != (old_table.vaddr, size):
