@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from operator import itemgetter
 from typing import cast
 
 from manywheel.elf.blobs import Blob, EditMethod
@@ -29,7 +28,6 @@ from manywheel.elf.changes import (
     DynamicPlan,
     ElfChanges,
     NewString,
-    SearchPathTag,
     facts_of,
     plan,
 )
@@ -40,6 +38,7 @@ from manywheel.elf.dynamic import gnu_hash_count, parse_dynamic
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile
 from manywheel.elf.placement import place
+from manywheel.elf.search_path import search_path_over_itself
 from manywheel.elf.strtab import (
     NeedRecord,
     References,
@@ -69,9 +68,6 @@ EDITABLE_MACHINES = frozenset(
     | {Machine.S390, Machine.RISCV, Machine.LOONGARCH}
 )
 _EDITABLE_TYPES = frozenset({int(ElfType.DYN), int(ElfType.EXEC)})
-_RPATH, _RUNPATH = int(DT.RPATH), int(DT.RUNPATH)
-#: The search-path entries' tags and the kind an edit may ask for that keeps them.
-_KINDS = {_RPATH: SearchPathTag.RPATH, _RUNPATH: SearchPathTag.RUNPATH}
 #: Empty slots a moved dynamic array gets beyond what the edit needs (GNU ld leaves 4-5).
 SPARE_SLOTS = 4
 SHT_STRTAB, SHT_DYNAMIC = 3, 6
@@ -425,9 +421,9 @@ def edit_elf(data: bytes, changes: ElfChanges, *, name: str = "<bytes>") -> ElfE
     assert elf.dynamic is not None
     table = StringTable.of(elf)
     records, aux = version_need_records(elf)
-    written = _search_path_over_itself(elf, table, records, aux, changes)
-    if written is not None:
-        return written
+    written = search_path_over_itself(elf, table, records, aux, changes)
+    if written is not None:  # (the commonest edit, made the short way)
+        return ElfEdit(elf.data, EditMethod.IN_PLACE, {}, written)
     return _edit(elf, table, records, aux, changes)
 
 
@@ -457,46 +453,3 @@ def _edit(
     if strings.grown is None and len(entries) < elf.dynamic.capacity:
         return _in_place(elf, table, dplan, strings, entries, live)
     return _rewrite(elf, table, dplan, strings, entries)
-
-
-def _search_path_over_itself(
-    elf: ElfStructure,
-    table: StringTable,
-    records: list[NeedRecord],
-    aux: list[int],
-    changes: ElfChanges,
-) -> ElfEdit | None:
-    """The commonest edit — a repair's RPATH clean-up: the one search-path entry keeps its
-    kind and gets a new value no longer than its old one, written over it — made without the
-    general planner, as it would make it (the same bytes written), and checked the same way.
-    ``None``: any other edit (the general way makes it)."""
-    assert elf.dynamic is not None
-    if changes.rpath is None or changes.soname is not None:
-        return None
-    if changes.replace_needed or changes.remove_needed:
-        return None
-    entries = elf.dynamic.entries
-    tags = list(map(itemgetter(0), entries))
-    found = [tags.index(t) for t in (_RPATH, _RUNPATH) if t in tags]
-    if len(found) != 1 or tags.count(entries[found[0]][0]) != 1:
-        return None
-    index = found[0]
-    tag, old = entries[index]
-    if changes.rpath_tag is not _KINDS.get(tag) and changes.rpath_tag is not SearchPathTag.KEEP:
-        return None  # (converted to the other kind: the array changes)
-    text = changes.rpath.encode("utf-8", "surrogateescape")
-    end = table.nul_at_or_after(old)
-    if not 0 <= old < table.size or end < 0 or len(text) > end - old:
-        return None
-    if table.string_at(old) == text:
-        return None  # (unchanged)
-    offsets = string_values(entries[:index] + entries[index + 1 :])
-    live = References.of(elf, [*offsets, *[r.file for r in records], *aux])
-    free = dead_ranges(table, (old,), live)
-    if not free or free[0][0] != old or free[0][1] - old < len(text) + 1:
-        return None
-    start, stop = free[0]
-    patches = ((table.offset + start, text + bytes(stop - start - len(text))),)
-    expected = Expected(entries, patches, {index: text}, {})
-    check_in_place(elf, table, expected, lambda: live)
-    return ElfEdit(elf.data, EditMethod.IN_PLACE, {}, patches)

@@ -1,9 +1,17 @@
 """A deflate stream's block structure, read with zlib's own inflate through ``ctypes``
 (Python's ``zlib`` module does not expose ``Z_BLOCK``, ``inflatePrime``, ``inflateMark`` or
-``inflateSetDictionary`` for raw streams): where the blocks end, whether a block decodes alike
-after another window, where the last code before an output position ends, and a block's
-end-of-block code (parsed from its header). Everything returns ``None``/``False`` when libz
-cannot be loaded or the stream is not as expected: the caller then deflates whole."""
+``inflateSetDictionary`` for raw streams):
+
+- :func:`scan`: one inflate from the start, noting where the blocks end, where the code that
+  writes each output position asked for starts (``inflateMark`` when the output is full), and —
+  the decoder's window replaced by other bytes at positions asked for — what the codes then
+  write (the splice learns which codes read a change);
+- :func:`cut`: where the code writing an output position starts, by one block's inflate;
+- :func:`block_header`: a compressed block's header parsed here — where its first code starts
+  and its end-of-block code (what closes the block when it is cut).
+
+Everything returns ``None`` when libz cannot be loaded or the stream is not as expected: the
+caller then deflates whole."""
 
 from __future__ import annotations
 

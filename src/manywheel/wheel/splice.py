@@ -39,29 +39,30 @@ import hashlib
 import logging
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
 from manywheel.wheel import stream as member_stream
-from manywheel.wheel.deflate_blocks import BlockHeader, Scan, block_header, cut, scan
+from manywheel.wheel.bitstring import BitString
+from manywheel.wheel.deflate_blocks import Scan, scan
+from manywheel.wheel.stream_cuts import (
+    LONGEST,
+    WINDOW,
+    Join,
+    StreamMap,
+    Unknown,
+    merged_regions,
+    plan_joins,
+)
 
 __all__ = ["SplicedStream", "inflate", "splice"]
 
 logger = logging.getLogger(__name__)
 
-WINDOW = 32768
-#: The longest a single code's output can be (a match of 258 bytes).
-LONGEST = 258
-#: Changes closer than this are deflated again as one.
-_JOIN = 1024
 #: How many times the result may be made again, each time with the codes taken up that read a
 #: change made again too.
 _ATTEMPTS = 8
-#: Empty blocks (value, bit count), deflate's bit order: a fixed one, and a dynamic one whose
-#: only code is end-of-block, with 19 code-length code lengths (95 bits).
-_EMPTY_FIXED = (0b010, 10)
-_EMPTY_DYNAMIC = (0x1F5BF820000000000881E004, 95)
 
 
 def _crc_module() -> ModuleType:
@@ -91,63 +92,6 @@ def inflate(raw: bytes, size: int, crc: int) -> bytes | None:
     return bytes(data)
 
 
-class _Bits:
-    """A little-endian bit string being built (deflate's bit order)."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.count = 0
-
-    def copy(self, raw: bytes, start: int, end: int) -> None:
-        """Append bits [start, end) of ``raw``, which must start at the same position within
-        their byte as the string's end."""
-        if end <= start:
-            return
-        shift = self.count % 8
-        assert shift == start % 8
-        first, stop = start // 8, (end + 7) // 8
-        if shift:
-            keep = (1 << shift) - 1
-            self.out[-1] = (self.out[-1] & keep) | (raw[first] & ~keep & 0xFF)
-            self.out += memoryview(raw)[first + 1 : stop]
-        else:
-            self.out += memoryview(raw)[first:stop]
-        self.count += end - start
-        if self.count % 8:  # clear the bits copied past ``end``
-            self.out[-1] &= (1 << (self.count % 8)) - 1
-
-    def value(self, value: int, bits: int) -> None:
-        """Append the low ``bits`` bits of ``value``."""
-        shift = self.count % 8
-        if shift:
-            value = (value << shift) | (self.out.pop() & ((1 << shift) - 1))
-        self.out += value.to_bytes((bits + shift + 7) // 8, "little")
-        self.count += bits
-
-    def bits(self, raw: bytes, start: int, end: int) -> None:
-        """Append bits [start, end) of ``raw`` at any position (a block header: short)."""
-        first = start // 8
-        whole = int.from_bytes(raw[first : (end + 7) // 8], "little") >> (start % 8)
-        self.value(whole & ((1 << (end - start)) - 1), end - start)
-
-    def whole(self, data: bytes) -> None:
-        """Append whole bytes (the string must end on a byte)."""
-        assert self.count % 8 == 0
-        self.out += data
-        self.count += 8 * len(data)
-
-    def pad_to(self, position: int) -> None:
-        """Append empty blocks until the string ends at ``position`` within a byte."""
-        if self.count % 8:  # an empty stored block: 3 header bits, padding, LEN and NLEN
-            self.value(0, 3)
-            self.value(0, -self.count % 8)
-            self.value(0xFFFF0000, 32)
-        if position % 2:
-            self.value(*_EMPTY_DYNAMIC)
-        while self.count % 8 != position % 8:
-            self.value(*_EMPTY_FIXED)
-
-
 def _patched(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int) -> bytes:
     out = bytearray(data[lo:hi])
     for offset, raw in patches:
@@ -155,129 +99,6 @@ def _patched(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int
         if a < b:
             out[a - lo : b - lo] = raw[a - offset : b - offset]
     return bytes(out)
-
-
-@dataclass(frozen=True, slots=True)
-class _Cut:
-    """Where a run of the original's bits ends, before content deflated again: the original is
-    kept up to bit ``bit`` (output position ``at``); ``header``: the block being cut there, to
-    be closed with its end-of-block code (``None``: ``bit`` is a block boundary)."""
-
-    bit: int
-    at: int
-    block: int = 0
-    header: tuple[int, int, bool] | None = None  # (eob value, eob bits, final)
-
-
-@dataclass(frozen=True, slots=True)
-class _Resume:
-    """Where the original's bits are taken up again after content deflated again: at bit
-    ``bit`` (output position ``at``), after the header of its block (bits [header[0],
-    header[1]) of the original, written again; ``None``: ``bit`` is a block boundary)."""
-
-    bit: int
-    at: int
-    header: tuple[int, int] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Join:
-    """Content deflated again, [cut.at, resume.at) (no resume: to the end)."""
-
-    cut: _Cut
-    resume: _Resume | None
-
-
-class _Unknown(Exception):
-    """A position past the blocks whose ends were read."""
-
-
-class _Stream:
-    """The original stream's blocks (bit position, output position of each boundary), and
-    the original content, for finding where to cut it and take it up again."""
-
-    def __init__(self, raw: bytes, data: bytes, found: Scan) -> None:
-        self.raw, self.data = raw, data
-        self._headers: dict[int, BlockHeader | None] = {}
-        self._cuts: dict[tuple[int, int], tuple[int, int] | None] = {}
-        self._marks = dict(found.marks)
-        #: Where each block starts (the one that writes output, after any empty ones).
-        self.bits, self.bounds = [0], [0]
-        for bit, at in found.ends:
-            if at == self.bounds[-1]:
-                self.bits[-1] = bit
-            else:
-                self.bits.append(bit)
-                self.bounds.append(at)
-        if self.bounds[-1] >= len(data):  # the last block runs to the end of the stream
-            self.bits[-1] = 8 * len(raw)
-
-    def block_of(self, position: int) -> int:
-        """The block whose output holds ``position`` (< the content's size)."""
-        if not 0 <= position < self.bounds[-1]:
-            raise _Unknown(position)  # past the blocks read
-        k = 0
-        while self.bounds[k + 1] <= position:
-            k += 1
-        return k
-
-    def _header(self, k: int) -> BlockHeader | None:
-        bit = self.bits[k]
-        if bit not in self._headers:
-            self._headers[bit] = block_header(self.raw, bit)
-        return self._headers[bit]
-
-    def mark(self, positions: Iterable[int]) -> None:
-        """Find where the codes writing ``positions`` start, in one inflate (the rest of them
-        are found when asked for, a block at a time)."""
-        wanted = sorted({p for p in positions if p not in self._marks and 0 < p < self.bounds[-1]})
-        if len(wanted) > 1:
-            found = scan(self.raw, len(self.data), 0, wanted)
-            if found is not None:
-                self._marks.update(found.marks)
-
-    def _cut(self, k: int, position: int) -> tuple[int, int] | None:
-        """Where the code that writes ``position`` starts in block ``k``: (bit, output length
-        from the block's start); ``None`` if that is unknown or the block's start."""
-        start = self.bounds[k]
-        if position in self._marks:
-            mark = self._marks[position]
-            if mark is None or not start < mark[1] <= position:
-                return None
-            return mark[0], mark[1] - start
-        key = (k, position)
-        if key not in self._cuts:
-            history = self.data[max(0, start - WINDOW) : start]
-            self._cuts[key] = cut(self.raw, self.bits[k], history, self.data[start:position])
-        return self._cuts[key]
-
-    def cut_before(self, position: int) -> _Cut:
-        """Keep the original up to the last code that ends at or before ``position``."""
-        k = self.block_of(position)
-        start, bit = self.bounds[k], self.bits[k]
-        header = self._header(k) if position > start else None
-        found = None if header is None else self._cut(k, position)
-        if header is None or found is None:
-            return _Cut(bit, start)
-        return _Cut(found[0], start + found[1], bit, (*header.eob, header.final))
-
-    def resume_after(self, position: int) -> _Resume | None:
-        """Take the original up again at a code that starts at or after ``position`` (at most
-        a match's length after it), or at the next block boundary; ``None``: at the end."""
-        if position >= len(self.data):
-            return None
-        k = self.block_of(position)
-        start, end = self.bounds[k], self.bounds[k + 1]
-        header = self._header(k)
-        limit = position + LONGEST
-        if header is not None and limit < end:
-            found = self._cut(k, limit)
-            if found is not None and start + found[1] >= position:
-                return _Resume(found[0], start + found[1], (self.bits[k], header.end))
-        return None if end >= len(self.data) else _Resume(self.bits[k + 1], end)
-
-    def join(self, start: int, end: int) -> _Join:
-        return _Join(self.cut_before(start), self.resume_after(end))
 
 
 def _deflate(  # noqa: PLR0917 - one run's parts
@@ -295,11 +116,11 @@ def _deflate(  # noqa: PLR0917 - one run's parts
 
 
 def _build(
-    stream: _Stream, joins: Sequence[_Join], patches: Sequence[tuple[int, bytes]], level: int
+    stream: StreamMap, joins: Sequence[Join], patches: Sequence[tuple[int, bytes]], level: int
 ) -> bytes:
     """The original's bits with each join's content deflated again."""
     raw, data = stream.raw, stream.data
-    out = _Bits()
+    out = BitString()
     at_bit = 0  # the next bit of the original to copy
     header_at = 0  # where the header of the block being copied is in ``out``
     for join in joins:
@@ -329,32 +150,6 @@ def _build(
     byte = at_bit // 8 + 1  # the rest is joined as it is: one copy of it, not two
     out.copy(raw, at_bit, min(8 * len(raw), 8 * byte))
     return b"".join((out.out, memoryview(raw)[byte:]))
-
-
-def _regions(ranges: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``ranges`` sorted, those closer than ``_JOIN`` joined."""
-    regions: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if regions and a - regions[-1][1] < _JOIN:
-            regions[-1] = (regions[-1][0], max(regions[-1][1], b))
-        else:
-            regions.append((a, b))
-    return regions
-
-
-def _joins(stream: _Stream, regions: Sequence[tuple[int, int]]) -> list[_Join]:
-    """A join per region; regions whose joins would meet are made one."""
-    joins: list[_Join] = []
-    starts: list[int] = []
-    for first, end in regions:
-        start, join = first, stream.join(first, end)
-        while joins and ((last := joins[-1].resume) is None or join.cut.at < last.at + _JOIN):
-            joins.pop()
-            start = starts.pop()
-            join = stream.join(start, end)
-        joins.append(join)
-        starts.append(start)
-    return joins
 
 
 def _differences(stream: bytes, expected: bytes, size: int) -> list[tuple[int, int]] | None:
@@ -422,17 +217,17 @@ def _spliced(
     size = len(data)
     #: Past here, no code reads a changed byte: the result must be the original's.
     settled = min(size, dirty[-1][1] + WINDOW + LONGEST)
-    regions = _regions(dirty)
+    regions = merged_regions(dirty)
     found = _first_scan(raw, data, patches, regions, settled)
     if found is None:
         return None
-    stream = _Stream(raw, data, found[0])
-    regions = _regions([*regions, *found[1]])
+    stream = StreamMap(raw, data, found[0])
+    regions = merged_regions([*regions, *found[1]])
     for _ in range(_ATTEMPTS):
         stream.mark([p for a, b in regions for p in (a, b + LONGEST)])
         try:
-            joins = _joins(stream, regions)
-        except _Unknown:
+            joins = plan_joins(stream, regions)
+        except Unknown:
             break
         ends_at = [size if j.resume is None else j.resume.at for j in joins]
         check = min(size, max(settled, *ends_at))
@@ -450,7 +245,7 @@ def _spliced(
         k = max((i for i, j in enumerate(joins) if j.cut.at <= differ[0][0]), default=None)
         if k is None or differ[0][0] < ends_at[k]:  # inside content deflated again: a bug
             break
-        regions = _regions([*regions, *differ])
+        regions = merged_regions([*regions, *differ])
     logger.warning("splicing a deflate stream failed its check: deflating it whole")
     return None
 
