@@ -12,29 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from manywheel.wheel.deflate_blocks import block_header, scan
+from manywheel.wheel.deflate_blocks import _ZStream, block_header, scan  # (zlib's z_stream)
 
 SAMPLE = Path("/usr/lib/x86_64-linux-gnu/libz.so.1")
 Z_OK, Z_STREAM_END, Z_BUF_ERROR, Z_TREES = 0, 1, -5, 6
-
-
-class _ZStream(ctypes.Structure):
-    _fields_ = (
-        ("next_in", ctypes.c_void_p),
-        ("avail_in", ctypes.c_uint),
-        ("total_in", ctypes.c_ulong),
-        ("next_out", ctypes.c_void_p),
-        ("avail_out", ctypes.c_uint),
-        ("total_out", ctypes.c_ulong),
-        ("msg", ctypes.c_char_p),
-        ("state", ctypes.c_void_p),
-        ("zalloc", ctypes.c_void_p),
-        ("zfree", ctypes.c_void_p),
-        ("opaque", ctypes.c_void_p),
-        ("data_type", ctypes.c_int),
-        ("adler", ctypes.c_ulong),
-        ("reserved", ctypes.c_ulong),
-    )
 
 
 def _libz() -> ctypes.CDLL:

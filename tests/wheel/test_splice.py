@@ -57,6 +57,18 @@ def sample() -> bytes:
     return data
 
 
+def _placed(data: bytes, spots: list[tuple[float, bytes]]) -> list[tuple[int, bytes]]:
+    """Patches at the relative positions drawn, sorted, disjoint, inside ``data``."""
+    patches: list[tuple[int, bytes]] = []
+    end = 0
+    for where, value in sorted(spots):
+        offset = max(end, int(where * (len(data) - len(value))))
+        if offset + len(value) <= len(data):
+            patches.append((offset, value))
+            end = offset + len(value)
+    return patches
+
+
 @settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -69,13 +81,7 @@ def sample() -> bytes:
 )
 def test_random_patches(sample: bytes, level: int, spots: list[tuple[float, bytes]]) -> None:
     raw = _deflate(sample, level)
-    patches: list[tuple[int, bytes]] = []
-    end = 0
-    for where, value in sorted(spots):
-        offset = max(end, int(where * (len(sample) - len(value))))
-        if offset + len(value) <= len(sample):
-            patches.append((offset, value))
-            end = offset + len(value)
+    patches = _placed(sample, spots)
     _check(raw, sample, patches, level)
 
 
@@ -315,11 +321,5 @@ def test_random_patches_in_isal_streams(
         pytest.skip("python-isal is not installed on this machine")
     deflater = isal_zlib.compressobj(level, isal_zlib.DEFLATED, -15)
     raw = deflater.compress(sample) + deflater.flush()
-    patches: list[tuple[int, bytes]] = []
-    end = 0
-    for where, value in sorted(spots):
-        offset = max(end, int(where * (len(sample) - len(value))))
-        if offset + len(value) <= len(sample):
-            patches.append((offset, value))
-            end = offset + len(value)
+    patches = _placed(sample, spots)
     _check(raw, sample, patches, 6)
