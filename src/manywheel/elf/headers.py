@@ -16,9 +16,11 @@ from manywheel.errors import InvalidElfError
 __all__ = [
     "arch_of",
     "dynsym_size",
+    "header_value",
     "read_header",
     "read_interpreter",
     "read_notes",
+    "read_raw_header",
     "read_sections",
     "read_segments",
     "section_table_range",
@@ -38,6 +40,13 @@ def _fail(image: Image, message: str, offset: int | None = None) -> InvalidElfEr
 
 def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
     """The layout, the header value and the raw e_* fields (for offsets and counts)."""
+    layout, raw, (osabi, abiver) = read_raw_header(image)
+    return layout, header_value(layout, raw, osabi, abiver), raw
+
+
+def read_raw_header(image: Image) -> tuple[Layout, tuple[int, ...], tuple[int, int]]:
+    """The layout, the raw e_* fields and (EI_OSABI, EI_ABIVERSION), checked as
+    :func:`read_header` checks them (for a caller that needs no :class:`ElfHeader`)."""
     magic = image.read(0, min(image.size, len(ELF_MAGIC)), "ELF magic")
     if magic != ELF_MAGIC:
         raise _fail(image, f"not an ELF file (it starts with {magic!r})")
@@ -48,7 +57,7 @@ def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
     if layout is None:
         raise _fail(image, f"invalid ELF class {ei_class} or data encoding {ei_data}", 4)
     raw = layout.ehdr.unpack(image.read(16, layout.ehdr.size, "ELF header"))
-    e_type, e_machine, _version, entry, _phoff, _shoff, flags, ehsize = raw[:8]
+    ehsize = raw[7]
     if ehsize != IDENT.size + layout.ehdr.size:
         raise _fail(
             image,
@@ -56,9 +65,15 @@ def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
             f"ELFCLASS{32 if ei_class == 1 else 64} (class and header disagree)",
             16,
         )
-    header = ElfHeader(
-        elf_class=ElfClass(ei_class),
-        data=ElfData(ei_data),
+    return layout, raw, (osabi, abiver)
+
+
+def header_value(layout: Layout, raw: tuple[int, ...], osabi: int, abiver: int) -> ElfHeader:
+    """The :class:`ElfHeader` of raw e_* fields (see :func:`read_raw_header`)."""
+    e_type, e_machine, _version, entry, _phoff, _shoff, flags = raw[:7]
+    return ElfHeader(
+        elf_class=ElfClass.ELF64 if layout.is64 else ElfClass.ELF32,
+        data=ElfData.LSB if layout.endian == "<" else ElfData.MSB,
         osabi=osabi,
         abi_version=abiver,
         e_type=e_type,
@@ -66,7 +81,6 @@ def read_header(image: Image) -> tuple[Layout, ElfHeader, tuple[int, ...]]:
         flags=flags,
         entry=entry,
     )
-    return layout, header, raw
 
 
 def read_segments(image: Image, layout: Layout, raw: tuple[int, ...]) -> tuple[Segment, ...]:

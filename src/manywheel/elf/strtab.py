@@ -12,7 +12,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 from manywheel.elf.constants import DT_LOOS
 from manywheel.elf.constants import DynamicTag as DT
@@ -20,7 +20,6 @@ from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.dynamic import gnu_hash_count, sysv_hash_count
 from manywheel.elf.layout import BufferImage
 from manywheel.elf.structure import ElfStructure
-from manywheel.elf.symbols import name_words
 from manywheel.errors import InvalidElfError
 
 __all__ = [
@@ -69,13 +68,17 @@ def string_values(entries: Iterable[tuple[int, object]]) -> list[int]:
     ]
 
 
-@dataclass(frozen=True, slots=True)
 class StringTable:
-    """The dynamic string table's bytes and where they are."""
+    """The dynamic string table: bytes [start, start + size) of ``buffer`` (the whole file, or
+    the table's own bytes), and where the table is in the file (``offset``, ``vaddr``)."""
 
-    data: bytes
-    offset: int
-    vaddr: int
+    __slots__ = ("_data", "_end", "buffer", "offset", "size", "start", "vaddr")
+
+    def __init__(self, buffer: bytes, start: int, size: int, offset: int, vaddr: int) -> None:
+        self.buffer, self.start, self.size = buffer, start, size
+        self.offset, self.vaddr = offset, vaddr
+        self._end = start + size
+        self._data: bytes | None = None
 
     @classmethod
     def of(cls, elf: ElfStructure) -> StringTable:
@@ -84,27 +87,50 @@ class StringTable:
         if vaddr is None or size is None:
             raise InvalidElfError("the dynamic section has no DT_STRTAB/DT_STRSZ", path=elf.name)
         offset = elf.offset_of(vaddr, size, "DT_STRTAB")
-        return cls(elf.data[offset : offset + size], offset, vaddr)
+        return cls(elf.data, offset, size, offset, vaddr)
+
+    @classmethod
+    def of_bytes(cls, data: bytes, offset: int = 0, vaddr: int = 0) -> StringTable:
+        """The table whose bytes are ``data`` (at ``offset`` in the file)."""
+        return cls(data, 0, len(data), offset, vaddr)
+
+    @property
+    def data(self) -> bytes:
+        """The table's bytes."""
+        if self._data is None:
+            self._data = self.buffer[self.start : self._end]
+        return self._data
+
+    def nul_at_or_after(self, at: int) -> int:
+        """The table offset of the first NUL at or after ``at`` (-1: none)."""
+        end = self.buffer.find(b"\0", self.start + at, self._end)
+        return end if end < 0 else end - self.start
+
+    def run_start(self, at: int) -> int:
+        """Where the run of non-NUL bytes holding table offset ``at`` starts."""
+        nul = self.buffer.rfind(b"\0", self.start, self.start + at)
+        return 0 if nul < 0 else nul + 1 - self.start
 
     def string_at(self, offset: int) -> bytes:
-        end = self.data.find(b"\0", offset)
-        if not 0 <= offset < len(self.data) or end < 0:
+        end = self.buffer.find(b"\0", self.start + offset, self._end)
+        if not 0 <= offset < self.size or end < 0:
             raise InvalidElfError(
                 f"string offset 0x{offset:x} is outside the dynamic string table "
-                f"(0x{len(self.data):x} bytes)"
+                f"(0x{self.size:x} bytes)"
             )
-        return self.data[offset:end]
+        return self.buffer[self.start + offset : end]
 
     def find(self, text: bytes, avoid: Sequence[tuple[int, int]] = ()) -> int | None:
         """An offset at which ``text`` is a whole NUL-terminated string (possibly the tail of a
         longer one) whose bytes do not touch any of the ``avoid`` ranges."""
-        needle = text + b"\0"
-        at = self.data.find(needle)
+        needle, base, end = text + b"\0", self.start, self._end
+        at = self.buffer.find(needle, base, end)
         while at >= 0:
-            end = at + len(needle)
-            if not any(s < end and at < e for s, e in avoid):
+            at -= base
+            stop = at + len(needle)
+            if not any(s < stop and at < e for s, e in avoid):
                 return at
-            at = self.data.find(needle, at + 1)
+            at = self.buffer.find(needle, base + at + 1, end)
         return None
 
 
@@ -153,8 +179,7 @@ def _hash_count(elf: ElfStructure, symtab_at: int) -> int:
 _TABLE_TAGS = frozenset({DT.HASH, DT.GNU_HASH, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF})
 
 
-@dataclass(frozen=True, slots=True)
-class NeedRecord:
+class NeedRecord(NamedTuple):
     """One Elfxx_Verneed: where its vn_file field is in the file, and its value."""
 
     field_offset: int
@@ -171,101 +196,130 @@ def version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]
 
 
 _PAIRS = {"<": struct.Struct("<II"), ">": struct.Struct(">II")}
+_VERNEED, _VERNEEDNUM = int(DT.VERNEED), int(DT.VERNEEDNUM)
+_VERDEF, _VERDEFNUM = int(DT.VERDEF), int(DT.VERDEFNUM)
 
 
 def _version_need_records(elf: ElfStructure) -> tuple[list[NeedRecord], list[int]]:
     assert elf.dynamic is not None
-    layout, data = elf.layout, elf.data
-    pair = _PAIRS[layout.endian]
+    layout, first = elf.layout, elf.dynamic.first
     records: list[NeedRecord] = []
     names: list[int] = []
-    start, count = elf.dynamic.first(DT.VERNEED), elf.dynamic.first(DT.VERNEEDNUM) or 0
-    at = elf.offset_of(start, layout.verneed.size, "DT_VERNEED") if start is not None else 0
-    for _ in range(count if start is not None else 0):
-        _check(elf, at, layout.verneed.size, "version need")
-        _ver, cnt, file_off, aux, nxt = layout.verneed.unpack_from(data, at)
-        records.append(NeedRecord(at + 4, file_off))
-        _chain(elf, pair, at + aux, cnt, 8, names)
-        if nxt == 0:
-            break
-        at += nxt
-    start, count = elf.dynamic.first(DT.VERDEF), elf.dynamic.first(DT.VERDEFNUM) or 0
-    at = elf.offset_of(start, layout.verdef.size, "DT_VERDEF") if start is not None else 0
-    for _ in range(count if start is not None else 0):
-        _check(elf, at, layout.verdef.size, "version definition")
-        _ver, _flags, _ndx, cnt, _hash, aux, nxt = layout.verdef.unpack_from(data, at)
-        _chain(elf, pair, at + aux, cnt, 0, names)
-        if nxt == 0:
-            break
-        at += nxt
+    start, count = first(_VERNEED), first(_VERNEEDNUM) or 0
+    if start is not None and count:
+        first_need = elf.offset_of(start, layout.verneed.size, "DT_VERNEED")
+        for vn_file, at in _walk(elf, layout.verneed, first_need, count, 8, names):
+            records.append(NeedRecord(at + 4, vn_file))
+    start, count = first(_VERDEF), first(_VERDEFNUM) or 0
+    if start is not None and count:
+        at = elf.offset_of(start, layout.verdef.size, "DT_VERDEF")
+        _walk(elf, layout.verdef, at, count, 0, names)
     return records, names
 
 
-def _chain(  # noqa: PLR0917 - a hot loop's parts
-    elf: ElfStructure, pair: struct.Struct, at: int, count: int, field: int, names: list[int]
-) -> None:
-    """Append the name fields of a vernaux/verdaux chain to ``names`` (``field``: where the
-    (name, next) pair of words is in each entry)."""
-    data = elf.data
-    limit = len(data) - field - 8
+def _walk(  # noqa: PLR0917 - a hot loop's parts
+    elf: ElfStructure, entry: struct.Struct, at: int, count: int, field: int, names: list[int]
+) -> list[tuple[int, int]]:
+    """Walk ``count`` version needs (``field`` 8: where vna_name/vna_next are in a vernaux) or
+    definitions (0: vda_name/vda_next in a verdaux), appending the name of each auxiliary entry
+    to ``names``; returns (vn_file, offset) of each entry (vn_file: meaningless for a
+    definition)."""
+    data, limit = elf.data, len(elf.data)
+    unpack, pair, append = entry.unpack_from, _PAIRS[elf.layout.endian].unpack_from, names.append
+    need = field == 8
+    walked = []
     for _ in range(count):
-        if not 0 <= at <= limit:
-            raise InvalidElfError("version entry runs past the end of the file", path=elf.name)
-        name, step = pair.unpack_from(data, at + field)
-        names.append(name)
-        if step == 0:
+        if not 0 <= at <= limit - entry.size:
+            what = "version need" if need else "version definition"
+            raise InvalidElfError(f"{what} runs past the end of the file", path=elf.name, offset=at)
+        fields = unpack(data, at)
+        if need:
+            _ver, cnt, vn_file, aux, nxt = fields
+        else:
+            _ver, _flags, _ndx, cnt, _hash, aux, nxt = fields
+            vn_file = 0
+        walked.append((vn_file, at))
+        aux_at = at + aux + field
+        for _ in range(cnt):
+            if not field <= aux_at <= limit - 8:
+                raise InvalidElfError("version entry runs past the end of the file", path=elf.name)
+            name, step = pair(data, aux_at)
+            append(name)
+            if step == 0:
+                break
+            aux_at += step
+        if nxt == 0:
             break
-        at += step
-
-
-def _check(elf: ElfStructure, at: int, size: int, what: str) -> None:
-    if not 0 <= at <= len(elf.data) - size:
-        raise InvalidElfError(f"{what} runs past the end of the file", path=elf.name, offset=at)
+        at += nxt
+    return walked
 
 
 class References:
-    """String-table offsets that something reads: the dynamic symbols' st_name words, searched
-    where they lie (no list of thousands of offsets is built), and a few more given explicitly.
+    """String-table offsets that something reads: the dynamic symbols' st_name fields, searched
+    where they lie in the symbol table (no list of thousands of offsets is built), and a few
+    more given explicitly.
 
-    :meth:`within` finds the words in a range by their three high bytes (``bytes.find``, C
-    speed), 256 offsets at a time: an edit asks about the few bytes of one string."""
+    :meth:`within` finds the names in a range 256 offsets at a time, by the byte of st_name
+    that holds its bits 8-15 (one strided slice of the table, searched one byte at a time:
+    ``memchr``), then reads each st_name found: an edit asks about the few bytes of one
+    string."""
 
-    __slots__ = ("_big", "_extra", "_words")
+    __slots__ = ("_big", "_data", "_extra", "_found", "_mids", "_start", "_stop", "_stride")
 
-    def __init__(self, words: bytes, *, big_endian: bool, extra: Iterable[int] = ()) -> None:
-        self._words = words
+    def __init__(  # noqa: PLR0917 - where a symbol table is
+        self,
+        data: bytes,
+        start: int,
+        count: int,
+        stride: int,
+        big_endian: bool,
+        extra: Iterable[int] = (),
+    ) -> None:
+        self._data, self._start, self._stride = data, start, stride
+        self._stop = start + count * stride
         self._big = big_endian
         self._extra = sorted(set(extra))
+        self._found: dict[tuple[int, int], list[int]] = {}
+        self._mids: bytes | None = None
 
     @classmethod
     def of(cls, elf: ElfStructure, extra: Iterable[int]) -> References:
         """The dynamic symbols' names of ``elf`` and ``extra``."""
-        words = b""
-        span = symbol_table_span(elf)
-        if span is not None:
-            start, count = span
-            words = name_words(elf.data[start : start + count * elf.layout.sym.size], elf.layout)
-        return cls(words, big_endian=elf.layout.endian == ">", extra=extra)
+        start, count = symbol_table_span(elf) or (0, 0)
+        size, big = elf.layout.sym.size, elf.layout.endian == ">"
+        return cls(elf.data, start, count, size, big, extra)
 
     def within(self, lo: int, hi: int) -> list[int]:
-        """The referenced offsets in [lo, hi), sorted (with repeats for repeated words)."""
+        """The referenced offsets in [lo, hi), sorted (with repeats for repeated names)."""
+        key = (lo, hi)
+        if key not in self._found:  # (an edit and its check ask about the same bytes)
+            self._found[key] = self._within(lo, hi)
+        return list(self._found[key])
+
+    def _within(self, lo: int, hi: int) -> list[int]:
         found = self._extra[bisect_left(self._extra, lo) : bisect_left(self._extra, hi)]
-        words, big = self._words, self._big
-        phase = 0 if big else 1
+        data, start, stride = self._data, self._start, self._stride
+        order: Literal["big", "little"] = "big" if self._big else "little"
+        if self._mids is None:  # st_name leads each symbol in both classes
+            self._mids = data[start + (2 if self._big else 1) : self._stop : stride]
+        mids, frombytes = self._mids, int.from_bytes
         value = max(lo, 0)
         while value < hi:
             top = value >> 8
             end = min(hi, (top + 1) << 8)
-            prefix = top.to_bytes(3, "big" if big else "little")
-            at = words.find(prefix)
+            needle = _BYTES[top & 0xFF]
+            at = mids.find(needle)
             while at >= 0:
-                if at % 4 == phase:
-                    word = (top << 8) | words[at + 3 if big else at - 1]
-                    if value <= word < end:
-                        found.append(word)
-                at = words.find(prefix, at + 1)
+                name = start + at * stride
+                word = frombytes(data[name : name + 4], order)
+                if value <= word < end:
+                    found.append(word)
+                at = mids.find(needle, at + 1)
             value = end
         return sorted(found)
+
+
+_BYTES = [bytes((b,)) for b in range(256)]
 
 
 def dead_ranges(
@@ -274,12 +328,11 @@ def dead_ranges(
     """The byte ranges [start, end) of the ``retired`` strings that no ``live`` reference reads
     any more, merged: what an edit may overwrite."""
     spans: list[tuple[int, int]] = []
-    data = table.data
     for start in set(retired):
-        end = data.find(b"\0", start)
-        if not 0 <= start < len(data) or end < 0:
+        end = table.nul_at_or_after(start)
+        if not 0 <= start < table.size or end < 0:
             continue
-        run_start = data.rfind(b"\0", 0, start) + 1  # the run of bytes the string is a tail of
+        run_start = table.run_start(start)  # the run of bytes the string is a tail of
         readers = live.within(run_start, end + 1)
         first = readers[0] if readers else end + 1
         if first <= start:  # a live reference reads through the whole string

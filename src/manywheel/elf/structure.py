@@ -8,6 +8,7 @@ This is the writer's view of a file; the reader's immutable facts (:class:`ElfFi
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from manywheel.elf.constants import SectionFlag as SHF
@@ -15,7 +16,7 @@ from manywheel.elf.constants import SectionIndex as SHN
 from manywheel.elf.constants import SectionType as SHT
 from manywheel.elf.constants import SegmentType as PT
 from manywheel.elf.dynamic import dynamic_entries
-from manywheel.elf.headers import read_header
+from manywheel.elf.headers import header_value, read_raw_header
 from manywheel.elf.layout import IDENT, BufferImage, Layout
 from manywheel.elf.model import ElfHeader
 from manywheel.errors import InvalidElfError
@@ -24,6 +25,10 @@ __all__ = ["DynamicArray", "ElfStructure", "ProgramHeader", "SectionHeader", "he
 
 #: Offsets of e_phoff/e_shoff/e_phnum/e_shnum inside the header fields tuple.
 E_PHOFF, E_SHOFF, E_PHNUM, E_SHNUM, E_SHSTRNDX = 4, 5, 9, 11, 12
+#: The segment types looked up on every edit, as plain ints (an enum member's attribute
+#: lookup costs ten times a global's).
+_PT_LOAD, _PT_DYNAMIC = int(PT.LOAD), int(PT.DYNAMIC)
+_SHF_ALLOC = int(SHF.ALLOC)
 
 
 @dataclass(slots=True)
@@ -131,12 +136,13 @@ class SectionHeader:
 class DynamicArray:
     """The entries of PT_DYNAMIC up to DT_NULL, and how many entries the segment has room for."""
 
-    __slots__ = ("_entries", "_first", "capacity")
+    __slots__ = ("_entries", "capacity", "first")
 
     def __init__(self, entries: list[tuple[int, int]], capacity: int) -> None:
         self._entries = entries
-        self._first: dict[int, int] | None = None
         self.capacity = capacity
+        #: The value of the first entry with a tag (``None`` without one).
+        self.first: Callable[[int], int | None] = dict(reversed(entries)).get
 
     @property
     def entries(self) -> list[tuple[int, int]]:
@@ -145,13 +151,7 @@ class DynamicArray:
     @entries.setter
     def entries(self, entries: list[tuple[int, int]]) -> None:
         self._entries = entries
-        self._first = None
-
-    def first(self, tag: int) -> int | None:
-        """The value of the first entry with ``tag``."""
-        if self._first is None:
-            self._first = dict(reversed(self._entries))
-        return self._first.get(tag)
+        self.first = dict(reversed(entries)).get
 
     def pack(self, layout: Layout, capacity: int | None = None) -> bytes:
         """The array with DT_NULL padding up to ``capacity`` entries (default: its own)."""
@@ -168,11 +168,12 @@ class ElfStructure:
     Section headers are read when first asked for."""
 
     __slots__ = (
+        "_header",
+        "_ident",
         "_shdrs",
         "data",
         "dynamic",
         "ehdr",
-        "header",
         "layout",
         "memo",
         "name",
@@ -184,14 +185,15 @@ class ElfStructure:
         name: str,
         data: bytes,
         layout: Layout,
-        header: ElfHeader,
+        ident: tuple[int, int],
         ehdr: list[int],
         phdrs: list[ProgramHeader],
     ) -> None:
         self.name = name
         self.data = data
         self.layout = layout
-        self.header = header
+        self._ident = ident  # (EI_OSABI, EI_ABIVERSION)
+        self._header: ElfHeader | None = None
         #: e_type ... e_shstrndx as unpacked (see ``Layout.ehdr``).
         self.ehdr = ehdr
         self.phdrs = phdrs
@@ -203,11 +205,26 @@ class ElfStructure:
     @classmethod
     def parse(cls, data: bytes, name: str) -> ElfStructure:
         image = BufferImage(data, name)
-        layout, header, raw = read_header(image)
+        layout, raw, ident = read_raw_header(image)
         ehdr = list(raw)
-        elf = cls(name, data, layout, header, ehdr, _program_headers(image, layout, ehdr))
-        elf.dynamic = _dynamic_array(image, layout, elf.segment(PT.DYNAMIC))
+        elf = cls(name, data, layout, ident, ehdr, _program_headers(image, layout, ehdr))
+        elf.dynamic = _dynamic_array(image, layout, elf.segment(_PT_DYNAMIC))
         return elf
+
+    @property
+    def header(self) -> ElfHeader:
+        """The ELF header, as the reader gives it (of the fields as parsed)."""
+        if self._header is None:
+            self._header = header_value(self.layout, tuple(self.ehdr), *self._ident)
+        return self._header
+
+    @property
+    def e_type(self) -> int:
+        return self.ehdr[0]
+
+    @property
+    def e_machine(self) -> int:
+        return self.ehdr[1]
 
     @property
     def shdrs(self) -> list[SectionHeader]:
@@ -221,11 +238,14 @@ class ElfStructure:
     # -- queries ------------------------------------------------------------------------------
 
     def segment(self, p_type: int) -> ProgramHeader | None:
-        return next((p for p in self.phdrs if p.p_type == p_type), None)
+        for p in self.phdrs:
+            if p.p_type == p_type:
+                return p
+        return None
 
     @property
     def loads(self) -> list[ProgramHeader]:
-        return [p for p in self.phdrs if p.p_type == PT.LOAD]
+        return [p for p in self.phdrs if p.p_type == _PT_LOAD]
 
     def section_size(self, sh_type: int, addr: int) -> tuple[int, int] | None:
         """(sh_size, sh_entsize) of the allocated section of ``sh_type`` at ``addr``, read from
@@ -234,11 +254,12 @@ class ElfStructure:
             found = self.section_at(addr, sh_type)
             return None if found is None else (found.size, found.entsize)
         shoff, shnum = self.ehdr[E_SHOFF], self.ehdr[E_SHNUM]
-        size = self.layout.shdr.size
+        shdr = self.layout.shdr
+        size = shdr.size
         if not shoff or not shnum or self.ehdr[10] != size or shoff + shnum * size > len(self.data):
             return None if not shoff or shnum else self._section_size_slow(sh_type, addr)
-        for row in self.layout.shdr.iter_unpack(self.data[shoff : shoff + shnum * size]):
-            if row[1] == sh_type and row[3] == addr and row[2] & SHF.ALLOC:
+        for row in shdr.iter_unpack(self.data[shoff : shoff + shnum * size]):
+            if row[1] == sh_type and row[3] == addr and row[2] & _SHF_ALLOC:
                 return row[5], row[9]
         return None
 
@@ -259,14 +280,14 @@ class ElfStructure:
     def load_of(self, vaddr: int, size: int) -> ProgramHeader | None:
         """The PT_LOAD whose file image holds ``size`` bytes at ``vaddr``."""
         for p in self.phdrs:
-            if p.p_type == PT.LOAD and p.vaddr <= vaddr and vaddr + size <= p.vaddr + p.filesz:
+            if p.p_type == _PT_LOAD and p.vaddr <= vaddr and vaddr + size <= p.vaddr + p.filesz:
                 return p
         return None
 
     def load_of_offset(self, offset: int) -> ProgramHeader | None:
         """The PT_LOAD whose file image holds the byte at ``offset``."""
         for p in self.phdrs:
-            if p.p_type == PT.LOAD and p.offset <= offset < p.file_end:
+            if p.p_type == _PT_LOAD and p.offset <= offset < p.file_end:
                 return p
         return None
 
@@ -316,7 +337,10 @@ def _program_headers(image: BufferImage, layout: Layout, ehdr: list[int]) -> lis
             f"e_phentsize is {phentsize}, expected {layout.phdr.size}", path=image.name
         )
     table = image.read(phoff, phnum * phentsize, "program header table")
-    return [ProgramHeader.unpack(layout, row) for row in layout.phdr.iter_unpack(table)]
+    rows = layout.phdr.iter_unpack(table)
+    if layout.is64:  # the fields are in ProgramHeader's order
+        return [ProgramHeader(*row) for row in rows]
+    return [ProgramHeader.unpack(layout, row) for row in rows]
 
 
 def _section_headers(image: BufferImage, layout: Layout, ehdr: list[int]) -> list[SectionHeader]:

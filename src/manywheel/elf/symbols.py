@@ -36,7 +36,6 @@ __all__ = [
     "SymbolTable",
     "VersionSlot",
     "name_offsets",
-    "name_words",
     "read_symbol_table",
     "section_indices",
 ]
@@ -252,17 +251,6 @@ def _column(raw: bytes, layout: Layout, field: tuple[int, int, int, str]) -> arr
 def name_offsets(raw: bytes, layout: Layout) -> array.array[int]:
     """The st_name field of every record in a symbol table's raw bytes (one strided gather)."""
     return _column(raw, layout, _NAME_FIELD)
-
-
-def name_words(raw: bytes, layout: Layout) -> bytes:
-    """The st_name field of every record in a symbol table's raw bytes, 4 bytes each, in the
-    file's byte order (st_name leads the record in both classes)."""
-    stride = layout.sym.size
-    count = len(raw) // stride
-    gathered = bytearray(4 * count)
-    for k in range(4):
-        gathered[k::4] = raw[k::stride][:count]
-    return bytes(gathered)
 
 
 def section_indices(raw: bytes, layout: Layout) -> array.array[int]:

@@ -35,7 +35,7 @@ from manywheel.elf.layout import BufferImage
 from manywheel.elf.model import ElfFile, VersionDefinition, VersionNeed
 from manywheel.elf.reader import parse_elf
 from manywheel.elf.strtab import References, StringTable, version_need_records
-from manywheel.elf.structure import ElfStructure, ProgramHeader, header_size
+from manywheel.elf.structure import DynamicArray, ElfStructure, ProgramHeader, header_size
 from manywheel.elf.symbols import ImportGroup
 from manywheel.elf.version_sections import read_version_definitions, read_version_needs
 from manywheel.errors import ElfEditError, InvalidElfError
@@ -48,6 +48,9 @@ __all__ = [
     "renamed_imports",
     "renamed_needs",
 ]
+
+
+_PT_DYNAMIC, _DT_STRTAB, _DT_STRSZ = int(PT.DYNAMIC), int(DT.STRTAB), int(DT.STRSZ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +82,8 @@ def _check_facts(name: str, got: DynamicFacts, want: DynamicFacts) -> None:
 
 
 def renamed_needs(needs: Sequence[VersionNeed], renames: dict[str, str]) -> tuple[VersionNeed, ...]:
+    if not renames:
+        return tuple(needs)
     return tuple(replace(n, file=renames.get(n.file, n.file)) for n in needs)
 
 
@@ -105,16 +110,6 @@ def _versions(
         count = elf.dynamic.first(DT.VERDEFNUM) or 0
         definitions = read_version_definitions(image, elf.layout, at, count, string_at)
     return needs, definitions
-
-
-def _allowed_ranges(elf: ElfStructure, table: StringTable) -> list[tuple[int, int]]:
-    """The file ranges an in-place edit may write: the string table, the dynamic array, the
-    vn_file field of each version need."""
-    segment = elf.segment(PT.DYNAMIC)
-    assert segment is not None
-    ranges = [(table.offset, table.offset + len(table.data)), (segment.offset, segment.file_end)]
-    ranges += [(r.field_offset, r.field_offset + 4) for r in version_need_records(elf)[0]]
-    return ranges
 
 
 def _header_ranges(elf: ElfStructure) -> list[tuple[int, int]]:
@@ -146,25 +141,24 @@ def check_in_place(
     entries, symbol and version names); needed when string bytes were written."""
     name, data = before.name, before.data
     assert before.dynamic is not None
-    allowed, headers = _allowed_ranges(before, old_table), _header_ranges(before)
-    writes = expected.writes
-    end = 0
-    for offset, raw in writes:
-        stop = offset + len(raw)
-        inside = any(s <= offset and stop <= e for s, e in allowed)
-        if offset < end or not inside or any(_overlaps(offset, stop, s, e) for s, e in headers):
-            raise _fail(name, f"bytes at 0x{offset:x} outside the dynamic tables were written")
-        end = stop
-    segment = before.segment(PT.DYNAMIC)
+    segment = before.segment(_PT_DYNAMIC)
     assert segment is not None
-    entries = parse_dynamic(
-        before.layout, patched_slice(data, writes, segment.offset, segment.file_end)
-    )
-    if entries != list(expected.entries):
+    writes = expected.writes
+    _check_confined(before, old_table, segment, writes)
+    dynamic_lo, dynamic_hi = segment.offset, segment.file_end
+    touched = False
+    for offset, raw in writes:
+        touched = touched or (offset < dynamic_hi and dynamic_lo < offset + len(raw))
+    if touched:
+        entries = parse_dynamic(before.layout, patched_slice(data, writes, dynamic_lo, dynamic_hi))
+        array = DynamicArray(entries, 0)
+    else:  # not a byte of the array changed: it reads as it did
+        entries, array = before.dynamic.entries, before.dynamic
+    planned = expected.entries
+    if entries != (planned if isinstance(planned, list) else list(planned)):
         raise _fail(name, "its dynamic entries are not the ones planned")
-    start, size = old_table.offset, len(old_table.data)
-    first = dict(reversed(entries))
-    if (first.get(DT.STRTAB), first.get(DT.STRSZ)) != (old_table.vaddr, size):
+    start, size = old_table.offset, old_table.size
+    if (array.first(_DT_STRTAB), array.first(_DT_STRSZ)) != (old_table.vaddr, size):
         raise _fail(name, "its string table moved")
     for index, text in expected.new_strings.items():
         at = start + entries[index][1]
@@ -187,6 +181,35 @@ def check_in_place(
         needs, defs = _versions(after, table)
         if needs != renamed_needs(old_needs, expected.renames) or defs != old_defs:
             raise _fail(name, "its symbol versions changed")
+
+
+def _check_confined(
+    elf: ElfStructure,
+    table: StringTable,
+    segment: ProgramHeader,
+    writes: Sequence[tuple[int, bytes]],
+) -> None:
+    """The writes are sorted and disjoint, each inside the string table, the dynamic array or
+    a version need's vn_file field, and none touches a header table."""
+    allowed = [(table.offset, table.offset + table.size), (segment.offset, segment.file_end)]
+    allowed += [(r.field_offset, r.field_offset + 4) for r in version_need_records(elf)[0]]
+    headers = _header_ranges(elf)
+    end = 0
+    for offset, raw in writes:
+        stop = offset + len(raw)
+        inside = False
+        for lo, hi in allowed:
+            if lo <= offset and stop <= hi:
+                inside = True
+                break
+        touches = False
+        for lo, hi in headers:
+            if lo < stop and offset < hi:
+                touches = True
+                break
+        if offset < end or not inside or touches:
+            raise _fail(elf.name, f"bytes at 0x{offset:x} outside the dynamic tables were written")
+        end = stop
 
 
 def _run_start(data: bytes, writes: Sequence[tuple[int, bytes]], base: int, at: int) -> int:
@@ -220,6 +243,8 @@ def renamed_imports(
 ) -> tuple[ImportGroup, ...]:
     """``groups`` (imports by library and version) with the libraries renamed, as the reader
     groups them (two libraries renamed to one make one group)."""
+    if not renames:  # (the reader's groups, as they are)
+        return groups
     merged: dict[tuple[str | None, str | None], tuple[set[str], set[str]]] = {}
     for g in groups:
         key = (renames.get(g.library, g.library) if g.library else g.library, g.version)

@@ -1,62 +1,72 @@
 """Re-deflate a member of which a few bytes changed, reusing its compressed stream.
 
-A deflate stream is a run of blocks, each decoded with the help of the 32 KiB of output before
-it (back-references reach no further). When an edit writes a few bytes over a member (an ELF
-editor rewriting a string in place), every block whose output — or the 32 KiB before it — holds
-no changed byte decodes exactly as before, so its compressed bits can be kept. Only the blocks
-around the changes are deflated again (with the 32 KiB before them as the compressor's
-dictionary), and the kept runs of bits are joined to them:
+A deflate stream is a run of blocks, each a header (for a dynamic block, its Huffman code
+tables) and a run of codes: literals and back-references that reach at most 32 KiB back into
+the output. When an edit writes a few bytes over a member (an ELF editor rewriting a string in
+place), every code before the changes, and every code after them that reads none of the changed
+bytes, decodes exactly as before — so only the few codes around each change are made again:
 
-- a deflated run starts on a byte (an empty stored block gets there from any bit: a stored block
-  inside the run must fall where it fell when it was made) and ends on one (Z_SYNC_FLUSH);
-- a kept run is copied byte for byte from the original stream, so the bit it starts at must
-  have the same position within its byte as in the original (stored blocks inside it, again):
-  empty blocks reach it — a fixed one adds 10 bits, a dynamic one of our own 92 or 95 — and only
-  its first byte is merged.
+- the original stream is kept up to the last code that ends before the change; the block that
+  code is in is closed there with its own end-of-block code (read from its header);
+- the changed content, from that code to the first code after the change, is deflated again
+  (the 32 KiB before it as the compressor's dictionary), ending on a byte (Z_SYNC_FLUSH);
+- the original stream is taken up again at that code: the header of the block it is in is
+  written once more (the same code tables, so the same bits decode the same way), and the
+  original's bits from that code on are copied after it.
 
-The block boundaries come from zlib's own inflate, which stops at each block with ``Z_BLOCK``
-(through ``ctypes``, :mod:`manywheel.wheel.deflate_blocks`), read only as far as the last
-change needs. A block near a change is first decoded after the new window: when it reads none
-of the change it is kept; the block holding the first change is cut after its last code before
-it and closed with its own end-of-block code (read from its header), so only the content from
-the change on is deflated again.
+A copy of the original's bits must start at the same position within its byte as in the
+original (it is copied byte for byte but for its first byte): empty blocks get there from any
+position — a fixed one adds 10 bits, a dynamic one of our own 95 — and an empty stored block
+ends on a byte.
 
-The result is inflated again past its last join by a block, and must give the edited content
-there; from that block on its bytes must be the original's to the end (the decoder then does
-exactly what it did on the original). The content's sha256 and CRC-32 are computed from its
+A code taken up after a change may read the changed bytes (a back-reference into them). The
+result is therefore inflated again until 32 KiB (plus the longest match) past the last change
+and compared with the edited content; the first byte that differs is the output of such a code,
+and the content deflated again grows past it, until none differs (from there on the decoder
+reads the original's bits with the original's window: the rest decodes as it did). The block
+boundaries and the codes' bit positions come from zlib's own inflate (through ``ctypes``,
+:mod:`manywheel.wheel.deflate_blocks`). The content's sha256 and CRC-32 are computed from its
 pieces. When libz cannot be loaded or anything is not as expected, :func:`splice` returns
 ``None`` and the caller deflates the whole content as before.
 
-For torch's test programs (600 KB each, a new RUNPATH written over the old one near the start),
-this deflates about 50 KB of each member again instead of all of it.
+For torch's test programs (600 KB each, a RUNPATH of 66 bytes written over near the start),
+this deflates a few hundred bytes of each member again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import pairwise
 from types import ModuleType
 
-from manywheel.wheel.deflate_blocks import block_ends, cut, decodes_alike, end_of_block
-from manywheel.wheel.stream import inflate_module
+from manywheel.wheel import stream as member_stream
+from manywheel.wheel.bitstring import BitString
+from manywheel.wheel.deflate_blocks import Scan, scan
+from manywheel.wheel.stream_cuts import (
+    LONGEST,
+    WINDOW,
+    Join,
+    StreamMap,
+    Unknown,
+    merged_regions,
+    plan_joins,
+)
 
 __all__ = ["SplicedStream", "inflate", "splice"]
 
 logger = logging.getLogger(__name__)
 
-WINDOW = 32768
-#: Empty blocks (value, bit count), deflate's bit order: a fixed one, and two dynamic ones
-#: whose only code is end-of-block, with 18 or 19 code-length code lengths (92 and 95 bits).
-_EMPTY_FIXED = (0b010, 10)
-_EMPTY_DYNAMIC = ((0x3EB7F20000000000881C004, 92), (0x1F5BF820000000000881E004, 95))
+#: How many times the result may be made again, each time with the codes taken up that read a
+#: change made again too.
+_ATTEMPTS = 8
 
 
 def _crc_module() -> ModuleType:
-    return inflate_module()  # isal's crc32 is the same function, several times faster
+    return member_stream.inflate_module()  # isal's crc32 is the same function, several times faster
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,73 +82,14 @@ class SplicedStream:
 def inflate(raw: bytes, size: int, crc: int) -> bytes | None:
     """The ``size`` bytes the raw deflate stream ``raw`` inflates to, if they have CRC-32
     ``crc`` (``None`` otherwise)."""
-    z = inflate_module()
-    inflater = z.decompressobj(-15)
-    try:
-        data = inflater.decompress(raw)
-    except z.error:
+    z = member_stream.inflate_module()  # (looked up each time: tests switch it)
+    try:  # one output buffer, one byte larger than needed: no block joined, no copy
+        data = z.decompress(raw, -15, size + 1)
+    except z.error:  # (a stream that does not end is one)
         return None
-    if len(data) != size or not inflater.eof or _crc_module().crc32(data) != crc:
+    if len(data) != size or _crc_module().crc32(data) != crc:
         return None
     return bytes(data)
-
-
-class _Bits:
-    """A little-endian bit string being built (deflate's bit order)."""
-
-    def __init__(self) -> None:
-        self.out = bytearray()
-        self.count = 0
-
-    def copy(self, raw: bytes, start: int, end: int) -> None:
-        """Append bits [start, end) of ``raw``, which must start at the same position within
-        their byte as the string's end."""
-        if end <= start:
-            return
-        shift = self.count % 8
-        assert shift == start % 8
-        first, stop = start // 8, (end + 7) // 8
-        if shift:
-            keep = (1 << shift) - 1
-            self.out[-1] = (self.out[-1] & keep) | (raw[first] & ~keep & 0xFF)
-            self.out += memoryview(raw)[first + 1 : stop]
-        else:
-            self.out += memoryview(raw)[first:stop]
-        self.count += end - start
-        if self.count % 8:  # clear the bits copied past ``end``
-            self.out[-1] &= (1 << (self.count % 8)) - 1
-
-    def value(self, value: int, bits: int) -> None:
-        """Append the low ``bits`` bits of ``value``."""
-        shift = self.count % 8
-        if shift:
-            value = (value << shift) | (self.out.pop() & ((1 << shift) - 1))
-        self.out += value.to_bytes((bits + shift + 7) // 8, "little")
-        self.count += bits
-
-    def whole(self, data: bytes) -> None:
-        """Append whole bytes (the string must end on a byte)."""
-        assert self.count % 8 == 0
-        self.out += data
-        self.count += 8 * len(data)
-
-    def pad_to(self, position: int) -> None:
-        """Append empty blocks until the string ends at ``position`` within a byte."""
-        if self.count % 8:  # an empty stored block: 3 header bits, padding, LEN and NLEN
-            self.value(0, 3)
-            self.value(0, -self.count % 8)
-            self.value(0xFFFF0000, 32)
-        if position % 2:
-            self.value(*_EMPTY_DYNAMIC[1])
-        while self.count % 8 != position % 8:
-            self.value(*_EMPTY_FIXED)
-
-
-def _tainted(bounds: list[int], dirty: Sequence[tuple[int, int]]) -> list[bool]:
-    """Per block: whether its output, or the window before it, holds a changed byte."""
-    return [
-        any(a < end and start - WINDOW < b for a, b in dirty) for start, end in pairwise(bounds)
-    ]
 
 
 def _patched(data: bytes, patches: Sequence[tuple[int, bytes]], lo: int, hi: int) -> bytes:
@@ -164,101 +115,167 @@ def _deflate(  # noqa: PLR0917 - one run's parts
     return body + deflater.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
 
 
+def _build(
+    stream: StreamMap, joins: Sequence[Join], patches: Sequence[tuple[int, bytes]], level: int
+) -> bytes:
+    """The original's bits with each join's content deflated again."""
+    raw, data = stream.raw, stream.data
+    out = BitString()
+    at_bit = 0  # the next bit of the original to copy
+    header_at = 0  # where the header of the block being copied is in ``out``
+    for join in joins:
+        cut_at, resume = join.cut, join.resume
+        begin = out.count
+        out.copy(raw, at_bit, cut_at.bit)
+        if cut_at.header is not None:
+            if cut_at.block >= at_bit:
+                header_at = begin + cut_at.block - at_bit
+            eob_value, eob_bits, final = cut_at.header
+            if final:  # the final block, cut: it is not final any more
+                out.out[header_at // 8] &= ~(1 << (header_at % 8)) & 0xFF
+            out.value(eob_value, eob_bits)
+        out.pad_to(0)
+        stop = len(data) if resume is None else resume.at
+        out.whole(_deflate(data, patches, cut_at.at, stop, level, resume is None))
+        if resume is None:
+            return bytes(out.out)
+        if resume.header is not None:
+            first, last = resume.header
+            out.pad_to(resume.bit - (last - first))
+            header_at = out.count
+            out.bits(raw, first, last)
+        else:
+            out.pad_to(resume.bit)
+        at_bit = resume.bit
+    byte = at_bit // 8 + 1  # the rest is joined as it is: one copy of it, not two
+    out.copy(raw, at_bit, min(8 * len(raw), 8 * byte))
+    return b"".join((out.out, memoryview(raw)[byte:]))
+
+
+def _differences(stream: bytes, expected: bytes, size: int) -> list[tuple[int, int]] | None:
+    """The ranges where ``stream``, inflated, differs from ``expected`` (the edited content's
+    first bytes, or all of it: then the stream must end there); ``None`` if it does not
+    inflate."""
+    z = member_stream.inflate_module()  # (looked up each time: tests switch it)
+    inflater = z.decompressobj(-15)
+    whole = len(expected) >= size
+    try:
+        out = inflater.decompress(stream) if whole else inflater.decompress(stream, len(expected))
+    except z.error:
+        return None
+    if whole and not (inflater.eof and not inflater.unused_data):
+        return None
+    if len(out) != len(expected):
+        return None
+    return [] if out == expected else _ranges(out, expected)
+
+
+def _ranges(a: bytes | bytearray, b: bytes) -> list[tuple[int, int]]:
+    """The ranges where ``a`` and ``b`` (of one length) differ."""
+    found: list[tuple[int, int]] = []
+    for at in range(0, len(a), _CHUNK):  # (bytes compared at C speed, a chunk at a time)
+        x, y = a[at : at + _CHUNK], b[at : at + _CHUNK]
+        if x != y:
+            xor = (int.from_bytes(x, "little") ^ int.from_bytes(y, "little")).to_bytes(
+                len(x), "little"
+            )
+            found += [(at + m.start(), at + m.end()) for m in _NONZERO.finditer(xor)]
+    return found
+
+
+_NONZERO = re.compile(rb"[^\x00]+")
+_CHUNK = 4096
+
+
 def splice(
     raw: bytes, data: bytes, patches: Sequence[tuple[int, bytes]], level: int
 ) -> SplicedStream | None:
     """A raw deflate stream of ``data`` (what ``raw`` inflates to) with ``patches`` ((offset,
-    bytes), sorted, disjoint, inside the content) written over it, reusing ``raw``'s blocks away
-    from them. ``None``: deflate the whole content instead."""
+    bytes), sorted, disjoint, inside the content) written over it, reusing ``raw``'s codes
+    away from them. ``None``: deflate the whole content instead."""
     size = len(data)
     if any(offset < 0 or offset + len(b) > size for offset, b in patches):
         raise ValueError("a patch lies outside the content")
     dirty = [(o, o + len(b)) for o, b in patches if b != data[o : o + len(b)]]
-    until = max((b for _, b in dirty), default=0) + WINDOW
-    ends = block_ends(raw, size, until)
-    if ends is None:
-        return None
-    bits = [0] + [b for b, _ in ends]
-    bounds = [0] + [o for _, o in ends]
-    if bounds[-1] < size:  # the last kept run goes to the end of the stream
-        bits.append(8 * len(raw))
-        bounds.append(size)
-    else:  # and takes the empty blocks that may end it (zlib's final stored block)
-        bits[-1] = 8 * len(raw)
-    tainted = _tainted(bounds, dirty)
-    for k, (lo, hi) in enumerate(pairwise(bounds)):
-        if tainted[k] and not any(a < hi and lo < b for a, b in dirty):  # near a change only
-            history = _patched(data, patches, max(0, lo - WINDOW), lo)
-            tainted[k] = not decodes_alike(raw, bits[k], history, data[lo:hi])
-    out = _Bits()
-    check = 0  # the output position up to which the result must be inflated again
-    i, count = 0, len(tainted)
-    while i < count:
-        j = i
-        while j < count and tainted[j] == tainted[i]:
-            j += 1
-        if not tainted[i]:
-            out.copy(raw, bits[i], bits[j])
-            i = j
-            continue
-        start = _keep_head(out, raw, data, patches, dirty, bits[i], bounds[i], bounds[i + 1])
-        out.pad_to(0)
-        out.whole(_deflate(data, patches, start, bounds[j], level, j == count))
-        check = bounds[j + 1] if j + 1 < len(bounds) else size
-        if j < count:
-            out.pad_to(bits[j])
-        i = j
-    stream = bytes(out.out)
-    tail = (bits[i_tail] // 8 + 1) if (i_tail := _last_kept(tainted)) is not None else len(raw)
-    if not stream.endswith(raw[tail:]) or not _inflates_to(stream, data, patches, check):
-        logger.warning("splicing a deflate stream failed its check: deflating it whole")
+    result = _spliced(raw, data, patches, dirty, level) if dirty else raw
+    if result is None:
         return None
     digest, crc, crc32 = hashlib.sha256(), 0, _crc_module().crc32
     for part in _pieces(data, patches):
         digest.update(part)
         crc = crc32(part, crc)
-    return SplicedStream(stream, digest.digest(), crc, size)
+    return SplicedStream(result, digest.digest(), crc, size)
 
 
-def _keep_head(  # noqa: PLR0917 - one block's parts
-    out: _Bits,
+def _spliced(
     raw: bytes,
     data: bytes,
     patches: Sequence[tuple[int, bytes]],
     dirty: Sequence[tuple[int, int]],
-    bit: int,
-    start: int,
-    end: int,
-) -> int:
-    """Keep the head of the block [start, end) at ``bit`` that comes before its first changed
-    byte — cut after its last code there and closed with its own end-of-block code — when it
-    can be; returns where the content to deflate again starts."""
-    first = min((a for a, b in dirty if a < end and b > start), default=None)
-    if first is None or first - start < 4096:
-        return start
-    eob = end_of_block(raw, bit)
-    history = _patched(data, patches, max(0, start - WINDOW), start)
-    found = cut(raw, bit, history, data[start:first]) if eob is not None else None
-    if eob is None or found is None:
-        return start
-    cut_bit, length = found
-    begin = out.count
-    out.copy(raw, bit, cut_bit)
-    if eob[2]:  # the final block, cut: it is not final any more
-        out.out[begin // 8] &= ~(1 << (begin % 8)) & 0xFF
-    out.value(eob[0], eob[1])
-    return start + length
-
-
-def _last_kept(tainted: list[bool]) -> int | None:
-    """The first block of the kept run that ends the stream (``None``: it ends deflated
-    again): from there on, the result's bytes are the original's."""
-    if not tainted or tainted[-1]:
+    level: int,
+) -> bytes | None:
+    size = len(data)
+    #: Past here, no code reads a changed byte: the result must be the original's.
+    settled = min(size, dirty[-1][1] + WINDOW + LONGEST)
+    regions = merged_regions(dirty)
+    found = _first_scan(raw, data, patches, regions, settled)
+    if found is None:
         return None
-    k = len(tainted) - 1
-    while k > 0 and not tainted[k - 1]:
-        k -= 1
-    return k
+    stream = StreamMap(raw, data, found[0])
+    regions = merged_regions([*regions, *found[1]])
+    for _ in range(_ATTEMPTS):
+        stream.mark([p for a, b in regions for p in (a, b + LONGEST)])
+        try:
+            joins = plan_joins(stream, regions)
+        except Unknown:
+            break
+        ends_at = [size if j.resume is None else j.resume.at for j in joins]
+        check = min(size, max(settled, *ends_at))
+        result = _build(stream, joins, patches, level)
+        differ = _differences(result, _patched(data, patches, 0, check), size)
+        if differ is None:
+            break
+        if not differ:
+            last = joins[-1].resume
+            if last is not None and not result.endswith(raw[last.bit // 8 + 1 :]):
+                break  # (the copied tail is the original's, byte for byte)
+            return result
+        # The first byte that differs is written by a code taken up that reads a change (or
+        # copies a byte that such a code wrote wrong): those codes are made again too.
+        k = max((i for i, j in enumerate(joins) if j.cut.at <= differ[0][0]), default=None)
+        if k is None or differ[0][0] < ends_at[k]:  # inside content deflated again: a bug
+            break
+        regions = merged_regions([*regions, *differ])
+    logger.warning("splicing a deflate stream failed its check: deflating it whole")
+    return None
+
+
+def _first_scan(
+    raw: bytes,
+    data: bytes,
+    patches: Sequence[tuple[int, bytes]],
+    regions: Sequence[tuple[int, int]],
+    settled: int,
+) -> tuple[Scan, list[tuple[int, int]]] | None:
+    """Inflate the original's start once: its blocks, where the codes around each change
+    start, and — its window replaced by the edited bytes after each change — the bytes the
+    original's codes after the changes write wrong (they read a change): those are made
+    again with the changes."""
+    size = len(data)
+    stops = [p for a, b in regions for p in (a, b + LONGEST)]
+    windows = {b: _patched(data, patches, max(0, b - WINDOW), b) for _, b in regions if b < size}
+    found = scan(raw, size, settled + LONGEST, stops, windows)
+    if found is None or not found.ends:
+        return None
+    out, first = found.out, regions[0][0]
+    if out[:first] != data[:first]:
+        return None
+    wrong: list[tuple[int, int]] = []
+    for k, (_, b) in enumerate(regions):
+        stop = min(len(out), regions[k + 1][0] if k + 1 < len(regions) else settled)
+        if b < stop and out[b:stop] != data[b:stop]:
+            wrong += [(b + lo, b + hi) for lo, hi in _ranges(out[b:stop], data[b:stop])]
+    return found, wrong
 
 
 def _pieces(data: bytes, patches: Sequence[tuple[int, bytes]]) -> list[memoryview | bytes]:
@@ -270,20 +287,3 @@ def _pieces(data: bytes, patches: Sequence[tuple[int, bytes]]) -> list[memoryvie
         at = offset + len(raw)
     parts.append(view[at:])
     return parts
-
-
-def _inflates_to(
-    stream: bytes, data: bytes, patches: Sequence[tuple[int, bytes]], upto: int
-) -> bool:
-    """Whether ``stream`` inflates to the patched ``data`` at least up to output position
-    ``upto`` (past every join: what follows is the original's bits after the original's window,
-    and decodes as it did)."""
-    z = inflate_module()
-    inflater = z.decompressobj(-15)
-    try:
-        out = inflater.decompress(stream, upto) if upto < len(data) else inflater.decompress(stream)
-    except z.error:
-        return False
-    if upto >= len(data) and not (inflater.eof and not inflater.unused_data):
-        return False
-    return len(out) >= upto and out[:upto] == _patched(data, patches, 0, upto)

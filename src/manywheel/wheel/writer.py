@@ -410,7 +410,7 @@ class _Writer:
 
     def _deflate_ahead(
         self, plan: _Plan, tmp: Path, pool: ThreadPoolExecutor
-    ) -> dict[str, Future[tuple[Path, Deflated]]]:
+    ) -> dict[str, Future[tuple[Path | bytes, Deflated]]]:
         """Start deflating the big new contents on a thread pool (zlib releases the GIL), each
         into its own file, so they are ready when the in-order write reaches them; the output
         is the same bytes as deflating them in line."""
@@ -425,7 +425,9 @@ class _Writer:
             for i, (name, content) in enumerate(big)
         }
 
-    def _deflate_to(self, data: bytes | Path | EditedMember, dest: Path) -> tuple[Path, Deflated]:
+    def _deflate_to(
+        self, data: bytes | Path | EditedMember, dest: Path
+    ) -> tuple[Path | bytes, Deflated]:
         if not isinstance(data, EditedMember):
             return dest, deflate_file(data, self._level, dest)
         member = self._source.member(data.member)
@@ -443,8 +445,11 @@ class _Writer:
         spliced = splice(raw, content, result, self._level) if raw is not None else None
         if spliced is None:
             return dest, deflate_file(apply_writes(content, result), self._level, dest)
+        deflated = Deflated(spliced.sha256, spliced.crc, spliced.size, len(spliced.data))
+        if len(spliced.data) <= _SPLICED_IN_MEMORY:  # (no file written and read back)
+            return spliced.data, deflated
         dest.write_bytes(spliced.data)
-        return dest, Deflated(spliced.sha256, spliced.crc, spliced.size, len(spliced.data))
+        return dest, deflated
 
     def _edit_from_file(self, data: EditedMember, member: Member, dest: Path) -> Deflated:
         """A big member edited with bounded memory: inflated to a file beside ``dest``, edited
@@ -477,7 +482,7 @@ class _Writer:
         name: str,
         member: Member | None,
         content: MemberContent,
-        ahead: Future[tuple[Path, Deflated]] | None = None,
+        ahead: Future[tuple[Path | bytes, Deflated]] | None = None,
     ) -> None:
         attr = _attr(member, content)
         system = _UNIX if member is None else member.create_system
@@ -491,7 +496,8 @@ class _Writer:
                 create_system=system,
                 dos_datetime=self._time(member),
             )
-            path.unlink()
+            if isinstance(path, Path):
+                path.unlink()
             self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
             return
         assert not isinstance(content.data, EditedMember)  # always deflated ahead
@@ -506,6 +512,9 @@ class _Writer:
         self._rows.append((name, encode_hash("sha256", written.sha256), str(written.size)))
 
 
+#: Spliced streams at most this big wait for the in-order write in memory, not in a file (the
+#: edited members come in order and the write is seldom behind: a few are held at a time).
+_SPLICED_IN_MEMORY = 1 << 20
 #: New contents at least this big are deflated ahead, on threads.
 _DEFLATE_AHEAD = 1 << 20
 #: Edited members bigger than this are edited from a temporary file, never in memory.

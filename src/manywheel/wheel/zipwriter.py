@@ -229,14 +229,15 @@ class ZipSink:
     def write_deflated(
         self,
         name: str,
-        compressed: Path,
+        compressed: Path | bytes,
         deflated: Deflated,
         *,
         external_attr: int,
         create_system: int,
         dos_datetime: int,
     ) -> WrittenFile:
-        """Add ``name`` from a raw deflate stream already made by :func:`deflate_file`."""
+        """Add ``name`` from a raw deflate stream already made (:func:`deflate_file`'s file, or
+        the stream's bytes)."""
         raw_name, flags = _encode_name(name)
         entry = _Entry(
             raw_name,
