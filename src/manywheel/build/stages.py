@@ -15,6 +15,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -22,9 +23,9 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from manywheel.build.assignments import EvaluationError
 from manywheel.build.config import BuildOptions
 from manywheel.build.environment import Environment, Session, Workspace
-from manywheel.build.frontend import FRONTENDS, Frontend, wheel_command
+from manywheel.build.frontend import FRONTENDS, Frontend, verbosity_flags, wheel_command
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.build.logs import RunDirectory, log_tail
+from manywheel.build.logs import LogFollower, RunDirectory, log_tail
 from manywheel.build.placeholders import fill_placeholders
 from manywheel.build.repair_command import split_repair_command
 from manywheel.build.repair_stage import (
@@ -105,6 +106,9 @@ class Progress(Protocol):
     def stage(self, name: str, stage: Stage) -> None: ...
 
     def finished(self, outcome: BuildOutcome) -> None: ...
+
+    def output(self, name: str, line: str) -> None:
+        """A line of ``name``'s log as it is written (``build-verbosity`` >= 1)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +246,13 @@ class _Job:
         session = shell.session
         frontend = self.ctx.frontends[self.identifier]
         option = self.options.build_frontend  # pip's or uv's own args mean nothing to build
-        extra = option.args if option is not None and option.name in FRONTENDS else ()
+        extra = [*(option.args if option is not None and option.name in FRONTENDS else ())]
+        flags = verbosity_flags(self.options.build_verbosity)
+        if flags and flags[0].startswith("-q") and not frontend.quiet:
+            note = f"manywheel: build-verbosity: pypa/build {frontend.pins[0]} has no -q\n"
+            self.log.write(note.encode())
+            flags = []
+        extra += flags
         argv = wheel_command(
             session.python,
             session.inside(frontend.directory),
@@ -512,7 +522,11 @@ def _build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
     path = ctx.run.log(str(identifier))
     options = ctx.options_of(identifier)
     skipped = bool(options.test_command.strip()) and not options.run_tests
-    with path.open("wb") as log:
+    name = str(identifier)
+    follow = options.build_verbosity >= 1  # cibuildwheel shows the build's output: so do we
+    with ExitStack() as stack, path.open("wb") as log:  # closed (flushed) before the last lines
+        if follow:
+            stack.enter_context(LogFollower(path, lambda line: ctx.progress.output(name, line)))
         try:
             built = _Job(ctx, identifier, options, log).run()
         except StageFailure as failure:

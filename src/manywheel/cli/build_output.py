@@ -105,6 +105,14 @@ class BuildProgress:
                     print(f"    wheel kept at {outcome.kept}", file=self.stream)
             self._draw()
 
+    def output(self, name: str, line: str) -> None:
+        """A line of ``name``'s log as it is written (``build-verbosity`` >= 1), prefixed with
+        its identifier (builds run in parallel)."""
+        with self._lock:
+            self._clear()
+            print(f"{name} | {line}", file=self.stream)
+            self._draw()
+
     def _line(self, outcome: BuildOutcome) -> str:
         name = str(outcome.identifier)
         if outcome.wheel is not None:
