@@ -1,8 +1,9 @@
 """``manywheel build --json``: the run as a JSON document (schema in docs/build-json.md).
 
 Schema version 1, grown by additive keys only: each build's ``test``, ``check``, ``upload``,
-``kept_wheel`` and ``log_tail``, the run's ``upload``, and the stages ``test`` and ``check``
-among the values of ``stage``. Every key a version-1 reader knew keeps its meaning."""
+``kept_wheel``, ``log_tail`` and ``reused_from``, the run's ``upload``, and the stages
+``test`` and ``check`` among the values of ``stage``. Every key a version-1 reader knew keeps
+its meaning."""
 
 from __future__ import annotations
 
@@ -85,6 +86,7 @@ def _build(outcome: BuildOutcome, report: UploadReport | None) -> dict[str, Any]
         "test": _test(outcome),
         "check": _check(outcome.check),
         "kept_wheel": str(outcome.kept) if outcome.kept is not None else None,
+        "reused_from": str(outcome.reused_from) if outcome.reused_from is not None else None,
         "upload": _upload(upload_of(report, outcome)),
     }
 

@@ -30,6 +30,7 @@ __all__ = [
     "Frontend",
     "ensure_frontend",
     "frontend_pins",
+    "verbosity_flags",
     "wheel_command",
 ]
 
@@ -84,6 +85,24 @@ class Frontend:
     pins: tuple[str, ...]
     #: ``uv`` is installed with it (``--installer uv``).
     uv: bool = False
+
+    @property
+    def quiet(self) -> bool:
+        """Whether its pypa/build takes ``-q`` (from 1.3 on; the pin for Python < 3.10 is
+        1.2.2.post1, which does not)."""
+        version = next((p.split("==")[1] for p in self.pins if p.startswith("build==")), "")
+        return not version.startswith(("0.", "1.0.", "1.1.", "1.2."))
+
+
+def verbosity_flags(level: int) -> list[str]:
+    """cibuildwheel's ``build-verbosity`` for pypa/build and ``build[uv]`` (its
+    ``_get_verbosity_flags``): ``-q`` repeated for a negative level, ``-v`` repeated one time
+    fewer than a level above 1 (pypa/build shows the backend's output already), nothing for
+    0 and 1; ``level`` is clamped to -3..3 as cibuildwheel clamps it."""
+    level = max(-3, min(3, level))
+    if level < 0:
+        return ["-" + "q" * -level]
+    return ["-" + "v" * (level - 1)] if level > 1 else []
 
 
 def ensure_frontend(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from manywheel.build.credentials import Repository
 from manywheel.build.results import BuildOutcome
@@ -42,6 +43,12 @@ def _held_back(outcomes: Sequence[BuildOutcome], repository: str) -> UploadRepor
     return UploadReport(repository, checks, wheels)
 
 
+def _unproven(outcomes: Sequence[BuildOutcome]) -> set[Path]:
+    """The wheels an identifier reused and failed its test with."""
+    failed = {o.reused_from for o in outcomes if not o.ok and o.reused_from is not None}
+    return {o.wheel for o in outcomes if o.identifier in failed and o.wheel is not None}
+
+
 def publish(
     outcomes: Sequence[BuildOutcome],
     settings: UploadSettings,
@@ -57,8 +64,14 @@ def publish(
             if on_result is not None:
                 on_result(wheel)
         return report, None
-    # one per file: two identifiers may make the same wheel (abi3), the last one written stays
-    unique = {str(o.wheel): o for o in outcomes if o.ok and o.wheel and o.check is not None}
+    # one per file: later identifiers reuse an earlier one's abi3 wheel; a wheel that failed
+    # the test of one of them is not proven, and stays behind with --skip-failed too
+    unproven = _unproven(outcomes)
+    unique = {
+        str(o.wheel): o
+        for o in outcomes
+        if o.ok and o.wheel and o.check is not None and o.wheel not in unproven
+    }
     built = list(unique.values())
     if not built:
         return UploadReport(repository), None

@@ -68,6 +68,9 @@ class BuildOutcome:
     check: CheckResult | None = None
     #: For a wheel that failed its test or check: where it was kept (in the run's logs).
     kept: Path | None = None
+    #: The earlier identifier of this run whose wheel this one reused (an ``abi3`` wheel, as
+    #: cibuildwheel reuses it): not built again, only tested with this identifier's Python.
+    reused_from: BuildIdentifier | None = None
 
     @property
     def ok(self) -> bool:

@@ -1,7 +1,9 @@
 """Run the stages for every selected identifier: before-all once per target (with the options
 of the target's first identifier, as cibuildwheel does), then per identifier the stages of
 :mod:`~manywheel.build.stages` (build, repair, test, check), on ``jobs`` threads (each stage is
-a subprocess, so builds of independent identifiers overlap on every core).
+a subprocess, so builds of independent identifiers overlap on every core). An identifier
+that may use an earlier identifier's wheel (``cp311-abi3`` for ``cp312``) only tests it, as in
+cibuildwheel; :mod:`~manywheel.build.reuse` keeps that choice independent of ``jobs``.
 
 A failed identifier leaves nothing in the wheelhouse; the others go on. A repaired wheel is
 written to a staging directory inside the wheelhouse and renamed into place only once it has
@@ -23,6 +25,7 @@ from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.logs import RunDirectory
 from manywheel.build.repair_stage import InProcessRepair
 from manywheel.build.results import BuildOutcome, Stage
+from manywheel.build.reuse import ReuseBoard
 from manywheel.build.source import ProjectSource
 from manywheel.build.stages import (
     BuildSettings,
@@ -71,11 +74,11 @@ def _before_all(ctx: RunContext, target: str, identifier: BuildIdentifier) -> st
 
 
 def _groups(
-    ctx: RunContext, identifiers: Sequence[BuildIdentifier]
+    environment: Environment, identifiers: Sequence[BuildIdentifier]
 ) -> dict[str, list[BuildIdentifier]]:
     groups: dict[str, list[BuildIdentifier]] = {}
-    for identifier in identifiers:
-        groups.setdefault(ctx.environment.target(identifier), []).append(identifier)
+    for identifier in sorted(identifiers):  # oldest Python first: the order reuse follows
+        groups.setdefault(environment.target(identifier), []).append(identifier)
     return groups
 
 
@@ -99,16 +102,18 @@ def run_builds(
         for step in steps:
             if isinstance(step, InProcessRepair):
                 step.settings.start()  # once: a source started already is not again
+    groups = _groups(environment, identifiers)
+    board = ReuseBoard(groups.values())
     ctx = RunContext(
-        environment, source, wheelhouse, targets, frontends, settings, plan, run, progress
+        environment, source, wheelhouse, targets, frontends, settings, plan, run, progress, board
     )
     outcomes: dict[BuildIdentifier, BuildOutcome] = {}
 
     def record(outcome: BuildOutcome) -> None:
         outcomes[outcome.identifier] = outcome
+        board.finished(outcome)
         progress.finished(outcome)
 
-    groups = _groups(ctx, identifiers)
     for target in groups:
         ctx.prefix(target).mkdir(parents=True)
     pending: dict[Future[object], tuple[str, str | BuildIdentifier]] = {}
@@ -146,5 +151,6 @@ def run_builds(
         except BaseException:
             for future in pending:
                 future.cancel()
+            board.abandon()  # a build waiting for a cancelled one must not hold up the exit
             raise
     return [outcomes[i] for i in identifiers]

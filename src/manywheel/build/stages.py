@@ -15,6 +15,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
@@ -22,9 +23,9 @@ from typing import TYPE_CHECKING, BinaryIO, Protocol
 from manywheel.build.assignments import EvaluationError
 from manywheel.build.config import BuildOptions
 from manywheel.build.environment import Environment, Session, Workspace
-from manywheel.build.frontend import FRONTENDS, Frontend, wheel_command
+from manywheel.build.frontend import FRONTENDS, Frontend, verbosity_flags, wheel_command
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.build.logs import RunDirectory, log_tail
+from manywheel.build.logs import LogFollower, RunDirectory, log_tail
 from manywheel.build.placeholders import fill_placeholders
 from manywheel.build.repair_command import split_repair_command
 from manywheel.build.repair_stage import (
@@ -35,6 +36,7 @@ from manywheel.build.repair_stage import (
     repair_built,
 )
 from manywheel.build.results import BuildOutcome, Stage, Status
+from manywheel.build.reuse import ReuseBoard
 from manywheel.build.source import ProjectSource, copy_tree
 from manywheel.build.targets import TargetPolicies
 from manywheel.build.test_stage import TestStage, failed_test
@@ -105,6 +107,9 @@ class Progress(Protocol):
 
     def finished(self, outcome: BuildOutcome) -> None: ...
 
+    def output(self, name: str, line: str) -> None:
+        """A line of ``name``'s log as it is written (``build-verbosity`` >= 1)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
@@ -119,6 +124,8 @@ class RunContext:
     plan: StagePlan
     run: RunDirectory
     progress: Progress
+    #: Which earlier wheel of the run each identifier may reuse (``None``: none is reused).
+    reuse: ReuseBoard | None = None
 
     def prefix(self, target: str) -> Path:
         return self.run.scratch / "prefix" / target
@@ -175,8 +182,10 @@ class StageFailure(Exception):
         check: CheckResult | None = None,
         kept: Path | None = None,
         repair: RepairResult | None = None,
+        reused_from: BuildIdentifier | None = None,
     ) -> None:
         super().__init__(message)
+        self.reused_from = reused_from
         self.stage = stage
         self.tail = tail
         self.test = test
@@ -237,7 +246,13 @@ class _Job:
         session = shell.session
         frontend = self.ctx.frontends[self.identifier]
         option = self.options.build_frontend  # pip's or uv's own args mean nothing to build
-        extra = option.args if option is not None and option.name in FRONTENDS else ()
+        extra = [*(option.args if option is not None and option.name in FRONTENDS else ())]
+        flags = verbosity_flags(self.options.build_verbosity)
+        if flags and flags[0].startswith("-q") and not frontend.quiet:
+            note = f"manywheel: build-verbosity: pypa/build {frontend.pins[0]} has no -q\n"
+            self.log.write(note.encode())
+            flags = []
+        extra += flags
         argv = wheel_command(
             session.python,
             session.inside(frontend.directory),
@@ -369,7 +384,62 @@ class _Job:
             steps = tuple(CommandRepair(p.text) for p in parts)
         return steps
 
+    def reusable(self, *, wait: bool) -> BuildOutcome | bool | None:
+        """The earlier outcome whose wheel this identifier reuses, ``None`` to keep its own,
+        ``False``: not known yet (see :meth:`ReuseBoard.choose`)."""
+        board = self.ctx.reuse
+        if board is None:
+            return None
+        choice = board.choose(self.identifier, wait=wait)
+        if isinstance(choice, BuildOutcome):
+            board.repaired(self.identifier, None)
+        return choice
+
+    def reuse(self, source: BuildOutcome) -> _Built:
+        """Test ``source``'s wheel (in the wheelhouse, tested and checked there already) with
+        this identifier's Python; a failure leaves it where it is and fails this identifier."""
+        assert source.wheel is not None
+        wheel, name = source.wheel, source.wheel.name
+        line = f"manywheel: {name}, built by {source.identifier}, is compatible: not built again\n"
+        self.log.write(line.encode())
+        result = None
+        tests = self.ctx.plan.tests
+        if tests is not None and self.options.run_tests:
+            self.stage(Stage.TEST)
+            result = tests.run(wheel, self.identifier, self.options, self.log)
+            if not result.ok:
+                message, tail = failed_test(result)
+                message = f"{message} ({source.identifier}'s wheel, reused)"
+                raise StageFailure(
+                    Stage.TEST, message, tail=tail, test=result, reused_from=source.identifier
+                )
+        # the same file: its repair (tag, grafts) and check are the ones it had when built
+        repair, check, built_by = source.repair, source.check, source.identifier
+        return _Built(wheel, None, repair, result, check, reused_from=built_by)
+
     def run(self) -> _Built:
+        """Reuse an earlier identifier's wheel, or build, repair, test and check this one's.
+        Undecided at the start, the build runs meanwhile; whatever happens to it, the choice
+        is then made (waiting for the earlier ones) as a run oldest Python first makes it."""
+        choice = self.reusable(wait=False)
+        if isinstance(choice, BuildOutcome):
+            return self.reuse(choice)
+        try:
+            return self.own(decided=choice is None)
+        except _Reused as reused:
+            return self.reuse(reused.source)
+        except Exception:
+            if choice is not False:
+                raise
+            late = self.reusable(wait=True)  # the same answer when the build was kept
+            if not isinstance(late, BuildOutcome):
+                raise
+            self.log.write(b"manywheel: the failure above does not count: not built again\n")
+            return self.reuse(late)
+
+    def own(self, *, decided: bool) -> _Built:
+        """This identifier's own wheel (``decided``: known not to reuse one; else the choice
+        is made after the build, and :class:`_Reused` says to reuse one)."""
         ctx, identifier = self.ctx, self.identifier
         scratch = ctx.run.scratch / "builds" / str(identifier)
         out = scratch / "dist"
@@ -394,10 +464,18 @@ class _Job:
                         message = f"before-build exited with status {code}"
                         raise StageFailure(Stage.BEFORE_BUILD, message)
                 built = self.frontend_build(shell, out)
+                if not decided:  # built while earlier ones ran: may reuse theirs after all
+                    source = self.reusable(wait=True)
+                    if isinstance(source, BuildOutcome):
+                        line = f"manywheel: {built.name} built meanwhile, discarded\n"
+                        self.log.write(line.encode())
+                        raise _Reused(source)
                 started = time.monotonic()
                 wheel, repair = self.repair(shell, self.steps(), built, staging)
                 took = time.monotonic() - started
                 self.log.write(f"manywheel: repair took {took:.2f} s\n".encode())
+                if ctx.reuse is not None:
+                    ctx.reuse.repaired(identifier, wheel.name)
             try:
                 test, check = self.test_and_check(wheel)
             except StageFailure as failure:
@@ -411,24 +489,44 @@ class _Job:
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+class _Reused(Exception):
+    """Out of :meth:`_Job.own`'s session: reuse ``source``'s wheel instead."""
+
+    def __init__(self, source: BuildOutcome) -> None:
+        super().__init__(str(source.identifier))
+        self.source = source
+
+
 @dataclass(frozen=True, slots=True)
 class _Built:
     wheel: Path
     #: The file name the frontend wrote.
-    built: str
+    built: str | None
     repair: RepairResult | None
     test: TestResult | None
-    check: CheckResult
+    check: CheckResult | None
+    reused_from: BuildIdentifier | None = None
 
 
 def build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
     """Every stage of ``identifier``; never raises for a failure (a bug included: the others
-    go on), only for an interruption."""
+    go on), only for an interruption. The run's :class:`ReuseBoard` hears of the outcome."""
+    outcome = _build_one(ctx, identifier)
+    if ctx.reuse is not None:
+        ctx.reuse.finished(outcome)
+    return outcome
+
+
+def _build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
     started = time.monotonic()
     path = ctx.run.log(str(identifier))
     options = ctx.options_of(identifier)
     skipped = bool(options.test_command.strip()) and not options.run_tests
-    with path.open("wb") as log:
+    name = str(identifier)
+    follow = options.build_verbosity >= 1  # cibuildwheel shows the build's output: so do we
+    with ExitStack() as stack, path.open("wb") as log:  # closed (flushed) before the last lines
+        if follow:
+            stack.enter_context(LogFollower(path, lambda line: ctx.progress.output(name, line)))
         try:
             built = _Job(ctx, identifier, options, log).run()
         except StageFailure as failure:
@@ -441,6 +539,7 @@ def build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
                 check=failure.check,
                 kept=failure.kept,
                 repair=failure.repair,
+                reused_from=failure.reused_from,
             )
         except ManywheelError as e:
             stage, error = Stage.ENVIRONMENT, str(e)
@@ -463,6 +562,7 @@ def build_one(ctx: RunContext, identifier: BuildIdentifier) -> BuildOutcome:
                 test=built.test,
                 test_skipped=skipped,
                 check=built.check,
+                reused_from=built.reused_from,
             )
         log.write(f"manywheel: {stage.value} failed: {error}\n".encode())
     return failed(identifier, stage, error, path, time.monotonic() - started)

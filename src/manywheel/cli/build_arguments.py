@@ -114,6 +114,14 @@ def _add_selection(parser: argparse.ArgumentParser) -> None:
         "configuration's (default: none: CPython with the GIL only)",
     )
     select.add_argument(
+        "--only",
+        metavar="IDENTIFIER",
+        help="build exactly this identifier (cp313t-manylinux_x86_64), whatever the "
+        "configuration's build, skip, archs and enable say (cibuildwheel's --only); not with "
+        "--build, --skip or --archs. One this machine cannot build is an error with the "
+        "reason (default: none: the selectors decide)",
+    )
+    select.add_argument(
         "--allow-empty",
         action="store_true",
         help="exit 0 when nothing is selected (cibuildwheel's --allow-empty)",
@@ -280,8 +288,27 @@ def _add_publishing(parser: argparse.ArgumentParser) -> None:
     add_repository_arguments(parser, pypirc_flag="--pypirc", timeout_flag="--upload-timeout")
 
 
+def only_options(only: str, args: argparse.Namespace) -> dict[str, str]:
+    """``--only IDENTIFIER`` as configuration values, as cibuildwheel applies it: ``build`` is
+    the identifier, ``skip`` nothing, every group enabled (``cp313t-*`` needs
+    cpython-freethreading); ``requires-python`` still applies. A :class:`ManywheelError`
+    (a usage error) with ``--build``, ``--skip`` or ``--archs``, or for no identifier."""
+    from manywheel.build import BuildIdentifier
+    from manywheel.errors import InputError, ManywheelError
+
+    given = [flag for flag in ("build", "skip", "archs") if getattr(args, flag) is not None]
+    if given:
+        flags = " and ".join(f"--{flag}" for flag in given)
+        raise ManywheelError(f"--only cannot be combined with {flags}: it selects the identifier")
+    try:
+        identifier = BuildIdentifier.parse(only)
+    except InputError as e:
+        raise ManywheelError(f"--only: {e.message}") from e
+    return {"build": str(identifier), "skip": "", "archs": identifier.arch, "enable": "all"}
+
+
 def cli_options(args: argparse.Namespace) -> dict[str, str]:
-    """The flags given, as configuration values."""
+    """The flags given, as configuration values (``--only`` replacing the selection's)."""
     options = {
         name: value
         for dest, name in _OPTION_FLAGS.items()
@@ -293,4 +320,6 @@ def cli_options(args: argparse.Namespace) -> dict[str, str]:
         options["config-settings"] = " ".join(shlex.quote(s) for s in args.config_setting)
     if args.allow_empty:
         options["allow-empty"] = "true"
+    if args.only is not None:
+        options.update(only_options(args.only, args))
     return options

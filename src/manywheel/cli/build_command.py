@@ -219,6 +219,10 @@ def _handle(args: argparse.Namespace, ctx: Context) -> int:
         )
         if _listed(args, ctx, selection, config.globals.allow_empty):
             return ExitCode.OK
+        if args.only is not None and not selection.build and not args.json:
+            identifier, why = selection.unavailable[0]
+            print(f"manywheel: error: cannot build {identifier} here: {why}", file=ctx.stderr)
+            return ExitCode.FINDINGS  # as an unavailable identifier is in any run
         wheelhouse = check_wheelhouse(args.wheel_dir or Path(config.globals.output_dir))
         upload = _upload_settings(args, ctx) if args.upload else None
         plan = _plan(

@@ -105,11 +105,22 @@ class BuildProgress:
                     print(f"    wheel kept at {outcome.kept}", file=self.stream)
             self._draw()
 
+    def output(self, name: str, line: str) -> None:
+        """A line of ``name``'s log as it is written (``build-verbosity`` >= 1), prefixed with
+        its identifier (builds run in parallel)."""
+        with self._lock:
+            self._clear()
+            print(f"{name} | {line}", file=self.stream)
+            self._draw()
+
     def _line(self, outcome: BuildOutcome) -> str:
         name = str(outcome.identifier)
         if outcome.wheel is not None:
             mark = self.ctx.paint("built", "32")
             tested = f"; test passed on {outcome.test.system}" if outcome.test is not None else ""
+            if outcome.reused_from is not None:
+                mark = self.ctx.paint("reused", "32")
+                tested = f"; the wheel of {outcome.reused_from}{tested}"
             return f"{mark} {name}: {outcome.wheel.name} ({outcome.seconds:.1f} s{tested})"
         if outcome.status.value == "unavailable":
             return f"{self.ctx.paint('unavailable', '33')} {name}: {outcome.error}"
@@ -150,6 +161,8 @@ def _row(run: BuildRun, outcome: BuildOutcome, tested: bool) -> tuple[str, ...]:
     status = outcome.status.value
     if outcome.stage is not None:
         status = f"{status} ({outcome.stage.value})"
+    if outcome.reused_from is not None:  # an earlier identifier's wheel, only tested here
+        status = f"{status}, reused {outcome.reused_from}'s wheel"
     cells = [
         str(outcome.identifier),
         outcome.wheel.name if outcome.wheel is not None else "-",
