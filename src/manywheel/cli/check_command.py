@@ -115,7 +115,7 @@ def render_text(result: CheckResult, ctx: Context, *, strict: bool) -> None:
 
 
 def check_entry(result: CheckResult, *, strict: bool) -> dict[str, object]:
-    from manywheel.audit import python_abi_json
+    from manywheel.report import python_abi_json
 
     return {
         "path": result.path,
