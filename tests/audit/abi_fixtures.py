@@ -12,6 +12,12 @@
   ``PyModExport_<name>`` (PEP 793), as abi3t requires;
 - ``gilabi315``: ``Py_LIMITED_API`` 3.15 without abi3t, a static PyModuleDef: GIL-only.
 
+For the import proofs (:func:`build_free_threading_modules`), the full API of CPython 3.13 with
+multi-phase init and an ``answer()`` whose ``Py_DECREF`` the free-threaded headers make a call
+of ``_Py_DecRefShared``/``_Py_MergeZeroLocalRefcount``: ``ft313`` (declares ``Py_mod_gil``
+``Py_MOD_GIL_NOT_USED``) and ``ft313gil`` (does not) against a free-threaded interpreter's own
+headers, and ``gil313`` against the GIL-enabled pyenv 3.13's.
+
 Each ``.so`` is built once per session into a temporary directory (~0.2 s each); wheels are
 written around them with whatever name and tag a test needs.
 """
@@ -27,7 +33,7 @@ from tests.harness.cpython_debs import cpython_debs
 from tests.harness.extensions import write_wheel
 from tests.harness.sdists import find_python
 
-__all__ = ["AbiModules", "build_abi_modules", "module_wheel"]
+__all__ = ["AbiModules", "build_abi_modules", "build_free_threading_modules", "module_wheel"]
 
 _METHODS = """
 static PyObject *answer(PyObject *self, PyObject *arg) { return PyLong_FromLong(42); }
@@ -64,13 +70,32 @@ static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NU
 PyABIInfo_VAR(abi_info);
 static PySlot slots[] = {
     PySlot_DATA(Py_mod_name, "NAME"),
-    PySlot_DATA(Py_mod_methods, methods),
+    PySlot_STATIC_DATA(Py_mod_methods, methods),  /* else: "requires PySlot_STATIC" */
     PySlot_DATA(Py_mod_abi, &abi_info),
     PySlot_DATA(Py_mod_gil, Py_MOD_GIL_NOT_USED),
     {0}
 };
 PyMODEXPORT_FUNC PyModExport_NAME(void) { return slots; }
 """
+
+
+FREE_THREADING = """#include <Python.h>
+static PyObject *answer(PyObject *self, PyObject *unused) {
+    PyObject *big = PyLong_FromLong(1000);  /* not immortal: Py_DECREF really decrements */
+    if (big == NULL) return NULL;
+    long value = PyLong_AsLong(big) / 25 + 2;
+    Py_DECREF(big);
+    return PyLong_FromLong(value);
+}
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static PyModuleDef_Slot slots[] = {
+    GIL_SLOT
+    {0, NULL}};
+static struct PyModuleDef def = {PyModuleDef_HEAD_INIT, "NAME", NULL, 0, methods, slots};
+PyMODINIT_FUNC PyInit_NAME(void) { return PyModuleDef_Init(&def); }
+"""
+#: Without it, a free-threaded CPython re-enables the GIL when it imports the module.
+NO_GIL_SLOT = "{Py_mod_gil, Py_MOD_GIL_NOT_USED},"
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +166,24 @@ def _sid_modules(directory: Path, built: dict[str, Path], headers: dict[str, str
         source, directory / "gilabi315.so", py315.include, ["-DPy_LIMITED_API=0x030f0000"]
     )
     headers["abi3t315"] = headers["gilabi315"] = f"CPython {py315.package_version}"
+
+
+def build_free_threading_modules(directory: Path, free_threaded_include: Path) -> AbiModules:
+    """``ft313``, ``ft313gil`` (against ``free_threaded_include``, a 3.13t interpreter's
+    ``include/python3.13t``) and ``gil313`` (pyenv 3.13's headers); see the module's doc."""
+    built: dict[str, Path] = {}
+    headers: dict[str, str] = {}
+    py313 = find_python("3.13")
+    variants = (
+        ("ft313", free_threaded_include, NO_GIL_SLOT, "CPython 3.13t"),
+        ("ft313gil", free_threaded_include, "", "CPython 3.13t"),
+        ("gil313", py313.include, NO_GIL_SLOT, f"CPython {py313.version}"),
+    )
+    for name, include, slot, what in variants:
+        source = FREE_THREADING.replace("NAME", name).replace("GIL_SLOT", slot)
+        built[name] = _gcc(source, directory / f"{name}.so", [include], [])
+        headers[name] = what
+    return AbiModules(directory, built, headers)
 
 
 def module_wheel(

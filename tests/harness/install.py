@@ -54,8 +54,8 @@ def _bundled_pip(root: Path) -> PurePosixPath:
     return wheel
 
 
-def _make_venv(root: Path, scratch: Path) -> RootVenv:
-    return make_venv(root, PurePosixPath("/") / scratch.relative_to(root) / "venv")
+def _make_venv(root: Path, scratch: Path, python: str = "python3") -> RootVenv:
+    return make_venv(root, PurePosixPath("/") / scratch.relative_to(root) / "venv", python=python)
 
 
 def _site_packages(venv: RootVenv) -> Path:
@@ -79,15 +79,23 @@ def _scratch(root: Path) -> Path:
 
 
 def install_and_import(
-    root: Path, wheel: Path, module: str, *, code: str | None = None, hide: Sequence[str] = ()
+    root: Path,
+    wheel: Path,
+    module: str,
+    *,
+    code: str | None = None,
+    hide: Sequence[str] = (),
+    python: str = "python3",
 ) -> ImportResult:
     """pip-install ``wheel`` into a fresh venv in ``root``, then ``import module`` and run ``code``.
 
     ``hide`` (in-root library paths) applies to the import only: pip itself may need them.
+    ``python`` (a command or path inside the root) makes the venv: ``python3.15``, a built
+    interpreter's path.
     """
     scratch = _scratch(root)
     try:
-        venv = _make_venv(root, scratch)
+        venv = _make_venv(root, scratch, python)
         shutil.copyfile(wheel, scratch / wheel.name)
         pip = [*venv.pip(_bundled_pip(root)), "install", "--no-index", "--no-deps"]
         pip += ["--no-cache-dir", str(venv.path.parent / wheel.name)]

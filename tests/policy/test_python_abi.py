@@ -154,3 +154,26 @@ def test_libraries_are_judged_by_symbols_not_names(data: StableAbi) -> None:
     library = ModuleFacts("pkg.libs/libhelper.cpython-311.so.1", None, ("PyList_New",))
     verdict = judge_python_abi(_name("cp38-abi3-linux_x86_64"), [library], arch="x86_64", data=data)
     assert verdict.ok and verdict.needed == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("imports", "abi", "gil_build"),
+    [
+        (("PyLong_FromLong", "_Py_Dealloc"), "cp313t", True),  # the GIL build's Py_DECREF
+        (("_Py_Dealloc", "_Py_DecRefShared"), "cp313t", False),  # free-threaded refcounting too
+        (("PyLong_FromLong",), "cp313t", False),  # no refcounting: the symbols cannot tell
+        (("PyLong_FromLong", "_Py_Dealloc"), "cp313", False),
+    ],
+)
+def test_a_gil_build_py_decref_under_a_free_threaded_tag(
+    data: StableAbi, imports: tuple[str, ...], abi: str, gil_build: bool
+) -> None:
+    """A 3.13t module whose Py_DECREF calls _Py_Dealloc was built for the GIL-enabled build,
+    whatever its file name says (test_python_abi_imports shows 3.13t refusing one)."""
+    module = ModuleFacts(f"pkg/m.cpython-{abi[2:]}-x86_64-linux-gnu.so", "m", imports)
+    verdict = judge_python_abi(
+        _name(f"cp313-{abi}-linux_x86_64"), [module], arch="x86_64", data=data
+    )
+    assert [(p.kind.value, p.symbols) for p in verdict.problems] == (
+        [("gil-build", ("_Py_Dealloc",))] if gil_build else []
+    )

@@ -18,7 +18,9 @@ Problems (each blocks a repair unless ``--no-abi-check``):
 - ``free-threaded-build``: a module built for the free-threaded build (it references symbols
   only that build declares) in a wheel that claims GIL-enabled interpreters;
 - ``gil-build``: a module built for the GIL-enabled build in a wheel that claims free-threaded
-  ones (an ``.abi3.so`` before 3.15, or an abi3t module initialised from a static PyModuleDef).
+  ones (an ``.abi3.so`` before 3.15, an abi3t module initialised from a static PyModuleDef, or
+  a ``cp313t`` module whose ``Py_DECREF`` calls ``_Py_Dealloc`` as only the GIL-enabled build's
+  does).
 """
 
 from __future__ import annotations
@@ -59,6 +61,11 @@ _DEBUG_ONLY = frozenset({"Py_REF_DEBUG", "Py_TRACE_REFS"})
 MODULE_DEF_FUNCTIONS = frozenset(
     {"PyModuleDef_Init", "PyModule_Create2", "PyModule_FromDefAndSpec2"}
 )
+#: What the GIL-enabled build's inline ``Py_DECREF`` calls (the free-threaded build's calls
+#: ``_Py_MergeZeroLocalRefcount``/``_Py_DecRefShared`` instead, 3.13-3.15 headers): a module
+#: importing it and none of those was compiled for the GIL-enabled build. The Stable ABI calls
+#: ``_Py_DecRef`` in both builds, so this tells only version-specific modules apart.
+GIL_REFCOUNT_FUNCTIONS = frozenset({"_Py_Dealloc"})
 #: The first version with abi3t, and with the platform-specific ``.abi3-<triple>.so`` suffixes.
 ABI3T_FIRST = (3, 15)
 _HOOKS = ("PyInit_", "PyModExport_")
@@ -338,7 +345,7 @@ def _claim_problems(
                 else:
                     yield problem
         if claim.free_threaded:
-            yield from _gil_problems(claim, module)
+            yield from _gil_problems(claim, module, data)
         elif claim.kind is not AbiKind.NONE:
             yield from _threaded_problems(claim, module, data)
 
@@ -432,7 +439,9 @@ def _threaded_problems(
         )
 
 
-def _gil_problems(claim: InterpreterClaim, module: ModuleFacts) -> Iterable[AbiProblem]:
+def _gil_problems(
+    claim: InterpreterClaim, module: ModuleFacts, data: StableAbi
+) -> Iterable[AbiProblem]:
     """A free-threaded claim: the module must not be built for the GIL-enabled build."""
     if claim.kind is AbiKind.ABI3T:
         names = [n for n in module.imports if n in MODULE_DEF_FUNCTIONS]
@@ -461,6 +470,28 @@ def _gil_problems(claim: InterpreterClaim, module: ModuleFacts) -> Iterable[AbiP
             f"{_dotted(ABI3T_FIRST)} exists only for the GIL-enabled build; the tag "
             f"{claim.tag} claims the free-threaded build",
             (),
+            None,
+            claim.tag,
+        )
+    elif not claim.stable:
+        yield from _gil_refcount_problems(claim, module, data)
+
+
+def _gil_refcount_problems(
+    claim: InterpreterClaim, module: ModuleFacts, data: StableAbi
+) -> Iterable[AbiProblem]:
+    """A version-specific free-threaded claim, and a member whose ``Py_DECREF`` is the
+    GIL-enabled build's: a free-threaded CPython reads its static objects with another
+    ``PyObject`` layout (3.13t: "init function ... returned uninitialized object")."""
+    names = [n for n in module.imports if n in GIL_REFCOUNT_FUNCTIONS]
+    if names and not any(n in data.free_threaded_only for n in module.imports):
+        yield AbiProblem(
+            AbiProblemKind.GIL_BUILD,
+            module.member,
+            f"{module.member} was built for the GIL-enabled build (its Py_DECREF calls "
+            f"{_few(names)}, and it uses none of the free-threaded build's reference-count "
+            f"functions); the tag {claim.tag} claims the free-threaded build",
+            tuple(names),
             None,
             claim.tag,
         )
