@@ -21,8 +21,6 @@ shown as they are and ``-v`` says why: output degrades, the command does not fai
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 
 __all__ = ["MAX_NAME", "TIMEOUT", "Demangler"]
@@ -64,6 +62,8 @@ class Demangler:
         return self._known.get(name, name)
 
     def _run(self, names: list[str]) -> dict[str, str]:
+        import subprocess  # (with shutil: 4 ms of imports a wheel without C++ names never needs)
+
         tool = self._find()
         if tool is None:
             return {n: n for n in names}
@@ -87,6 +87,8 @@ class Demangler:
 
     def _find(self) -> str | None:
         if self._tool is False:
+            import shutil
+
             self._tool = shutil.which("c++filt", path=self._path)
             if self._tool is None:
                 self._say("c++filt (binutils) is not installed: C++ names are shown mangled")
