@@ -11,6 +11,7 @@ import os
 import select
 import signal
 import sys
+import traceback
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
@@ -209,8 +210,6 @@ def _output_closed(stream: TextIO) -> bool:
 def _report(exc: BaseException, ctx: Context) -> int:
     try:
         if ctx.verbosity >= 2:
-            import traceback
-
             traceback.print_exception(exc, file=ctx.stderr)
         print(f"manywheel: {describe_error(exc)}", file=ctx.stderr)
     except OSError:  # stderr is gone too (`2>&1 | head`): the exit code still says it
