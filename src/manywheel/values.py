@@ -7,8 +7,9 @@ defaults, constructor (and signature), equality, hash, repr, immutability (``Fro
 of it. CPython 3.10 to 3.12 compile six methods for each frozen dataclass when its module is
 imported (about 0.4 ms a class): a small wheel's ``show`` creates some seventy value classes
 before it reads a byte, a third of its run. Here :mod:`dataclasses` collects the fields and
-makes the slots, one ``__init__`` is made (the constructor stays as fast as a dataclass's: compiled
-once per shape of class and renamed for each, which halves the cost again), and equality, hash, repr and the frozen attribute guards are small functions shared by all
+makes the slots, one ``__init__`` is made (the constructor stays as fast as a dataclass's; its
+code is compiled once per shape of class and renamed for each, which halves the cost again),
+and equality, hash, repr and the frozen attribute guards are small functions shared by all
 classes. ``tests/test_values.py`` holds it to ``dataclass``'s behaviour, feature by feature.
 
 Type checkers see a frozen dataclass (PEP 681).

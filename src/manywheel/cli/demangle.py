@@ -20,12 +20,13 @@ shown as they are and ``-v`` says why: output degrades, the command does not fai
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
+
+from manywheel.lazy import lazy_logger
 
 __all__ = ["MAX_NAME", "TIMEOUT", "Demangler"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Longer names are left as they are (real C++ names are rarely longer than a few hundred).
 MAX_NAME = 4096

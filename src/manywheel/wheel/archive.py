@@ -7,7 +7,6 @@ A local file is read through its descriptor; :meth:`WheelArchive.open_reader` re
 from __future__ import annotations
 
 import io
-import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -15,6 +14,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from manywheel.errors import InvalidWheelError, UnsafeWheelError, open_regular
+from manywheel.lazy import lazy_logger
 from manywheel.wheel.filename import WheelFilename, canonical_name
 from manywheel.wheel.member_pass import stream_members
 from manywheel.wheel.metadata import (
@@ -31,7 +31,7 @@ from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
 
 __all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _T = TypeVar("_T")
 
