@@ -7,7 +7,8 @@ defaults, constructor (and signature), equality, hash, repr, immutability (``Fro
 of it. CPython 3.10 to 3.12 compile six methods for each frozen dataclass when its module is
 imported (about 0.4 ms a class): a small wheel's ``show`` creates some seventy value classes
 before it reads a byte, a third of its run. Here :mod:`dataclasses` collects the fields and
-makes the slots, one ``__init__`` is compiled (the constructor stays as fast as a dataclass's),
+makes the slots, one ``__init__`` is made (the constructor stays as fast as a dataclass's; its
+code is compiled once per shape of class and renamed for each, which halves the cost again),
 and equality, hash, repr and the frozen attribute guards are small functions shared by all
 classes. ``tests/test_values.py`` holds it to ``dataclass``'s behaviour, feature by feature.
 
@@ -22,6 +23,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field, FrozenInstanceError, field
 from reprlib import recursive_repr
+from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 if TYPE_CHECKING:
@@ -92,54 +94,108 @@ def _describe(params: Any) -> None:
         setattr(params, name, True)
 
 
+#: ``__make_init__`` (see :func:`_init`) compiled once per shape of class: the kind of each
+#: field and whether there is a ``__post_init__``.
+_MAKERS: dict[tuple[object, ...], CodeType] = {}
+#: The parameter standing for field ``index`` in a compiled shape (renamed for each class).
+_PLACEHOLDER = "__value_field_{}"
+
+
 def _init(cls: type, fields: tuple[Field[Any], ...]) -> Callable[..., None]:
     """``__init__`` as ``dataclass`` writes it for a frozen class: each field set with
     ``object.__setattr__``, a factory called when its argument is left out, then
-    ``__post_init__`` when the class has one."""
+    ``__post_init__`` when the class has one.
+
+    Compiling it is most of what making a value class costs, so the code is compiled once
+    per shape (most classes are a few plain fields) with placeholder names, and each class
+    gets a copy whose parameter names and attribute names are its fields' (``code.replace``);
+    the defaults are the function's ``__defaults__``, as a compiled ``name=default`` makes."""
     namespace: dict[str, Any] = {"_set": _SET, "_FACTORY": _FACTORY}
-    params: list[str] = []
-    body: list[str] = []
+    kinds: list[str] = []
+    defaults: list[object] = []
     for index, f in enumerate(fields):
-        if f.default is not MISSING:
-            namespace[f"_default{index}"] = f.default
-        if f.default_factory is not MISSING:
+        kind = _field_kind(cls, f, defaults)
+        kinds.append(kind)
+        if kind in {"factory", "set-factory"}:
             namespace[f"_factory{index}"] = f.default_factory
-        if not f.init:
-            if f.default is not MISSING:
-                body.append(f"_set(self, {f.name!r}, _default{index})")
-            elif f.default_factory is not MISSING:
-                body.append(f"_set(self, {f.name!r}, _factory{index}())")
-            continue
-        if f.kw_only is True:  # not used: keep the generated signature simple
-            raise TypeError(f"{cls.__name__}.{f.name}: keyword-only fields are not supported")
-        if f.default is not MISSING:
-            params.append(f"{f.name}=_default{index}")
-            body.append(f"_set(self, {f.name!r}, {f.name})")
-        elif f.default_factory is not MISSING:
-            params.append(f"{f.name}=_FACTORY")
-            factory = f"_factory{index}()"
-            body.append(f"_set(self, {f.name!r}, {factory} if {f.name} is _FACTORY else {f.name})")
-        else:
-            params.append(f.name)
-            body.append(f"_set(self, {f.name!r}, {f.name})")
-    if hasattr(cls, "__post_init__"):
-        body.append("self.__post_init__()")
+        elif kind == "set-default":
+            namespace[f"_default{index}"] = f.default
+    post_init = hasattr(cls, "__post_init__")
+    shape = (*kinds, post_init)
+    maker = _MAKERS.get(shape)
+    if maker is None:
+        maker = _MAKERS[shape] = _compile_maker(kinds, post_init)
+    renamed = {_PLACEHOLDER.format(i): f.name for i, f in enumerate(fields)}
+    inner = next(c for c in maker.co_consts if isinstance(c, CodeType))
+    own = inner.replace(
+        co_varnames=tuple(renamed.get(n, n) for n in inner.co_varnames),
+        co_consts=tuple(renamed.get(c, c) if type(c) is str else c for c in inner.co_consts),
+    )
+    outer = maker.replace(co_consts=tuple(own if c is inner else c for c in maker.co_consts))
     # As dataclasses does: the module's globals (so type hints resolve), the helpers as the
     # closure of a function that makes __init__.
-    lines = "\n        ".join(body or ["pass"])
-    source = (
-        f"def __make_init__({', '.join(namespace)}):\n"
-        f"    def __init__(self, {', '.join(params)}):\n        {lines}\n"
-        "    return __init__\n"
-    )
     module = sys.modules.get(cls.__module__)
-    made: dict[str, Any] = {}
-    exec(source, vars(module) if module is not None else {}, made)
-    init: Callable[..., None] = made["__make_init__"](**namespace)
+    make = FunctionType(outer, vars(module) if module is not None else {})
+    init: Callable[..., None] = make(**namespace)
+    init.__defaults__ = tuple(defaults) or None
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__module__ = cls.__module__
     init.__annotations__ = {f.name: f.type for f in fields if f.init} | {"return": None}
     return init
+
+
+def _field_kind(cls: type, f: Field[Any], defaults: list[object]) -> str:
+    """How ``__init__`` sets field ``f``: ``"argument"``, ``"factory"`` (an argument whose
+    default calls the factory), or for a field that is no argument ``"set-default"``,
+    ``"set-factory"`` or ``"unset"``. An argument's default is appended to ``defaults``."""
+    if not f.init:
+        if f.default is not MISSING:
+            return "set-default"
+        return "unset" if f.default_factory is MISSING else "set-factory"
+    if f.kw_only is True:  # not used: keep the generated signature simple
+        raise TypeError(f"{cls.__name__}.{f.name}: keyword-only fields are not supported")
+    if f.default is not MISSING:
+        defaults.append(f.default)
+    elif f.default_factory is not MISSING:
+        defaults.append(_FACTORY)
+        return "factory"
+    elif defaults:
+        raise TypeError(f"non-default argument {f.name!r} follows default argument")
+    return "argument"
+
+
+def _compile_maker(kinds: list[str], post_init: bool) -> CodeType:
+    """The code of ``__make_init__(_set, _FACTORY, <helpers>)`` for one shape, fields named by
+    :data:`_PLACEHOLDER`."""
+    helpers: list[str] = []
+    params: list[str] = []
+    body: list[str] = []
+    for index, kind in enumerate(kinds):
+        name = _PLACEHOLDER.format(index)
+        if kind == "set-default":
+            helpers.append(f"_default{index}")
+            body.append(f"_set(self, {name!r}, _default{index})")
+        elif kind == "set-factory":
+            helpers.append(f"_factory{index}")
+            body.append(f"_set(self, {name!r}, _factory{index}())")
+        elif kind == "factory":
+            helpers.append(f"_factory{index}")
+            params.append(name)
+            factory = f"_factory{index}()"
+            body.append(f"_set(self, {name!r}, {factory} if {name} is _FACTORY else {name})")
+        elif kind == "argument":
+            params.append(name)
+            body.append(f"_set(self, {name!r}, {name})")
+    if post_init:
+        body.append("self.__post_init__()")
+    lines = "\n        ".join(body or ["pass"])
+    source = (
+        f"def __make_init__({', '.join(['_set', '_FACTORY', *helpers])}):\n"
+        f"    def __init__(self, {', '.join(params)}):\n        {lines}\n"
+        "    return __init__\n"
+    )
+    module = compile(source, "<string>", "exec")
+    return next(c for c in module.co_consts if isinstance(c, CodeType))
 
 
 def _signature_text(fields: tuple[Field[Any], ...]) -> str:

@@ -9,18 +9,18 @@ a time, so memory stays bounded by what the ELF reader keeps of the members in f
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable
 
 from manywheel.elf import ElfFile, read_elf_stream
 from manywheel.errors import InvalidElfError
+from manywheel.lazy import lazy_logger
 from manywheel.values import value_class
 from manywheel.wheel import StreamedMember, WheelArchive, stream_members
 
 __all__ = ["ELF_MAGIC", "ScannedElf", "default_workers", "elf_member", "scan_wheel"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 ELF_MAGIC = b"\x7fELF"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import posixpath
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -32,6 +31,7 @@ from manywheel.audit.report import (
 )
 from manywheel.audit.requirements import elf_requirements
 from manywheel.audit.scan import ScannedElf, scan_wheel
+from manywheel.lazy import lazy_logger
 from manywheel.linker import (
     DependencyTree,
     OverlayFileSystem,
@@ -73,7 +73,7 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditOptions", "audit_archive", "audit_wheel"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Resolutions that are not libraries outside the wheel (nothing to graft, no file to name).
 _LOADER_RULES = frozenset({Rule.INTERPRETER, Rule.VDSO, Rule.PLATFORM})
@@ -169,20 +169,36 @@ def _while_scanning(
     """Stream the members in the background; meanwhile load the policies (when given a loader)
     and check the container's structure (WHEEL, METADATA, RECORD parsed): the streaming threads
     mostly wait on inflate with the GIL released."""
-    with ThreadPoolExecutor(max_workers=1) as background:
-        scanning = background.submit(
-            scan_wheel,
-            archive,
-            workers=options.workers,
-            progress=progress,
-            hashed=options.verify_record,
-        )
-        # an error here still waits for the scan (the pool's exit)
+    outcome: list[tuple[ScannedElf, ...] | BaseException] = []
+
+    def scan() -> None:
+        try:
+            outcome.append(
+                scan_wheel(
+                    archive,
+                    workers=options.workers,
+                    progress=progress,
+                    hashed=options.verify_record,
+                )
+            )
+        except BaseException as e:  # raised on the caller's thread
+            outcome.append(e)
+
+    # (a thread of its own, not concurrent.futures: its import, and logging's, would cost a
+    # small wheel's show more than the scan)
+    scanning = threading.Thread(target=scan, name="manywheel-scan")
+    scanning.start()
+    try:  # an error here still waits for the scan
         loaded = policies if isinstance(policies, PolicySet) else (policies or load_policies)()
         structural = structural_findings(archive)
         for arch in _archs_named(archive.filename):
             loaded.prepare(arch)
-        return loaded, scanning.result(), structural
+    finally:
+        scanning.join()
+    scanned = outcome[0]
+    if isinstance(scanned, BaseException):
+        raise scanned
+    return loaded, scanned, structural
 
 
 def analyze(

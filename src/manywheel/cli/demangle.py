@@ -20,14 +20,13 @@ shown as they are and ``-v`` says why: output degrades, the command does not fai
 
 from __future__ import annotations
 
-import logging
-import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
+
+from manywheel.lazy import lazy_logger
 
 __all__ = ["MAX_NAME", "TIMEOUT", "Demangler"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 #: Longer names are left as they are (real C++ names are rarely longer than a few hundred).
 MAX_NAME = 4096
@@ -64,6 +63,8 @@ class Demangler:
         return self._known.get(name, name)
 
     def _run(self, names: list[str]) -> dict[str, str]:
+        import subprocess  # (with shutil: 4 ms of imports a wheel without C++ names never needs)
+
         tool = self._find()
         if tool is None:
             return {n: n for n in names}
@@ -87,6 +88,8 @@ class Demangler:
 
     def _find(self) -> str | None:
         if self._tool is False:
+            import shutil
+
             self._tool = shutil.which("c++filt", path=self._path)
             if self._tool is None:
                 self._say("c++filt (binutils) is not installed: C++ names are shown mangled")

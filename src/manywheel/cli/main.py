@@ -6,17 +6,16 @@ import argparse
 import contextlib
 import gc
 import importlib
-import logging
 import os
 import select
 import signal
 import sys
-import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TextIO
 
 from manywheel.cli.context import Context
 from manywheel.cli.exit_codes import ExitCode, Terminated, describe_error, exit_code_for
+from manywheel.lazy import when_logging_loads
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -149,7 +148,20 @@ def _wants_color(choice: str, stream: TextIO, environ: Mapping[str, str]) -> boo
     return bool(isatty and isatty()) and environ.get("TERM") != "dumb"
 
 
-def _configure_logging(verbosity: int, stream: TextIO) -> None:
+def _configure_logging(verbosity: int, stream: TextIO) -> Callable[[], None]:
+    """Send manywheel's log records to ``stream`` (``manywheel: `` before each), at the level
+    ``-v`` asks for. Without ``-v``, only once :mod:`logging` is loaded (by a module that could
+    show a warning): most runs never need it (``manywheel.lazy.lazy_logger``). Returns the
+    undo of that wait."""
+    if verbosity:
+        _set_up_logging(verbosity, stream)
+        return lambda: None
+    return when_logging_loads(lambda: _set_up_logging(verbosity, stream))
+
+
+def _set_up_logging(verbosity: int, stream: TextIO) -> None:
+    import logging
+
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("manywheel: %(message)s"))
     root = logging.getLogger("manywheel")
@@ -184,7 +196,7 @@ def main(
         verbosity=args.verbose,
         color=_wants_color(args.color, out, environ),
     )
-    _configure_logging(ctx.verbosity, err)
+    stop_waiting = _configure_logging(ctx.verbosity, err)
     try:
         return int(args.handler(args, ctx))
     except BrokenPipeError as exc:
@@ -193,6 +205,8 @@ def main(
         return _report(exc, ctx)
     except (Exception, KeyboardInterrupt) as exc:  # the one place errors become exit codes
         return _report(exc, ctx)
+    finally:
+        stop_waiting()
 
 
 def _output_closed(stream: TextIO) -> bool:
@@ -210,6 +224,8 @@ def _output_closed(stream: TextIO) -> bool:
 def _report(exc: BaseException, ctx: Context) -> int:
     try:
         if ctx.verbosity >= 2:
+            import traceback
+
             traceback.print_exception(exc, file=ctx.stderr)
         print(f"manywheel: {describe_error(exc)}", file=ctx.stderr)
     except OSError:  # stderr is gone too (`2>&1 | head`): the exit code still says it

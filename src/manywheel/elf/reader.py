@@ -3,7 +3,6 @@ the two in-memory entry points (:func:`read_elf`, :func:`parse_elf`)."""
 
 from __future__ import annotations
 
-import logging
 import mmap
 import os
 from collections.abc import Sequence
@@ -31,11 +30,12 @@ from manywheel.elf.version_sections import (
     version_slots,
 )
 from manywheel.errors import InvalidElfError, open_regular
+from manywheel.lazy import lazy_logger
 from manywheel.values import value_class
 
 __all__ = ["parse_elf", "parse_image", "read_elf"]
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)
 
 _TABLE_TAGS = frozenset({DT.HASH, DT.GNU_HASH, DT.STRTAB, DT.VERSYM, DT.VERNEED, DT.VERDEF})
 #: Tags whose value is a string-table offset, and tags that may appear only once.

@@ -35,7 +35,6 @@ notes and no dynamic facts.)
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
@@ -48,10 +47,11 @@ from manywheel.elf.layout import IDENT, Layout
 from manywheel.elf.model import ElfFile, Segment
 from manywheel.elf.reader import parse_image
 from manywheel.errors import InvalidElfError
+from manywheel.lazy import lazy_logger
 
 __all__ = ["DEFAULT_BUFFER_LIMIT", "ByteStream", "read_elf_stream"]
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)
 
 #: The most bytes of a file's prefix kept when the layout does not bound it.
 DEFAULT_BUFFER_LIMIT = 16 * 2**20

@@ -3,15 +3,15 @@ ldconfig reads it) and musl's ``/etc/ld-musl-<arch>.path``."""
 
 from __future__ import annotations
 
-import logging
 import posixpath
 from dataclasses import dataclass, field
 
+from manywheel.lazy import lazy_logger
 from manywheel.linker.filesystem import FileSystem
 
 __all__ = ["MAX_CONF_BYTES", "MAX_CONF_FILES", "read_ld_so_conf", "read_musl_path"]
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)
 
 _MAX_INCLUDE_DEPTH = 16
 #: Each configuration file is at most this big (Debian's are a few dozen bytes).

@@ -6,7 +6,6 @@ Nothing here runs the files it inspects: every fact comes from :class:`FileSyste
 
 from __future__ import annotations
 
-import logging
 import posixpath
 import re
 from dataclasses import dataclass, field, replace
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from manywheel.elf import DynamicFlag1, ElfType
 from manywheel.errors import InputError, InvalidElfError
+from manywheel.lazy import lazy_logger
 from manywheel.linker.bionic import (
     bionic_default_dirs,
     bionic_lib,
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Resolver", "detect_flavor"]
 
-log = logging.getLogger(__name__)
+log = lazy_logger(__name__)
 
 #: Names musl answers with itself (``ldso/dynlink.c``: libc and the libraries merged into it).
 _MUSL_RESERVED = re.compile(r"lib(c|pthread|rt|m|dl|util|xnet|resolv|crypt)\.so(\..*)?\Z")

@@ -10,12 +10,12 @@ only the others.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import field
 from enum import Enum
 
 from manywheel.errors import InvalidPolicyError
+from manywheel.lazy import lazy_logger
 from manywheel.policy.android import RUNPATH_API_LEVEL, bionic_version_level, is_bionic_library
 from manywheel.policy.definitions import Libc, Policy, is_dynamic_loader, is_libpython
 from manywheel.policy.reasons import Reason, ReasonKind
@@ -25,7 +25,7 @@ from manywheel.values import value_class
 
 __all__ = ["PolicyVerdict", "Verdict", "evaluate"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _X86 = frozenset({"x86_64", "i686"})
 _BLOCKING = frozenset({ReasonKind.WRONG_LIBC, ReasonKind.ARCH_NOT_COVERED})

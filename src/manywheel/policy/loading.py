@@ -10,7 +10,6 @@ adds sonames to the whitelist. See docs/policy-format.md.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import re
 from collections.abc import Mapping
@@ -21,12 +20,13 @@ from types import MappingProxyType
 from typing import Any
 
 from manywheel.errors import InvalidPolicyError, open_regular
+from manywheel.lazy import lazy_logger
 from manywheel.policy.definitions import Policy, parse_policy_name
 from manywheel.policy.symbol_versions import AllowedVersions, VersionTable
 
 __all__ = ["SHIPPED_FILES", "SHIPPED_PREFIX", "parse_policy_file", "read_shipped", "read_user_file"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 SHIPPED_FILES = ("manylinux-policy.json", "musllinux-policy.json", "android-policy.json")
 #: How the shipped files are named in errors and in ``Policy.source``.

@@ -7,17 +7,15 @@ A local file is read through its descriptor; :meth:`WheelArchive.open_reader` re
 from __future__ import annotations
 
 import io
-import logging
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import TypeVar
 
-from packaging.utils import canonicalize_name
-
 from manywheel.errors import InvalidWheelError, UnsafeWheelError, open_regular
-from manywheel.wheel.filename import WheelFilename
+from manywheel.lazy import lazy_logger
+from manywheel.wheel.filename import WheelFilename, canonical_name
 from manywheel.wheel.member_pass import stream_members
 from manywheel.wheel.metadata import (
     MetadataIdentity,
@@ -33,7 +31,7 @@ from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
 
 __all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
 
-logger = logging.getLogger(__name__)
+logger = lazy_logger(__name__)
 
 _T = TypeVar("_T")
 
@@ -202,7 +200,7 @@ class WheelArchive:
     def dist_info(self) -> str:
         """The one ``.dist-info`` directory whose name and version match the filename."""
         dirs = self._dist_info_dirs
-        want_name = canonicalize_name(self.filename.name)
+        want_name = canonical_name(self.filename.name)
         matching = [d for d in dirs if _dist_info_identity(d)[0] == want_name]
         if len(dirs) != 1 or len(matching) != 1:
             raise InvalidWheelError(
@@ -263,7 +261,7 @@ def _ignore(_: object) -> None:
 def _dist_info_identity(directory: str) -> tuple[str, str]:
     stem = directory[: -len(".dist-info")]
     name, _, version = stem.partition("-")
-    return canonicalize_name(name), version
+    return canonical_name(name), version
 
 
 def _with_path(parse: Callable[[], _T], path: Path) -> _T:

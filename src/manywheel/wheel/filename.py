@@ -3,17 +3,67 @@
 Validation is ``packaging``'s; this module keeps what ``packaging`` drops: the order of the
 compressed tag sets as written, and the filename's own spelling (needed to rename a wheel without
 renormalising its name).
+
+``packaging.utils`` costs a small wheel's ``show`` some 8 ms of imports (``packaging.tags``
+brings ``platform``, ``sysconfig``, ``subprocess`` and ``logging``), so the ordinary spellings
+are recognised here first (:func:`plainly_valid`, :func:`tag_keys`): a filename or tag that
+every ``packaging`` from 24.2 on accepts, and whose tags compare as ``packaging``'s ``Tag``
+would. Anything else goes to ``packaging`` itself, which validates (and words the error) as
+before. ``tests/wheel/test_filename_fast_path.py`` holds the two to the same answers.
 """
 
 from __future__ import annotations
 
-from packaging.tags import Tag
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+import re
+from typing import TYPE_CHECKING
 
 from manywheel.errors import InvalidWheelError
 from manywheel.values import value_class
 
-__all__ = ["WheelFilename"]
+if TYPE_CHECKING:
+    from packaging.tags import Tag
+
+__all__ = ["WheelFilename", "canonical_name", "plainly_valid", "tag_keys"]
+
+#: A project name as wheel filenames escape it (PEP 427), without ``__`` and in ASCII: a
+#: subset of what ``packaging`` accepts.
+_NAME = r"[A-Za-z0-9]+(?:[._][A-Za-z0-9]+)*"
+#: Canonical PEP 440 versions (epoch, release, pre, post, dev, local): all valid.
+_VERSION = (
+    r"(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*(?:(?:a|b|rc)[0-9]+)?(?:\.post[0-9]+)?(?:\.dev[0-9]+)?"
+    r"(?:\+[a-z0-9]+(?:\.[a-z0-9]+)*)?"
+)
+#: Compressed tag sets: interpreters are identifiers, every part non-empty ASCII.
+_INTERPRETERS = r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*"
+_PARTS = r"[A-Za-z0-9_]+(?:\.[A-Za-z0-9_]+)*"
+_TAG = f"{_INTERPRETERS}-{_PARTS}-{_PARTS}"
+_PLAIN_FILENAME = re.compile(f"{_NAME}-{_VERSION}(?:-[0-9][A-Za-z0-9_]*)?-{_TAG}\\.whl", re.ASCII)
+_PLAIN_TAG = re.compile(_TAG, re.ASCII)
+
+
+def plainly_valid(filename: str) -> bool:
+    """Whether ``filename`` is spelt so plainly that every ``packaging`` (24.2 on) accepts it:
+    ``False`` means ask ``packaging`` (the filename may still be valid)."""
+    return _PLAIN_FILENAME.fullmatch(filename) is not None
+
+
+def tag_keys(line: str) -> frozenset[tuple[str, str, str]] | None:
+    """The tags a plainly spelt tag line (``py3-none-any``, compressed sets allowed) expands
+    to, as ``(interpreter, abi, platform)`` lowercased — equal where ``packaging``'s ``Tag``
+    objects are equal; ``None`` for any other spelling (ask ``packaging``)."""
+    if _PLAIN_TAG.fullmatch(line) is None:
+        return None
+    pythons, abis, platforms = (part.lower().split(".") for part in line.split("-"))
+    return frozenset((py, abi, plat) for py in pythons for abi in abis for plat in platforms)
+
+
+def canonical_name(name: str) -> str:
+    """The PEP 503 normalised form of a project name (``packaging.utils.canonicalize_name``:
+    runs of ``-``, ``_`` and ``.`` become one ``-``, lowercased)."""
+    value = name.lower().replace("_", "-").replace(".", "-")
+    while "--" in value:
+        value = value.replace("--", "-")
+    return value
 
 
 @value_class
@@ -31,10 +81,13 @@ class WheelFilename:
     @classmethod
     def parse(cls, filename: str) -> WheelFilename:
         """Parse a bare filename (no directory). Raises :class:`InvalidWheelError`."""
-        try:
-            parse_wheel_filename(filename)
-        except InvalidWheelFilename as e:
-            raise InvalidWheelError(f"not a valid wheel filename: {e}", path=filename) from e
+        if not plainly_valid(filename):
+            from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+            try:
+                parse_wheel_filename(filename)
+            except InvalidWheelFilename as e:
+                raise InvalidWheelError(f"not a valid wheel filename: {e}", path=filename) from e
         parts = filename[: -len(".whl")].split("-")
         build = parts[2] if len(parts) == 6 else None
         python, abi, platform = parts[-3:]
@@ -51,8 +104,21 @@ class WheelFilename:
     @property
     def tags(self) -> frozenset[Tag]:
         """Every (python, abi, platform) combination the compressed tag sets expand to."""
+        from packaging.tags import Tag
+
         return frozenset(
             Tag(py, abi, plat)
+            for py in self.python_tags
+            for abi in self.abi_tags
+            for plat in self.platform_tags
+        )
+
+    @property
+    def tag_keys(self) -> frozenset[tuple[str, str, str]]:
+        """:attr:`tags` as :func:`tag_keys` gives them: ``(python, abi, platform)`` lowercased
+        (meaningful for a :func:`plainly_valid` filename)."""
+        return frozenset(
+            (py.lower(), abi.lower(), plat.lower())
             for py in self.python_tags
             for abi in self.abi_tags
             for plat in self.platform_tags

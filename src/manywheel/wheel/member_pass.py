@@ -12,8 +12,8 @@ the survey's whole-member reads and :meth:`WheelArchive.compute_digests` all go 
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from manywheel.wheel.stream import is_small
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["HEAD_SIZE", "Readable", "StreamedMember", "stream_members"]
 
 _T = TypeVar("_T")
+_R = TypeVar("_R")
 
 #: Bytes of each member read before its visitor is called (enough for the ELF magic).
 HEAD_SIZE = 4
@@ -102,15 +103,59 @@ def stream_members(
         for batch in batches:
             finished(batch, run(batch))
     else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="manywheel-member") as pool:
-            futures = [pool.submit(run, batch) for batch in batches]
-            try:
-                for batch, future in zip(batches, futures, strict=True):
-                    finished(batch, future.result())
-            except BaseException:
-                pool.shutdown(cancel_futures=True)
-                raise
+        _on_threads(run, batches, workers, finished)
     return [results[i] for i in range(len(members))]
+
+
+def _on_threads(
+    run: Callable[[list[int]], _R],
+    batches: list[list[int]],
+    workers: int,
+    finished: Callable[[list[int], _R], None],
+) -> None:
+    """``run`` each batch on ``workers`` threads, taking them in order, and hand the results to
+    ``finished`` in the batches' order, on this thread. The first error is raised here once
+    the threads have stopped: the batches not started by then are not run. (What a
+    ``ThreadPoolExecutor`` with ``shutdown(cancel_futures=True)`` does; ``concurrent.futures``
+    would cost a small wheel's ``show`` its import, and ``logging``'s with it.)"""
+    lock = threading.Lock()
+    taken = 0
+    stop = False
+    outcomes: list[tuple[bool, object]] = [(False, None)] * len(batches)
+    ready = [threading.Event() for _ in batches]
+
+    def work() -> None:
+        nonlocal taken
+        while True:
+            with lock:
+                if stop or taken >= len(batches):
+                    return
+                index, taken = taken, taken + 1
+            try:
+                outcomes[index] = (True, run(batches[index]))
+            except BaseException as e:  # handed to the caller's thread, raised there
+                outcomes[index] = (False, e)
+            ready[index].set()
+
+    threads = [
+        threading.Thread(target=work, name=f"manywheel-member_{n}")
+        for n in range(min(workers, len(batches)))
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for index, batch in enumerate(batches):
+            ready[index].wait()
+            ok, value = outcomes[index]
+            if not ok:
+                assert isinstance(value, BaseException)
+                raise value
+            finished(batch, value)  # type: ignore[arg-type]
+    finally:
+        with lock:
+            stop = True
+        for thread in threads:
+            thread.join()
 
 
 def _visit_one(

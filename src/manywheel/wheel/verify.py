@@ -9,15 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from enum import IntEnum
-
-from packaging.tags import Tag, parse_tag
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
+from typing import TYPE_CHECKING
 
 from manywheel.errors import InvalidWheelError
 from manywheel.values import value_class
 from manywheel.wheel.archive import SIGNATURE_NAMES, WheelArchive, dist_info_dirs
+from manywheel.wheel.filename import canonical_name, plainly_valid, tag_keys
 from manywheel.wheel.record import STRONG_ALGORITHMS, Record, RecordEntry, encode_hash
+
+if TYPE_CHECKING:
+    from packaging.tags import Tag
 
 __all__ = ["Finding", "FindingKind", "content_findings", "structural_findings", "verify_wheel"]
 
@@ -113,6 +114,10 @@ def _zip_findings(archive: WheelArchive) -> Iterator[Finding]:
 
 
 def _same_version(left: str, right: str) -> bool:
+    if left == right:  # what packaging would say of the same text, valid or not
+        return True
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(left) == Version(right)
     except InvalidVersion:
@@ -123,7 +128,7 @@ def _identity_findings(archive: WheelArchive, dist_info: str) -> Iterator[Findin
     filename = archive.filename
     stem = dist_info[: -len(".dist-info")]
     name, _, version = stem.partition("-")
-    if canonicalize_name(name) != canonicalize_name(filename.name) or not _same_version(
+    if canonical_name(name) != canonical_name(filename.name) or not _same_version(
         version, filename.version
     ):
         yield Finding(
@@ -139,7 +144,7 @@ def _identity_findings(archive: WheelArchive, dist_info: str) -> Iterator[Findin
     except InvalidWheelError as e:
         yield Finding(FindingKind.METADATA_MISMATCH, member, None, None, e.message)
         return
-    if canonicalize_name(meta.name) != canonicalize_name(filename.name):
+    if canonical_name(meta.name) != canonical_name(filename.name):
         yield Finding(
             FindingKind.METADATA_MISMATCH,
             member,
@@ -167,6 +172,8 @@ def _wheel_findings(archive: WheelArchive, dist_info: str) -> Iterator[Finding]:
     if info.wheel_version[:1] != (1,):
         found = ".".join(map(str, info.wheel_version))
         yield Finding(FindingKind.WHEEL_VERSION, member, "1.x", found, "unsupported Wheel-Version")
+    if _plainly_same_tags(archive, info.tags):
+        return
     wheel_tags: set[Tag] = set()
     for line in info.tags:
         expanded = _expand_tag_line(line)
@@ -187,7 +194,24 @@ def _wheel_findings(archive: WheelArchive, dist_info: str) -> Iterator[Finding]:
         )
 
 
+def _plainly_same_tags(archive: WheelArchive, lines: tuple[str, ...]) -> bool:
+    """Whether WHEEL's Tag lines, all plainly spelt, expand to the filename's tags (see
+    :func:`~manywheel.wheel.filename.tag_keys`): then there is nothing to find, and no need
+    to import ``packaging.tags``. ``False``: ask ``packaging``."""
+    if not plainly_valid(archive.filename.raw):
+        return False
+    keys: set[tuple[str, str, str]] = set()
+    for line in lines:
+        expanded = tag_keys(line)
+        if expanded is None:
+            return False
+        keys |= expanded
+    return keys == archive.filename.tag_keys
+
+
 def _expand_tag_line(line: str) -> set[Tag] | None:
+    from packaging.tags import parse_tag
+
     try:
         return set(parse_tag(line))
     except ValueError:
