@@ -186,11 +186,14 @@ class WheelArchive:
             self._digests[member.name] = digest
         return data
 
-    def local_header(self, member: Member) -> bytes | None:
+    def _local_header(self, member: Member) -> bytes | None:
         """``member``'s local header (fixed part, name and extra field) as it was read when the
-        archive opened, or ``None`` when it was not kept (a long extra field)."""
-        headers = self._local_headers
-        return headers[member.index] if member.index < len(headers) else None
+        archive opened; ``None`` when it was not kept (a long extra field) or ``member`` is not
+        this archive's (for the writer, in this package)."""
+        headers, index = self._local_headers, member.index
+        if index < len(headers) and self.members[index] is member:
+            return headers[index]
+        return None
 
     def verified_digest(self, name: str) -> bytes | None:
         """The sha256 of a member that was streamed to its end (size and CRC checked), or None."""

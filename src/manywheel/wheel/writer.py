@@ -368,7 +368,7 @@ class _Writer:
             self._source_fd(),
             member,
             dos_datetime=self._time(member),
-            source_header=self._source.local_header(member),
+            source_header=self._source._local_header(member),
         )
 
     def _source_fd(self) -> int:
