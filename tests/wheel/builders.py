@@ -83,6 +83,8 @@ class RawEntry:
     zip64: bool = False
     #: The member's bytes as stored (default: ``data``, deflated when ``deflate``).
     payload: bytes | None = None
+    #: More extra fields in the local header only (whole fields: tag, size, body).
+    local_extra: bytes = b""
 
 
 def _extra64(*values: int) -> bytes:
@@ -106,7 +108,7 @@ def raw_zip(entries: Sequence[RawEntry], *, force_zip64_end: bool = False) -> by
             local_name = entry.name if entry.local_name is None else entry.local_name
             local_crc = crc if entry.local_crc is None else entry.local_crc
             sizes = (0xFFFFFFFF, 0xFFFFFFFF) if entry.zip64 else (len(payload), size)
-            extra = _extra64(size, len(payload)) if entry.zip64 else b""
+            extra = (_extra64(size, len(payload)) if entry.zip64 else b"") + entry.local_extra
             out += _LOCAL.pack(
                 0x04034B50,
                 20,

@@ -8,6 +8,7 @@ import hashlib
 import io
 import os
 import stat
+import struct
 import subprocess
 import sys
 import zipfile
@@ -330,6 +331,33 @@ def test_zip64_extras_are_rewritten(tmp_path: Path) -> None:
         assert {n: result.read(n) for n in result.namelist() if not n.endswith("RECORD")} == {
             n: d for n, d in files.items() if not n.endswith("RECORD")
         }
+
+
+def test_members_are_copied_whatever_their_local_extra_fields(tmp_path: Path) -> None:
+    """The copy compares each member's local header with the one it writes: against the header
+    read when the wheel opened, or, for one whose extra field was too long to keep, read again
+    from the file. Either way the member's compressed bytes are copied as they are."""
+    files = wheel_files({"demo/long.py": b"a = 1\n" * 50, "demo/plain.py": b"b = 2\n" * 50})
+    long_extra = struct.pack("<2H", 0xCAFE, 200) + bytes(200)  # (an unknown field: skipped)
+    source = tmp_path / WHEEL_NAME
+    source.write_bytes(
+        raw_zip(
+            [
+                RawEntry(n.encode(), d, local_extra=long_extra if n == "demo/long.py" else b"")
+                for n, d in files.items()
+            ]
+        )
+    )
+    with WheelArchive.open(source) as archive:
+        long, plain = archive.member("demo/long.py"), archive.member("demo/plain.py")
+        assert archive._local_header(long) is None
+        size = plain.data_offset - plain.header_offset
+        assert archive._local_header(plain) == os.pread(archive.fileno(), size, plain.header_offset)
+        out = rewrite_wheel(archive, _mkdir(tmp_path / "out")).commit()
+    assert verify_wheel(out) == ()
+    before, after = _raw_data(source), _raw_data(out)
+    assert after["demo/long.py"] == before["demo/long.py"]
+    assert after["demo/plain.py"] == before["demo/plain.py"]
 
 
 def _mkdir(path: Path) -> Path:

@@ -78,6 +78,9 @@ class WheelArchive:
         self._digests: dict[str, bytes] = {}
         self._dist_info_dirs = dist_info_dirs(members)
         self._record: Record | None = None
+        #: Each member's local header as read when the archive opened (by index; ``None``
+        #: where not kept).
+        self._local_headers: tuple[bytes | None, ...] = ()
 
     @classmethod
     def open(cls, path: str | os.PathLike[str]) -> WheelArchive:
@@ -104,11 +107,14 @@ class WheelArchive:
     @classmethod
     def _read(cls, path: Path, reader: RangeReader, filename: WheelFilename) -> WheelArchive:
         where = str(path)
-        members, mismatches = read_directory(reader, where)
+        headers: list[bytes | None] = []
+        members, mismatches = read_directory(reader, where, headers=headers)
         for member in members:
             check_member(member, path=where)
         logger.debug("opened %s: %d members", path, len(members))
-        return cls(path, reader, filename, members, mismatches)
+        archive = cls(path, reader, filename, members, mismatches)
+        archive._local_headers = tuple(headers)
+        return archive
 
     def close(self) -> None:
         if not self._closed:
@@ -177,6 +183,15 @@ class WheelArchive:
         if hashed:
             self._digests[member.name] = digest
         return data
+
+    def _local_header(self, member: Member) -> bytes | None:
+        """``member``'s local header (fixed part, name and extra field) as it was read when the
+        archive opened; ``None`` when it was not kept (a long extra field) or ``member`` is not
+        this archive's (for the writer, in this package)."""
+        headers, index = self._local_headers, member.index
+        if index < len(headers) and self.members[index] is member:
+            return headers[index]
+        return None
 
     def verified_digest(self, name: str) -> bytes | None:
         """The sha256 of a member that was streamed to its end (size and CRC checked), or None."""

@@ -364,7 +364,12 @@ class _Writer:
     def _copy(self, member: Member) -> None:
         if not member.is_dir:
             self._rows.append(self._unchanged_row(member))
-        self._sink.copy_member(self._source_fd(), member, dos_datetime=self._time(member))
+        self._sink.copy_member(
+            self._source_fd(),
+            member,
+            dos_datetime=self._time(member),
+            source_header=self._source._local_header(member),
+        )
 
     def _source_fd(self) -> int:
         return self._source.fileno()

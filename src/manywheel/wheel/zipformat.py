@@ -79,6 +79,10 @@ _DESCRIPTOR = int(Flag.DESCRIPTOR)
 _LOCAL_SIG = int(Signature.LOCAL)
 _CENTRAL_SIG = int(Signature.CENTRAL)
 _UTF8 = int(Flag.UTF8)
+_CENTRAL_SIZE = CENTRAL.size
+_LOCAL_SIZE = LOCAL.size
+_unpack_central = CENTRAL.unpack_from
+_unpack_local = LOCAL.unpack_from
 
 
 @value_class
@@ -249,23 +253,45 @@ class _Central(NamedTuple):
 
 
 def _parse_central(data: bytes, pos: int, path: str) -> tuple[_Central, int]:
-    if pos + CENTRAL.size > len(data):
+    if pos + _CENTRAL_SIZE > len(data):
         raise InvalidWheelError("central directory truncated", path=path)
-    fields = CENTRAL.unpack_from(data, pos)
-    (sig, made_by, _, flags, method, time, date, crc, csize, usize) = fields[:10]
-    name_len, extra_len, comment_len, disk, _, ext_attr, offset = fields[10:]
+    (
+        sig,
+        made_by,
+        _,
+        flags,
+        method,
+        time,
+        date,
+        crc,
+        csize,
+        usize,
+        name_len,
+        extra_len,
+        comment_len,
+        disk,
+        _,
+        ext_attr,
+        offset,
+    ) = _unpack_central(data, pos)
     if sig != _CENTRAL_SIG:
         raise InvalidWheelError("bad central directory entry signature", path=path)
-    name_at = pos + CENTRAL.size
+    name_at = pos + _CENTRAL_SIZE
     end = name_at + name_len + extra_len + comment_len
     if end > len(data):
         raise InvalidWheelError("central directory entry overruns the directory", path=path)
     raw_name = data[name_at : name_at + name_len]
-    name = _decode_name(raw_name, flags, path)
-    extra = data[name_at + name_len : name_at + name_len + extra_len]
-    wanted = [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT, offset == ZIP64_LIMIT, disk == 0xFFFF]
-    big = _zip64_values(extra, wanted, path, name)
-    if (big[3] if big[3] is not None else disk) != 0:
+    # (an ASCII name reads the same in UTF-8 and cp437)
+    name = raw_name.decode("ascii") if raw_name.isascii() else _decode_name(raw_name, flags, path)
+    if extra_len or ZIP64_LIMIT in (usize, csize, offset) or disk == 0xFFFF:
+        extra = data[name_at + name_len : name_at + name_len + extra_len]
+        wanted = [usize == ZIP64_LIMIT, csize == ZIP64_LIMIT, offset == ZIP64_LIMIT, disk == 0xFFFF]
+        big = _zip64_values(extra, wanted, path, name)
+        disk = big[3] if big[3] is not None else disk
+        csize = csize if big[1] is None else big[1]
+        usize = usize if big[0] is None else big[0]
+        offset = offset if big[2] is None else big[2]
+    if disk != 0:
         raise InvalidWheelError("multi-disk zip archives are not supported", path=path)
     central = _Central(
         name,
@@ -273,9 +299,9 @@ def _parse_central(data: bytes, pos: int, path: str) -> tuple[_Central, int]:
         method,
         flags,
         crc,
-        csize if big[1] is None else big[1],
-        usize if big[0] is None else big[0],
-        offset if big[2] is None else big[2],
+        csize,
+        usize,
+        offset,
         made_by >> 8,
         ext_attr,
         (date << 16) | time,
@@ -286,7 +312,7 @@ def _parse_central(data: bytes, pos: int, path: str) -> tuple[_Central, int]:
 def _local_guess(c: _Central, cd_offset: int) -> int:
     """How many bytes of a local header to read at once: its fixed part, the name, and room for
     a typical extra field."""
-    return min(LOCAL.size + len(c.raw_name) + 64, cd_offset - c.header_offset)
+    return min(_LOCAL_SIZE + len(c.raw_name) + 64, cd_offset - c.header_offset)
 
 
 def _attach_local(
@@ -297,23 +323,81 @@ def _attach_local(
     cd_offset: int,
     path: str,
     mismatches: list[HeaderMismatch],
+    headers: list[bytes | None] | None = None,
 ) -> Member:
-    if c.header_offset + LOCAL.size > cd_offset:
+    header_offset = c.header_offset
+    if header_offset + _LOCAL_SIZE > cd_offset:
         raise InvalidWheelError("local header out of range", path=path, member=c.name)
-    head = _pread(reader, _local_guess(c, cd_offset), c.header_offset, path)
-    fields = LOCAL.unpack_from(head)
-    sig, _, flags, method, _, _, crc, csize, usize, name_len, extra_len = fields
+    head = _pread(reader, _local_guess(c, cd_offset), header_offset, path)
+    sig, _, flags, method, _, _, crc, csize, usize, name_len, extra_len = _unpack_local(head)
     # (timestamps may legitimately differ: extended timestamp extras)
     if sig != _LOCAL_SIG:
         raise InvalidWheelError(
-            "bad local header signature", path=path, member=c.name, offset=c.header_offset
+            "bad local header signature", path=path, member=c.name, offset=header_offset
         )
-    names_and_extra = head[LOCAL.size : LOCAL.size + name_len + extra_len]
-    if len(names_and_extra) != name_len + extra_len:
-        names_and_extra = _pread(reader, name_len + extra_len, c.header_offset + LOCAL.size, path)
-    data_offset = c.header_offset + LOCAL.size + name_len + extra_len
+    header_size = _LOCAL_SIZE + name_len + extra_len
+    header: bytes | None
+    if len(head) >= header_size:
+        header = head[:header_size] if len(head) > header_size else head
+        names_and_extra = header[_LOCAL_SIZE:]
+    else:  # (a long extra field: read it, but keep no copy of it)
+        header = None
+        names_and_extra = _pread(reader, name_len + extra_len, header_offset + _LOCAL_SIZE, path)
+    data_offset = header_offset + header_size
     if data_offset + c.compressed_size > cd_offset:
         raise InvalidWheelError("member data runs past its end", path=path, member=c.name)
+    if headers is not None:
+        headers.append(header)
+    if (
+        method == c.method
+        and not (flags ^ c.flags) & _ENCRYPTED
+        and names_and_extra.startswith(c.raw_name)
+        and name_len == len(c.raw_name)
+        and (
+            flags & _DESCRIPTOR
+            or (
+                not extra_len
+                and crc == c.crc
+                and csize == c.compressed_size
+                and usize == c.file_size
+                and ZIP64_LIMIT not in (csize, usize)
+            )
+        )
+    ):
+        pass  # (the usual case: the headers agree, nothing to look at more closely)
+    else:
+        _compare_local(
+            c, flags, method, crc, csize, usize, names_and_extra, name_len, path, mismatches
+        )
+    return Member(
+        c.name,
+        index,
+        c.method,
+        c.flags,
+        c.crc,
+        c.compressed_size,
+        c.file_size,
+        header_offset,
+        data_offset,
+        c.create_system,
+        c.external_attr,
+        c.dos_datetime,
+    )
+
+
+def _compare_local(  # noqa: PLR0917 - one header's fields
+    c: _Central,
+    flags: int,
+    method: int,
+    crc: int,
+    csize: int,
+    usize: int,
+    names_and_extra: bytes,
+    name_len: int,
+    path: str,
+    mismatches: list[HeaderMismatch],
+) -> None:
+    """The fields on which a local header disagrees with its central directory entry."""
     local_name = names_and_extra[:name_len]
     found: list[tuple[str, object, object]] = []
     if local_name != c.raw_name:
@@ -334,20 +418,6 @@ def _attach_local(
         if usize != c.file_size:
             found.append(("file size", c.file_size, usize))
     mismatches.extend(HeaderMismatch(c.name, f, str(a), str(b)) for f, a, b in found)
-    return Member(
-        c.name,
-        index,
-        c.method,
-        c.flags,
-        c.crc,
-        c.compressed_size,
-        c.file_size,
-        c.header_offset,
-        data_offset,
-        c.create_system,
-        c.external_attr,
-        c.dos_datetime,
-    )
 
 
 def _check_overlaps(members: list[Member], path: str) -> None:
@@ -362,11 +432,14 @@ def _check_overlaps(members: list[Member], path: str) -> None:
 
 
 def read_directory(
-    reader: RangeReader, path: str
+    reader: RangeReader, path: str, *, headers: list[bytes | None] | None = None
 ) -> tuple[tuple[Member, ...], tuple[HeaderMismatch, ...]]:
     """Every member of the zip ``reader`` reads, in central directory order, and the header
     mismatches found on the way. Raises :class:`InvalidWheelError` for a file that is not a
     readable zip, :class:`UnsafeWheelError` for overlapping members.
+
+    ``headers``, if given, gets each member's local header as it is in the file (fixed part,
+    name and extra field; ``None`` for one whose extra field is too long to keep), in order.
 
     Between the central directory and the local headers, ``reader.will_need`` is told where
     the local headers lie (a remote reader fetches them together)."""
@@ -381,7 +454,13 @@ def read_directory(
     mismatches: list[HeaderMismatch] = []
     members = [
         _attach_local(
-            reader, entry, index=i, cd_offset=end.cd_offset, path=path, mismatches=mismatches
+            reader,
+            entry,
+            index=i,
+            cd_offset=end.cd_offset,
+            path=path,
+            mismatches=mismatches,
+            headers=headers,
         )
         for i, entry in enumerate(entries)
     ]
