@@ -195,6 +195,10 @@ if TYPE_CHECKING:
         RootVenv,
         make_venv,
     )
+    from manywheel.build.run_context import (
+        CheckSettings,
+        StagePlan,
+    )
     from manywheel.build.runner import (
         BuildSettings,
         Progress,
@@ -212,10 +216,6 @@ if TYPE_CHECKING:
         ProjectSource,
         copy_tree,
         open_source,
-    )
-    from manywheel.build.stages import (
-        CheckSettings,
-        StagePlan,
     )
     from manywheel.build.targets import (
         TargetPolicies,
@@ -262,8 +262,8 @@ if TYPE_CHECKING:
 
 #: Public name -> the module that defines it (imported on first access).
 _LAZY = {
-    "CheckSettings": "manywheel.build.stages",
-    "StagePlan": "manywheel.build.stages",
+    "CheckSettings": "manywheel.build.run_context",
+    "StagePlan": "manywheel.build.run_context",
     "InProcessRepair": "manywheel.build.repair_stage",
     "CommandRepair": "manywheel.build.repair_stage",
     "RepairSettingsSource": "manywheel.build.repair_stage",

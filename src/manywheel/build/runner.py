@@ -23,20 +23,18 @@ from manywheel.build.environment import Environment, Workspace
 from manywheel.build.frontend import Frontend
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.logs import RunDirectory
-from manywheel.build.repair_stage import InProcessRepair
 from manywheel.build.results import BuildOutcome, Stage
 from manywheel.build.reuse import ReuseBoard
-from manywheel.build.source import ProjectSource
-from manywheel.build.stages import (
+from manywheel.build.run_context import (
     BuildSettings,
     CheckSettings,
     Progress,
     RunContext,
     StageFailure,
     StagePlan,
-    build_one,
-    failed,
 )
+from manywheel.build.source import ProjectSource
+from manywheel.build.stages import build_one, failed
 from manywheel.build.targets import TargetPolicies
 from manywheel.errors import ManywheelError
 
@@ -97,11 +95,8 @@ def run_builds(
 ) -> list[BuildOutcome]:
     """Build, repair, test, check and write every identifier; one outcome each, in the
     identifiers' order. ``environment.prepare`` must have run. An in-process repair's settings
-    may be made by a function: it is called once, on a thread, while the first builds run."""
-    for steps in plan.repairs.values():
-        for step in steps:
-            if isinstance(step, InProcessRepair):
-                step.settings.start()  # once: a source started already is not again
+    may be made by a function: it is called once, on a thread, while the first build runs
+    (:meth:`~manywheel.build.run_context.StagePlan.warm`)."""
     groups = _groups(environment, identifiers)
     board = ReuseBoard(groups.values())
     ctx = RunContext(

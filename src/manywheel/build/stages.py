@@ -14,19 +14,17 @@ import shutil
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO
 
-from manywheel.build.assignments import EvaluationError
 from manywheel.build.config import BuildOptions
-from manywheel.build.environment import Environment, Session, Workspace
-from manywheel.build.frontend import FRONTENDS, Frontend, verbosity_flags, wheel_command
+from manywheel.build.environment import Session, Workspace
+from manywheel.build.frontend import FRONTENDS, verbosity_flags, wheel_command
 from manywheel.build.identifiers import BuildIdentifier
-from manywheel.build.logs import LogFollower, RunDirectory, log_tail
-from manywheel.build.placeholders import fill_placeholders
+from manywheel.build.logs import LogFollower, log_tail
 from manywheel.build.repair_command import split_repair_command
 from manywheel.build.repair_stage import (
     CommandRepair,
@@ -36,191 +34,19 @@ from manywheel.build.repair_stage import (
     repair_built,
 )
 from manywheel.build.results import BuildOutcome, Stage, Status
-from manywheel.build.reuse import ReuseBoard
-from manywheel.build.source import ProjectSource, copy_tree
-from manywheel.build.targets import TargetPolicies
-from manywheel.build.test_stage import TestStage, failed_test
-from manywheel.build.variables import session_variables
+from manywheel.build.run_context import (
+    RunContext,
+    Shell,
+    StageFailure,
+)
 from manywheel.errors import ManywheelError
 
 if TYPE_CHECKING:
-    from manywheel.audit import AuditOptions
     from manywheel.build.check import CheckResult
     from manywheel.build.testing import TestResult
-    from manywheel.policy import PolicySet
     from manywheel.repair import RepairResult
 
-__all__ = [
-    "BuildSettings",
-    "CheckSettings",
-    "Progress",
-    "RunContext",
-    "Shell",
-    "StageFailure",
-    "StagePlan",
-    "build_one",
-    "failed",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class BuildSettings:
-    """What is the same for every identifier of a run (the rest is each one's
-    :class:`~manywheel.build.config.BuildOptions`)."""
-
-    jobs: int = 2
-    #: Seconds a single command may take (``None``: no limit).
-    timeout: float | None = None
-    #: Variables the frontend gets besides the session's (uv's index settings).
-    frontend_env: Mapping[str, str] = field(default_factory=dict)
-    #: The host's environment: ``environment-pass`` takes its values from here.
-    host_environ: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckSettings:
-    """The check before publishing: the audit's policies and options, as ``manywheel check``
-    takes them; ``strict`` fails warnings too."""
-
-    policies: PolicySet | Callable[[], PolicySet] | None = None
-    audit: AuditOptions | None = None
-    strict: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class StagePlan:
-    """What each identifier's stages do: its configured options (an identifier without an
-    entry gets the defaults), its repair steps (default: its ``repair-wheel-command``'s
-    commands run as commands; none: no repair), the check's settings, and where tests run
-    (``None``: no test stage)."""
-
-    options: Mapping[BuildIdentifier, BuildOptions] = field(default_factory=dict)
-    repairs: Mapping[BuildIdentifier, tuple[RepairStep, ...]] = field(default_factory=dict)
-    check: CheckSettings = field(default_factory=CheckSettings)
-    tests: TestStage | None = None
-
-
-class Progress(Protocol):
-    """Told what happens, from the worker threads (implementations must be thread-safe)."""
-
-    def stage(self, name: str, stage: Stage) -> None: ...
-
-    def finished(self, outcome: BuildOutcome) -> None: ...
-
-    def output(self, name: str, line: str) -> None:
-        """A line of ``name``'s log as it is written (``build-verbosity`` >= 1)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RunContext:
-    """Everything the stages of a run share."""
-
-    environment: Environment
-    source: ProjectSource
-    wheelhouse: Path
-    targets: TargetPolicies
-    frontends: Mapping[BuildIdentifier, Frontend]
-    settings: BuildSettings
-    plan: StagePlan
-    run: RunDirectory
-    progress: Progress
-    #: Which earlier wheel of the run each identifier may reuse (``None``: none is reused).
-    reuse: ReuseBoard | None = None
-
-    def prefix(self, target: str) -> Path:
-        return self.run.scratch / "prefix" / target
-
-    def projects(self) -> Path:
-        """Where each target's project tree is kept once its before-all has run in it."""
-        return self.run.scratch / "projects"
-
-    def copy_project(self, dest: Path, target: str | None = None) -> Path:
-        """A copy of the project for one build (or one before-all): of the tree ``target``'s
-        before-all ran in, when it had one — what before-all generates in the project is
-        there for the builds, as in cibuildwheel, where both run in the same directory."""
-        tree = self.projects() / target if target is not None else self.source.tree
-        if not tree.is_dir():
-            tree = self.source.tree
-        copy_tree(tree, dest, exclude=(self.wheelhouse, self.run.scratch))
-        return dest
-
-    def options_of(self, identifier: BuildIdentifier) -> BuildOptions:
-        return self.plan.options.get(identifier) or BuildOptions(str(identifier))
-
-    def shell(self, session: Session, cwd: Path, options: BuildOptions, log: BinaryIO) -> Shell:
-        """A :class:`Shell` in ``session`` with the configured ``environment`` evaluated there
-        (:func:`~manywheel.build.variables.session_variables`); a substitution that
-        fails is a failure of the environment stage."""
-        scratch = cwd.parent / "variables"  # in the workspace's scratch, which the session shares
-        try:
-            variables = session_variables(
-                session,
-                options.environment,
-                passed=options.environment_pass,
-                host=self.settings.host_environ,
-                scratch=scratch,
-                log=log,
-                timeout=self.settings.timeout,
-            )
-        except EvaluationError as e:
-            raise StageFailure(Stage.ENVIRONMENT, f"environment: {e.message}") from e
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
-        return Shell(session, cwd, log, variables, self.settings.timeout)
-
-
-class StageFailure(Exception):
-    """A stage failed; the identifier's outcome says so (nothing else fails with it)."""
-
-    def __init__(
-        self,
-        stage: Stage,
-        message: str,
-        *,
-        tail: tuple[str, ...] | None = None,
-        test: TestResult | None = None,
-        check: CheckResult | None = None,
-        kept: Path | None = None,
-        repair: RepairResult | None = None,
-        reused_from: BuildIdentifier | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.reused_from = reused_from
-        self.stage = stage
-        self.tail = tail
-        self.test = test
-        self.check = check
-        self.kept = kept
-        self.repair = repair
-
-
-@dataclass(frozen=True, slots=True)
-class Shell:
-    """Commands in an open session from a host directory (the project's copy), with the
-    configured environment's variables and the run's time limit."""
-
-    session: Session
-    cwd: Path
-    log: BinaryIO
-    variables: Mapping[str, str] = field(default_factory=dict)
-    timeout: float | None = None
-
-    @property
-    def places(self) -> dict[str, str]:
-        """cibuildwheel's ``{project}`` and ``{package}``: the directory as seen inside."""
-        inside = str(self.session.inside(self.cwd))
-        return {"project": inside, "package": inside}
-
-    def __call__(self, command: str, **places: str) -> int:
-        """``sh -c COMMAND`` with ``{project}``, ``{package}`` and ``places`` filled in."""
-        prepared = fill_placeholders(command, **{**self.places, **places})
-        return self.session.run(
-            ["sh", "-c", prepared],
-            cwd=self.session.inside(self.cwd),
-            env=self.variables,
-            log=self.log,
-            timeout=self.timeout,
-        )
+__all__ = ["build_one", "failed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,6 +95,7 @@ class _Job:
             uv_cache = session.inside(out.parent / "uv-cache")
             env.update(UV_CACHE_DIR=str(uv_cache), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
         self.stage(Stage.BUILD)
+        self.ctx.plan.warm()  # the repair's and the check's imports, while the frontend runs
         code = session.run(
             argv, cwd=session.inside(shell.cwd), env=env, log=self.log, timeout=shell.timeout
         )
@@ -342,13 +169,16 @@ class _Job:
             result = tests.run(wheel, self.identifier, self.options, self.log)
             self.log.write(f"manywheel: test took {result.seconds:.2f} s\n".encode())
             if not result.ok:
+                from manywheel.build.test_stage import failed_test
+
                 message, tail = failed_test(result)
                 kept = self.keep(wheel)
                 raise StageFailure(Stage.TEST, message, tail=tail, test=result, kept=kept)
         self.stage(Stage.CHECK)
         settings = self.ctx.plan.check
         started = time.monotonic()
-        check = check_wheel(wheel, policies=settings.policies, audit_options=settings.audit)
+        audit = settings.audit() if callable(settings.audit) else settings.audit
+        check = check_wheel(wheel, policies=settings.policies, audit_options=audit)
         took = time.monotonic() - started
         self.log.write(f"manywheel: check took {took:.2f} s\n".encode())
         for warning in check.warnings:
@@ -408,6 +238,8 @@ class _Job:
             self.stage(Stage.TEST)
             result = tests.run(wheel, self.identifier, self.options, self.log)
             if not result.ok:
+                from manywheel.build.test_stage import failed_test
+
                 message, tail = failed_test(result)
                 message = f"{message} ({source.identifier}'s wheel, reused)"
                 raise StageFailure(

@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,7 +101,9 @@ def _plan(
     return StagePlan(
         options=options,
         repairs=repairs_of(options, args, ctx, policies),
-        check=CheckSettings(policies, audit_options(args, ctx.environ), strict=args.strict),
+        check=CheckSettings(
+            policies, partial(audit_options, args, ctx.environ), strict=args.strict
+        ),
         tests=_tests(args, ctx, source, interpreters, _jobs(args)) if tested else None,
     )
 
