@@ -7,6 +7,8 @@ hold the value-class decorator and the lazy names every package may use.)"""
 from __future__ import annotations
 
 import ast
+import importlib
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,30 @@ def test_imports_run_one_way(path: Path) -> None:
 def test_every_subpackage_has_a_rank() -> None:
     packages = {p.name for p in SRC.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
     assert packages <= RANK.keys()
+
+
+def _imported_names(path: Path) -> list[tuple[int, str, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return [
+        (node.lineno, node.module, alias.name)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+        and node.level == 0
+        and node.module is not None
+        and node.module.split(".")[0] == "manywheel"
+        for alias in node.names
+    ]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(SRC)))
+def test_every_imported_name_exists(path: Path) -> None:
+    """``from manywheel.X import name`` — in a function or under TYPE_CHECKING too — names
+    something X has: the packages' lazy ``__getattr__`` would otherwise hide a wrong import
+    from mypy until the line runs (it once did: a name imported from the wrong package)."""
+    wrong = []
+    for line, module, name in _imported_names(path):
+        imported = importlib.import_module(module)
+        if hasattr(imported, name) or importlib.util.find_spec(f"{module}.{name}") is not None:
+            continue
+        wrong.append(f"line {line}: {module} has no {name}")
+    assert wrong == []
