@@ -23,9 +23,10 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "Assignment",
@@ -57,13 +58,13 @@ class EvaluationError(ManywheelError):
 # --- the parsed form ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Text:
     text: str
     quoted: bool
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Parameter:
     name: str
     quoted: bool
@@ -72,7 +73,7 @@ class _Parameter:
     colon: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Substitution:
     commands: tuple[tuple[_Word, ...], ...]
     quoted: bool
@@ -81,12 +82,12 @@ class _Substitution:
 _Segment = _Text | _Parameter | _Substitution
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Word:
     segments: tuple[_Segment, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Assignment:
     """``NAME=value``: ``source`` is the value as written (for summaries and messages)."""
 
@@ -107,7 +108,7 @@ class Assignment:
         return f"{self.name}={self.source}"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ParsedEnvironment:
     """Assignments in order; the text they came from is kept for summaries."""
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from manywheel.audit import AuditOptions, audit_archive
@@ -29,6 +28,7 @@ from manywheel.build.check_metadata import check_metadata
 from manywheel.build.check_tags import TagVerdict, is_linux_tag, judge_tags
 from manywheel.errors import InputError, InvalidWheelError
 from manywheel.policy import PolicySet, PythonAbiVerdict
+from manywheel.values import value_class
 from manywheel.wheel import Finding, WheelArchive, verify_wheel
 
 __all__ = ["CheckResult", "Problem", "ProblemKind", "TagVerdict", "check_wheel"]
@@ -47,7 +47,7 @@ class ProblemKind(enum.Enum):
     PYTHON_ABI = "python-abi"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Problem:
     kind: ProblemKind
     message: str
@@ -60,7 +60,7 @@ class Problem:
         return self.message
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CheckResult:
     path: str
     problems: tuple[Problem, ...] = ()

@@ -21,12 +21,13 @@ import io
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from packaging.metadata import ExceptionGroup, Metadata, RawMetadata, parse_email
 from packaging.version import InvalidVersion, Version
+
+from manywheel.values import value_class
 
 __all__ = ["MetadataCheck", "check_metadata"]
 
@@ -44,7 +45,7 @@ _REPORT = re.compile(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MetadataCheck:
     """What is wrong (``problems``), what might be (``warnings``), and the metadata as it will
     be sent to the index (twine's field names are packaging's ``RawMetadata`` keys)."""

@@ -5,17 +5,16 @@ Tags of other operating systems are not judged here (they are not Linux wheels).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from manywheel.audit import AuditReport
 from manywheel.policy import PolicyVerdict, Reason
+from manywheel.values import value_class
 
 __all__ = ["TagVerdict", "is_linux_tag", "judge_tags"]
 
 _LINUX_PREFIXES = ("manylinux", "musllinux", "linux_")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class TagVerdict:
     """One platform tag of the filename and whether the wheel's files allow it."""
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import shlex
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from os import PathLike
 from pathlib import Path
 from typing import Any, Protocol
@@ -69,6 +69,7 @@ from manywheel.build.config_options import (
 from manywheel.build.patterns import PatternError, expand_braces, selector_matches
 from manywheel.build.selectors import BuildSelector, EnableGroup
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "DEFAULT_REPAIR_COMMAND",
@@ -99,7 +100,7 @@ class Identifier(Protocol):
     def __str__(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class FrontendOption:
     """``build-frontend``: ``build``, ``build[uv]``, ``pip`` or ``uv``, with extra arguments."""
 
@@ -107,7 +108,7 @@ class FrontendOption:
     args: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ContainerEngineOption:
     """``container-engine``: ``docker`` or ``podman``, with arguments for ``create``."""
 
@@ -116,7 +117,7 @@ class ContainerEngineOption:
     disable_host_mount: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class GlobalOptions:
     """What is decided once for the run: which identifiers build and test, on which
     architectures."""
@@ -150,7 +151,7 @@ class GlobalOptions:
         return not selector_matches(self.test_skip, str(identifier))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildOptions:
     """Everything configured for one build identifier."""
 
@@ -213,7 +214,7 @@ class BuildOptions:
         return f"[{','.join(self.test_extras)}]" if self.test_extras else ""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ProjectConfig:
     """The resolved configuration of one project; :meth:`options_for` gives an identifier's."""
 

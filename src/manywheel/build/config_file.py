@@ -17,7 +17,7 @@ import difflib
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from manywheel.build.config_options import (
     Scope,
 )
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -57,7 +58,7 @@ class ConfigError(ManywheelError):
     """The configuration cannot be used: a bad value, type or key (exit code 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Override:
     """One ``[[tool.<table>.overrides]]`` entry."""
 
@@ -67,7 +68,7 @@ class Override:
     where: str
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Table:
     """``[tool.manywheel]`` or ``[tool.cibuildwheel]`` (with its ``linux`` section)."""
 
@@ -79,7 +80,7 @@ class Table:
     overrides: tuple[Override, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ConfigFile:
     path: Path | None
     manywheel: Table | None

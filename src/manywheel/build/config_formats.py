@@ -14,7 +14,8 @@ import enum
 import itertools
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+
+from manywheel.values import value_class
 
 __all__ = [
     "Format",
@@ -71,7 +72,7 @@ _LIST_SEPARATORS = {
 Setting = object
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Layer:
     """One source's value for an option (``None``: not set there) and how it combines."""
 

@@ -10,9 +10,9 @@ is one row here and one field in :class:`~manywheel.build.config.BuildOptions`.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from manywheel.build.config_formats import Format, Inherit
+from manywheel.values import value_class
 
 __all__ = [
     "CIBUILDWHEEL_IGNORED",
@@ -54,7 +54,7 @@ class Scope(enum.Enum):
     BUILD = "build"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Option:
     name: str
     format: Format

@@ -43,6 +43,7 @@ from manywheel.build.roots_session import (
     shared_inside,
     workspace_binds,
 )
+from manywheel.values import value_class
 
 __all__ = [
     "ContainerEngine",
@@ -83,7 +84,7 @@ def _first_line(text: str) -> str:
     return (errors or lines or ["no output"])[0]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ContainerEngine:
     """podman or docker as this machine needs it run: ``command`` (with global options such as
     ``--runtime runc``) and ``run_options`` added to every container (``--ulimit``...)."""

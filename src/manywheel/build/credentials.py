@@ -20,12 +20,13 @@ from __future__ import annotations
 import configparser
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from manywheel.build.transport import display_url
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "DEFAULT_REPOSITORY",
@@ -48,7 +49,7 @@ class CredentialsError(ManywheelError):
     """No usable repository configuration (exit code 2)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Repository:
     """An index to upload to, with the credentials found for it."""
 
@@ -67,7 +68,7 @@ class Repository:
         return self.url.startswith((DEFAULT_REPOSITORY, TEST_REPOSITORY))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepositoryRequest:
     """What the command line asked for (``None``: not given)."""
 

@@ -32,12 +32,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.errors import ToolError
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -70,7 +70,7 @@ class EnvironmentUnavailableError(ToolError):
     what is missing."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Workspace:
     """Host directories the runner owns, which a session makes visible inside (read-write).
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, staging_dir
 from manywheel.build.tools import UV_VERSION, run_logged
 from manywheel.errors import ToolError
+from manywheel.values import value_class
 
 __all__ = [
     "FRONTENDS",
@@ -77,7 +77,7 @@ FRONTENDS = ("build", "build[uv]")
 FRONTEND_EQUIVALENTS: Mapping[str, str] = {"pip": "build", "uv": "build[uv]"}
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Frontend:
     """An installed frontend: ``directory`` goes first on the launcher's ``sys.path``."""
 

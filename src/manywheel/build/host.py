@@ -10,12 +10,13 @@ import shlex
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, BinaryIO
 
 from manywheel.build.environment import Workspace, shared_path
 from manywheel.build.identifiers import BuildIdentifier
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -55,7 +56,7 @@ def link_python(bin_dir: Path, python: str) -> None:
         link.symlink_to(python)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class HostSession:
     """Commands run here; ``inside`` and ``outside`` are the identity on shared directories."""
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass
 
 from manywheel.errors import InputError
 from manywheel.policy import Libc
+from manywheel.values import value_class
 
 __all__ = [
     "ARCHITECTURES",
@@ -76,7 +76,7 @@ def gnu_triple(arch: str, libc: Libc) -> str:
     return f"{machine}-linux-{'gnu' if libc is Libc.GLIBC else 'musl'}"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildIdentifier:
     """One wheel to build, e.g. ``cp313t-manylinux_aarch64``. Ordered as cibuildwheel lists
     builds: by Python version, then free-threaded after the regular build, then platform and

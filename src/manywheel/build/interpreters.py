@@ -15,7 +15,6 @@ import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from manywheel.build.identifiers import (
 )
 from manywheel.build.probe_cache import ProbeCache
 from manywheel.policy import Libc
+from manywheel.values import value_class
 
 __all__ = [
     "Interpreter",
@@ -86,7 +86,7 @@ def machine_arch(machine: str) -> str | None:
     return _MACHINES.get(machine.lower())
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Interpreter:
     """A Python that can build wheels for one identifier of each platform of its libc."""
 
@@ -120,7 +120,7 @@ class Interpreter:
         return None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class InterpreterSearch:
     """Where to look, as the CLI sees the machine."""
 

@@ -10,8 +10,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+
+from manywheel.values import value_class
 
 __all__ = ["KEPT_RUNS", "LogFollower", "RunDirectory", "log_tail"]
 
@@ -22,7 +23,7 @@ KEPT_RUNS = 20
 _TAIL_BYTES = 64 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RunDirectory:
     logs: Path
     scratch: Path

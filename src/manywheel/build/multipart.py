@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from manywheel.values import value_class
 
 __all__ = ["MultipartBody"]
 
@@ -18,7 +19,7 @@ def _quote(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', "%22").replace("\r", "%0D").replace("\n", "%0A")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class MultipartBody:
     fields: Sequence[tuple[str, str]]
     file_field: str

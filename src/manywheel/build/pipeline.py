@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +27,7 @@ from manywheel.build.selectors import Selection
 from manywheel.build.source import ProjectSource
 from manywheel.build.targets import TargetPolicies
 from manywheel.errors import InputError, ManywheelError
+from manywheel.values import value_class
 
 if TYPE_CHECKING:  # the upload stage (and the audit it brings) loads only when it runs
     from manywheel.build.publishing import UploadSettings
@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the upload stage (and the audit it brings) loads only when 
 __all__ = ["BuildRun", "build_wheels", "check_wheelhouse", "frontend_name"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildRun:
     """What a run did: one outcome per identifier (built, failed or unavailable), in order."""
 

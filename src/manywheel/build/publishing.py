@@ -10,18 +10,19 @@ same (the detail gives both digests; the index's file is never replaced)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from manywheel.build.credentials import Repository
 from manywheel.build.results import BuildOutcome
 from manywheel.build.transport import display_url
 from manywheel.build.upload import Outcome, UploadError, UploadReport, WheelUpload, upload_wheels
+from manywheel.values import value_class
 
 __all__ = ["UploadSettings", "publish", "upload_of"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class UploadSettings:
     """Where and how ``build --upload`` uploads (``manywheel upload``'s options)."""
 

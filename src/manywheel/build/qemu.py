@@ -14,10 +14,10 @@ import os
 import re
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from manywheel.build.roots_errors import UnavailableError
+from manywheel.values import value_class
 
 __all__ = ["ARCHITECTURES", "Architecture", "debian_arch", "ensure_binfmt", "needs_emulation"]
 
@@ -25,7 +25,7 @@ BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 BINFMT_CONF_DIRS = (Path("/usr/lib/binfmt.d"), Path("/etc/binfmt.d"))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Architecture:
     """One architecture by its three names: Debian's, the kernel's/wheel tag's, and qemu's."""
 

@@ -11,8 +11,9 @@ substitution) is not split: it runs whole, as one command.
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass
 from pathlib import PurePosixPath
+
+from manywheel.values import value_class
 
 __all__ = ["RepairPart", "split_repair_command"]
 
@@ -21,7 +22,7 @@ _TOOLS = frozenset({"manywheel", "auditwheel"})
 _OPERATORS = frozenset(";|&<>()`")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairPart:
     """One command of a ``repair-wheel-command``: its text, and for ``manywheel repair`` /
     ``auditwheel repair`` the arguments after ``repair`` (``None`` for another command)."""

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RepairSettings:
     """The in-process repair: ``manywheel repair``'s options; ``options.plat`` is replaced by
     each identifier's target (``manylinux_2_17_x86_64``), as ``AUDITWHEEL_PLAT`` is in the
@@ -66,7 +67,7 @@ class RepairSettings:
     path: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildPackages:
     """The system's package databases, asked only about libraries that are not the build's
     own: a library in the build's prefix was made by before-all, never installed by a package
@@ -118,7 +119,7 @@ class RepairSettingsSource:
             return self._settings
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class InProcessRepair:
     """``manywheel repair`` in-process with ``settings`` (made once, possibly on a thread);
     ``plat`` is the command's ``--plat`` (``None``: the identifier's target)."""
@@ -127,7 +128,7 @@ class InProcessRepair:
     plat: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CommandRepair:
     """A ``repair-wheel-command`` run in the build's session (``""``: no repair)."""
 

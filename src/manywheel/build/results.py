@@ -4,11 +4,11 @@ repaired wheel, its test on a clean system, its check before publishing, and whe
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from manywheel.build.identifiers import BuildIdentifier
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.build.check import CheckResult
@@ -41,7 +41,7 @@ class Stage(enum.Enum):
     CHECK = "check"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildOutcome:
     identifier: BuildIdentifier
     status: Status

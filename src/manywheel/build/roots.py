@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from manywheel.build.qemu import ARCHITECTURES, ensure_binfmt
@@ -33,6 +33,7 @@ from manywheel.build.roots_apt import APT_CONF, APT_CONF_PATH, apt_install, host
 from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, remove_tree, staging_dir
 from manywheel.build.roots_errors import RootCommandError, UnavailableError
 from manywheel.build.roots_run import run_in_root
+from manywheel.values import value_class
 
 __all__ = [
     "BASE_PACKAGES",
@@ -70,7 +71,7 @@ PRUNED = (
 _TIMEOUT = 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Suite:
     """A Debian release roots can be made of, with the facts known in advance (``None`` for a
     moving target such as sid: read them from the root with :func:`root_facts`)."""
@@ -93,7 +94,7 @@ SUITES: Mapping[str, Suite] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootSpec:
     """What goes into a root: a suite and Debian architecture, plus packages on top of the base
     (``packages``) and ``deb-src`` lines so ``apt-get source`` works (``sources``)."""
@@ -140,7 +141,7 @@ class RootSpec:
         return RootSpec(self.suite, self.arch, (*self.packages, *packages), self.sources or sources)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootFacts:
     """What a root holds, read from its files (nothing inside it is run)."""
 
@@ -254,7 +255,7 @@ def _finish_root(root: Path, ca_bundle: Path | None) -> None:
         remove_tree(leftover)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootStore:
     """Makes, caches and unpacks roots.
 

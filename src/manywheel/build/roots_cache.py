@@ -17,13 +17,14 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+
+from manywheel.values import value_class
 
 __all__ = ["CacheDirectory", "exclusive_lock", "staging_dir"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CacheDirectory:
     """The directory tree manywheel caches into."""
 

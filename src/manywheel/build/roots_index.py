@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from manywheel.build.roots_run import Bind
+from manywheel.values import value_class
 
 __all__ = ["PackageIndex"]
 
@@ -31,7 +31,7 @@ def _local_path(location: str) -> Path | None:
     return Path(location)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PackageIndex:
     """pip's sources inside a root: ``index_url`` (``None``: pip's default, PyPI), extra index
     URLs, find-links; ``no_index`` uses only find-links (offline)."""

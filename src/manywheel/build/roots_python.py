@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from manywheel.build.musl_python import MUSL_BUILD_PACKAGES, musl_preparation
@@ -32,6 +31,7 @@ from manywheel.build.roots_apt import source_download_script
 from manywheel.build.roots_cache import CacheDirectory, exclusive_lock, staging_dir
 from manywheel.build.roots_errors import RootCommandError
 from manywheel.build.roots_run import run_in_root
+from manywheel.values import value_class
 
 __all__ = ["BuiltPython", "PythonRecipe", "built_python", "overlay_path"]
 
@@ -63,7 +63,7 @@ REQUIRED_GLIBC_MODULES = ("_ssl", "_ctypes", "_sqlite3", "_bz2", "_lzma")
 _BUILD_TIMEOUT = 7200.0
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class PythonRecipe:
     """Which CPython to build: ``version`` (``"3.13"``) from ``suite``'s source package
     ``python<version>``, free-threaded or not, for glibc or musl, for Debian ``arch``."""
@@ -109,7 +109,7 @@ class PythonRecipe:
         return RootSpec(self.suite, self.arch, ("musl",) if self.libc == "musl" else ())
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuiltPython:
     """A built interpreter: ``overlay`` (a packed prefix) unpacked over ``runtime`` gives a root
     in which ``python`` runs."""

@@ -20,9 +20,10 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
+
+from manywheel.values import value_class
 
 __all__ = [
     "ROOT_PATH",
@@ -40,7 +41,7 @@ _MAX_SYMLINKS = 40
 _TAIL_BYTES = 64 << 10
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Bind:
     """Host path ``source`` seen at absolute ``target`` inside the root (read-only unless
     ``writable``). ``target`` defaults to the same path as on the host."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import BinaryIO, TypeVar
@@ -21,6 +21,7 @@ from manywheel.build.environment import Workspace
 from manywheel.build.identifiers import BuildIdentifier
 from manywheel.build.roots_index import PackageIndex
 from manywheel.build.roots_run import ROOT_PATH, Bind, run_in_root
+from manywheel.values import value_class
 
 __all__ = [
     "CA_BUNDLE",
@@ -90,7 +91,7 @@ def workspace_binds(workspace: Workspace) -> list[Bind]:
     return [Bind(workspace.scratch, writable=True), *(Bind(tool) for tool in workspace.tools)]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootSession:
     """One build's view of a root. ``base_env`` comes first (the index's ``PIP_*``...), then
     ``variables``, then a command's own; ``path_first`` goes before the root's ``PATH``."""

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from packaging.tags import Tag
@@ -33,6 +32,7 @@ from manywheel.build.roots_run import Bind
 from manywheel.build.roots_venv import DEBIAN_PIP_WHEELS
 from manywheel.elf import read_elf
 from manywheel.errors import InputError, ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "CleanSystem",
@@ -54,7 +54,7 @@ class NoCleanSystemError(ManywheelError):
     """No clean system on this machine can run the wheel; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelTarget:
     """What a wheel needs of a system: Python (``minimum`` for abi3 and ``py3`` wheels),
     free-threading, libc and its oldest version the tags allow, architecture."""
@@ -116,7 +116,7 @@ def wheel_target(filename: str, identifier: BuildIdentifier | None = None) -> Wh
     return WheelTarget(version, minimum, free_threaded, libc, oldest if arch else (0, 0), arch)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CleanSystem:
     """A root to test in and the interpreter to use there."""
 

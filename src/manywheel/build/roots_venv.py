@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from manywheel.build.roots_errors import RootCommandError
 from manywheel.build.roots_run import Bind, inside, run_in_root
+from manywheel.values import value_class
 
 __all__ = ["DEBIAN_PIP_WHEELS", "RootVenv", "find_pip_wheel", "make_venv"]
 
 DEBIAN_PIP_WHEELS = PurePosixPath("/usr/share/python-wheels")
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootVenv:
     """A venv at ``path`` inside the root, which is ``host`` on the host."""
 

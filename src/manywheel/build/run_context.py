@@ -10,7 +10,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -27,6 +27,7 @@ from manywheel.build.reuse import ReuseBoard
 from manywheel.build.source import ProjectSource, copy_tree
 from manywheel.build.targets import TargetPolicies
 from manywheel.build.variables import session_variables
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.audit import AuditOptions
@@ -47,7 +48,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildSettings:
     """What is the same for every identifier of a run (the rest is each one's
     :class:`~manywheel.build.config.BuildOptions`)."""
@@ -61,7 +62,7 @@ class BuildSettings:
     host_environ: Mapping[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class CheckSettings:
     """The check before publishing: the audit's policies and options, as ``manywheel check``
     takes them; ``strict`` fails warnings too."""
@@ -72,7 +73,7 @@ class CheckSettings:
     strict: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class StagePlan:
     """What each identifier's stages do: its configured options (an identifier without an
     entry gets the defaults), its repair steps (default: its ``repair-wheel-command``'s
@@ -122,7 +123,7 @@ class Progress(Protocol):
         """A line of ``name``'s log as it is written (``build-verbosity`` >= 1)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RunContext:
     """Everything the stages of a run share."""
 
@@ -205,7 +206,7 @@ class StageFailure(Exception):
         self.repair = repair
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Shell:
     """Commands in an open session from a host directory (the project's copy), with the
     configured environment's variables and the run's time limit."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from packaging.specifiers import SpecifierSet
@@ -31,6 +30,7 @@ from manywheel.build.identifiers import (
 )
 from manywheel.build.patterns import selector_matches
 from manywheel.errors import InputError, ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "BuildSelector",
@@ -109,7 +109,7 @@ def python_version(identifier: str) -> tuple[int, int] | None:
     return int(python[2]), int(python[3:])
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class BuildSelector:
     """cibuildwheel's build selection, for identifiers given as :class:`BuildIdentifier` or in
     cibuildwheel's spelling (any platform, GraalPy's included). ``build=None`` means the
@@ -184,7 +184,7 @@ def parse_archs(text: str, native: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Selection:
     """The identifiers a run builds, and the ones it does not, with the reason."""
 

@@ -9,13 +9,13 @@ import shutil
 import sys
 import tarfile
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from manywheel.errors import InputError
+from manywheel.values import value_class
 
 __all__ = ["ProjectSource", "copy_tree", "open_source"]
 
@@ -26,7 +26,7 @@ _IGNORED = ("__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox"
 MAX_PYPROJECT_BYTES = 4 * 2**20
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ProjectSource:
     """A project tree ready to be copied per build (the unpacked sdist, or the directory)."""
 

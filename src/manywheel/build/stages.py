@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -40,6 +40,7 @@ from manywheel.build.run_context import (
     StageFailure,
 )
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 if TYPE_CHECKING:
     from manywheel.build.check import CheckResult
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 __all__ = ["build_one", "failed"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Job:
     """One identifier's stages."""
 
@@ -329,7 +330,7 @@ class _Reused(Exception):
         self.source = source
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Built:
     wheel: Path
     #: The file name the frontend wrote.

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from manywheel.build.identifiers import BuildIdentifier, Platform
 from manywheel.errors import ManywheelError
 from manywheel.policy import Libc, PolicySet, parse_policy_name
+from manywheel.values import value_class
 
 __all__ = ["TargetPolicies", "image_policy"]
 
@@ -32,7 +33,7 @@ def image_policy(image: str | None) -> str | None:
     return None if found is None else found["policy"]
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class TargetPolicies:
     """Canonical policy names (``manylinux_2_17``, ``musllinux_1_2``), never aliases: one per
     platform, and ``overrides`` for identifiers configured otherwise."""

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -23,6 +23,7 @@ from manywheel.build.testing import (
     test_wheel,
 )
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 __all__ = ["TestStage", "failed_test", "test_settings"]
 
@@ -52,7 +53,7 @@ def test_settings(options: BuildOptions, *, timeout: float | None = None) -> Tes
 test_settings.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class TestStage:
     """Where and how a run tests its wheels: the clean systems (made through a root store),
     the project (``{project}``, ``test-sources``, bound read-only at ``/project``), the index

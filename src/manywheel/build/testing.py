@@ -20,7 +20,7 @@ import shlex
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -31,6 +31,7 @@ from manywheel.build.roots_run import ROOT_PATH, Bind, inside, run_in_root
 from manywheel.build.roots_systems import CleanSystem, CleanSystems, NoCleanSystemError
 from manywheel.build.roots_venv import RootVenv, find_pip_wheel, make_venv
 from manywheel.errors import ManywheelError
+from manywheel.values import value_class
 
 __all__ = [
     "WORKDIR",
@@ -59,7 +60,7 @@ class TestStatus(enum.Enum):
     __test__ = False  # not a pytest test class
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class TestSettings:
     """cibuildwheel's test options: ``test-command`` (``None``: only install), ``before-test``,
     ``test-requires``, ``test-extras``, ``test-sources`` (relative to the project),
@@ -77,7 +78,7 @@ class TestSettings:
     __test__ = False
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class TestResult:
     """The outcome for one wheel: ``output`` holds the last lines of the step that decided it."""
 
@@ -113,7 +114,7 @@ def _tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class _Run:
     root: Path
     system: CleanSystem

@@ -18,10 +18,11 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from manywheel.errors import ToolError
+from manywheel.values import value_class
 
 __all__ = ["MAX_RESPONSE_BYTES", "Response", "Transport", "TransportError", "display_url"]
 
@@ -36,7 +37,7 @@ class TransportError(ToolError):
     """The index could not be reached, or answered in a way that cannot be used (exit 4)."""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class Response:
     url: str
     status: int

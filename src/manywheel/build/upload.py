@@ -37,6 +37,7 @@ from manywheel.build.simple_index import files_on_index, simple_index_for
 from manywheel.build.transport import Response, Transport, TransportError, display_url
 from manywheel.errors import ManywheelError, ToolError
 from manywheel.policy import PolicySet
+from manywheel.values import value_class
 from manywheel.wheel import WheelFilename
 
 __all__ = ["Outcome", "UploadError", "UploadReport", "WheelUpload", "upload_wheels"]
@@ -98,14 +99,14 @@ class Outcome(enum.Enum):
         return self in (Outcome.UPLOADED, Outcome.EXISTS)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class WheelUpload:
     path: str
     outcome: Outcome
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class UploadReport:
     repository: str
     checks: tuple[CheckResult, ...] = ()

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
@@ -29,6 +28,7 @@ from manywheel.build.identifiers import gnu_triple
 from manywheel.build.roots_cache import CacheDirectory
 from manywheel.build.tools import fetch_wheel_tool
 from manywheel.policy import Libc
+from manywheel.values import value_class
 
 __all__ = [
     "ZIG_VERSION",
@@ -66,7 +66,7 @@ def zig_target(arch: str, libc: Libc, glibc: tuple[int, int] | None = None) -> s
     return f"{machine}-linux-{abi}.{glibc[0]}.{glibc[1]}"
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ZigToolchain:
     """An unpacked zig: ``home`` holds the ``zig`` executable and its ``lib`` directory."""
 
@@ -101,7 +101,7 @@ def fetch_zig(
     return ZigToolchain(home / "ziglang", version)
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class ZigWrappers:
     """The files :func:`write_wrappers` wrote, as inside paths, and the variables naming them."""
 

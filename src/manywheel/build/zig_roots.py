@@ -15,13 +15,13 @@ environment's target names the root).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from manywheel.build.identifiers import BuildIdentifier, Platform, PythonImplementation
 from manywheel.build.qemu import ARCHITECTURES, BINFMT_CONF_DIRS, debian_arch, needs_emulation
 from manywheel.build.roots import SUITES, RootSpec, RootStore
 from manywheel.build.roots_python import PythonRecipe, overlay_path
+from manywheel.values import value_class
 
 __all__ = ["RootInterpreter", "missing_piece", "root_interpreter"]
 
@@ -31,7 +31,7 @@ _SUITE_ORDER = tuple(s for s in SUITES if SUITES[s].glibc is not None) + tuple(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@value_class
 class RootInterpreter:
     """Where a root-backed build's interpreter comes from."""
 
