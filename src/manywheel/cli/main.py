@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import gc
 import importlib
@@ -11,7 +12,7 @@ import select
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from manywheel.cli.context import Context
 from manywheel.cli.exit_codes import ExitCode, Terminated, describe_error, exit_code_for
@@ -266,4 +267,25 @@ def run() -> None:
     signal.signal(signal.SIGTERM, _terminate)
     code = main()
     closed = _flush_quietly()
-    sys.exit(code if closed is None or code else closed)
+    _exit(code if closed is None or code else closed)
+
+
+def _exit(code: int) -> NoReturn:
+    """End the process with ``code``, without the interpreter's teardown of every module and
+    object when nothing is left to wait for: the exit functions run (logging's flush,
+    ``multiprocessing``'s and ``concurrent.futures``' joins, ``weakref.finalize`` clean-ups),
+    the streams are flushed, and the process ends — the teardown of the modules a build
+    imports takes 15 to 20 ms and nothing of it can be seen. With a thread that Python would
+    wait for (a library's non-daemon thread), the exit is the interpreter's own."""
+    threading = sys.modules.get("threading")
+    main_thread = threading.main_thread() if threading is not None else None
+    if threading is not None and any(
+        t is not main_thread and t.is_alive() and not t.daemon for t in threading.enumerate()
+    ):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    with contextlib.suppress(OSError, ValueError):  # the reader is gone: said already
+        sys.stdout.flush()
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+    os._exit(code)
