@@ -7,7 +7,8 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import field, replace
 from email.parser import HeaderParser
 from pathlib import Path
 
@@ -80,6 +81,11 @@ class RepairResult:
     unlicensed: tuple[str, ...] = ()
     #: Why the texts are not listed in METADATA (older Metadata-Version), if so.
     license_note: str | None = None
+    #: Each member's compressed size in the input and in the output, as the repair read and
+    #: wrote them (``None``: not known; a size report then reads both wheels).
+    compressed_sizes: tuple[Mapping[str, int], Mapping[str, int]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 def _sha256_file(path: str) -> str:
@@ -311,6 +317,7 @@ def repair_wheel(
         if texts.metadata is not None:
             members[f"{archive.dist_info}/METADATA"] = texts.metadata
         pending = apply_plan(archive, report, plan, request, dest_dir=dest, members=members or None)
+        before = {m.name: m.compressed_size for m in archive.members}
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()
     return RepairResult(
@@ -326,4 +333,5 @@ def repair_wheel(
         texts.files,
         texts.missing,
         texts.note,
+        (before, pending.compressed_sizes),
     )

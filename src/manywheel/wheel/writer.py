@@ -102,6 +102,8 @@ class PendingWheel:
     def __init__(self, path: Path, final_path: Path) -> None:
         self.path = path
         self.final_path = final_path
+        #: Each member's compressed size as written (a size report needs no second read).
+        self.compressed_sizes: dict[str, int] = {}
         self._state = "pending"
 
     @property
@@ -296,9 +298,9 @@ def rewrite_wheel(
     try:
         fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            _Writer(
-                source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
-            ).write(plan)
+            sink = ZipSink(out.fileno())
+            _Writer(source, sink, compress_level, source_date_epoch, verify_unchanged).write(plan)
+        pending.compressed_sizes = sink.compressed_sizes()
     except OSError as e:
         pending.discard()
         if e.filename is None or str(e.filename).startswith(str(temp_dir)):

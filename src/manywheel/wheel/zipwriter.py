@@ -265,6 +265,10 @@ class ZipSink:
         self._entries.append(entry)
         return WrittenFile(deflated.sha256, deflated.size)
 
+    def compressed_sizes(self) -> dict[str, int]:
+        """Each member written so far: its name and compressed size."""
+        return {e.raw_name.decode("utf-8"): e.compressed_size for e in self._entries}
+
     def finish(self) -> None:
         """Write the central directory and the end records."""
         cd_offset = self._offset
