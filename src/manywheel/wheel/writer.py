@@ -298,8 +298,13 @@ def rewrite_wheel(
     try:
         fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            sink = ZipSink(out.fileno())
-            _Writer(source, sink, compress_level, source_date_epoch, verify_unchanged).write(plan)
+            sink = ZipSink(out.fileno(), background=True)
+            try:
+                _Writer(source, sink, compress_level, source_date_epoch, verify_unchanged).write(
+                    plan
+                )
+            finally:
+                sink.close()
         pending.compressed_sizes = sink.compressed_sizes()
     except OSError as e:
         pending.discard()
