@@ -24,6 +24,7 @@ import mmap
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -105,6 +106,37 @@ class PendingWheel:
         #: Each member's compressed size as written (a size report needs no second read).
         self.compressed_sizes: dict[str, int] = {}
         self._state = "pending"
+        #: The data's flush to disk, started as soon as it is written (see :meth:`flush_soon`).
+        self._flushing: threading.Thread | None = None
+        self._flush_error: OSError | None = None
+
+    def flush_soon(self) -> None:
+        """Start flushing the written data to disk on a thread of its own, while the caller
+        reads the wheel back; :meth:`commit` waits for it."""
+        if self._flushing is not None:
+            return
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+
+        def flush() -> None:
+            try:
+                os.fsync(fd)
+            except OSError as e:  # raised by commit
+                self._flush_error = e
+            finally:
+                os.close(fd)
+
+        self._flushing = threading.Thread(target=flush, name="manywheel-fsync", daemon=True)
+        self._flushing.start()
+
+    def _flushed(self) -> bool:
+        """Wait for a flush started by :meth:`flush_soon` (raising its error); whether one
+        was started."""
+        if self._flushing is None:
+            return False
+        self._flushing.join()
+        if self._flush_error is not None:
+            raise self._flush_error
+        return True
 
     @property
     def filename(self) -> WheelFilename:
@@ -116,7 +148,7 @@ class PendingWheel:
         if self._state != "pending":
             raise ValueError(f"the wheel was already {self._state}")
         try:
-            if durable:
+            if not self._flushed() and durable:
                 _fsync_path(self.path)
             self.path.replace(self.final_path)
         except OSError as e:  # name the wheel, not the temporary file (which is discarded)
@@ -132,6 +164,8 @@ class PendingWheel:
     def discard(self) -> None:
         """Delete the temporary wheel (and its private directory); a no-op after commit."""
         if self._state == "pending":
+            if self._flushing is not None:
+                self._flushing.join()
             self.path.unlink(missing_ok=True)
             self.path.parent.rmdir()
             self._state = "discarded"
@@ -306,6 +340,7 @@ def rewrite_wheel(
             finally:
                 sink.close()
         pending.compressed_sizes = sink.compressed_sizes()
+        pending.flush_soon()
     except OSError as e:
         pending.discard()
         if e.filename is None or str(e.filename).startswith(str(temp_dir)):
