@@ -301,6 +301,7 @@ def rewrite_wheel(
     compress_level: int = 6,
     source_date_epoch: int | None = None,
     verify_unchanged: bool = True,
+    while_writing: Callable[[], None] | None = None,
 ) -> PendingWheel:
     """Write a new wheel from ``source`` into ``dest_dir`` (as a temporary file; see
     :class:`PendingWheel`). ``changes`` replace existing members, ``additions`` add new ones,
@@ -308,6 +309,9 @@ def rewrite_wheel(
     With ``verify_unchanged`` (the default) every unchanged member is hashed (reusing digests the
     archive already has) and checked against RECORD; without it their RECORD rows are carried over
     as they are, so the copy costs no inflate and a wrong row stays detectable.
+    ``while_writing`` is called on this thread once every member's content is made (every
+    :class:`EditedMember` edited), while the last bytes are still being written; what it
+    raises stops the rewrite.
 
     Raises :class:`InvalidWheelError` when ``source`` has structural findings or a RECORD row
     that does not match, :class:`InputError` for a bad request."""
@@ -335,7 +339,7 @@ def rewrite_wheel(
             sink = ZipSink(out.fileno(), background=True)
             try:
                 _Writer(source, sink, compress_level, source_date_epoch, verify_unchanged).write(
-                    plan
+                    plan, while_writing
                 )
             finally:
                 sink.close()
@@ -368,7 +372,7 @@ class _Writer:
         self._record = source.record.by_path()
         self._rows: list[tuple[str, str, str]] = []
 
-    def write(self, plan: _Plan) -> None:
+    def write(self, plan: _Plan, while_writing: Callable[[], None] | None = None) -> None:
         if self._verify:  # hash the kept members on both cores before copying them in order
             self._source.compute_digests(
                 name
@@ -396,6 +400,8 @@ class _Writer:
             dos_datetime=self._time(record),
             level=self._level,
         )
+        if while_writing is not None:
+            while_writing()
         self._sink.finish()
 
     def _time(self, member: Member | None) -> int:
