@@ -9,11 +9,7 @@ import secrets
 import shutil
 from collections.abc import Mapping
 from dataclasses import field, replace
-from email.parser import HeaderParser
 from pathlib import Path
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from manywheel.audit import AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
@@ -40,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 
 def _requirement_name(line: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:
@@ -50,6 +49,11 @@ def _undeclared(archive: WheelArchive, plan: RepairPlan) -> tuple[str, ...]:
     """Warnings for distributions ``--from-wheel`` relies on that METADATA does not require."""
     if not plan.provided:
         return ()
+    # (imported here: a repair that relies on no other wheel needs neither)
+    from email.parser import HeaderParser
+
+    from packaging.utils import canonicalize_name
+
     text = archive.read_member(f"{archive.dist_info}/METADATA").decode("utf-8", "replace")
     lines = HeaderParser().parsestr(text).get_all("Requires-Dist") or []
     declared = {name for line in lines if (name := _requirement_name(line)) is not None}
