@@ -115,7 +115,10 @@ class PendingWheel:
         reads the wheel back; :meth:`commit` waits for it."""
         if self._flushing is not None:
             return
-        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # commit flushes it itself, and says what fails
+            return
 
         def flush() -> None:
             try:
