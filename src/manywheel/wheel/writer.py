@@ -131,13 +131,13 @@ class PendingWheel:
         self._flushing = threading.Thread(target=flush, name="manywheel-fsync", daemon=True)
         self._flushing.start()
 
-    def _flushed(self) -> bool:
-        """Wait for a flush started by :meth:`flush_soon` (raising its error); whether one
-        was started."""
+    def _flushed(self, durable: bool) -> bool:
+        """Wait for a flush started by :meth:`flush_soon` (raising its error when the commit
+        is to be ``durable``); whether one was started."""
         if self._flushing is None:
             return False
         self._flushing.join()
-        if self._flush_error is not None:
+        if durable and self._flush_error is not None:
             raise self._flush_error
         return True
 
@@ -151,7 +151,7 @@ class PendingWheel:
         if self._state != "pending":
             raise ValueError(f"the wheel was already {self._state}")
         try:
-            if not self._flushed() and durable:
+            if not self._flushed(durable) and durable:
                 _fsync_path(self.path)
             self.path.replace(self.final_path)
         except OSError as e:  # name the wheel, not the temporary file (which is discarded)
