@@ -3,7 +3,8 @@ and manywheel's ELF editor against a patchelf process per file.
 
 Run from the repository root:
 ``python -m benchmarks.bench_repair [--repeat N] [--auditwheel-repeat N] [--skip-auditwheel]
-[--edits-only]``.
+[--configs same,clean,patchelf] [--no-edits] [--edits-only]`` (while iterating:
+``--skip-auditwheel --configs clean --no-edits``).
 
 The torch CPU wheel (``/opt/wheels``; ~190 MB, 136 ELF members) with
 ``--exclude 'libtorch*.so' --exclude 'libc10.so'``: nothing to graft, so the work is reading the
@@ -52,6 +53,8 @@ from benchmarks.measure import (
     ratio_line,
 )
 
+#: The manywheel configurations timed (see ``--configs``).
+CONFIGS = ("same", "clean", "patchelf")
 TORCH = Path("/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl")
 EXCLUDES = ("--exclude", "libtorch*.so", "--exclude", "libc10.so")
 
@@ -159,6 +162,7 @@ def _rounds(args: argparse.Namespace, auditwheel: str | None) -> dict[str, list[
         ("clean", "manywheel (default: cleaning RPATHs)", ours, ()),
         ("patchelf", "manywheel --patcher patchelf (cleaning)", ours, ("--patcher", "patchelf")),
     ]
+    configs = [c for c in configs if c[0] in args.configs]
     runs: dict[str, list[Measurement]] = {key: [] for key, *_ in configs}
     runs["auditwheel"] = []
     for round_ in range(args.repeat):
@@ -180,6 +184,16 @@ def main() -> None:
         help="rounds that run auditwheel too (default: every round)",
     )
     parser.add_argument("--skip-auditwheel", action="store_true")
+    parser.add_argument(
+        "--configs",
+        type=lambda text: set(text.split(",")),
+        default=set(CONFIGS),
+        help=f"the manywheel configurations to run, comma-separated (default: {','.join(CONFIGS)}"
+        "; same is --no-clean-rpaths, clean the default, patchelf --patcher patchelf)",
+    )
+    parser.add_argument(
+        "--no-edits", action="store_true", help="skip the per-file edit times (patchelf processes)"
+    )
     parser.add_argument("--edits-only", action="store_true", help="only the per-file edit times")
     args = parser.parse_args()
     if args.auditwheel_repeat is None:
@@ -193,26 +207,39 @@ def main() -> None:
     if args.edits_only:
         _per_file()
         return
+    unknown = args.configs - set(CONFIGS)
+    if unknown or "clean" not in args.configs:
+        raise SystemExit(f"--configs: {', '.join(CONFIGS)}, with clean (not {sorted(unknown)})")
     before = _load()
     runs = _rounds(args, None if args.skip_auditwheel else auditwheel)
-    same, clean, patchelf = best(runs["same"]), best(runs["clean"]), best(runs["patchelf"])
+    clean = best(runs["clean"])
     name = f"repair {TORCH.name}"
     print(f"{name} ({before} before, {_load()} after):")
     labels = {"same": "--no-clean-rpaths", "clean": "default", "patchelf": "--patcher patchelf"}
     for key, label in labels.items():
-        print(f"  {label}: {_spread(runs[key])}")
-    print(
-        f"default (RPATH hygiene) {clean.seconds:.2f}s = {clean.seconds / same.seconds:.2f}x "
-        f"the --no-clean-rpaths run ({same.seconds:.2f}s) [cpu {clean.cpu_seconds:.2f}s = "
-        f"{clean.cpu_seconds / same.cpu_seconds:.2f}x {same.cpu_seconds:.2f}s]; with --patcher "
-        f"patchelf {patchelf.seconds:.2f}s = {patchelf.seconds / same.seconds:.2f}x; peak RSS "
-        f"{clean.peak_rss / 2**20:.0f} MiB vs {same.peak_rss / 2**20:.0f} MiB"
-    )
-    print("  target: <= 1.25x")
+        if key in runs:
+            print(f"  {label}: {_spread(runs[key])}")
+    if "same" in runs:
+        same = best(runs["same"])
+        with_patchelf = ""
+        if "patchelf" in runs:
+            patchelf = best(runs["patchelf"])
+            with_patchelf = (
+                f"; with --patcher patchelf {patchelf.seconds:.2f}s = "
+                f"{patchelf.seconds / same.seconds:.2f}x"
+            )
+        print(
+            f"default (RPATH hygiene) {clean.seconds:.2f}s = {clean.seconds / same.seconds:.2f}x "
+            f"the --no-clean-rpaths run ({same.seconds:.2f}s) [cpu {clean.cpu_seconds:.2f}s = "
+            f"{clean.cpu_seconds / same.cpu_seconds:.2f}x {same.cpu_seconds:.2f}s]{with_patchelf}"
+            f"; peak RSS {clean.peak_rss / 2**20:.0f} MiB vs {same.peak_rss / 2**20:.0f} MiB"
+        )
+        print("  target: <= 1.25x")
     if runs["auditwheel"]:
         theirs = best(runs["auditwheel"])
         print(f"  auditwheel: {_spread(runs['auditwheel'])}")
-        print(ratio_line(f"{name}, same work (--no-clean-rpaths)", same, theirs, "auditwheel"))
+        if "same" in runs:
+            print(ratio_line(f"{name}, same work (--no-clean-rpaths)", same, theirs, "auditwheel"))
         print(ratio_line(f"{name}, default (RPATH hygiene)", clean, theirs, "auditwheel"))
         medians = [statistics.median(r.seconds for r in runs[k]) for k in ("clean", "auditwheel")]
         print(
@@ -221,7 +248,8 @@ def main() -> None:
             f"{theirs.cpu_seconds / clean.cpu_seconds:.1f}x"
         )
         print("  target: >= 30x (default) and <= 200 MB peak RSS")
-    _per_file()
+    if not args.no_edits:
+        _per_file()
 
 
 if __name__ == "__main__":

@@ -75,6 +75,26 @@ def test_each_member_is_opened_once_and_read_as_it_is(
         assert archive.verified_digest("demo/big.bin") == hashlib.sha256(BIG).digest()
 
 
+def test_read1_gives_the_content_as_it_comes(wheel: Path) -> None:
+    """``read1`` (what the ELF stream reader uses): the head, then what each step gives, the
+    whole content in order; every member still hashed to its end."""
+
+    def by_read1(streamed: StreamedMember) -> tuple[bytes, bytes]:
+        parts = []
+        while chunk := streamed.read1(1 << 20):
+            parts.append(chunk)
+        return streamed.head, b"".join(parts)
+
+    with WheelArchive.open(wheel) as archive:
+        members = [m for m in archive.members if not m.is_dir]
+        seen = stream_members(archive, members, by_read1, workers=2)
+        with zipfile.ZipFile(wheel) as z:
+            for member, (head, content) in zip(members, seen, strict=True):
+                expected = z.read(member.name)
+                assert (head, content) == (expected[:4], expected), member.name
+        assert archive.verified_digest("demo/big.bin") == hashlib.sha256(BIG).digest()
+
+
 def test_without_drain_a_member_is_read_only_as_far_as_its_visitor_reads(wheel: Path) -> None:
     with WheelArchive.open(wheel) as archive:
         members = [m for m in archive.members if not m.is_dir]

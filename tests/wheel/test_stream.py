@@ -47,6 +47,16 @@ def _stepwise(reader: MemberReader) -> bytes:
     return b"".join(parts)
 
 
+def _read1(reader: MemberReader) -> bytes:
+    """``read1``: what one step gives (never more than asked), ``b""`` only at the end."""
+    parts = []
+    while chunk := reader.read1(3 << 20):
+        assert len(chunk) <= stream.STEP_SIZE
+        parts.append(chunk)
+    assert reader.read1(10) == b""
+    return b"".join(parts)
+
+
 def _drained(reader: MemberReader) -> bytes:
     reader.drain()
     return b""
@@ -55,6 +65,7 @@ def _drained(reader: MemberReader) -> bytes:
 WAYS: dict[str, Callable[[MemberReader], bytes]] = {
     "whole": _whole,
     "stepwise": _stepwise,
+    "read1": _read1,
     "drain": _drained,
 }
 

@@ -4,6 +4,7 @@ and round trips through pip."""
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import io
 import os
@@ -25,6 +26,7 @@ from manywheel.wheel import (
     rewritten_filename,
     verify_wheel,
 )
+from manywheel.wheel.zipwriter import ZipSink
 from tests.wheel.builders import RawEntry, raw_zip, wheel_files, write_wheel
 from tests.wheel.conftest import clean_pip_env
 
@@ -436,3 +438,49 @@ def test_str_content_is_refused(tmp_path: Path) -> None:
     ):
         rewrite_wheel(archive, tmp_path, changes={"demo/data.txt": "a str"})  # type: ignore[dict-item]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def _sink_zip(archive: WheelArchive, sink: ZipSink) -> None:
+    """Every member of ``archive`` copied, one new member deflated, the directory written."""
+    try:
+        for member in archive.members:
+            sink.copy_member(archive.fileno(), member, dos_datetime=member.dos_datetime)
+        content = b"new content\n" * 20_000
+        sink.write_content(
+            "demo/new.txt",
+            content,
+            external_attr=0o644 << 16,
+            create_system=3,
+            dos_datetime=archive.members[0].dos_datetime,
+            level=6,
+        )
+        sink.finish()
+    finally:
+        sink.close()
+
+
+def test_a_background_sink_writes_the_same_bytes_and_raises_its_errors(tmp_path: Path) -> None:
+    """With its writes and copies on a thread of its own, the sink writes what it writes in
+    line, byte for byte; an error on that thread (here a descriptor open only for reading) is
+    raised to the caller, and the thread stops."""
+    source = _demo(tmp_path)
+    written = []
+    with WheelArchive.open(source) as archive:
+        for background in (False, True):
+            path = tmp_path / f"background-{background}.zip"
+            with path.open("wb") as f:
+                _sink_zip(archive, ZipSink(f.fileno(), background=background))
+            written.append(path.read_bytes())
+        assert written[0] == written[1]
+        with zipfile.ZipFile(path) as result:
+            assert result.read("demo/new.txt") == b"new content\n" * 20_000
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            sink = ZipSink(fd, background=True)
+            with pytest.raises(OSError) as raised:
+                _sink_zip(archive, sink)
+            assert raised.value.errno == errno.EBADF
+            assert not sink._background._thread.is_alive()  # type: ignore[union-attr]
+        finally:
+            os.close(fd)
+    assert path.read_bytes() == written[1]

@@ -111,21 +111,19 @@ def _size(result: RepairResult) -> list[str]:
     """The size, and why it changed: members added, grown, shrunk (compressed sizes)."""
     grown = result.output_size - result.input_size
     lines = [f"  size: {result.input_size:,} -> {result.output_size:,} bytes ({grown:+,})"]
-    why = _size_reasons(result.input, result.output)
+    why = _size_reasons(result)
     if why:
         lines.append(f"    {'; '.join(why)}")
     return lines
 
 
-def _size_reasons(before_path: Path, after_path: Path) -> list[str]:
-    from manywheel.wheel import WheelArchive
-
-    try:
-        with WheelArchive.open(before_path) as before, WheelArchive.open(after_path) as after:
-            old = {m.name: m.compressed_size for m in before.members}
-            new = {m.name: m.compressed_size for m in after.members}
-    except (OSError, ValueError):  # the size line stands without its reasons
+def _size_reasons(result: RepairResult) -> list[str]:
+    sizes = result.compressed_sizes
+    if sizes is None:
+        sizes = _read_sizes(result)
+    if sizes is None:
         return []
+    old, new = sizes
     added = {n: s for n, s in new.items() if n not in old}
     removed = {n: s for n, s in old.items() if n not in new}
     changed = {n: new[n] - old[n] for n in new.keys() & old.keys() if new[n] != old[n]}
@@ -142,3 +140,19 @@ def _size_reasons(before_path: Path, after_path: Path) -> list[str]:
                 f"{len(part)} {label} ({sum(part.values()):+,}, most {biggest} {part[biggest]:+,})"
             )
     return out
+
+
+def _read_sizes(result: RepairResult) -> tuple[dict[str, int], dict[str, int]] | None:
+    """The members' compressed sizes read from both wheels (``None``: one cannot be read)."""
+    from manywheel.wheel import WheelArchive
+
+    try:
+        with (
+            WheelArchive.open(result.input) as before,
+            WheelArchive.open(result.output) as after,
+        ):
+            old = {m.name: m.compressed_size for m in before.members}
+            new = {m.name: m.compressed_size for m in after.members}
+    except (OSError, ValueError):  # the size line stands without its reasons
+        return None
+    return old, new

@@ -73,7 +73,8 @@ _TABLE_TAGS = (DT.HASH, DT.GNU_HASH, DT.SYMTAB, DT.STRTAB, DT.VERSYM, DT.VERNEED
 
 class ByteStream(Protocol):
     """What the stream reader needs: ``read(n)`` returning up to ``n`` bytes, ``b""`` at the
-    end (a file, ``zipfile.ZipFile.open(...)``, a socket file...)."""
+    end (a file, ``zipfile.ZipFile.open(...)``, a socket file...). A stream that also has
+    ``read1(n)`` (io's meaning: up to ``n`` bytes, ``b""`` only at the end) is read with it."""
 
     def read(self, size: int = -1, /) -> bytes: ...
 
@@ -206,8 +207,15 @@ class _Keeper:
                 pieces.add(start, buf)
 
 
-def _read_chunk(stream: ByteStream, pos: int, size: int, name: str) -> bytes:
-    chunk = stream.read(min(_CHUNK, size - pos))
+def _reader(stream: ByteStream) -> Callable[[int], bytes]:
+    """How to read ``stream``: its ``read1`` when it has one (at most ``n`` bytes, what is at
+    hand: no pieces joined into a full ``n``), else its ``read``."""
+    read1: Callable[[int], bytes] | None = getattr(stream, "read1", None)
+    return read1 if read1 is not None else stream.read
+
+
+def _read_chunk(read: Callable[[int], bytes], pos: int, size: int, name: str) -> bytes:
+    chunk = read(min(_CHUNK, size - pos))
     if not chunk:
         raise InvalidElfError(
             f"the stream ended after {pos} of its {size} bytes", path=name, offset=pos
@@ -221,8 +229,9 @@ def _first_pass(stream: ByteStream, size: int, name: str, limit: int) -> _Pieces
     keeper: _Keeper | None = None
     dynamic_end: int | None = None
     pos = 0
+    read = _reader(stream)
     while pos < size:
-        chunk = _read_chunk(stream, pos, size, name)
+        chunk = _read_chunk(read, pos, size, name)
         if pos < prefix_end:
             head += chunk[: prefix_end - pos]
         if keeper is not None:
@@ -319,8 +328,9 @@ def _prefix_end(segments: tuple[Segment, ...], entry: int, size: int, limit: int
 def _collect(stream: ByteStream, size: int, name: str, regions: list[tuple[int, int]]) -> _Pieces:
     keeper = _Keeper(regions)
     pos = 0
+    read = _reader(stream)
     while pos < size:
-        chunk = _read_chunk(stream, pos, size, name)
+        chunk = _read_chunk(read, pos, size, name)
         keeper.feed(pos, chunk)
         pos += len(chunk)
     pieces = _Pieces(name, size)

@@ -35,7 +35,9 @@ from manywheel.wheel import (
     MemberContent,
     PendingWheel,
     WheelArchive,
+    WheelFilename,
     rewrite_wheel,
+    rewritten_filename,
     structural_findings,
 )
 
@@ -235,6 +237,7 @@ def apply_plan(
             _graft_libraries(plan, work, request, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data
+        closure = _ElfClosure(archive, report, plan, edits, request, dest_dir)
         pending = rewrite_wheel(
             archive,
             dest_dir,
@@ -243,14 +246,52 @@ def apply_plan(
             platforms=plan.platforms,
             compress_level=request.options.compress_level,
             source_date_epoch=request.options.source_date_epoch,
+            while_writing=closure,
         )
         try:
-            edits.settle()
-            check_closure(pending, report, plan, edits.elves, request)
+            _check_written(pending)
+            closure.check()
         except BaseException:
             pending.discard()
             raise
     return pending
+
+
+class _ElfClosure:
+    """The closure check of the repaired wheel's ELF files, made while the writer writes its
+    last bytes (``rewrite_wheel``'s ``while_writing``: the edits are done by then, and their
+    facts are all it needs); :meth:`check` raises its failure after the written wheel was read
+    back, the order :func:`check_closure` keeps."""
+
+    def __init__(  # noqa: PLR0917 - the repair's parts
+        self,
+        archive: WheelArchive,
+        report: AuditReport,
+        plan: RepairPlan,
+        edits: _Edits,
+        request: RepairRequest,
+        dest_dir: Path,
+    ) -> None:
+        self._args = (archive, report, plan, edits, request, dest_dir)
+        self._done = False
+        self._error: Exception | None = None
+
+    def __call__(self) -> None:
+        archive, report, plan, edits, request, dest_dir = self._args
+        self._done = True
+        try:
+            edits.settle()
+            filename = rewritten_filename(archive, plan.platforms)
+            path = str(dest_dir / filename.raw)
+            _check_elves(path, filename, report, plan, edits.elves, request)
+        except Exception as e:  # raised by check(), in its turn
+            self._error = e
+
+    def check(self) -> None:
+        if not self._done:
+            self()
+        if self._error is not None:
+            raise self._error
 
 
 @contextmanager
@@ -280,6 +321,13 @@ def check_closure(
     within the policy. When no ELF file changed (only tags), the plan's own verdict stands (the
     same facts, judged once); otherwise the written wheel's ELF files are resolved again and
     judged against the claimed policies only."""
+    filename = _check_written(pending)
+    _check_elves(str(pending.path), filename, report, plan, new_elves, request)
+
+
+def _check_written(pending: PendingWheel) -> WheelFilename:
+    """The written wheel read back: no structural finding (its zip, RECORD against its
+    directory); its filename."""
     with WheelArchive.open(pending.path) as archive:
         findings = structural_findings(archive)
         filename = archive.filename
@@ -287,6 +335,19 @@ def check_closure(
         raise RepairRefusedError(
             f"the repaired wheel has findings: {findings[0]}", path=str(pending.path)
         )
+    return filename
+
+
+def _check_elves(  # noqa: PLR0917 - the closure check's parts
+    path: str,
+    filename: WheelFilename,
+    report: AuditReport,
+    plan: RepairPlan,
+    new_elves: Mapping[str, Path | ElfFile],
+    request: RepairRequest,
+) -> None:
+    """Every claimed tag allowed for the repaired wheel's ELF files (``path``, ``filename``:
+    the wheel's): the unchanged members' facts with the changed and new members' own."""
     replaced = set(new_elves) | {p.member for p in plan.patches}
     if not replaced and plan.verdict is not None:
         _check_claims(plan, plan.verdict, report)
@@ -299,9 +360,8 @@ def check_closure(
         for name, elf in new_elves.items()
     )
     audit = replace(request.audit, include=())
-    path = str(pending.path)
     after = analyze(
-        path, filename, kept + fresh, findings, policies=None, options=audit, facts=request.facts
+        path, filename, kept + fresh, (), policies=None, options=audit, facts=request.facts
     )
     assert after.requirements is not None
     excluded = excluded_sonames(after, request.options.exclude) | set(plan.excluded)

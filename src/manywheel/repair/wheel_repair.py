@@ -7,12 +7,9 @@ import logging
 import os
 import secrets
 import shutil
-from dataclasses import replace
-from email.parser import HeaderParser
+from collections.abc import Mapping
+from dataclasses import field, replace
 from pathlib import Path
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
 
 from manywheel.audit import AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
@@ -39,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 
 def _requirement_name(line: str) -> str | None:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     try:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:
@@ -49,6 +49,11 @@ def _undeclared(archive: WheelArchive, plan: RepairPlan) -> tuple[str, ...]:
     """Warnings for distributions ``--from-wheel`` relies on that METADATA does not require."""
     if not plan.provided:
         return ()
+    # (imported here: a repair that relies on no other wheel needs neither)
+    from email.parser import HeaderParser
+
+    from packaging.utils import canonicalize_name
+
     text = archive.read_member(f"{archive.dist_info}/METADATA").decode("utf-8", "replace")
     lines = HeaderParser().parsestr(text).get_all("Requires-Dist") or []
     declared = {name for line in lines if (name := _requirement_name(line)) is not None}
@@ -80,6 +85,11 @@ class RepairResult:
     unlicensed: tuple[str, ...] = ()
     #: Why the texts are not listed in METADATA (older Metadata-Version), if so.
     license_note: str | None = None
+    #: Each member's compressed size in the input and in the output, as the repair read and
+    #: wrote them (``None``: not known; a size report then reads both wheels).
+    compressed_sizes: tuple[Mapping[str, int], Mapping[str, int]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 def _sha256_file(path: str) -> str:
@@ -311,6 +321,7 @@ def repair_wheel(
         if texts.metadata is not None:
             members[f"{archive.dist_info}/METADATA"] = texts.metadata
         pending = apply_plan(archive, report, plan, request, dest_dir=dest, members=members or None)
+        before = {m.name: m.compressed_size for m in archive.members}
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()
     return RepairResult(
@@ -326,4 +337,5 @@ def repair_wheel(
         texts.files,
         texts.missing,
         texts.note,
+        (before, pending.compressed_sizes),
     )

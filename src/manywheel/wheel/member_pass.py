@@ -66,6 +66,18 @@ class StreamedMember:
             data += self._rest.read(size - len(data))
         return data
 
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes, what is at hand (io's meaning: the head first, then what one
+        step of the stream gives); ``b""`` only at the end."""
+        if self._unread:
+            if size < 0:
+                data, self._unread = self._unread, b""
+            else:
+                data, self._unread = self._unread[:size], self._unread[size:]
+            return data
+        read1 = getattr(self._rest, "read1", None)
+        return read1(size) if read1 is not None else self._rest.read(size)
+
 
 def stream_members(
     archive: WheelArchive,

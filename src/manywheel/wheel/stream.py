@@ -275,6 +275,13 @@ class MemberReader(io.RawIOBase):
             wanted -= len(chunk)
         return b"".join(parts)
 
+    def read1(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (a step's worth when negative): what one step of the inflate
+        gives, never pieces joined; ``b""`` only at the end."""
+        if self._digest is not None:
+            return b""
+        return self._step(STEP_SIZE if size < 0 else min(size, STEP_SIZE))
+
     def readall(self) -> bytes:
         if self.small and self._produced == 0:
             return self._whole()

@@ -24,6 +24,7 @@ import mmap
 import os
 import stat
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -102,7 +103,43 @@ class PendingWheel:
     def __init__(self, path: Path, final_path: Path) -> None:
         self.path = path
         self.final_path = final_path
+        #: Each member's compressed size as written (a size report needs no second read).
+        self.compressed_sizes: dict[str, int] = {}
         self._state = "pending"
+        #: The data's flush to disk, started as soon as it is written (see :meth:`flush_soon`).
+        self._flushing: threading.Thread | None = None
+        self._flush_error: OSError | None = None
+
+    def flush_soon(self) -> None:
+        """Start flushing the written data to disk on a thread of its own, while the caller
+        reads the wheel back; :meth:`commit` waits for it."""
+        if self._flushing is not None:
+            return
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:  # commit flushes it itself, and says what fails
+            return
+
+        def flush() -> None:
+            try:
+                os.fsync(fd)
+            except OSError as e:  # raised by commit
+                self._flush_error = e
+            finally:
+                os.close(fd)
+
+        self._flushing = threading.Thread(target=flush, name="manywheel-fsync", daemon=True)
+        self._flushing.start()
+
+    def _flushed(self, durable: bool) -> bool:
+        """Wait for a flush started by :meth:`flush_soon` (raising its error when the commit
+        is to be ``durable``); whether one was started."""
+        if self._flushing is None:
+            return False
+        self._flushing.join()
+        if durable and self._flush_error is not None:
+            raise self._flush_error
+        return True
 
     @property
     def filename(self) -> WheelFilename:
@@ -114,7 +151,7 @@ class PendingWheel:
         if self._state != "pending":
             raise ValueError(f"the wheel was already {self._state}")
         try:
-            if durable:
+            if not self._flushed(durable) and durable:
                 _fsync_path(self.path)
             self.path.replace(self.final_path)
         except OSError as e:  # name the wheel, not the temporary file (which is discarded)
@@ -130,6 +167,8 @@ class PendingWheel:
     def discard(self) -> None:
         """Delete the temporary wheel (and its private directory); a no-op after commit."""
         if self._state == "pending":
+            if self._flushing is not None:
+                self._flushing.join()
             self.path.unlink(missing_ok=True)
             self.path.parent.rmdir()
             self._state = "discarded"
@@ -265,6 +304,7 @@ def rewrite_wheel(
     compress_level: int = 6,
     source_date_epoch: int | None = None,
     verify_unchanged: bool = True,
+    while_writing: Callable[[], None] | None = None,
 ) -> PendingWheel:
     """Write a new wheel from ``source`` into ``dest_dir`` (as a temporary file; see
     :class:`PendingWheel`). ``changes`` replace existing members, ``additions`` add new ones,
@@ -272,6 +312,9 @@ def rewrite_wheel(
     With ``verify_unchanged`` (the default) every unchanged member is hashed (reusing digests the
     archive already has) and checked against RECORD; without it their RECORD rows are carried over
     as they are, so the copy costs no inflate and a wrong row stays detectable.
+    ``while_writing`` is called on this thread once every member's content is made (every
+    :class:`EditedMember` edited), while the last bytes are still being written; what it
+    raises stops the rewrite.
 
     Raises :class:`InvalidWheelError` when ``source`` has structural findings or a RECORD row
     that does not match, :class:`InputError` for a bad request."""
@@ -296,9 +339,15 @@ def rewrite_wheel(
     try:
         fd = os.open(pending.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
         with os.fdopen(fd, "wb", buffering=0) as out:
-            _Writer(
-                source, ZipSink(out.fileno()), compress_level, source_date_epoch, verify_unchanged
-            ).write(plan)
+            sink = ZipSink(out.fileno(), background=True)
+            try:
+                _Writer(source, sink, compress_level, source_date_epoch, verify_unchanged).write(
+                    plan, while_writing
+                )
+            finally:
+                sink.close()
+        pending.compressed_sizes = sink.compressed_sizes()
+        pending.flush_soon()
     except OSError as e:
         pending.discard()
         if e.filename is None or str(e.filename).startswith(str(temp_dir)):
@@ -326,7 +375,7 @@ class _Writer:
         self._record = source.record.by_path()
         self._rows: list[tuple[str, str, str]] = []
 
-    def write(self, plan: _Plan) -> None:
+    def write(self, plan: _Plan, while_writing: Callable[[], None] | None = None) -> None:
         if self._verify:  # hash the kept members on both cores before copying them in order
             self._source.compute_digests(
                 name
@@ -354,6 +403,8 @@ class _Writer:
             dos_datetime=self._time(record),
             level=self._level,
         )
+        if while_writing is not None:
+            while_writing()
         self._sink.finish()
 
     def _time(self, member: Member | None) -> int:

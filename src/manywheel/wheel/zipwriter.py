@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -38,6 +41,9 @@ _IO_CHUNK = 1 << 20
 #: Sizes above this are given zip64 fields before the data is compressed (deflate can expand).
 _ZIP64_MARGIN = ZIP64_LIMIT - (1 << 24)
 _UNIX = 3
+#: Writes and copies that may wait for a background sink's thread (each at most a few MiB:
+#: a run of copies is one operation, a write is a header or a chunk of deflated bytes).
+_QUEUED = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,24 +80,87 @@ def _zip64_extra(values: list[int]) -> bytes:
     return EXTRA_HEADER.pack(0x0001, len(body)) + body
 
 
-class ZipSink:
-    """Writes one zip, front to back, to a file descriptor open for writing at offset 0."""
+class _Background:
+    """A sink's writes and copies, in order, on a thread of their own: ``os.write`` and
+    ``copy_file_range`` release the GIL, so the caller goes on (waiting for edited members,
+    queueing the next copies) while the kernel copies. At most ``_QUEUED`` operations wait
+    (bounded memory); the first error stops the rest and is raised to the caller at its next
+    operation or at :meth:`wait`."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self) -> None:
+        self._ops: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=_QUEUED)
+        self._error: BaseException | None = None
+        self._cancelled = False
+        self._thread = threading.Thread(target=self._run, name="manywheel-zip-io", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (op := self._ops.get()) is not None:
+            if self._error is None and not self._cancelled:
+                try:
+                    op()
+                except BaseException as e:  # raised on the caller's thread
+                    self._error = e
+
+    def submit(self, op: Callable[[], object]) -> None:
+        self._raise()
+        self._ops.put(op)
+
+    def wait(self) -> None:
+        """Wait for every operation submitted to be done; raise the first error."""
+        self._stop()
+        self._raise()
+
+    def cancel(self) -> None:
+        """Skip the operations not started yet, and wait for the thread to stop."""
+        self._cancelled = True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread.is_alive():
+            self._ops.put(None)
+            self._thread.join()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+class ZipSink:
+    """Writes one zip, front to back, to a file descriptor open for writing at offset 0. With
+    ``background``, the writes and copies are made on a thread of their own (see
+    :class:`_Background`): :meth:`finish` waits for them, :meth:`close` (always, once done
+    with the sink) stops the thread."""
+
+    def __init__(self, fd: int, *, background: bool = False) -> None:
         self._fd = fd
         #: Logical end of the zip, including the pending copy run.
         self._offset = 0
         self._entries: list[_Entry] = []
         #: A contiguous source range (fd, start, length) waiting to be copied in one go.
         self._run: tuple[int, int, int] | None = None
+        self._background = _Background() if background else None
 
-    def _write(self, data: bytes | memoryview) -> None:
+    def close(self) -> None:
+        """Stop the background thread (what it had not started is not written)."""
+        if self._background is not None:
+            self._background.cancel()
+
+    def _do(self, op: Callable[[], object]) -> None:
+        if self._background is None:
+            op()
+        else:
+            self._background.submit(op)
+
+    def _write(self, data: bytes) -> None:
         self._flush_run()
+        self._do(partial(self._write_all, data))
+        self._offset += len(data)
+
+    def _write_all(self, data: bytes) -> None:
         view = memoryview(data)
         while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-            self._offset += written
+            view = view[os.write(self._fd, view) :]
 
     def _queue_copy(self, src_fd: int, start: int, length: int) -> None:
         run = self._run
@@ -106,7 +175,7 @@ class ZipSink:
         if self._run is not None:
             src_fd, start, length = self._run
             self._run = None
-            self._copy_range(src_fd, start, length)
+            self._do(partial(self._copy_range, src_fd, start, length))
 
     def _local_header(self, entry: _Entry, zip64: bool) -> bytes:
         csize, usize = entry.compressed_size, entry.file_size
@@ -230,7 +299,8 @@ class ZipSink:
             create_system,
             external_attr,
         )
-        os.pwrite(self._fd, self._local_header(entry, zip64), start)
+        self._flush_run()
+        self._do(partial(os.pwrite, self._fd, self._local_header(entry, zip64), start))
         self._entries.append(entry)
         return WrittenFile(deflated.sha256, usize)
 
@@ -265,8 +335,12 @@ class ZipSink:
         self._entries.append(entry)
         return WrittenFile(deflated.sha256, deflated.size)
 
+    def compressed_sizes(self) -> dict[str, int]:
+        """Each member written so far: its name and compressed size."""
+        return {e.raw_name.decode("utf-8"): e.compressed_size for e in self._entries}
+
     def finish(self) -> None:
-        """Write the central directory and the end records."""
+        """Write the central directory and the end records (and wait for every write)."""
         cd_offset = self._offset
         self._write(b"".join(self._central(entry) for entry in self._entries))
         cd_size = self._offset - cd_offset
@@ -301,6 +375,8 @@ class ZipSink:
                 0,
             )
         )
+        if self._background is not None:
+            self._background.wait()
 
     @staticmethod
     def _central(entry: _Entry) -> bytes:
