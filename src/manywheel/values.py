@@ -17,14 +17,54 @@ Type checkers see a frozen dataclass (PEP 681).
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 import sys
 from collections.abc import Callable
-from dataclasses import MISSING, Field, FrozenInstanceError, field
 from reprlib import recursive_repr
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+
+def _import_dataclasses() -> None:
+    """Import :mod:`dataclasses` without loading :mod:`inspect` until it is used: on CPython
+    3.10 and 3.11 ``dataclass`` uses it only to write a docstring from the signature, which
+    :func:`value_class` never asks for, and it costs a small wheel's ``show`` 4 ms (``ast``,
+    ``dis``, ``tokenize``). While :mod:`dataclasses` imports, ``sys.modules`` holds a
+    placeholder for :mod:`inspect` (removed right after: any other ``import inspect`` is the
+    real one); :mod:`dataclasses` is left a stand-in that imports the real module and hands
+    it over at its first use (3.12 and later: at the first class). Should the import need
+    :mod:`inspect` itself (another version), it is done again the ordinary way."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        return
+    sys.modules["inspect"] = ModuleType("inspect")
+    try:
+        import dataclasses
+    except Exception:  # any failure: the ordinary import below decides
+        sys.modules.pop("dataclasses", None)
+        return
+    finally:
+        del sys.modules["inspect"]
+    dataclasses.inspect = _InspectOnFirstUse(dataclasses)  # type: ignore[attr-defined]
+
+
+class _InspectOnFirstUse:
+    """:mod:`inspect` for a module that imported it, imported when an attribute is first asked
+    for (and put in the module's place, so it is asked once)."""
+
+    def __init__(self, owner: ModuleType) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> object:
+        import inspect
+
+        self._owner.inspect = inspect  # type: ignore[attr-defined]
+        return getattr(inspect, name)
+
+
+_import_dataclasses()
+
+import dataclasses  # noqa: E402 - after the line above
+from dataclasses import MISSING, Field, FrozenInstanceError, field  # noqa: E402
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
