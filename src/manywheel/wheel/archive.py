@@ -184,10 +184,11 @@ class WheelArchive:
             self._digests[member.name] = digest
         return data
 
-    def read_head(self, member: Member, size: int) -> bytes | None:
+    def _read_head(self, member: Member, size: int) -> bytes | None:
         """The first ``size`` bytes of a member, inflated no further, unchecked (its size and
         CRC-32 are checked at its end), or ``None`` where only reading it whole can tell (see
-        :func:`~manywheel.wheel.stream.read_head`)."""
+        :func:`~manywheel.wheel.stream.read_head`): for :func:`stream_members`, in this
+        package (the public surface stays as pinned)."""
         if self._closed:
             raise ValueError("the archive is closed")
         return read_head(self._reader, member, size)

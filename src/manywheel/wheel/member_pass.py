@@ -166,7 +166,7 @@ def _visit_one(
     hashed: bool,
 ) -> _T:
     if is_small(member) and not (drain or hashed):  # its first bytes, the rest if asked for
-        head = archive.read_head(member, HEAD_SIZE)
+        head = archive._read_head(member, HEAD_SIZE)
         if head is not None:
             whole = _Whole(archive, member)
             return visit(StreamedMember(member, head, whole, whole.reopen))
