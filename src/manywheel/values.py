@@ -8,7 +8,8 @@ of it. CPython 3.10 to 3.12 compile six methods for each frozen dataclass when i
 imported (about 0.4 ms a class): a small wheel's ``show`` creates some seventy value classes
 before it reads a byte, a third of its run. Here :mod:`dataclasses` collects the fields and
 makes the slots, one ``__init__`` is made (the constructor stays as fast as a dataclass's; its
-code is compiled once per shape of class and renamed for each, which halves the cost again),
+code is compiled once per shape of class and renamed for each, which halves the cost again, and
+the shapes manywheel's own classes have come compiled in :mod:`manywheel._value_makers`),
 and equality, hash, repr and the frozen attribute guards are small functions shared by all
 classes. ``tests/test_values.py`` holds it to ``dataclass``'s behaviour, feature by feature.
 
@@ -36,15 +37,19 @@ def _import_dataclasses() -> None:
     :mod:`inspect` itself (another version), it is done again the ordinary way."""
     if "dataclasses" in sys.modules or "inspect" in sys.modules:
         return
-    sys.modules["inspect"] = ModuleType("inspect")
+    before = set(sys.modules)
+    placeholder = sys.modules["inspect"] = ModuleType("inspect")
     try:
-        import dataclasses
+        import dataclasses  # noqa: F401 - for its side effect: the module, loaded
     except Exception:  # any failure: the ordinary import below decides
         sys.modules.pop("dataclasses", None)
         return
     finally:
         del sys.modules["inspect"]
-    dataclasses.inspect = _InspectOnFirstUse(dataclasses)  # type: ignore[attr-defined]
+    for name in set(sys.modules) - before:  # dataclasses, and whatever it brought along
+        module = sys.modules[name]
+        if getattr(module, "inspect", None) is placeholder:
+            module.inspect = _InspectOnFirstUse(module)  # type: ignore[attr-defined]
 
 
 class _InspectOnFirstUse:
@@ -138,7 +143,7 @@ def _describe(params: Any) -> None:
 #: field and whether there is a ``__post_init__``.
 _MAKERS: dict[tuple[object, ...], CodeType] = {}
 #: The shapes of the value classes made in this process (``python -m manywheel.values`` writes
-#: the makers of manywheel's own into this module: see :func:`_shipped_makers`).
+#: the makers of manywheel's own to :mod:`manywheel._value_makers`: see :func:`_regenerate`).
 _SHAPES_SEEN: set[tuple[object, ...]] = set()
 #: The parameter standing for field ``index`` in a compiled shape (renamed for each class).
 _PLACEHOLDER = "__value_field_{}"
