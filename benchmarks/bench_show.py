@@ -21,9 +21,10 @@ and of a bare ``python -c pass``.
 (``/opt/pypi/files``, ``/opt/pypi-more/files``; ``--sample K`` takes K of them at random, seeded
 by ``--seed``), each shown by both tools in a process of its own, one wheel after the other, as
 CI runs them: the total times and their ratio (target: >= 20x less than auditwheel), the median
-per-wheel ratio, and the wheels either tool failed on (left out of the totals). Both tools run on
-a wheel back to back, each after the wheel was read into the page cache, so the machine's load
-and its disk weigh on both alike.
+per-wheel ratio, the total CPU times (user + system: what the shared cores' load moves least), and
+the wheels either tool failed on (left out of the totals). Both tools run on a wheel back to back,
+each after the wheel was read into the page cache, so the machine's load and its disk weigh on
+both alike.
 """
 
 from __future__ import annotations
@@ -189,7 +190,7 @@ def bench_corpus(sample: int | None, seed: int, verbose: bool) -> None:
         wheels = sorted(random.Random(seed).sample(wheels, sample))
     size = sum(w.stat().st_size for w in wheels)
     print(f"corpus: {len(wheels)} manylinux wheels under 60 MB ({size / 1e6:.0f} MB)", flush=True)
-    ours_total = theirs_total = 0.0
+    ours_total = theirs_total = ours_cpu = theirs_cpu = 0.0
     ratios: list[float] = []
     failed: dict[str, list[str]] = {"manywheel": [], "auditwheel": []}
     for wheel in wheels:
@@ -202,6 +203,8 @@ def bench_corpus(sample: int | None, seed: int, verbose: bool) -> None:
             continue
         ours_total += ours.seconds
         theirs_total += theirs.seconds
+        ours_cpu += ours.cpu_seconds
+        theirs_cpu += theirs.cpu_seconds
         ratios.append(theirs.seconds / ours.seconds)
         if verbose:
             print(ratio_line(wheel.name, ours, theirs, "auditwheel"), flush=True)
@@ -214,6 +217,11 @@ def bench_corpus(sample: int | None, seed: int, verbose: bool) -> None:
         f"corpus total ({len(ratios)} wheels): manywheel {ours_total:.1f}s vs auditwheel "
         f"{theirs_total:.1f}s -> {theirs_total / ours_total:.1f}x; per wheel: median "
         f"{statistics.median(ratios):.1f}x, slowest {min(ratios):.1f}x, fastest {max(ratios):.1f}x",
+        flush=True,
+    )
+    print(
+        f"  CPU (user + system), total: manywheel {ours_cpu:.1f}s vs auditwheel "
+        f"{theirs_cpu:.1f}s -> {theirs_cpu / ours_cpu:.1f}x",
         flush=True,
     )
 

@@ -5,9 +5,11 @@ milliseconds: ``packaging`` (its ``tags`` brings ``platform``, ``sysconfig`` and
 ``subprocess``; plainly spelt filenames and Tag lines are checked without it),
 ``subprocess``/``shutil`` (only ``c++filt`` needs them, for C++ names), ``logging`` and
 ``traceback`` (only a record that could be shown loads them: ``manywheel.lazy.lazy_logger``),
-``concurrent.futures`` (it loads ``logging``), the ELF editor, the wheel writer, the repair.
-The run is a real one, in a process of its own, on PyYAML 6.0.2 (one C extension, no C++
-names), text and ``--json``, so an import that creeps back onto this path fails here.
+``concurrent.futures`` (it loads ``logging``), ``inspect`` (with ``ast``, ``dis`` and
+``tokenize``: :mod:`dataclasses` imports it, ``manywheel.values`` defers it), the ELF editor,
+the wheel writer, the repair. The run is a real one, in a process of its own, on PyYAML 6.0.2
+(one C extension, no C++ names), text and ``--json``, so an import that creeps back onto this
+path fails here.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ NOT_IMPORTED = (
     "logging",
     "traceback",
     "concurrent.futures",
+    "inspect",  # dataclasses imports it for what value_class never asks (manywheel.values)
+    "ast",
+    "tokenize",
     "manywheel.elf.editor",
     "manywheel.wheel.writer",
     "manywheel.repair",

@@ -8,7 +8,8 @@ of it. CPython 3.10 to 3.12 compile six methods for each frozen dataclass when i
 imported (about 0.4 ms a class): a small wheel's ``show`` creates some seventy value classes
 before it reads a byte, a third of its run. Here :mod:`dataclasses` collects the fields and
 makes the slots, one ``__init__`` is made (the constructor stays as fast as a dataclass's; its
-code is compiled once per shape of class and renamed for each, which halves the cost again),
+code is compiled once per shape of class and renamed for each, which halves the cost again, and
+the shapes manywheel's own classes have come compiled in :mod:`manywheel._value_makers`),
 and equality, hash, repr and the frozen attribute guards are small functions shared by all
 classes. ``tests/test_values.py`` holds it to ``dataclass``'s behaviour, feature by feature.
 
@@ -17,14 +18,58 @@ Type checkers see a frozen dataclass (PEP 681).
 
 from __future__ import annotations
 
-import dataclasses
 import operator
 import sys
-from collections.abc import Callable
-from dataclasses import MISSING, Field, FrozenInstanceError, field
+from collections.abc import Callable, Iterable, Sequence
 from reprlib import recursive_repr
-from types import CodeType, FunctionType
+from types import CodeType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+
+def _import_dataclasses() -> None:
+    """Import :mod:`dataclasses` without loading :mod:`inspect` until it is used: on CPython
+    3.10 and 3.11 ``dataclass`` uses it only to write a docstring from the signature, which
+    :func:`value_class` never asks for, and it costs a small wheel's ``show`` 4 ms (``ast``,
+    ``dis``, ``tokenize``). While :mod:`dataclasses` imports, ``sys.modules`` holds a
+    placeholder for :mod:`inspect` (removed right after: any other ``import inspect`` is the
+    real one); :mod:`dataclasses` is left a stand-in that imports the real module and hands
+    it over at its first use (3.12 and later: at the first class). Should the import need
+    :mod:`inspect` itself (another version), it is done again the ordinary way."""
+    if "dataclasses" in sys.modules or "inspect" in sys.modules:
+        return
+    before = set(sys.modules)
+    placeholder = sys.modules["inspect"] = ModuleType("inspect")
+    try:
+        import dataclasses  # noqa: F401 - for its side effect: the module, loaded
+    except Exception:  # any failure: the ordinary import below decides
+        sys.modules.pop("dataclasses", None)
+        return
+    finally:
+        del sys.modules["inspect"]
+    for name in set(sys.modules) - before:  # dataclasses, and whatever it brought along
+        module = sys.modules[name]
+        if getattr(module, "inspect", None) is placeholder:
+            module.inspect = _InspectOnFirstUse(module)  # type: ignore[attr-defined]
+
+
+class _InspectOnFirstUse:
+    """:mod:`inspect` for a module that imported it, imported when an attribute is first asked
+    for (and put in the module's place, so it is asked once)."""
+
+    def __init__(self, owner: ModuleType) -> None:
+        self._owner = owner
+
+    def __getattr__(self, name: str) -> object:
+        import inspect
+
+        self._owner.inspect = inspect  # type: ignore[attr-defined]
+        return getattr(inspect, name)
+
+
+_import_dataclasses()
+
+import dataclasses  # noqa: E402 - after the line above
+from dataclasses import MISSING, Field, FrozenInstanceError, field  # noqa: E402
 
 if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
@@ -97,6 +142,9 @@ def _describe(params: Any) -> None:
 #: ``__make_init__`` (see :func:`_init`) compiled once per shape of class: the kind of each
 #: field and whether there is a ``__post_init__``.
 _MAKERS: dict[tuple[object, ...], CodeType] = {}
+#: The shapes of the value classes made in this process (``python -m manywheel.values`` writes
+#: the makers of manywheel's own to :mod:`manywheel._value_makers`: see :func:`_regenerate`).
+_SHAPES_SEEN: set[tuple[object, ...]] = set()
 #: The parameter standing for field ``index`` in a compiled shape (renamed for each class).
 _PLACEHOLDER = "__value_field_{}"
 
@@ -122,6 +170,7 @@ def _init(cls: type, fields: tuple[Field[Any], ...]) -> Callable[..., None]:
             namespace[f"_default{index}"] = f.default
     post_init = hasattr(cls, "__post_init__")
     shape = (*kinds, post_init)
+    _SHAPES_SEEN.add(shape)
     maker = _MAKERS.get(shape)
     if maker is None:
         maker = _MAKERS[shape] = _compile_maker(kinds, post_init)
@@ -166,7 +215,14 @@ def _field_kind(cls: type, f: Field[Any], defaults: list[object]) -> str:
 
 def _compile_maker(kinds: list[str], post_init: bool) -> CodeType:
     """The code of ``__make_init__(_set, _FACTORY, <helpers>)`` for one shape, fields named by
-    :data:`_PLACEHOLDER`."""
+    :data:`_PLACEHOLDER` (compiled here: a shape no shipped class has)."""
+    module = compile(_maker_source(kinds, post_init), "<string>", "exec")
+    return next(c for c in module.co_consts if isinstance(c, CodeType))
+
+
+def _maker_source(kinds: Sequence[str], post_init: bool, *, typed: bool = False) -> str:
+    """The source of ``__make_init__`` for one shape (``typed``: every parameter annotated
+    ``Any``, for the shipped makers this module is compiled with)."""
     helpers: list[str] = []
     params: list[str] = []
     body: list[str] = []
@@ -189,13 +245,14 @@ def _compile_maker(kinds: list[str], post_init: bool) -> CodeType:
     if post_init:
         body.append("self.__post_init__()")
     lines = "\n        ".join(body or ["pass"])
-    source = (
-        f"def __make_init__({', '.join(['_set', '_FACTORY', *helpers])}):\n"
-        f"    def __init__(self, {', '.join(params)}):\n        {lines}\n"
+    typed_as, returns, inits = (": Any", " -> Any", " -> None") if typed else ("", "", "")
+    outer = ", ".join(f"{p}{typed_as}" for p in ["_set", "_FACTORY", *helpers])
+    inner = ", ".join(f"{p}{typed_as}" for p in ["self", *params])
+    return (
+        f"def __make_init__({outer}){returns}:\n"
+        f"    def __init__({inner}){inits}:\n        {lines}\n"
         "    return __init__\n"
     )
-    module = compile(source, "<string>", "exec")
-    return next(c for c in module.co_consts if isinstance(c, CodeType))
 
 
 def _signature_text(fields: tuple[Field[Any], ...]) -> str:
@@ -277,3 +334,71 @@ def _setstate(names: tuple[str, ...]) -> Callable[[object, list[object]], None]:
             _SET(self, name, item)
 
     return __setstate__
+
+
+def _generated(shapes: Iterable[tuple[object, ...]]) -> str:
+    """The text of :mod:`manywheel._value_makers` for ``shapes``."""
+    out = [
+        '"""Generated by ``python -m manywheel.values`` (do not edit): the ``__make_init__`` of',
+        "each shape manywheel's own value classes have (:func:`manywheel.values.value_class`),",
+        "compiled with this module, not at every start-up: their ``compile`` calls took 3 ms of",
+        'a small wheel\'s ``show``. ``tests/test_values.py`` checks it is current."""',
+        "",
+        "# fmt: off",
+        "# ruff: noqa: E501",
+        '# mypy: disable-error-code="no-redef"',
+        "from __future__ import annotations",
+        "",
+        "from types import CodeType",
+        "from typing import Any",
+        "",
+        "",
+        "def shipped_makers() -> dict[tuple[object, ...], CodeType]:",
+        "    makers: dict[tuple[object, ...], CodeType] = {}",
+    ]
+    for shape in sorted(shapes, key=repr):
+        *kinds, post_init = shape
+        source = _maker_source([str(k) for k in kinds], bool(post_init), typed=True)
+        out.append("")
+        out.extend(f"    {line}" for line in source.splitlines())
+        out.append(f"    makers[{shape!r}] = __make_init__.__code__")
+    out.append("    return makers")
+    return "\n".join(out) + "\n"
+
+
+def _regenerate(check: bool) -> int:
+    """Import every module of manywheel, then write (or with ``check`` compare) the shipped
+    makers for the shapes their value classes have; 1 when ``check`` finds them stale."""
+    import contextlib
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    for info in pkgutil.walk_packages([str(Path(__file__).parent)], "manywheel."):
+        with contextlib.suppress(ImportError):  # an optional dependency missing: its classes
+            importlib.import_module(info.name)  # compile at run time
+    shapes = sys.modules["manywheel.values"]._SHAPES_SEEN  # (not __main__'s own copy)
+    path = Path(__file__).with_name("_value_makers.py")
+    fresh = _generated(shapes)
+    if check:
+        if not path.is_file() or path.read_text(encoding="utf-8") != fresh:
+            print(f"{path}: the shipped makers are stale: run python -m manywheel.values")
+            return 1
+        return 0
+    path.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+def _load_shipped() -> None:
+    """The makers of the shipped shapes, compiled with :mod:`manywheel._value_makers`."""
+    try:
+        from manywheel._value_makers import shipped_makers
+    except ImportError:  # pragma: no cover - being regenerated
+        return
+    _MAKERS.update(shipped_makers())
+
+
+_load_shipped()
+
+if __name__ == "__main__":
+    sys.exit(_regenerate(check="--check" in sys.argv[1:]))

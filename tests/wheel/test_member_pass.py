@@ -103,6 +103,44 @@ def test_without_drain_a_member_is_read_only_as_far_as_its_visitor_reads(wheel: 
         assert archive.verified_digest("demo/m7.py") == hashlib.sha256(b"n = 7\n").digest()
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_neither_drained_nor_hashed_a_small_member_is_inflated_only_as_far_as_it_is_read(
+    wheel: Path, workers: int
+) -> None:
+    """The audit's scan when RECORD is not verified (``show --json``): a small member whose
+    visitor looks at its magic alone costs its first bytes, not a whole inflate (a lying CRC
+    goes unseen there, as for a big member left after its head); one whose visitor reads on is
+    read whole with every check, and ``reopen`` gives it again."""
+    archive = cast("_CountingArchive", _CountingArchive.open(wheel))
+    archive.opened = {}
+    with archive:
+        members = [m for m in archive.members if not m.is_dir]
+        lying = [replace(m, crc=m.crc ^ 1) if m.name.endswith(".py") else m for m in members]
+
+        def visit(streamed: StreamedMember) -> tuple[bytes, bytes | None, bytes | None]:
+            if streamed.head != b"\x7fELF":
+                return streamed.head, None, None
+            return streamed.head, streamed.read(), streamed.reopen().read()
+
+        seen = stream_members(archive, lying, visit, drain=False, hashed=False, workers=workers)
+        by_name = dict(zip((m.name for m in members), seen, strict=True))
+        assert by_name["demo/m7.py"] == (b"n = ", None, None)
+        elf = FILES["demo/small.so"]
+        assert by_name["demo/small.so"] == (elf[:4], elf, elf)
+        # the .py members were never read whole; the ELF one once, the big one streamed, the
+        # empty one (shorter than a magic) read whole as before
+        assert set(archive.opened) == {"demo/small.so", "demo/big.bin", "demo/empty"}
+        assert archive.opened["demo/small.so"] == 1
+        with pytest.raises(InvalidWheelError, match="CRC-32"):
+            stream_members(
+                archive,
+                [replace(archive.member("demo/small.so"), crc=0)],
+                visit,
+                drain=False,
+                hashed=False,
+            )
+
+
 def test_a_visitor_that_reads_only_the_head_still_gets_every_digest(wheel: Path) -> None:
     with WheelArchive.open(wheel) as archive:
         members = [m for m in archive.members if not m.is_dir]

@@ -27,7 +27,6 @@ from manywheel.cli.audit_arguments import add_audit_arguments, audit_options, po
 from manywheel.cli.context import Context, Subparsers
 from manywheel.cli.demangle import Demangler
 from manywheel.cli.exit_codes import ExitCode, describe_error, is_environmental
-from manywheel.cli.show_text import render, render_pure
 from manywheel.cli.wheel_pool import map_in_processes, usable_cores
 from manywheel.errors import InputError, InvalidPolicyError
 from manywheel.values import value_class
@@ -192,6 +191,8 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
         if args.json:
             document = auditwheel_pure(name) if ok else auditwheel_error(name, message)
         elif not args.json_details:
+            from manywheel.cli.show_text import render_pure
+
             render_pure(report, name, message, ok, ctx)
         code = ExitCode.OK if ok else ExitCode.FINDINGS
         return code, document, _details(report, name, args, demangle)
@@ -199,6 +200,8 @@ def _audit_and_render(  # noqa: PLR0917 - the parts of one command's run
     if args.json:
         document = auditwheel_json(report, name)
     elif not args.json_details:
+        from manywheel.cli.show_text import render  # (the text's module: not for JSON)
+
         render(report, name, ctx, options=options, demangle=demangle)
     return ExitCode.OK, document, _details(report, name, args, demangle)
 

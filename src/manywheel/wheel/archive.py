@@ -26,7 +26,7 @@ from manywheel.wheel.metadata import (
 from manywheel.wheel.record import Record, parse_record
 from manywheel.wheel.safety import check_member
 from manywheel.wheel.source import FileReader, RangeReader
-from manywheel.wheel.stream import MemberReader, is_small, read_whole
+from manywheel.wheel.stream import MemberReader, is_small, read_head, read_whole
 from manywheel.wheel.zipformat import HeaderMismatch, Member, read_directory
 
 __all__ = ["SIGNATURE_NAMES", "WheelArchive", "dist_info_dirs"]
@@ -183,6 +183,15 @@ class WheelArchive:
         if hashed:
             self._digests[member.name] = digest
         return data
+
+    def _read_head(self, member: Member, size: int) -> bytes | None:
+        """The first ``size`` bytes of a member, inflated no further, unchecked (its size and
+        CRC-32 are checked at its end), or ``None`` where only reading it whole can tell (see
+        :func:`~manywheel.wheel.stream.read_head`): for :func:`stream_members`, in this
+        package (the public surface stays as pinned)."""
+        if self._closed:
+            raise ValueError("the archive is closed")
+        return read_head(self._reader, member, size)
 
     def _local_header(self, member: Member) -> bytes | None:
         """``member``'s local header (fixed part, name and extra field) as it was read when the

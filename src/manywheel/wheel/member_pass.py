@@ -177,6 +177,11 @@ def _visit_one(
     drain: bool,
     hashed: bool,
 ) -> _T:
+    if is_small(member) and not (drain or hashed):  # its first bytes, the rest if asked for
+        head = archive._read_head(member, HEAD_SIZE)
+        if head is not None:
+            whole = _Whole(archive, member)
+            return visit(StreamedMember(member, head, whole, whole.reopen))
     if is_small(member):  # whole in one step (its digest recorded), then read from memory
         data = archive.read_member(member, hashed=hashed)
         return visit(
@@ -192,6 +197,33 @@ def _visit_one(
         if drain:
             stream.drain()
         return result
+
+
+class _Whole:
+    """A small member read whole (every check made) the first time more than its first bytes
+    are wanted: a visitor that looks at the magic alone costs no inflate of the rest. As a
+    stream, the member after its first ``HEAD_SIZE`` bytes."""
+
+    __slots__ = ("_archive", "_data", "_member", "_rest")
+
+    def __init__(self, archive: WheelArchive, member: Member) -> None:
+        self._archive = archive
+        self._member = member
+        self._data: bytes | None = None
+        self._rest: io.BytesIO | None = None
+
+    def _read(self) -> bytes:
+        if self._data is None:
+            self._data = self._archive.read_member(self._member, hashed=False)
+        return self._data
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._rest is None:
+            self._rest = io.BytesIO(self._read()[HEAD_SIZE:])
+        return self._rest.read(size)
+
+    def reopen(self) -> Readable:
+        return io.BytesIO(self._read())
 
 
 def _memory(data: bytes) -> Callable[[], Readable]:

@@ -36,6 +36,7 @@ __all__ = [
     "MemberReader",
     "inflate_module",
     "is_small",
+    "read_head",
     "read_whole",
 ]
 
@@ -148,6 +149,36 @@ def read_whole(
     import hashlib
 
     return out, hashlib.sha256(out).digest()
+
+
+#: Compressed bytes read to find a member's first inflated bytes (a dynamic deflate block's
+#: code tables come first: a few hundred bytes at most).
+_HEAD_PREFIX = 4096
+
+
+def read_head(reader: RangeReader, member: Member, size: int) -> bytes | None:
+    """The first ``size`` bytes of a member, inflating only as far as they (not checked: the
+    member's size and CRC-32 are only known at its end), or ``None`` where that is not the
+    cheap way (a member shorter than ``size``, an unknown method, a deflate stream that does not
+    give them from its first bytes): the caller then reads the member whole, with every check.
+    For a reader that looks at a member's magic and stops there (the bytes are those
+    :func:`read_whole` would give)."""
+    if member.file_size < size:
+        return None
+    if member.method == Method.STORED:
+        if member.compressed_size != member.file_size:
+            return None  # (read whole: the error is reported as it always is)
+        head = reader.pread(member.data_offset, size)
+        return head if len(head) == size else None
+    if member.method != Method.DEFLATED:
+        return None
+    prefix = reader.pread(member.data_offset, min(member.compressed_size, _HEAD_PREFIX))
+    z = inflate_module()
+    try:
+        head = z.decompressobj(-15).decompress(prefix, size)
+    except (zlib.error, z.error):
+        return None
+    return head if len(head) == size else None
 
 
 def _inflate_whole(z: ModuleType, inflater: Any, raw: bytes, member: Member, path: str) -> bytes:
