@@ -6,8 +6,9 @@ stages themselves are :mod:`~manywheel.build.stages`; the scheduling is the runn
 
 from __future__ import annotations
 
+import functools
+import importlib
 import shutil
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import field
@@ -96,20 +97,13 @@ class StagePlan:
             for step in steps:
                 if isinstance(step, InProcessRepair):
                     step.settings.start()  # once: a source started already is not again
-        with _CHECK_IMPORT_LOCK:
-            if _check_import or "manywheel.build.check" in sys.modules:
-                return
-            _check_import.append(threading.Thread(target=_import_check, daemon=True))
-        _check_import[0].start()
+        _import_check_on_a_thread()
 
 
-_CHECK_IMPORT_LOCK = threading.Lock()
-#: The thread importing the check's modules, once one was started.
-_check_import: list[threading.Thread] = []
-
-
-def _import_check() -> None:
-    import manywheel.build.check  # noqa: F401  (imported for its side effect: ready to run)
+@functools.cache  # once per process (a second start would only find the modules loaded)
+def _import_check_on_a_thread() -> None:
+    check = "manywheel.build.check"
+    threading.Thread(target=importlib.import_module, args=(check,), daemon=True).start()
 
 
 class Progress(Protocol):
