@@ -141,11 +141,16 @@ def audit_archive(
     options: AuditOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
     facts: HostFacts | None = None,
+    on_scanned: Callable[[tuple[ScannedElf, ...]], None] | None = None,
 ) -> AuditReport:
     """:func:`audit_wheel` of an archive already open (a repair keeps it open to rewrite it:
-    the digests computed here are reused by the writer)."""
+    the digests computed here are reused by the writer). ``on_scanned`` is called with the ELF
+    members once they are scanned, before they are resolved and judged (a repair starts
+    inflating the members it will edit then)."""
     options = options or AuditOptions()
     loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
+    if on_scanned is not None:
+        on_scanned(scanned)
     findings = structural
     if options.verify_record:
         findings += content_findings(archive)  # digests come from the scan

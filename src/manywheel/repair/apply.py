@@ -10,16 +10,17 @@ import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from manywheel.audit import AuditReport, ScannedElf, analyze
-from manywheel.elf import EditMethod, ElfFile, parse_elf, read_elf
+from manywheel.elf import ElfFile, parse_elf, read_elf
 from manywheel.errors import ElfEditError, ToolError
 from manywheel.policy import Verdict, WheelRequirements, evaluate
+from manywheel.repair.edits_ahead import EditsAhead, PatchEdit
 from manywheel.repair.patcher import BytesPatcher, ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
@@ -71,7 +72,7 @@ class _Edits:
     #: when the editor already knows them.
     elves: dict[str, Path | ElfFile]
     #: Members edited while the wheel is written: their facts are known once it is.
-    late: dict[str, _MemberEdit] = field(default_factory=dict)
+    late: dict[str, PatchEdit] = field(default_factory=dict)
 
     def settle(self) -> None:
         """Take the facts of the members edited during the write."""
@@ -95,51 +96,30 @@ def _patched_copy(
     return path
 
 
-class _MemberEdit:
-    """Edits one member's bytes on the wheel writer's threads (``EditedMember``) and keeps the
-    facts of the result for the closure check."""
-
-    def __init__(
-        self,
-        archive: WheelArchive,
-        patch: MemberPatch,
-        patcher: BytesPatcher,
-        before: ElfFile | None,
-    ) -> None:
-        self._archive = archive
-        self._patch = patch
-        self._patcher = patcher
-        self._before = before
-        self.after: ElfFile | None = None
-
-    def __call__(self, data: bytes) -> Sequence[tuple[int, bytes]] | bytes:
-        member = self._patch.member
-        try:
-            result = self._patcher.edit(data, self._patch.edits, name=member)
-        except ElfEditError as e:  # name the wheel and the member
-            raise ElfEditError(e.message, path=str(self._archive.path), member=member) from e
-        if self._before is not None:
-            self.after = result.facts_after(self._before)
-        else:
-            self.after = result.elf or parse_elf(result.data, name=member)
-        if result.method in (EditMethod.IN_PLACE, EditMethod.UNCHANGED):
-            return result.patches  # (none when unchanged: the member is copied as it was)
-        return result.data
-
-
-def _patch_members(
-    archive: WheelArchive, report: AuditReport, plan: RepairPlan, work: Path, request: RepairRequest
+def _patch_members(  # noqa: PLR0917 - the repair's parts
+    archive: WheelArchive,
+    report: AuditReport,
+    plan: RepairPlan,
+    work: Path,
+    request: RepairRequest,
+    ahead: EditsAhead | None,
 ) -> _Edits:
     """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
-    :class:`BytesPatcher`, else in a file of its own — two at a time: the inflate and a
-    patcher's process leave the GIL free."""
+    :class:`BytesPatcher` (or taken from ``ahead``, made while the audit judged the wheel),
+    else in a file of its own — two at a time: the inflate and a patcher's process leave the
+    GIL free."""
     out = _Edits({}, {}, {})
     patcher, options = request.patcher, request.options
     if isinstance(patcher, BytesPatcher) and not options.strip:
         facts = {m.member: m.elf for m in report.members}
         for patch in plan.patches:
-            edit = _MemberEdit(archive, patch, patcher, facts.get(patch.member))
-            content = EditedMember(patch.member, edit)
+            content = ahead.claim(patch) if ahead is not None else None
+            if content is not None:
+                assert ahead is not None
+                edit = ahead.edit_of(patch.member)
+            else:
+                edit = PatchEdit(archive, patch, patcher, facts.get(patch.member))
+                content = EditedMember(patch.member, edit)
             out.late[patch.moved_to or patch.member] = edit
             _place(archive, patch, content, out)
         return out
@@ -224,16 +204,18 @@ def apply_plan(
     *,
     dest_dir: Path,
     members: Mapping[str, bytes] | None = None,
+    ahead: EditsAhead | None = None,
 ) -> PendingWheel:
     """Write the repaired wheel (not yet committed) and check its closure; on any failure
-    nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM).
+    nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM);
+    ``ahead``: edits made before the plan, used where the plan makes the same.
     With a :class:`NonePatcher` a plan that edits any ELF file is refused first."""
     if isinstance(request.patcher, NonePatcher):
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
         with _temporary_space(work):
-            edits = _patch_members(archive, report, plan, work, request)
+            edits = _patch_members(archive, report, plan, work, request, ahead)
             _graft_libraries(plan, work, request, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data

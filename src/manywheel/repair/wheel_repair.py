@@ -11,19 +11,21 @@ from collections.abc import Mapping
 from dataclasses import field, replace
 from pathlib import Path
 
-from manywheel.audit import AuditReport, audit_archive
+from manywheel.audit import AuditReport, ScannedElf, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.linker import RootFileSystem
 from manywheel.repair.apply import apply_plan
+from manywheel.repair.edits_ahead import EditsAhead
 from manywheel.repair.licenses import LicenseFile, LicensePlan, license_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageOwner
-from manywheel.repair.patcher import NonePatcher
+from manywheel.repair.patcher import BytesPatcher, NonePatcher
 from manywheel.repair.plan import (
     RepairPlan,
     RepairRefusedError,
     plan_repair,
     rpath_cleanup_members,
+    rpath_cleanup_patches,
 )
 from manywheel.repair.request import RepairRequest
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
@@ -248,6 +250,34 @@ def _refuse_unrepairable(path: Path, report: AuditReport, request: RepairRequest
         )
 
 
+class _Ahead:
+    """With manywheel's editor, the RPATH clean-up's edits are made while the audit resolves
+    and judges the wheel (see :mod:`manywheel.repair.edits_ahead`)."""
+
+    def __init__(self, archive: WheelArchive, request: RepairRequest) -> None:
+        self._archive = archive
+        self._request = request
+        self.edits: EditsAhead | None = None
+
+    def start(self, scanned: tuple[ScannedElf, ...]) -> None:
+        request, archive = self._request, self._archive
+        if not isinstance(request.patcher, BytesPatcher) or request.options.strip:
+            return  # (another patcher edits a copy on disk)
+        android = any(p.startswith("android_") for p in archive.filename.platform_tags)
+        patches = rpath_cleanup_patches(scanned, request.options, android=android)
+        if patches:
+            before = {s.member: s.elf for s in scanned}
+            level = request.options.compress_level
+            self.edits = EditsAhead(archive, patches, before, request.patcher, level)
+
+    def __enter__(self) -> _Ahead:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.edits is not None:
+            self.edits.close()
+
+
 def _make_wheel_dir(dest: Path) -> None:
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -290,10 +320,15 @@ def repair_wheel(
     patcher refuses (grafting, SONAME, DT_NEEDED or RPATH changes)."""
     path, dest = Path(path), Path(dest_dir)
     request = request if request is not None else RepairRequest()
-    with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
+    # (an unreadable input creates nothing; edits made ahead are let go of before the commit)
+    with WheelArchive.open(path) as archive, _Ahead(archive, request) as ahead:
         _make_wheel_dir(dest)
         report = audit_archive(
-            archive, policies=request.policies, options=request.audit, facts=request.facts
+            archive,
+            policies=request.policies,
+            options=request.audit,
+            facts=request.facts,
+            on_scanned=ahead.start,
         )
         if report.pure:
             if not request.allow_pure:
@@ -320,7 +355,15 @@ def repair_wheel(
         members.update(texts.members)
         if texts.metadata is not None:
             members[f"{archive.dist_info}/METADATA"] = texts.metadata
-        pending = apply_plan(archive, report, plan, request, dest_dir=dest, members=members or None)
+        pending = apply_plan(
+            archive,
+            report,
+            plan,
+            request,
+            dest_dir=dest,
+            members=members or None,
+            ahead=ahead.edits,
+        )
         before = {m.name: m.compressed_size for m in archive.members}
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()

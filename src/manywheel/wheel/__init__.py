@@ -45,23 +45,28 @@ if TYPE_CHECKING:
         EditedMember,
         MemberContent,
         PendingWheel,
+        edited_stream,
         rewrite_wheel,
         rewritten_filename,
     )
+    from manywheel.wheel.zipwriter import Deflated
 
 _LAZY = {
     **dict.fromkeys(
         (
             "Content",
+            "Deflated",
             "EditedMember",
             "MemberContent",
             "PendingWheel",
+            "edited_stream",
             "rewrite_wheel",
             "rewritten_filename",
         ),
         "manywheel.wheel.writer",
     ),
     **dict.fromkeys(("Retag", "replaced_platforms", "retag"), "manywheel.wheel.tags"),
+    "Deflated": "manywheel.wheel.zipwriter",
 }
 
 __all__ = [
@@ -69,6 +74,7 @@ __all__ = [
     "LIB_SCHEMES",
     "AbiKind",
     "Content",
+    "Deflated",
     "EditedMember",
     "FileReader",
     "Finding",
@@ -92,6 +98,7 @@ __all__ = [
     "content_findings",
     "cpython_version",
     "data_scheme",
+    "edited_stream",
     "in_scheme",
     "interpreter_claims",
     "is_script",
