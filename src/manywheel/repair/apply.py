@@ -105,7 +105,7 @@ def _patch_members(  # noqa: PLR0917 - the repair's parts
     ahead: EditsAhead | None,
 ) -> _Edits:
     """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
-    :class:`BytesPatcher` (or taken from ``ahead``, made while the audit judged the wheel),
+    :class:`BytesPatcher` (or taken from ``ahead``, made while the audit scanned the wheel),
     else in a file of its own — two at a time: the inflate and a patcher's process leave the
     GIL free."""
     out = _Edits({}, {}, {})
@@ -113,10 +113,9 @@ def _patch_members(  # noqa: PLR0917 - the repair's parts
     if isinstance(patcher, BytesPatcher) and not options.strip:
         facts = {m.member: m.elf for m in report.members}
         for patch in plan.patches:
-            content = ahead.claim(patch) if ahead is not None else None
-            if content is not None:
-                assert ahead is not None
-                edit = ahead.edit_of(patch.member)
+            claimed = ahead.claim(patch) if ahead is not None else None
+            if claimed is not None:
+                content, edit = claimed
             else:
                 edit = PatchEdit(archive, patch, patcher, facts.get(patch.member))
                 content = EditedMember(patch.member, edit)

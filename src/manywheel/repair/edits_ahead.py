@@ -1,15 +1,15 @@
-"""Edits made ahead of the plan: once the audit has scanned a wheel, the RPATH clean-up's edit
-of each member whose RPATH leads outside it is known (:func:`rpath_cleanup_patches`), while the
-audit still resolves and judges the wheel — Python on one core, the other one idle. Those
-members are read, edited and deflated again then, on a thread of their own, in archive order;
-the writer takes each result whose patch the plan turns out to make the same (a member the
-repair changes more in is edited by the writer, as any other). What the thread has not started
-when the writer reaches a member is left to the writer, never made twice.
+"""Edits made ahead of the plan, while the audit scans the wheel: the RPATH clean-up's edit of a
+member whose RPATH leads outside the wheel depends on that member alone
+(:func:`rpath_cleanup_patches`), so it is made on the scanning thread as soon as the member is
+read and parsed — from the bytes the scan has in memory (never inflated again), on both cores,
+interleaved with the scan's other work — and the writer takes each result whose patch the plan
+turns out to make the same. A member the repair changes more in (a graft's DT_NEEDED, libpython,
+another wheel's directory) is edited by the writer as the plan says, as any other.
 
 The results are the bytes the writer would have made (:func:`edited_stream`); the edited
 files' facts are kept for the closure check as when the writer edits them. Memory is bounded:
-members bigger than :data:`LARGEST` are left to the writer, and the thread holds at most
-:data:`BUDGET` bytes of results not taken yet (it waits for the writer beyond that)."""
+only members the scan reads whole (at most ``CONTENT_LIMIT``) are edited here, and at most
+:data:`BUDGET` bytes of results (compressed) are kept; the rest is left to the writer."""
 
 from __future__ import annotations
 
@@ -17,22 +17,20 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from manywheel.audit import ScannedElf
 from manywheel.elf import EditMethod, ElfFile, parse_elf
 from manywheel.errors import ElfEditError
+from manywheel.repair.options import RepairOptions
 from manywheel.repair.patcher import BytesPatcher
-from manywheel.repair.plan import MemberPatch
+from manywheel.repair.plan import MemberPatch, rpath_cleanup_patches
 from manywheel.wheel import Deflated, EditedMember, WheelArchive, edited_stream
 
-__all__ = ["BUDGET", "LARGEST", "EditsAhead", "PatchEdit"]
-
-#: The biggest member edited ahead (inflated size): what the thread holds while it edits one.
-LARGEST = 64 << 20
-#: The most bytes of results (compressed) waiting for the writer.
-BUDGET = 64 << 20
+__all__ = ["BUDGET", "EditsAhead", "PatchEdit"]
 
 logger = logging.getLogger(__name__)
 
-_PENDING, _RUNNING, _SKIPPED = "pending", "running", "skipped"
+#: The most bytes of results (compressed) kept for the writer.
+BUDGET = 256 << 20
 
 
 class PatchEdit:
@@ -69,102 +67,78 @@ class PatchEdit:
 
 
 class EditsAhead:
-    """``patches`` (of members of ``archive`` with facts ``before``) edited and deflated again
-    at ``level`` on a daemon thread, in order; :meth:`claim` hands one over to the writer."""
+    """The clean-up's edits of ``archive``'s members, made by :meth:`on_content` (the scan's
+    callback, on its threads) with ``patcher`` at compression ``level``; :meth:`claim` hands
+    one over to the writer."""
 
     def __init__(
         self,
         archive: WheelArchive,
-        patches: Sequence[MemberPatch],
-        before: dict[str, ElfFile],
+        options: RepairOptions,
         patcher: BytesPatcher,
         level: int,
+        *,
+        android: bool,
     ) -> None:
         self._archive = archive
+        self._options = options
+        self._patcher = patcher
         self._level = level
-        self._patches = {
-            p.member: p
-            for p in patches
-            if p.member in archive and archive.member(p.member).file_size <= LARGEST
-        }
-        self._edits = {
-            name: PatchEdit(archive, p, patcher, before.get(name))
-            for name, p in self._patches.items()
-        }
-        self._state: dict[str, object] = dict.fromkeys(self._patches, _PENDING)
+        self._android = android
+        self._lock = threading.Lock()
+        self._made: dict[str, tuple[MemberPatch, PatchEdit, tuple[bytes, Deflated]]] = {}
         self._held = 0
-        self._stopped = threading.Event()
-        #: How many results the writer took (the rest it made itself).
+        #: How many results the writer took (the other members it edited itself).
         self.taken = 0
-        self._changed = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="manywheel-edits-ahead", daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        for name, edit in self._edits.items():
-            with self._changed:
-                while not self._stopped.is_set() and self._held > BUDGET:
-                    self._changed.wait()
-                if self._stopped.is_set():
-                    return
-                if self._state.get(name) is not _PENDING:
-                    continue  # the writer has it
-                self._state[name] = _RUNNING
-            made: tuple[bytes, Deflated] | None = None
-            try:
-                made = edited_stream(self._archive, EditedMember(name, edit), self._level)
-            except Exception:
-                made = None
-            with self._changed:
-                if self._stopped.is_set():  # (closed meanwhile: what was made is let go)
-                    self._changed.notify_all()
-                    return
-                self._state[name] = made
-                if made is not None:
-                    self._held += len(made[0])
-                self._changed.notify_all()
+    def on_content(self, name: str, elf: ElfFile, content: bytes) -> None:
+        """Make the clean-up's edit of member ``name`` (facts ``elf``, bytes ``content``) if it
+        has one; a failure is left to the writer, which makes the edit again and reports it."""
+        scanned = (ScannedElf(name, elf, len(content)),)
+        patches = rpath_cleanup_patches(scanned, self._options, android=self._android)
+        if not patches:
+            return
+        (patch,) = patches
+        edit = PatchEdit(self._archive, patch, self._patcher, elf)
+        try:
+            made = edited_stream(
+                self._archive, EditedMember(name, edit), self._level, content=content
+            )
+        except Exception:
+            logger.debug("%s: editing ahead failed; the writer edits it", name, exc_info=True)
+            return
+        if made is None:
+            return
+        with self._lock:
+            if self._held + len(made[0]) <= BUDGET:
+                self._made[name] = (patch, edit, made)
+                self._held += len(made[0])
 
-    def claim(self, patch: MemberPatch) -> EditedMember | None:
-        """The writer's :class:`EditedMember` for ``patch`` when it is one of the patches made
-        ahead (the same patch: the same edits, the member not moved), else ``None``."""
-        if self._patches.get(patch.member) != patch:
+    def claim(self, patch: MemberPatch) -> tuple[EditedMember, PatchEdit] | None:
+        """The writer's :class:`EditedMember` for ``patch`` and its edit (whose facts it keeps)
+        when it was made ahead with the same patch (the same edits, the member not moved),
+        else ``None``."""
+        with self._lock:
+            entry = self._made.get(patch.member)
+        if entry is None or entry[0] != patch:
             return None
-        edit = self._edits[patch.member]
-        return EditedMember(patch.member, edit, lambda: self._take(patch.member))
-
-    def edit_of(self, member: str) -> PatchEdit:
-        """The edit :meth:`claim` put in the writer's member (its facts once it is made)."""
-        return self._edits[member]
+        edit = entry[1]
+        return EditedMember(patch.member, edit, lambda: self._take(patch.member)), edit
 
     def _take(self, name: str) -> tuple[bytes, Deflated] | None:
-        with self._changed:
-            state = self._state.get(name)
-            if state is _PENDING:
-                self._state[name] = _SKIPPED
+        with self._lock:
+            entry = self._made.pop(name, None)
+            if entry is None:
                 return None
-            while self._state.get(name) is _RUNNING:
-                self._changed.wait()
-            state = self._state.pop(name, None)
-            if not isinstance(state, tuple):
-                return None
-            self._held -= len(state[0])
+            self._held -= len(entry[2][0])
             self.taken += 1
-            self._changed.notify_all()
-            return state
-
-    def wait(self) -> None:
-        """Until the thread has stopped: every edit it will make is made (it may also wait
-        for the writer to take results: then until :meth:`close`)."""
-        self._thread.join()
+            return entry[2]
 
     def close(self) -> None:
-        """Stop (after the member being edited, if any) and let go of what is held."""
-        with self._changed:
-            self._stopped.set()
-            self._state.clear()
+        """Let go of the results not taken."""
+        with self._lock:
+            logger.debug(
+                "%d edits made while the wheel was scanned, %d left", self.taken, len(self._made)
+            )
+            self._made.clear()
             self._held = 0
-            self._changed.notify_all()
-        self._thread.join()
-        logger.debug(
-            "%d of %d edits made while the audit judged the wheel", self.taken, len(self._edits)
-        )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import field, replace
 from pathlib import Path
 
-from manywheel.audit import AuditReport, ScannedElf, audit_archive
+from manywheel.audit import AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.linker import RootFileSystem
 from manywheel.repair.apply import apply_plan
@@ -25,7 +25,6 @@ from manywheel.repair.plan import (
     RepairRefusedError,
     plan_repair,
     rpath_cleanup_members,
-    rpath_cleanup_patches,
 )
 from manywheel.repair.request import RepairRequest
 from manywheel.repair.sbom import auditwheel_path, sbom_bytes, sbom_document, sbom_member
@@ -250,32 +249,14 @@ def _refuse_unrepairable(path: Path, report: AuditReport, request: RepairRequest
         )
 
 
-class _Ahead:
-    """With manywheel's editor, the RPATH clean-up's edits are made while the audit resolves
-    and judges the wheel (see :mod:`manywheel.repair.edits_ahead`)."""
-
-    def __init__(self, archive: WheelArchive, request: RepairRequest) -> None:
-        self._archive = archive
-        self._request = request
-        self.edits: EditsAhead | None = None
-
-    def start(self, scanned: tuple[ScannedElf, ...]) -> None:
-        request, archive = self._request, self._archive
-        if not isinstance(request.patcher, BytesPatcher) or request.options.strip:
-            return  # (another patcher edits a copy on disk)
-        android = any(p.startswith("android_") for p in archive.filename.platform_tags)
-        patches = rpath_cleanup_patches(scanned, request.options, android=android)
-        if patches:
-            before = {s.member: s.elf for s in scanned}
-            level = request.options.compress_level
-            self.edits = EditsAhead(archive, patches, before, request.patcher, level)
-
-    def __enter__(self) -> _Ahead:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.edits is not None:
-            self.edits.close()
+def _edits_ahead(archive: WheelArchive, request: RepairRequest) -> EditsAhead | None:
+    """With manywheel's editor, the RPATH clean-up's edits are made while the audit scans the
+    wheel (see :mod:`manywheel.repair.edits_ahead`)."""
+    patcher, options = request.patcher, request.options
+    if not isinstance(patcher, BytesPatcher) or options.strip or not options.clean_rpaths:
+        return None  # (another patcher edits a copy on disk)
+    android = any(p.startswith("android_") for p in archive.filename.platform_tags)
+    return EditsAhead(archive, options, patcher, options.compress_level, android=android)
 
 
 def _make_wheel_dir(dest: Path) -> None:
@@ -320,15 +301,15 @@ def repair_wheel(
     patcher refuses (grafting, SONAME, DT_NEEDED or RPATH changes)."""
     path, dest = Path(path), Path(dest_dir)
     request = request if request is not None else RepairRequest()
-    # (an unreadable input creates nothing; edits made ahead are let go of before the commit)
-    with WheelArchive.open(path) as archive, _Ahead(archive, request) as ahead:
+    with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
         _make_wheel_dir(dest)
+        ahead = _edits_ahead(archive, request)
         report = audit_archive(
             archive,
             policies=request.policies,
             options=request.audit,
             facts=request.facts,
-            on_scanned=ahead.start,
+            on_content=None if ahead is None else ahead.on_content,
         )
         if report.pure:
             if not request.allow_pure:
@@ -362,8 +343,10 @@ def repair_wheel(
             request,
             dest_dir=dest,
             members=members or None,
-            ahead=ahead.edits,
+            ahead=ahead,
         )
+        if ahead is not None:
+            ahead.close()  # (the results the plan did not take)
         before = {m.name: m.compressed_size for m in archive.members}
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()

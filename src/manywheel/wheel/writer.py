@@ -587,30 +587,39 @@ _DEFLATE_WORKERS = 2
 
 
 def _edit(
-    source: WheelArchive, member: Member, data: EditedMember
+    source: WheelArchive, member: Member, data: EditedMember, known: bytes | None = None
 ) -> tuple[bytes | None, bytes, EditResult]:
-    """The member's raw deflate stream (``None``: not one the splice can reuse), its content,
-    and what ``data.edit`` makes of it."""
+    """The member's raw deflate stream (``None``: not one the splice can reuse), its content
+    (``known``: already read, checked against the member's size and CRC-32), and what
+    ``data.edit`` makes of it."""
     raw, content = None, None
     if member.method == Method.DEFLATED:
         raw = os.pread(source.fileno(), member.compressed_size, member.data_offset)
-        content = inflate(raw, member.file_size, member.crc)
+        if known is not None and len(raw) == member.compressed_size:
+            content = known
+        else:
+            content = inflate(raw, member.file_size, member.crc)
     if content is None:  # stored, or a stream the splice will not touch: the usual read
-        raw, content = None, source.read_member(member)
+        raw, content = None, known if known is not None else source.read_member(member)
     return raw, content, data.edit(content)
 
 
 def edited_stream(
-    source: WheelArchive, data: EditedMember, level: int
+    source: WheelArchive, data: EditedMember, level: int, *, content: bytes | None = None
 ) -> tuple[bytes, Deflated] | None:
     """``data``'s member of ``source`` edited and deflated again at ``level``, in memory: the
     raw stream :func:`rewrite_wheel` writes for it, and its facts. For an edit made before the
-    rewrite (see :attr:`EditedMember.ready`); ``None`` for a member the writer never holds in
-    memory (bigger than :data:`EDIT_IN_MEMORY`). Raises what ``data.edit`` raises."""
+    rewrite (see :attr:`EditedMember.ready`); ``content``: the member's bytes, already read
+    and checked (not inflated again). ``None`` for a member the writer never holds in memory
+    (bigger than :data:`EDIT_IN_MEMORY`). Raises what ``data.edit`` raises."""
     member = source.member(data.member)
     if member.file_size > EDIT_IN_MEMORY:
         return None
-    raw, content, result = _edit(source, member, data)
+    if content is not None and len(content) != member.file_size:
+        raise ValueError(
+            f"{member.name}: {len(content)} bytes given, the member has {member.file_size}"
+        )
+    raw, content, result = _edit(source, member, data, content)
     if not isinstance(result, bytes):
         spliced = splice(raw, content, result, level) if raw is not None else None
         if spliced is not None:
