@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from manywheel.audit.include import INCLUDE_REQUESTER
 from manywheel.audit.layout import WHEEL_ROOT, installed_path, is_inside_wheel
 from manywheel.audit.libc import flavor_of, libc_of, musl_version_from_libc
-from manywheel.audit.members import foreign_rpaths, member_trees
+from manywheel.audit.members import member_trees
 from manywheel.audit.report import (
     AuditReport,
     ElfMember,
@@ -86,7 +86,6 @@ __all__ = [
     "elf_member",
     "false_claims",
     "flavor_of",
-    "foreign_rpaths",
     "grafts_by_policy",
     "installed_path",
     "is_inside_wheel",

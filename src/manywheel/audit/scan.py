@@ -9,7 +9,6 @@ a time, so memory stays bounded by what the ELF reader keeps of the members in f
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable
 
@@ -58,47 +57,24 @@ def elf_member(streamed: StreamedMember, *, wheel: str, name: str | None = None)
         raise InvalidElfError(e.message, path=wheel, member=member.name, offset=e.offset) from e
 
 
-#: ELF members at most this big are read whole when the caller of :func:`scan_wheel` wants
-#: their content (``on_content``); bigger ones stream, as always.
-CONTENT_LIMIT = 32 << 20
-
-
 def scan_wheel(
     archive: WheelArchive,
     *,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
     hashed: bool = True,
-    on_content: Callable[[str, ElfFile, bytes], None] | None = None,
 ) -> tuple[ScannedElf, ...]:
     """Stream every file member of ``archive`` once (hashing it on the archive) and parse the ELF
     ones; the ELF members in archive order. Without ``hashed`` (RECORD is not verified), a
     member that is no ELF file is read no further than its first bytes (an ELF file is read
     to its end either way). ``progress(done_bytes, total_bytes)`` is called as members
-    finish. ``on_content(name, facts, content)`` is called on a scanning thread for each ELF
-    member of at most :data:`CONTENT_LIMIT` bytes, read whole (size and CRC-32 checked): for
-    a caller that keeps some members' bytes (a repair edits them without inflating them
-    again)."""
+    finish."""
     files = [m for m in archive.members if not m.is_dir]
     wheel = str(archive.path)
-
-    def visit(streamed: StreamedMember) -> ElfFile | None:
-        member = streamed.member
-        if on_content is None or streamed.head != ELF_MAGIC or member.file_size > CONTENT_LIMIT:
-            return elf_member(streamed, wheel=wheel)
-        content = streamed.read()  # (checked, and hashed when asked, as it is read)
-        rest = io.BytesIO(content)  # (shares the bytes: no copy)
-        rest.seek(len(streamed.head))
-        whole = StreamedMember(member, streamed.head, rest, lambda: io.BytesIO(content))
-        elf = elf_member(whole, wheel=wheel)
-        if elf is not None:
-            on_content(member.name, elf, content)
-        return elf
-
     elves = stream_members(
         archive,
         files,
-        visit,
+        lambda streamed: elf_member(streamed, wheel=wheel),
         drain=hashed,
         hashed=hashed,
         workers=workers or default_workers(),

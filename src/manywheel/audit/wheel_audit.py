@@ -68,7 +68,6 @@ from manywheel.wheel import (
 )
 
 if TYPE_CHECKING:
-    from manywheel.elf import ElfFile
     from manywheel.linker import HostFacts
     from manywheel.policy import PythonAbiVerdict
 
@@ -142,18 +141,11 @@ def audit_archive(
     options: AuditOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
     facts: HostFacts | None = None,
-    on_scanned: Callable[[tuple[ScannedElf, ...]], None] | None = None,
-    on_content: Callable[[str, ElfFile, bytes], None] | None = None,
 ) -> AuditReport:
     """:func:`audit_wheel` of an archive already open (a repair keeps it open to rewrite it:
-    the digests computed here are reused by the writer). ``on_scanned`` is called with the ELF
-    members once they are scanned, before they are resolved and judged (a repair starts
-    editing the members it will most likely edit then); ``on_content`` is :func:`scan_wheel`'s
-    (the repair keeps those members' bytes)."""
+    the digests computed here are reused by the writer)."""
     options = options or AuditOptions()
-    loaded, scanned, structural = _while_scanning(archive, policies, options, progress, on_content)
-    if on_scanned is not None:
-        on_scanned(scanned)
+    loaded, scanned, structural = _while_scanning(archive, policies, options, progress)
     findings = structural
     if options.verify_record:
         findings += content_findings(archive)  # digests come from the scan
@@ -173,7 +165,6 @@ def _while_scanning(
     policies: PolicySet | Callable[[], PolicySet] | None,
     options: AuditOptions,
     progress: Callable[[int, int], None] | None,
-    on_content: Callable[[str, ElfFile, bytes], None] | None = None,
 ) -> tuple[PolicySet, tuple[ScannedElf, ...], tuple[Finding, ...]]:
     """Stream the members in the background; meanwhile load the policies (when given a loader)
     and check the container's structure (WHEEL, METADATA, RECORD parsed): the streaming threads
@@ -188,7 +179,6 @@ def _while_scanning(
                     workers=options.workers,
                     progress=progress,
                     hashed=options.verify_record,
-                    on_content=on_content,
                 )
             )
         except BaseException as e:  # raised on the caller's thread

@@ -10,17 +10,16 @@ import logging
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from manywheel.audit import AuditReport, ScannedElf, analyze
-from manywheel.elf import ElfFile, parse_elf, read_elf
+from manywheel.elf import EditMethod, ElfFile, parse_elf, read_elf
 from manywheel.errors import ElfEditError, ToolError
 from manywheel.policy import Verdict, WheelRequirements, evaluate
-from manywheel.repair.edits_ahead import EditsAhead, PatchEdit
 from manywheel.repair.patcher import BytesPatcher, ElfPatcher, NonePatcher, strip
 from manywheel.repair.plan import (
     MemberPatch,
@@ -72,7 +71,7 @@ class _Edits:
     #: when the editor already knows them.
     elves: dict[str, Path | ElfFile]
     #: Members edited while the wheel is written: their facts are known once it is.
-    late: dict[str, PatchEdit] = field(default_factory=dict)
+    late: dict[str, _MemberEdit] = field(default_factory=dict)
 
     def settle(self) -> None:
         """Take the facts of the members edited during the write."""
@@ -96,29 +95,51 @@ def _patched_copy(
     return path
 
 
-def _patch_members(  # noqa: PLR0917 - the repair's parts
-    archive: WheelArchive,
-    report: AuditReport,
-    plan: RepairPlan,
-    work: Path,
-    request: RepairRequest,
-    ahead: EditsAhead | None,
+class _MemberEdit:
+    """Edits one member's bytes on the wheel writer's threads (``EditedMember``) and keeps the
+    facts of the result for the closure check."""
+
+    def __init__(
+        self,
+        archive: WheelArchive,
+        patch: MemberPatch,
+        patcher: BytesPatcher,
+        before: ElfFile | None,
+    ) -> None:
+        self._archive = archive
+        self._patch = patch
+        self._patcher = patcher
+        self._before = before
+        self.after: ElfFile | None = None
+
+    def __call__(self, data: bytes) -> Sequence[tuple[int, bytes]] | bytes:
+        member = self._patch.member
+        try:
+            result = self._patcher.edit(data, self._patch.edits, name=member)
+        except ElfEditError as e:  # name the wheel and the member
+            raise ElfEditError(e.message, path=str(self._archive.path), member=member) from e
+        if self._before is not None:
+            self.after = result.facts_after(self._before)
+        else:
+            self.after = result.elf or parse_elf(result.data, name=member)
+        if result.method in (EditMethod.IN_PLACE, EditMethod.UNCHANGED):
+            return result.patches  # (none when unchanged: the member is copied as it was)
+        return result.data
+
+
+def _patch_members(
+    archive: WheelArchive, report: AuditReport, plan: RepairPlan, work: Path, request: RepairRequest
 ) -> _Edits:
     """Each patched member: edited in memory by the wheel writer (:class:`EditedMember`) with a
-    :class:`BytesPatcher` (or taken from ``ahead``, made while the audit scanned the wheel),
-    else in a file of its own — two at a time: the inflate and a patcher's process leave the
-    GIL free."""
+    :class:`BytesPatcher`, else in a file of its own — two at a time: the inflate and a
+    patcher's process leave the GIL free."""
     out = _Edits({}, {}, {})
     patcher, options = request.patcher, request.options
     if isinstance(patcher, BytesPatcher) and not options.strip:
         facts = {m.member: m.elf for m in report.members}
         for patch in plan.patches:
-            claimed = ahead.claim(patch) if ahead is not None else None
-            if claimed is not None:
-                content, edit = claimed
-            else:
-                edit = PatchEdit(archive, patch, patcher, facts.get(patch.member))
-                content = EditedMember(patch.member, edit)
+            edit = _MemberEdit(archive, patch, patcher, facts.get(patch.member))
+            content = EditedMember(patch.member, edit)
             out.late[patch.moved_to or patch.member] = edit
             _place(archive, patch, content, out)
         return out
@@ -203,18 +224,16 @@ def apply_plan(
     *,
     dest_dir: Path,
     members: Mapping[str, bytes] | None = None,
-    ahead: EditsAhead | None = None,
 ) -> PendingWheel:
     """Write the repaired wheel (not yet committed) and check its closure; on any failure
-    nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM);
-    ``ahead``: edits made before the plan, used where the plan makes the same.
+    nothing is left in ``dest_dir``. ``members`` are other files to add or replace (the SBOM).
     With a :class:`NonePatcher` a plan that edits any ELF file is refused first."""
     if isinstance(request.patcher, NonePatcher):
         _refuse_edits(report, plan)
     with tempfile.TemporaryDirectory(prefix="manywheel-repair-") as tmp:
         work = Path(tmp)
         with _temporary_space(work):
-            edits = _patch_members(archive, report, plan, work, request, ahead)
+            edits = _patch_members(archive, report, plan, work, request)
             _graft_libraries(plan, work, request, edits)
         for name, data in (members or {}).items():
             (edits.changes if name in archive else edits.additions)[name] = data

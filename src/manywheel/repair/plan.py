@@ -15,8 +15,6 @@ from manywheel.audit import (
     AuditOptions,
     AuditReport,
     ElfMember,
-    ScannedElf,
-    foreign_rpaths,
     installed_path,
 )
 from manywheel.errors import ManywheelError
@@ -44,7 +42,6 @@ __all__ = [
     "excluded_sonames",
     "plan_repair",
     "rpath_cleanup_members",
-    "rpath_cleanup_patches",
     "without_libraries",
 ]
 
@@ -390,43 +387,12 @@ def _grafts(
 
 def _kept_entries(member: ElfMember, options: RepairOptions) -> list[str]:
     """The member's RPATH/RUNPATH entries that stay: inside the wheel, or kept on purpose."""
-    return _kept(member.elf.rpath + member.elf.runpath, member.foreign_rpaths, options)
-
-
-def _kept(entries: Sequence[str], foreign: Sequence[str], options: RepairOptions) -> list[str]:
     return [
         e
-        for e in entries
-        if e not in foreign or any(fnmatch.fnmatchcase(e, p) for p in options.keep_rpaths)
+        for e in (*member.elf.rpath, *member.elf.runpath)
+        if e not in member.foreign_rpaths
+        or any(fnmatch.fnmatchcase(e, p) for p in options.keep_rpaths)
     ]
-
-
-def rpath_cleanup_patches(
-    scanned: Iterable[ScannedElf], options: RepairOptions, *, android: bool
-) -> tuple[MemberPatch, ...]:
-    """The RPATH clean-up's patch of each scanned member whose RPATH/RUNPATH leads outside the
-    wheel, known before the members are resolved: the plan makes the same patch for such a
-    member unless the repair changes more in it (a graft's DT_NEEDED, libpython, another
-    wheel's directory) or the audit leaves it out (another architecture). A repair makes these
-    edits while the audit judges the wheel, and uses those the plan makes the same."""
-    if not options.clean_rpaths:
-        return ()
-    out = []
-    for s in scanned:
-        entries = s.elf.rpath + s.elf.runpath
-        if not entries:
-            continue
-        kept = _kept(entries, foreign_rpaths(s.elf, installed_path(s.member)), options)
-        if kept != list(entries):
-            out.append(MemberPatch(s.member, _cleanup_edits(kept, s.elf.runpath, android=android)))
-    return tuple(out)
-
-
-def _cleanup_edits(kept: Sequence[str], runpath: Sequence[str], *, android: bool) -> ElfEdits:
-    """The edits of the RPATH clean-up alone: the entries kept, or none."""
-    rpath = ":".join(dict.fromkeys(kept)) or None
-    # Bionic ignores DT_RPATH: Android's search path is always DT_RUNPATH.
-    return ElfEdits(rpath=rpath, remove_rpath=rpath is None, keep_runpath=bool(runpath) or android)
 
 
 def rpath_cleanup_members(report: AuditReport, options: RepairOptions) -> tuple[str, ...]:
@@ -465,19 +431,22 @@ def _member_patch(  # noqa: PLR0917 - one call site, all inputs of one decision
     added = [e for e in other_wheels if e not in kept]
     if not replacements and not remove and not dirty and not added:
         return None
-    android = report.libc is Libc.ANDROID
+    rpath, remove_rpath, keep_runpath = None, False, False
     if replacements or added:
         here = posixpath.dirname(installed_path(location))
         rel = posixpath.relpath(installed_path(libs_dir), here)
         ours = [f"$ORIGIN/{rel}"] if replacements else []
         rpath = ":".join(dict.fromkeys([*kept, *ours, *other_wheels]))
-        edits = ElfEdits(
-            replace_needed=replacements, remove_needed=remove, rpath=rpath, keep_runpath=android
-        )
     elif dirty:
-        edits = replace(
-            _cleanup_edits(kept, member.elf.runpath, android=android), remove_needed=remove
-        )
-    else:
-        edits = ElfEdits(remove_needed=remove, keep_runpath=android)
+        rpath = ":".join(dict.fromkeys(kept)) or None
+        remove_rpath = rpath is None
+        keep_runpath = bool(member.elf.runpath)
+    edits = ElfEdits(
+        replace_needed=replacements,
+        remove_needed=remove,
+        rpath=rpath,
+        remove_rpath=remove_rpath,
+        # Bionic ignores DT_RPATH: Android's search path is always DT_RUNPATH.
+        keep_runpath=keep_runpath or report.libc is Libc.ANDROID,
+    )
     return MemberPatch(member.member, edits, moved_to)

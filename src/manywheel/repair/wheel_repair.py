@@ -15,11 +15,10 @@ from manywheel.audit import AuditReport, audit_archive
 from manywheel.errors import InputError, InvalidWheelError, NotPlatformWheelError
 from manywheel.linker import RootFileSystem
 from manywheel.repair.apply import apply_plan
-from manywheel.repair.edits_ahead import EditsAhead
 from manywheel.repair.licenses import LicenseFile, LicensePlan, license_plan
 from manywheel.repair.options import RepairOptions
 from manywheel.repair.packages import PackageOwner
-from manywheel.repair.patcher import BytesPatcher, NonePatcher
+from manywheel.repair.patcher import NonePatcher
 from manywheel.repair.plan import (
     RepairPlan,
     RepairRefusedError,
@@ -249,16 +248,6 @@ def _refuse_unrepairable(path: Path, report: AuditReport, request: RepairRequest
         )
 
 
-def _edits_ahead(archive: WheelArchive, request: RepairRequest) -> EditsAhead | None:
-    """With manywheel's editor, the RPATH clean-up's edits are made while the audit scans the
-    wheel (see :mod:`manywheel.repair.edits_ahead`)."""
-    patcher, options = request.patcher, request.options
-    if not isinstance(patcher, BytesPatcher) or options.strip or not options.clean_rpaths:
-        return None  # (another patcher edits a copy on disk)
-    android = any(p.startswith("android_") for p in archive.filename.platform_tags)
-    return EditsAhead(archive, options, patcher, options.compress_level, android=android)
-
-
 def _make_wheel_dir(dest: Path) -> None:
     try:
         dest.mkdir(parents=True, exist_ok=True)
@@ -303,13 +292,8 @@ def repair_wheel(
     request = request if request is not None else RepairRequest()
     with WheelArchive.open(path) as archive:  # an unreadable input creates nothing
         _make_wheel_dir(dest)
-        ahead = _edits_ahead(archive, request)
         report = audit_archive(
-            archive,
-            policies=request.policies,
-            options=request.audit,
-            facts=request.facts,
-            on_content=None if ahead is None else ahead.on_content,
+            archive, policies=request.policies, options=request.audit, facts=request.facts
         )
         if report.pure:
             if not request.allow_pure:
@@ -336,17 +320,7 @@ def repair_wheel(
         members.update(texts.members)
         if texts.metadata is not None:
             members[f"{archive.dist_info}/METADATA"] = texts.metadata
-        pending = apply_plan(
-            archive,
-            report,
-            plan,
-            request,
-            dest_dir=dest,
-            members=members or None,
-            ahead=ahead,
-        )
-        if ahead is not None:
-            ahead.close()  # (the results the plan did not take)
+        pending = apply_plan(archive, report, plan, request, dest_dir=dest, members=members or None)
         before = {m.name: m.compressed_size for m in archive.members}
     with pending:  # the writer already refused to replace its own input
         output = pending.commit()

@@ -45,28 +45,23 @@ if TYPE_CHECKING:
         EditedMember,
         MemberContent,
         PendingWheel,
-        edited_stream,
         rewrite_wheel,
         rewritten_filename,
     )
-    from manywheel.wheel.zipwriter import Deflated
 
 _LAZY = {
     **dict.fromkeys(
         (
             "Content",
-            "Deflated",
             "EditedMember",
             "MemberContent",
             "PendingWheel",
-            "edited_stream",
             "rewrite_wheel",
             "rewritten_filename",
         ),
         "manywheel.wheel.writer",
     ),
     **dict.fromkeys(("Retag", "replaced_platforms", "retag"), "manywheel.wheel.tags"),
-    "Deflated": "manywheel.wheel.zipwriter",
 }
 
 __all__ = [
@@ -74,7 +69,6 @@ __all__ = [
     "LIB_SCHEMES",
     "AbiKind",
     "Content",
-    "Deflated",
     "EditedMember",
     "FileReader",
     "Finding",
@@ -98,7 +92,6 @@ __all__ = [
     "content_findings",
     "cpython_version",
     "data_scheme",
-    "edited_stream",
     "in_scheme",
     "interpreter_claims",
     "is_script",

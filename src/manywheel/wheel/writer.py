@@ -42,14 +42,13 @@ from manywheel.wheel.stream import CHUNK_SIZE
 from manywheel.wheel.tags import retag
 from manywheel.wheel.verify import structural_findings
 from manywheel.wheel.zipformat import Member, Method, epoch_to_dos
-from manywheel.wheel.zipwriter import Deflated, ZipSink, deflate_file, deflate_into
+from manywheel.wheel.zipwriter import Deflated, ZipSink, deflate_file
 
 __all__ = [
     "Content",
     "EditedMember",
     "MemberContent",
     "PendingWheel",
-    "edited_stream",
     "rewrite_wheel",
     "rewritten_filename",
 ]
@@ -80,10 +79,6 @@ class EditedMember:
 
     member: str
     edit: Callable[[bytes], EditResult]
-    #: The member already edited and deflated again (:func:`edited_stream`, made before the
-    #: rewrite): called on the writer's thread, it gives the raw stream and its facts, or
-    #: ``None`` — the writer then reads the member and calls ``edit`` itself.
-    ready: Callable[[], tuple[bytes, Deflated] | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,28 +486,25 @@ class _Writer:
     ) -> tuple[Path | bytes, Deflated]:
         if not isinstance(data, EditedMember):
             return dest, deflate_file(data, self._level, dest)
-        made = data.ready() if data.ready is not None else None
-        if made is not None:  # edited before the rewrite
-            return self._held(*made, dest)
         member = self._source.member(data.member)
         if member.file_size > EDIT_IN_MEMORY:
             return dest, self._edit_from_file(data, member, dest)
-        raw, content, result = _edit(self._source, member, data)
+        raw, content = None, None
+        if member.method == Method.DEFLATED:
+            raw = os.pread(self._source.fileno(), member.compressed_size, member.data_offset)
+            content = inflate(raw, member.file_size, member.crc)
+        if content is None:  # stored, or a stream the splice will not touch: the usual read
+            raw, content = None, self._source.read_member(member)
+        result = data.edit(content)
         if isinstance(result, bytes):
             return dest, deflate_file(result, self._level, dest)
         spliced = splice(raw, content, result, self._level) if raw is not None else None
         if spliced is None:
             return dest, deflate_file(apply_writes(content, result), self._level, dest)
         deflated = Deflated(spliced.sha256, spliced.crc, spliced.size, len(spliced.data))
-        return self._held(spliced.data, deflated, dest)
-
-    @staticmethod
-    def _held(stream: bytes, deflated: Deflated, dest: Path) -> tuple[Path | bytes, Deflated]:
-        """A raw stream made in memory, kept there until the in-order write takes it when
-        small, else put in ``dest``."""
-        if len(stream) <= _SPLICED_IN_MEMORY:  # (no file written and read back)
-            return stream, deflated
-        dest.write_bytes(stream)
+        if len(spliced.data) <= _SPLICED_IN_MEMORY:  # (no file written and read back)
+            return spliced.data, deflated
+        dest.write_bytes(spliced.data)
         return dest, deflated
 
     def _edit_from_file(self, data: EditedMember, member: Member, dest: Path) -> Deflated:
@@ -584,52 +576,6 @@ _DEFLATE_AHEAD = 1 << 20
 #: Edited members bigger than this are edited from a temporary file, never in memory.
 EDIT_IN_MEMORY = 256 << 20
 _DEFLATE_WORKERS = 2
-
-
-def _edit(
-    source: WheelArchive, member: Member, data: EditedMember, known: bytes | None = None
-) -> tuple[bytes | None, bytes, EditResult]:
-    """The member's raw deflate stream (``None``: not one the splice can reuse), its content
-    (``known``: already read, checked against the member's size and CRC-32), and what
-    ``data.edit`` makes of it."""
-    raw, content = None, None
-    if member.method == Method.DEFLATED:
-        raw = os.pread(source.fileno(), member.compressed_size, member.data_offset)
-        if known is not None and len(raw) == member.compressed_size:
-            content = known
-        else:
-            content = inflate(raw, member.file_size, member.crc)
-    if content is None:  # stored, or a stream the splice will not touch: the usual read
-        raw, content = None, known if known is not None else source.read_member(member)
-    return raw, content, data.edit(content)
-
-
-def edited_stream(
-    source: WheelArchive, data: EditedMember, level: int, *, content: bytes | None = None
-) -> tuple[bytes, Deflated] | None:
-    """``data``'s member of ``source`` edited and deflated again at ``level``, in memory: the
-    raw stream :func:`rewrite_wheel` writes for it, and its facts. For an edit made before the
-    rewrite (see :attr:`EditedMember.ready`); ``content``: the member's bytes, already read
-    and checked (not inflated again). ``None`` for a member the writer never holds in memory
-    (bigger than :data:`EDIT_IN_MEMORY`). Raises what ``data.edit`` raises."""
-    member = source.member(data.member)
-    if member.file_size > EDIT_IN_MEMORY:
-        return None
-    if content is not None and len(content) != member.file_size:
-        raise ValueError(
-            f"{member.name}: {len(content)} bytes given, the member has {member.file_size}"
-        )
-    raw, content, result = _edit(source, member, data, content)
-    if not isinstance(result, bytes):
-        spliced = splice(raw, content, result, level) if raw is not None else None
-        if spliced is not None:
-            return spliced.data, Deflated(
-                spliced.sha256, spliced.crc, spliced.size, len(spliced.data)
-            )
-        result = apply_writes(content, result)
-    chunks: list[bytes] = []
-    deflated = deflate_into(result, level, chunks.append)
-    return b"".join(chunks), deflated
 
 
 def _patched_chunks(path: Path, patches: Sequence[tuple[int, bytes]]) -> Iterator[bytes]:
