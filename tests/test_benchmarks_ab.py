@@ -3,14 +3,17 @@ taking turns — run for real on this checkout, a copy of it, and a git revision
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from benchmarks import ab
-from benchmarks.measure import Measurement
+
+from tests.harness.extensions import write_wheel
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,6 +45,7 @@ def test_two_trees_take_turns_and_are_byte_compiled(tmp_path: Path) -> None:
             "--version",
         ],
         cwd=REPO,
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},  # (the runs write no bytecode)
         capture_output=True,
         text=True,
         check=False,
@@ -51,25 +55,26 @@ def test_two_trees_take_turns_and_are_byte_compiled(tmp_path: Path) -> None:
     assert lines[0] == "manywheel --version: 2 rounds, taking turns"
     assert lines[1].startswith("  .: best ") and "1.000x the first" in lines[1]
     assert lines[2].startswith(f"  {copy}: best ")
-    # the copy was compiled before its runs (no run paid for compiling it)
-    assert list((copy / "src" / "manywheel" / "__pycache__").glob("__init__.cpython-*.pyc"))
+    # the copy was compiled before its runs, every module of it (`--version` imports few, and
+    # the runs write no bytecode): no run paid for compiling it
+    assert list((copy / "src" / "manywheel" / "wheel" / "__pycache__").glob("writer.cpython-*.pyc"))
 
 
-def test_each_run_gets_a_fresh_output_directory(tmp_path: Path) -> None:
-    seen: list[str] = []
-
-    def fake_measure(argv: list[str], *, env: dict[str, str] | None = None) -> Measurement:
-        out = Path(argv[-1])
-        assert out.is_dir() and not any(out.iterdir())
-        seen.append(str(out))
-        (out / "made").write_text("x")  # (what a run leaves is not seen by the next)
-        return Measurement(0.1, 1 << 20, 0.1)
-
+def test_out_is_a_fresh_directory_for_each_run_and_goes_away(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real command writing into ``{out}``: a pure wheel repaired (copied) there, four times."""
+    wheel = write_wheel(tmp_path, "purepkg", "1.0", "py3-none-any", {"purepkg/__init__.py": b""})
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.chdir(tmp_path)
     revision = ab.Revision(".", REPO)
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(ab, "measure_command", fake_measure)
-        runs = ab.compare([revision, revision], ["{out}"], 2)
-    assert len(runs["."]) == 4 and len(set(seen)) == 4
+    command = ["repair", "-w", "{out}", "--allow-pure-python-wheel", str(wheel)]
+    runs = ab.compare([revision, revision], command, 2)
+    assert len(runs["."]) == 4 and all(r.seconds > 0 and r.peak_rss > 0 for r in runs["."])
+    assert not (tmp_path / "{out}").exists()  # (substituted, not taken literally)
+    assert list(scratch.iterdir()) == []  # each run's directory removed after it
 
 
 def test_a_git_revision_is_checked_out_once(
